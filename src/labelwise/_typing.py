@@ -1,0 +1,33 @@
+"""Array aliases and capability protocols shared across the library."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol, Self, TypeAlias, runtime_checkable
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+IndexArray: TypeAlias = NDArray[np.intp]
+"""Positions in a pool, shape (n,)."""
+
+IndexLike: TypeAlias = "IndexArray | Sequence[int]"
+"""Anything ``np.asarray`` turns into positions: an index array or a list of ints."""
+
+ProbaArray: TypeAlias = NDArray[np.float64]
+"""Class probabilities, shape (n_samples, n_classes), columns in label-schema order."""
+
+FeatureMatrix: TypeAlias = "NDArray[np.floating[Any]] | sp.csr_matrix"
+"""Features, shape (n_samples, n_features): dense embeddings or sparse TF-IDF rows."""
+
+RandomStateLike: TypeAlias = "int | np.random.Generator | None"
+
+
+@runtime_checkable
+class Learner(Protocol):
+    """What a query strategy and the loop need from a model (the scikit-learn contract)."""
+
+    def fit(self, X: Any, y: Any) -> Self: ...
+
+    def predict_proba(self, X: Any) -> ProbaArray: ...

@@ -1,0 +1,242 @@
+"""``labelwise simulate``: replay active learning on a labeled dataset and report labels saved."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from labelwise.cli.console import make_console, make_error_console
+from labelwise.data import LabelSchema, Pool, TextDataset, read_dataset
+from labelwise.exceptions import LabelwiseError
+from labelwise.features import EmbeddingCache, SentenceEmbedder, TfidfFeaturizer
+from labelwise.learners import ProbabilisticClassifier
+from labelwise.simulation import (
+    CurvePoint,
+    SimulationConfig,
+    SimulationResult,
+    run_simulation,
+    write_report,
+)
+from labelwise.strategies import STRATEGIES
+
+DEFAULT_CACHE = Path.home() / ".cache" / "labelwise" / "embeddings"
+
+
+def simulate(
+    data: Annotated[Path, typer.Option(help="Labeled pool: .jsonl, .csv or .parquet.")],
+    test: Annotated[
+        Path | None,
+        typer.Option(help="Held-out test set; default: a random --test-size share of --data."),
+    ] = None,
+    strategy: Annotated[
+        str, typer.Option(help=f"Comma-separated, from: {', '.join(STRATEGIES)}.")
+    ] = "margin,entropy,least_confidence,random",
+    features: Annotated[
+        str, typer.Option(help="'tfidf', 'minilm' (offline MiniLM) or a local model folder.")
+    ] = "tfidf",
+    init: Annotated[int, typer.Option(help="Random seed-set size.")] = 150,
+    batch: Annotated[int, typer.Option(help="Labels per query round.")] = 100,
+    budget: Annotated[int, typer.Option(help="Labels per run, seed set included.")] = 5000,
+    seeds: Annotated[int, typer.Option(help="Number of seeds (0 .. seeds-1).")] = 3,
+    target: Annotated[float, typer.Option(help="Target as a fraction of full-data score.")] = 0.99,
+    continue_to_target: Annotated[
+        bool, typer.Option(help="Past the budget, go on until each run reaches the target.")
+    ] = False,
+    c: Annotated[
+        float, typer.Option("--C", help="Inverse regularisation of the logistic regression.")
+    ] = 10.0,
+    test_size: Annotated[float, typer.Option(help="Test share when --test is not given.")] = 0.2,
+    text_field: Annotated[str, typer.Option(help="Text column / key.")] = "text",
+    label_field: Annotated[str, typer.Option(help="Label column / key.")] = "label",
+    jobs: Annotated[int, typer.Option(help="Runs in parallel processes.")] = 1,
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("simulation-output"),
+    cache_dir: Annotated[
+        Path, typer.Option(envvar="LABELWISE_CACHE_DIR", help="Embedding cache folder.")
+    ] = DEFAULT_CACHE,
+) -> None:
+    """Simulate active learning with a ground-truth oracle; write curves, plot and summary."""
+    console = make_console()
+    try:
+        names = _strategy_names(strategy)
+        pool_data = read_dataset(
+            data, text_field=text_field, label_field=label_field, require_labels=True
+        )
+        test_data = (
+            None
+            if test is None
+            else read_dataset(
+                test, text_field=text_field, label_field=label_field, require_labels=True
+            )
+        )
+        if test_data is None:
+            pool_data, test_data = _split(pool_data, test_size)
+        schema = LabelSchema(sorted(set(pool_data.classes()) | set(test_data.classes())))
+        pool_X, test_X = _featurize(features, pool_data.texts, test_data.texts, cache_dir, console)
+        config = SimulationConfig(
+            init_size=init,
+            batch_size=batch,
+            budget=min(budget, len(pool_data)),
+            seeds=tuple(range(seeds)),
+            target_fraction=target,
+            continue_to_target=continue_to_target,
+            n_jobs=jobs,
+        )
+        console.print(
+            f"pool {len(pool_data):,} items, test {len(test_data):,}, {schema.n_classes} classes, "
+            f"features {features} {tuple(pool_X.shape)}"
+        )
+        result = _run(console, pool_X, pool_data, test_X, test_data, schema, names, config, c)
+    except (LabelwiseError, ValueError, FileNotFoundError) as exc:
+        err = make_error_console()
+        err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+        raise typer.Exit(code=2) from None
+    paths = write_report(result, out)
+    console.print(summary_table(result))
+    for kind, path in paths.items():
+        console.print(f"{kind}: {path}")
+
+
+def _strategy_names(spec: str) -> list[str]:
+    names = [s.strip() for s in spec.split(",") if s.strip()]
+    unknown = [s for s in names if s not in STRATEGIES]
+    if unknown or not names:
+        raise ValueError(
+            f"Unknown strategy {unknown or spec!r}; choose from {', '.join(STRATEGIES)}."
+        )
+    return list(dict.fromkeys(names))
+
+
+def _split(dataset: TextDataset, test_size: float) -> tuple[TextDataset, TextDataset]:
+    if not 0 < test_size < 1:
+        raise ValueError(f"--test-size must be in (0, 1). Got {test_size}.")
+    order = np.random.default_rng(12345).permutation(len(dataset))
+    cut = int(round(len(dataset) * (1 - test_size)))
+
+    def subset(idx: np.ndarray) -> TextDataset:
+        return TextDataset(
+            texts=[dataset.texts[i] for i in idx],
+            labels=[dataset.labels[i] for i in idx],
+            metadata=[dataset.metadata[i] for i in idx],
+            source=dataset.source,
+        )
+
+    return subset(order[:cut]), subset(order[cut:])
+
+
+def _featurize(
+    kind: str, pool_texts: list[str], test_texts: list[str], cache_dir: Path, console: Console
+) -> tuple[Any, Any]:
+    if kind == "tfidf":
+        featurizer = TfidfFeaturizer().fit(pool_texts)
+        return featurizer.transform(pool_texts), featurizer.transform(test_texts)
+    with Progress(
+        TextColumn("embedding"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("embed", total=len(pool_texts) + len(test_texts))
+        offset = 0
+
+        def progress(done: int, _total: int) -> None:
+            bar.update(task, completed=offset + done)
+
+        embedder = SentenceEmbedder(kind, cache=EmbeddingCache(cache_dir), progress=progress)
+        pool_X = embedder.transform(pool_texts)
+        offset = len(pool_texts)
+        test_X = embedder.transform(test_texts)
+    return pool_X, test_X
+
+
+def _run(
+    console: Console,
+    pool_X: Any,
+    pool_data: TextDataset,
+    test_X: Any,
+    test_data: TextDataset,
+    schema: LabelSchema,
+    names: list[str],
+    config: SimulationConfig,
+    c: float,
+) -> SimulationResult:
+    from sklearn.linear_model import LogisticRegression
+
+    learner = ProbabilisticClassifier(
+        LogisticRegression(C=c, max_iter=1000), classes=schema.classes
+    )
+    strategies = {name: STRATEGIES[name]() for name in names}
+    points_per_run = (
+        config.budget - config.init_size + config.batch_size - 1
+    ) // config.batch_size + 1
+    with Progress(
+        TextColumn("simulating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("", total=points_per_run * len(names) * len(config.seeds))
+
+        def on_step(point: CurvePoint) -> None:
+            bar.update(
+                task,
+                advance=1,
+                description=f"{point.strategy} seed {point.seed}: {point.n_labels} labels, {point.score:.3f}",
+            )
+
+        return run_simulation(
+            Pool(pool_X, pool_data.texts),
+            pool_data.labels,
+            test_X,
+            test_data.labels,
+            schema=schema,
+            learner=learner,
+            strategies=strategies,
+            config=config,
+            on_step=on_step,
+        )
+
+
+def summary_table(result: SimulationResult) -> Table:
+    """The summary as a rich table: one row per strategy."""
+    cfg = result.config
+    table = Table(
+        title=(
+            f"Full-data {result.metric} {result.full_data_score:.4f}; target "
+            f"{cfg.target_fraction:.0%} = {result.target_score:.4f}; "
+            f"{len(cfg.seeds)} seeds, init {cfg.init_size}, batch {cfg.batch_size}, budget {cfg.budget}"
+        )
+    )
+    table.add_column("strategy")
+    table.add_column(f"final {result.metric}", justify="right", min_width=15)
+    table.add_column("AULC", justify="right")
+    table.add_column("labels to target", justify="right")
+    table.add_column("per seed", justify="right")
+    table.add_column("random ÷", justify="right")
+    table.add_column("query s", justify="right")
+    for row in result.summary():
+        hits = ", ".join("—" if h is None else str(h) for h in row.labels_to_target)
+        table.add_row(
+            row.strategy,
+            f"{row.final_score_mean:.4f} ± {row.final_score_sd:.4f}",
+            f"{row.aulc_mean:.4f}",
+            "not reached"
+            if row.labels_to_target_mean is None
+            else f"{row.labels_to_target_mean:,.0f}",
+            hits,
+            "—"
+            if row.ratio_random_over_strategy is None
+            else f"{row.ratio_random_over_strategy:.2f}×",
+            f"{row.median_query_seconds:.3f}",
+        )
+    return table

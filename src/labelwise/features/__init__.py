@@ -1,0 +1,14 @@
+"""Featurizers (TF-IDF, sentence embeddings) and the on-disk embedding cache."""
+
+from labelwise.features.base import Featurizer, ProgressCallback
+from labelwise.features.cache import EmbeddingCache
+from labelwise.features.sentence import SentenceEmbedder
+from labelwise.features.tfidf import TfidfFeaturizer
+
+__all__ = [
+    "EmbeddingCache",
+    "Featurizer",
+    "ProgressCallback",
+    "SentenceEmbedder",
+    "TfidfFeaturizer",
+]

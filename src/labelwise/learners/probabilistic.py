@@ -1,0 +1,166 @@
+"""A scikit-learn classifier whose probabilities always cover the full label schema."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any, Self
+
+import numpy as np
+from numpy.typing import NDArray
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.linear_model import LogisticRegression
+
+from labelwise._typing import ProbaArray
+from labelwise.exceptions import NotFittedError
+
+
+def default_estimator() -> LogisticRegression:
+    """Logistic regression tuned for L2-normalised sentence embeddings."""
+    return LogisticRegression(C=10.0, max_iter=1000)
+
+
+class ProbabilisticClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+    """Wrap any scikit-learn estimator with ``predict_proba``; columns follow ``classes``.
+
+    With 150 intents and 30 labeled so far, the wrapped estimator only sees 30 classes;
+    this wrapper scatters its probabilities into the 150 schema columns (unseen classes
+    get probability 0), so strategies never see columns shift between rounds. A labeled
+    set with a single class yields probability 1 for it instead of a crash.
+
+    Parameters
+    ----------
+    estimator : scikit-learn classifier, optional
+        Cloned at every ``fit``. Default: ``LogisticRegression(C=10, max_iter=1000)``.
+    classes : sequence
+        The full, ordered label list (the schema).
+    multilabel : bool, default False
+        One binary estimator per class (one-vs-rest); ``y`` is then an indicator matrix
+        of shape (n_samples, n_classes) or a list of label lists, and ``predict_proba``
+        returns independent per-class probabilities.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    estimators_ : list
+        The fitted estimator (single-label: one; multi-label: one per class, ``None``
+        where the class was constant in the training labels).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.0], [1.0], [2.0], [3.0]])
+    >>> clf = ProbabilisticClassifier(classes=["a", "b", "c"]).fit(X, ["a", "a", "b", "b"])
+    >>> clf.predict_proba(X).shape
+    (4, 3)
+    """
+
+    def __init__(
+        self, estimator: Any = None, *, classes: Sequence[Any] = (), multilabel: bool = False
+    ) -> None:
+        self.estimator = estimator
+        self.classes = classes
+        self.multilabel = multilabel
+
+    def _base(self) -> Any:
+        return default_estimator() if self.estimator is None else self.estimator
+
+    def fit(self, X: Any, y: Any, sample_weight: NDArray[np.float64] | None = None) -> Self:
+        """Fit on feature rows ``X`` (n_samples, n_features) and labels ``y``.
+
+        ``y`` holds names from ``classes`` (single-label), or an indicator matrix / label
+        lists (multi-label). ``sample_weight`` (n_samples,) is passed on when given.
+        """
+        self.classes_ = np.asarray(list(self.classes), dtype=object)
+        if self.classes_.size == 0:
+            raise ValueError("ProbabilisticClassifier needs the full label list in 'classes'.")
+        n_samples = X.shape[0]
+        if n_samples == 0:
+            raise ValueError("Cannot fit on zero labeled samples.")
+        kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
+        if self.multilabel:
+            indicator = self._indicator(y)
+            if indicator.shape[0] != n_samples:
+                raise ValueError(f"X has {n_samples} rows but y has {indicator.shape[0]}.")
+            self.estimators_: list[Any] = []
+            self.constant_ = np.zeros(len(self.classes_))
+            for j in range(len(self.classes_)):
+                column = indicator[:, j]
+                if column.min() == column.max():
+                    self.estimators_.append(None)
+                    self.constant_[j] = float(column[0])
+                else:
+                    self.estimators_.append(clone(self._base()).fit(X, column, **kwargs))
+            return self
+        codes = self._codes(y)
+        if codes.shape[0] != n_samples:
+            raise ValueError(f"X has {n_samples} rows but y has {codes.shape[0]}.")
+        present = np.unique(codes)
+        if present.size == 1:
+            self.estimators_ = [None]
+            self.columns_ = present
+        else:
+            with warnings.catch_warnings():
+                # Early rounds hold few labels per class (151 intents, 150 labels); that is
+                # normal here, not the "regression problem" sklearn suspects.
+                warnings.filterwarnings("ignore", message="The number of unique classes is greater")
+                estimator = clone(self._base()).fit(X, codes, **kwargs)
+            self.estimators_ = [estimator]
+            self.columns_ = np.asarray(estimator.classes_, dtype=np.intp)
+        return self
+
+    def _codes(self, y: Any) -> NDArray[np.intp]:
+        lookup = {c: i for i, c in enumerate(self.classes_.tolist())}
+        values = list(y)
+        unknown = sorted({repr(v) for v in values if v not in lookup})
+        if unknown:
+            raise ValueError(
+                f"y holds labels that are not in 'classes': {', '.join(unknown[:10])}."
+            )
+        return np.fromiter((lookup[v] for v in values), dtype=np.intp, count=len(values))
+
+    def _indicator(self, y: Any) -> NDArray[np.int8]:
+        try:
+            arr = np.asarray(y)
+        except ValueError:  # ragged label lists
+            arr = np.asarray(y, dtype=object)
+        numeric = arr.dtype == bool or np.issubdtype(arr.dtype, np.number)
+        if arr.ndim == 2 and arr.shape[1] == len(self.classes_) and numeric:
+            return arr.astype(np.int8)
+        out = np.zeros((len(y), len(self.classes_)), dtype=np.int8)
+        lookup = {c: i for i, c in enumerate(self.classes_.tolist())}
+        for row, names in enumerate(y):
+            for name in names:
+                if name not in lookup:
+                    raise ValueError(f"y holds a label that is not in 'classes': {name!r}.")
+                out[row, lookup[name]] = 1
+        return out
+
+    def predict_proba(self, X: Any) -> ProbaArray:
+        """Probabilities, shape (n_samples, n_classes), columns in ``classes`` order."""
+        if not hasattr(self, "estimators_"):
+            raise NotFittedError(
+                "This ProbabilisticClassifier is not fitted yet; call fit(X, y) first."
+            )
+        n_samples = X.shape[0]
+        out = np.zeros((n_samples, len(self.classes_)), dtype=np.float64)
+        if self.multilabel:
+            for j, estimator in enumerate(self.estimators_):
+                if estimator is None:
+                    out[:, j] = self.constant_[j]
+                else:
+                    out[:, j] = estimator.predict_proba(X)[:, list(estimator.classes_).index(1)]
+            return out
+        estimator = self.estimators_[0]
+        if estimator is None:
+            out[:, self.columns_[0]] = 1.0
+        else:
+            out[:, self.columns_] = estimator.predict_proba(X)
+        return out
+
+    def predict(self, X: Any) -> NDArray[Any]:
+        """Class names (n_samples,), or an indicator matrix (n_samples, n_classes) if multilabel."""
+        proba = self.predict_proba(X)
+        if self.multilabel:
+            return (proba >= 0.5).astype(np.int8)
+        return np.asarray(self.classes_[np.argmax(proba, axis=1)])

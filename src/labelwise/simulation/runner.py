@@ -1,0 +1,318 @@
+"""Replay the query–train cycle against a ground-truth oracle and record learning curves."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import clone
+
+from labelwise._validation import check_positive_int
+from labelwise.data.pool import Pool
+from labelwise.data.schema import LabelSchema
+from labelwise.evaluation.curves import area_under_curve, labels_to_reach, score_predictions
+from labelwise.loop import ActiveLearningLoop
+from labelwise.simulation.oracle import SimulatedOracle
+from labelwise.strategies.base import QueryStrategy
+
+RANDOM = "random"
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    """How a simulation runs.
+
+    Attributes
+    ----------
+    init_size : int
+        Random seed-set size (the same seed set for every strategy under one seed).
+    batch_size : int
+        Labels per query round.
+    budget : int
+        Total labels (seed set included) every strategy gets; learning curves and their
+        area are compared over ``[init_size, budget]``.
+    seeds : tuple of int
+    target_fraction : float
+        The target is this fraction of the full-data score (0.99 = 99%).
+    continue_to_target : bool
+        After ``budget``, keep going for runs that have not yet reached the target (until
+        they do or the pool runs out), so labels-to-target is measured, not censored.
+    n_jobs : int
+        Runs (strategy × seed) in parallel processes.
+    """
+
+    init_size: int = 150
+    batch_size: int = 100
+    budget: int = 5000
+    seeds: tuple[int, ...] = (0, 1, 2)
+    target_fraction: float = 0.99
+    continue_to_target: bool = False
+    n_jobs: int = 1
+
+    def validate(self, n_pool: int) -> None:
+        for name in ("init_size", "batch_size", "budget", "n_jobs"):
+            check_positive_int(getattr(self, name), name, "SimulationConfig")
+        if self.init_size > min(self.budget, n_pool):
+            raise ValueError(
+                f"init_size ({self.init_size}) must not exceed the budget ({self.budget}) "
+                f"or the pool ({n_pool})."
+            )
+        if not self.seeds:
+            raise ValueError("SimulationConfig needs at least one seed.")
+        if not 0 < self.target_fraction <= 1:
+            raise ValueError(f"target_fraction must be in (0, 1]. Got {self.target_fraction}.")
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    """One evaluation of one run: a point of a learning curve."""
+
+    strategy: str
+    seed: int
+    n_labels: int
+    score: float
+    query_seconds: float
+    fit_seconds: float
+
+
+@dataclass(frozen=True)
+class StrategySummary:
+    """One row of the summary table (means and standard deviations over seeds)."""
+
+    strategy: str
+    final_score_mean: float
+    final_score_sd: float
+    aulc_mean: float
+    aulc_sd: float
+    labels_to_target: list[int | None]
+    labels_to_target_mean: float | None
+    ratio_random_over_strategy: float | None
+    median_query_seconds: float
+
+
+@dataclass
+class SimulationResult:
+    """Curves of every run, the full-data reference and the per-strategy summary."""
+
+    config: SimulationConfig
+    metric: str
+    full_data_score: float
+    target_score: float
+    curves: list[CurvePoint] = field(default_factory=list)
+
+    def curve(self, strategy: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        pts = [p for p in self.curves if p.strategy == strategy and p.seed == seed]
+        return np.array([p.n_labels for p in pts]), np.array([p.score for p in pts])
+
+    @property
+    def strategies(self) -> list[str]:
+        return list(dict.fromkeys(p.strategy for p in self.curves))
+
+    def summary(self) -> list[StrategySummary]:
+        cfg = self.config
+        rows = []
+        reached: dict[str, float | None] = {}
+        per_strategy: dict[str, dict[str, Any]] = {}
+        for name in self.strategies:
+            finals, aulcs, hits = [], [], []
+            for seed in cfg.seeds:
+                x, y = self.curve(name, seed)
+                within = x <= cfg.budget
+                finals.append(float(y[within][-1]))
+                aulcs.append(area_under_curve(x, y, start=cfg.init_size, stop=cfg.budget))
+                hits.append(labels_to_reach(x, y, self.target_score))
+            mean_hit = None if any(h is None for h in hits) else float(np.mean(hits))  # type: ignore[arg-type]
+            reached[name] = mean_hit
+            query_times = [
+                p.query_seconds for p in self.curves if p.strategy == name and p.query_seconds > 0
+            ]
+            per_strategy[name] = {
+                "finals": finals,
+                "aulcs": aulcs,
+                "hits": hits,
+                "query": float(np.median(query_times)) if query_times else 0.0,
+            }
+        random_hit = reached.get(RANDOM)
+        for name, data in per_strategy.items():
+            ratio = None
+            if random_hit is not None and reached[name]:
+                ratio = random_hit / float(reached[name])  # type: ignore[arg-type]
+            rows.append(
+                StrategySummary(
+                    strategy=name,
+                    final_score_mean=float(np.mean(data["finals"])),
+                    final_score_sd=float(np.std(data["finals"])),
+                    aulc_mean=float(np.mean(data["aulcs"])),
+                    aulc_sd=float(np.std(data["aulcs"])),
+                    labels_to_target=data["hits"],
+                    labels_to_target_mean=reached[name],
+                    ratio_random_over_strategy=ratio,
+                    median_query_seconds=data["query"],
+                )
+            )
+        return rows
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "config": asdict(self.config),
+            "metric": self.metric,
+            "full_data_score": self.full_data_score,
+            "target_score": self.target_score,
+            "summary": [asdict(s) for s in self.summary()],
+            "curves": [asdict(p) for p in self.curves],
+        }
+
+
+StepCallback = Callable[[CurvePoint], None]
+
+
+def run_simulation(
+    pool: Pool,
+    pool_labels: Sequence[Any],
+    test_features: Any,
+    test_labels: Sequence[Any],
+    *,
+    schema: LabelSchema,
+    learner: Any,
+    strategies: Mapping[str, QueryStrategy],
+    config: SimulationConfig,
+    on_step: StepCallback | None = None,
+) -> SimulationResult:
+    """Simulate active learning for each strategy and seed; see :class:`SimulationConfig`.
+
+    Parameters
+    ----------
+    pool : Pool
+        The unlabeled pool (its true labels are hidden behind a :class:`SimulatedOracle`).
+    pool_labels : sequence, length len(pool)
+    test_features : feature matrix of shape (n_test, n_features)
+        Held-out evaluation set, never queried.
+    test_labels : sequence, length n_test
+    schema : LabelSchema
+    learner : scikit-learn classifier
+        Cloned per run (e.g. ``ProbabilisticClassifier(classes=schema.classes)``).
+    strategies : mapping of name to QueryStrategy
+    config : SimulationConfig
+    on_step : callable, optional
+        Called with each :class:`CurvePoint` as it is measured (as each run ends when
+        ``n_jobs > 1``).
+
+    Returns
+    -------
+    SimulationResult
+    """
+    config.validate(len(pool))
+    if len(pool_labels) != len(pool):
+        raise ValueError(f"{len(pool)} pool items but {len(pool_labels)} labels.")
+    if not strategies:
+        raise ValueError("run_simulation needs at least one strategy.")
+    y_test = _truth(schema, test_labels)
+    full = clone(learner).fit(pool.features, list(pool_labels))
+    full_score = score_predictions(
+        y_test, _predict(full, test_features, schema), multilabel=schema.multilabel
+    )
+    result = SimulationResult(
+        config=config,
+        metric="micro_f1" if schema.multilabel else "accuracy",
+        full_data_score=full_score,
+        target_score=config.target_fraction * full_score,
+    )
+    jobs = [(name, seed) for seed in config.seeds for name in strategies]
+    common = {
+        "pool": pool,
+        "pool_labels": pool_labels,
+        "test_features": test_features,
+        "y_test": y_test,
+        "schema": schema,
+        "learner": learner,
+        "config": config,
+        "target": result.target_score,
+    }
+    if config.n_jobs == 1:
+        for name, seed in jobs:
+            result.curves.extend(_run_one(name, strategies[name], seed, on_step=on_step, **common))
+    else:
+        runs = Parallel(n_jobs=config.n_jobs, return_as="generator_unordered")(
+            delayed(_run_one)(name, strategies[name], seed, on_step=None, **common)
+            for name, seed in jobs
+        )
+        for points in runs:
+            for point in points:
+                if on_step is not None:
+                    on_step(point)
+            result.curves.extend(points)
+        order = {job: i for i, job in enumerate(jobs)}
+        result.curves.sort(key=lambda p: (order[(p.strategy, p.seed)], p.n_labels))
+    return result
+
+
+def seed_set(n_pool: int, size: int, seed: int) -> np.ndarray:
+    """The random seed set of one simulation seed, shared by every strategy."""
+    return np.random.default_rng([seed, 0x5EED]).choice(n_pool, size=size, replace=False)
+
+
+def _truth(schema: LabelSchema, labels: Sequence[Any]) -> Any:
+    return (
+        schema.encode(list(labels)) if schema.multilabel else np.asarray(list(labels), dtype=object)
+    )
+
+
+def _predict(model: Any, features: Any, schema: LabelSchema) -> Any:
+    pred = model.predict(features)
+    return pred if schema.multilabel else np.asarray(pred, dtype=object)
+
+
+def _run_one(
+    name: str,
+    strategy: QueryStrategy,
+    seed: int,
+    *,
+    pool: Pool,
+    pool_labels: Sequence[Any],
+    test_features: Any,
+    y_test: Any,
+    schema: LabelSchema,
+    learner: Any,
+    config: SimulationConfig,
+    target: float,
+    on_step: StepCallback | None,
+) -> list[CurvePoint]:
+    oracle = SimulatedOracle(pool_labels)
+    loop = ActiveLearningLoop(
+        learner, strategy, schema=schema, batch_size=config.batch_size, random_state=seed
+    )
+    initial = seed_set(len(pool), config.init_size, seed)
+    started = time.perf_counter()
+    state = loop.start(pool, initial, oracle.label(initial))
+    fit_seconds = time.perf_counter() - started
+    points: list[CurvePoint] = []
+    query_seconds = 0.0
+    while True:
+        model = loop.fitted_learner(pool, state)
+        score = score_predictions(
+            y_test, _predict(model, test_features, schema), multilabel=schema.multilabel
+        )
+        point = CurvePoint(name, seed, state.n_labeled, score, query_seconds, fit_seconds)
+        points.append(point)
+        if on_step is not None:
+            on_step(point)
+        remaining = len(state.unlabeled())
+        if remaining == 0:
+            break
+        if state.n_labeled >= config.budget:
+            if not config.continue_to_target or score >= target:
+                break
+            n = config.batch_size
+        else:
+            n = min(config.batch_size, config.budget - state.n_labeled)
+        started = time.perf_counter()
+        query = loop.query(pool, state, n)
+        query_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        state = loop.teach(pool, state, query.indices, oracle.label(query.indices))
+        fit_seconds = time.perf_counter() - started
+    return points

@@ -1,0 +1,157 @@
+"""The query-strategy contract and the chunked base class for pointwise utilities."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from labelwise._typing import IndexArray, IndexLike, ProbaArray, RandomStateLike
+from labelwise._validation import check_positive_int, check_random_state
+from labelwise.data.pool import Pool
+from labelwise.exceptions import EmptyPoolError, NotFittedError, PoolExhaustedError, QueryError
+from labelwise.strategies._select import top_k
+
+
+@dataclass(frozen=True)
+class Query:
+    """The answer to a query: which items to label next and why.
+
+    Attributes
+    ----------
+    indices : ndarray of shape (n,)
+        Pool positions, most informative first, distinct, all unlabeled.
+    scores : ndarray of shape (n,)
+        Utility of each chosen item (higher = more informative): the "why this item".
+    strategy : str
+        ``repr`` of the strategy, kept with every label for provenance.
+    """
+
+    indices: IndexArray
+    scores: NDArray[np.float64]
+    strategy: str
+
+    def __len__(self) -> int:
+        return int(self.indices.shape[0])
+
+
+class QueryStrategy(ABC):
+    """Choose ``n`` unlabeled pool positions to label next.
+
+    Constructors store parameters only; all checks happen in :meth:`query`.
+    """
+
+    #: False for strategies that never look at a model (random): the loop may skip a fit.
+    requires_learner: bool = True
+
+    @abstractmethod
+    def query(
+        self,
+        learner: Any,
+        pool: Pool,
+        labeled: IndexLike,
+        unlabeled: IndexLike,
+        n: int,
+        *,
+        random_state: RandomStateLike = None,
+    ) -> Query:
+        """Return a :class:`Query` of ``min(n, len(unlabeled))`` distinct unlabeled positions."""
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in sorted(vars(self).items()))
+        return f"{type(self).__name__}({params})"
+
+    def _check_query_args(
+        self, pool: Pool, labeled: IndexLike, unlabeled: IndexLike, n: int
+    ) -> tuple[IndexArray, int]:
+        """Validate the common arguments; return ``unlabeled`` as intp and the batch size."""
+        owner = type(self).__name__
+        n = check_positive_int(n, "n", f"{owner}.query")
+        n_pool = len(pool)
+        if n_pool == 0:
+            raise EmptyPoolError(f"{owner}.query was given an empty pool.")
+        unlabeled = np.asarray(unlabeled, dtype=np.intp).reshape(-1)
+        labeled = np.asarray(labeled, dtype=np.intp).reshape(-1)
+        if unlabeled.size == 0:
+            raise PoolExhaustedError(
+                f"No unlabeled items are left in the pool of {n_pool} ({labeled.size} labeled)."
+            )
+        for name, idx in (("unlabeled", unlabeled), ("labeled", labeled)):
+            if idx.size and (idx.min() < 0 or idx.max() >= n_pool):
+                raise QueryError(f"{name} holds positions outside a pool of {n_pool} items.")
+        counts = np.bincount(unlabeled, minlength=n_pool)
+        if counts.max() > 1:
+            raise QueryError(
+                f"unlabeled holds repeated positions: {np.flatnonzero(counts > 1)[:10].tolist()}."
+            )
+        overlap = labeled[counts[labeled] > 0] if labeled.size else labeled
+        if overlap.size:
+            raise QueryError(f"Positions are both labeled and unlabeled: {overlap[:10].tolist()}.")
+        return unlabeled, min(n, unlabeled.size)
+
+
+class UtilityStrategy(QueryStrategy):
+    """Pointwise strategies: score each unlabeled item alone, then take the top ``n``.
+
+    Subclasses write :meth:`utility` only. The base class scores the unlabeled positions in
+    chunks of ``chunk_size`` rows, so at most ``chunk_size x n_classes`` probabilities exist
+    at once, and keeps a running top-``n`` (partial sort per chunk).
+
+    Multi-label learners (``learner.multilabel`` true) are scored per class as binary
+    problems ``[p, 1 - p]``, averaged over classes.
+
+    Parameters
+    ----------
+    chunk_size : int, default 16384
+    """
+
+    def __init__(self, *, chunk_size: int = 16384) -> None:
+        self.chunk_size = chunk_size
+
+    @abstractmethod
+    def utility(self, proba: ProbaArray) -> NDArray[np.float64]:
+        """Utility of each row of ``proba`` (n_samples, n_classes); returns (n_samples,)."""
+
+    def score(self, proba: ProbaArray, *, multilabel: bool = False) -> NDArray[np.float64]:
+        """Utility for single- or multi-label probabilities, shape (n_samples,)."""
+        if not multilabel:
+            return self.utility(proba)
+        flat = proba.reshape(-1)
+        binary = np.stack([flat, 1.0 - flat], axis=1)
+        return np.asarray(self.utility(binary).reshape(proba.shape).mean(axis=1), dtype=np.float64)
+
+    def query(
+        self,
+        learner: Any,
+        pool: Pool,
+        labeled: IndexLike,
+        unlabeled: IndexLike,
+        n: int,
+        *,
+        random_state: RandomStateLike = None,
+    ) -> Query:
+        unlabeled, n = self._check_query_args(pool, labeled, unlabeled, n)
+        chunk_size = check_positive_int(self.chunk_size, "chunk_size", type(self).__name__)
+        if learner is None or not hasattr(learner, "predict_proba"):
+            raise NotFittedError(
+                f"{type(self).__name__} needs a fitted learner with predict_proba; "
+                "start from a seed set or a cold-start strategy."
+            )
+        rng = check_random_state(random_state)
+        multilabel = bool(getattr(learner, "multilabel", False))
+        best_pos = np.zeros(0, dtype=np.intp)
+        best_scores = np.zeros(0, dtype=np.float64)
+        best_keys = np.zeros(0, dtype=np.float64)
+        for start in range(0, unlabeled.size, chunk_size):
+            block = unlabeled[start : start + chunk_size]
+            proba = np.asarray(learner.predict_proba(pool.rows(block)), dtype=np.float64)
+            scores = np.concatenate([best_scores, self.score(proba, multilabel=multilabel)])
+            # Drawing keys chunk by chunk yields the same stream as one draw for the whole pool.
+            keys = np.concatenate([best_keys, rng.random(block.size)])
+            positions = np.concatenate([best_pos, block])
+            keep = top_k(scores, keys, n)
+            best_pos, best_scores, best_keys = positions[keep], scores[keep], keys[keep]
+        return Query(indices=best_pos, scores=best_scores, strategy=repr(self))

@@ -1,0 +1,34 @@
+"""Uncertainty sampling: least confidence, margin (breaking ties) and entropy."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from labelwise._typing import ProbaArray
+from labelwise.strategies import _measures
+from labelwise.strategies.base import UtilityStrategy
+
+
+class LeastConfidence(UtilityStrategy):
+    """Query items whose most probable class is least probable: utility ``1 - max p``."""
+
+    def utility(self, proba: ProbaArray) -> NDArray[np.float64]:
+        return _measures.least_confidence(proba)
+
+
+class MarginSampling(UtilityStrategy):
+    """Query items whose two most probable classes are closest ("breaking ties").
+
+    Utility ``1 - (p_(1) - p_(2))``.
+    """
+
+    def utility(self, proba: ProbaArray) -> NDArray[np.float64]:
+        return _measures.margin(proba)
+
+
+class EntropySampling(UtilityStrategy):
+    """Query items with the highest predictive entropy (nats)."""
+
+    def utility(self, proba: ProbaArray) -> NDArray[np.float64]:
+        return _measures.entropy(proba)

@@ -1,0 +1,75 @@
+"""``labelwise simulate`` end to end through the Typer app, and its input errors."""
+
+import json
+
+from typer.testing import CliRunner
+
+from labelwise.cli.main import app
+
+runner = CliRunner()
+
+
+def write_jsonl(path, rows):
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+
+
+def test_simulate_on_a_clinc_slice_writes_every_output(clinc_slice, tmp_path):
+    train, test = clinc_slice
+    write_jsonl(
+        tmp_path / "train.jsonl",
+        [{"text": t, "label": y} for t, y in zip(train.texts, train.labels, strict=True)],
+    )
+    write_jsonl(
+        tmp_path / "test.jsonl",
+        [{"text": t, "label": y} for t, y in zip(test.texts, test.labels, strict=True)],
+    )
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app,
+        [
+            "simulate",
+            "--data",
+            str(tmp_path / "train.jsonl"),
+            "--test",
+            str(tmp_path / "test.jsonl"),
+            "--strategy",
+            "margin,random",
+            "--init",
+            "24",
+            "--batch",
+            "48",
+            "--budget",
+            "120",
+            "--seeds",
+            "2",
+            "--out",
+            str(out),
+        ],
+        env={"COLUMNS": "200"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "labels to target" in result.output
+    assert "margin" in result.output and "random" in result.output
+    for name in ("curves.json", "curves.csv", "summary.json", "learning_curves.png"):
+        assert (out / name).is_file()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["config"]["seeds"] == [0, 1]
+    assert [row["strategy"] for row in summary["summary"]] == ["margin", "random"]
+
+
+def test_bad_row_is_reported_with_file_line_and_field(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(
+        '{"text": "hi", "label": "greet"}\n{"text": "", "label": "greet"}\n', encoding="utf-8"
+    )
+    result = runner.invoke(app, ["simulate", "--data", str(bad)])
+    assert result.exit_code == 2
+    assert f"{bad}, line 2, field 'text': empty text" in result.output.replace("\n", "")
+
+
+def test_unknown_strategy_is_refused(tmp_path):
+    data = tmp_path / "d.jsonl"
+    write_jsonl(data, [{"text": "hi", "label": "a"}])
+    result = runner.invoke(app, ["simulate", "--data", str(data), "--strategy", "margin,magic"])
+    assert result.exit_code == 2
+    assert "magic" in result.output

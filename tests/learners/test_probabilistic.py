@@ -1,0 +1,205 @@
+"""ProbabilisticClassifier: probabilities over the full, fixed label schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+
+from labelwise.exceptions import NotFittedError
+from labelwise.learners.probabilistic import ProbabilisticClassifier, default_estimator
+
+CENTERS = np.array([[0.0, 5.0], [5.0, 0.0], [-5.0, -5.0]])
+
+
+def blobs(n_per_class: int = 20, seed: int = 0) -> tuple[np.ndarray, list[str]]:
+    """Three well separated clusters labeled a, b, c."""
+    rng = np.random.default_rng(seed)
+    X = np.concatenate([c + rng.normal(scale=0.5, size=(n_per_class, 2)) for c in CENTERS])
+    y = [name for name in "abc" for _ in range(n_per_class)]
+    return X, y
+
+
+def test_default_estimator() -> None:
+    est = default_estimator()
+    assert isinstance(est, LogisticRegression)
+    assert (est.C, est.max_iter) == (10.0, 1000)
+
+
+def test_predict_proba_covers_all_schema_columns() -> None:
+    X, y = blobs()
+    clf = ProbabilisticClassifier(classes=["d", "a", "b", "e", "c"]).fit(X, y)
+    assert clf.classes_.tolist() == ["d", "a", "b", "e", "c"]
+    proba = clf.predict_proba(CENTERS)
+    assert proba.shape == (3, 5)
+    assert proba.dtype == np.float64
+    np.testing.assert_array_equal(proba[:, [0, 3]], 0.0)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert np.argmax(proba, axis=1).tolist() == [1, 2, 4]
+    assert proba[0, 1] > 0.95
+    assert clf.predict(CENTERS).tolist() == ["a", "b", "c"]
+
+
+def test_single_class_training_gives_probability_one() -> None:
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(4, 3))
+    clf = ProbabilisticClassifier(classes=["x", "y", "z"]).fit(X, ["y"] * 4)
+    proba = clf.predict_proba(rng.normal(size=(2, 3)))
+    np.testing.assert_array_equal(proba, [[0.0, 1.0, 0.0], [0.0, 1.0, 0.0]])
+    assert clf.predict(X[:1]).tolist() == ["y"]
+    assert clf.estimators_ == [None]
+
+
+def test_unknown_label_in_y_raises_naming_it() -> None:
+    X, _ = blobs(n_per_class=2)
+    clf = ProbabilisticClassifier(classes=["a", "b", "c"])
+    with pytest.raises(ValueError, match="'zebra'"):
+        clf.fit(X, ["a", "b", "zebra", "c", "a", "b"])
+
+
+def test_empty_classes_and_empty_data_are_refused() -> None:
+    X, y = blobs(n_per_class=2)
+    with pytest.raises(ValueError, match="full label list"):
+        ProbabilisticClassifier().fit(X, y)
+    with pytest.raises(ValueError, match="zero labeled samples"):
+        ProbabilisticClassifier(classes=["a"]).fit(np.zeros((0, 2)), [])
+
+
+def test_x_and_y_length_mismatch() -> None:
+    X, y = blobs(n_per_class=2)
+    with pytest.raises(ValueError, match="X has 6 rows but y has 5"):
+        ProbabilisticClassifier(classes=["a", "b", "c"]).fit(X, y[:5])
+
+
+def test_not_fitted_error_before_fit() -> None:
+    clf = ProbabilisticClassifier(classes=["a", "b"])
+    with pytest.raises(NotFittedError, match="not fitted"):
+        clf.predict_proba(np.zeros((1, 2)))
+    with pytest.raises(NotFittedError):
+        clf.predict(np.zeros((1, 2)))
+    assert issubclass(NotFittedError, AttributeError)
+
+
+def multilabel_data(seed: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """Class 0 fires when x0 > 0, class 1 when x1 > 0, class 2 never, class 3 always."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1.0, 1.0, size=(80, 2))
+    X = X + np.sign(X) * 0.5  # keep points away from the boundaries
+    Y = np.zeros((80, 4), dtype=np.int8)
+    Y[:, 0] = X[:, 0] > 0
+    Y[:, 1] = X[:, 1] > 0
+    Y[:, 3] = 1
+    return X, Y
+
+
+QUERIES = np.array([[1.0, 1.0], [1.0, -1.0], [-1.0, 1.0], [-1.0, -1.0]])
+EXPECTED = [[1, 1, 0, 1], [1, 0, 0, 1], [0, 1, 0, 1], [0, 0, 0, 1]]
+
+
+def test_multilabel_with_indicator_matrix() -> None:
+    X, Y = multilabel_data()
+    clf = ProbabilisticClassifier(classes=["p", "q", "never", "always"], multilabel=True)
+    clf.fit(X, Y.astype(bool))
+    proba = clf.predict_proba(QUERIES)
+    assert proba.shape == (4, 4)
+    np.testing.assert_array_equal(proba[:, 2], 0.0)
+    np.testing.assert_array_equal(proba[:, 3], 1.0)
+    assert clf.estimators_[2] is None and clf.estimators_[3] is None
+    assert proba[0, 0] > 0.9 and proba[3, 0] < 0.1
+    pred = clf.predict(QUERIES)
+    assert pred.dtype == np.int8
+    assert pred.tolist() == EXPECTED
+
+
+def test_multilabel_with_label_lists() -> None:
+    X, Y = multilabel_data()
+    names = ["p", "q", "never", "always"]
+    lists = [[names[j] for j in np.flatnonzero(row)] for row in Y]
+    clf = ProbabilisticClassifier(classes=names, multilabel=True).fit(X, lists)
+    reference = ProbabilisticClassifier(classes=names, multilabel=True).fit(X, Y)
+    np.testing.assert_allclose(clf.predict_proba(QUERIES), reference.predict_proba(QUERIES))
+    assert clf.predict(QUERIES).tolist() == EXPECTED
+
+
+def test_multilabel_unknown_label_raises() -> None:
+    X = np.zeros((2, 2))
+    clf = ProbabilisticClassifier(classes=["a", "b"], multilabel=True)
+    with pytest.raises(ValueError, match="'c'"):
+        clf.fit(X, [["a"], ["b", "c"]])
+
+
+def test_sample_weight_changes_probabilities() -> None:
+    X = np.array([[0.0], [1.0], [2.0], [3.0]])
+    y = ["a", "a", "b", "b"]
+    query = np.array([[1.5]])
+    est = LogisticRegression(C=1.0)
+    plain = ProbabilisticClassifier(est, classes=["a", "b"]).fit(X, y)
+    weights = np.array([1.0, 50.0, 1.0, 1.0])
+    weighted = ProbabilisticClassifier(est, classes=["a", "b"]).fit(X, y, sample_weight=weights)
+    p_plain = plain.predict_proba(query)[0, 0]
+    p_weighted = weighted.predict_proba(query)[0, 0]
+    assert p_plain == pytest.approx(0.5, abs=1e-3)
+    assert p_weighted > p_plain + 0.1
+
+
+class RecordingEstimator(LogisticRegression):  # type: ignore[misc]
+    seen_weights: list[Any] = []
+
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> RecordingEstimator:
+        RecordingEstimator.seen_weights.append(sample_weight)
+        super().fit(X, y, sample_weight=sample_weight)
+        return self
+
+
+def test_sample_weight_is_passed_to_every_multilabel_estimator() -> None:
+    RecordingEstimator.seen_weights = []
+    X, Y = multilabel_data()
+    weights = np.linspace(1.0, 2.0, len(X))
+    ProbabilisticClassifier(RecordingEstimator(), classes=list("pqnA"), multilabel=True).fit(
+        X, Y, sample_weight=weights
+    )
+    assert len(RecordingEstimator.seen_weights) == 2  # the two non-constant columns
+    for seen in RecordingEstimator.seen_weights:
+        np.testing.assert_array_equal(seen, weights)
+
+
+def test_estimator_is_cloned_not_fitted_in_place() -> None:
+    X, y = blobs()
+    est = LogisticRegression()
+    clf = ProbabilisticClassifier(est, classes=["a", "b", "c"]).fit(X, y)
+    assert not hasattr(est, "coef_")
+    assert clf.estimators_[0] is not est
+    assert clf.columns_.tolist() == [0, 1, 2]
+
+
+def test_clone_round_trips_params() -> None:
+    X, y = blobs()
+    clf = ProbabilisticClassifier(LogisticRegression(C=0.5), classes=["a", "b", "c", "d"])
+    clf.fit(X, y)
+    copy = clone(clf)
+    assert not hasattr(copy, "estimators_")
+    params = copy.get_params()
+    assert params["classes"] == ["a", "b", "c", "d"]
+    assert params["multilabel"] is False
+    assert params["estimator__C"] == 0.5
+    copy.fit(X, y)
+    np.testing.assert_allclose(copy.predict_proba(CENTERS), clf.predict_proba(CENTERS))
+    copy.set_params(multilabel=True, estimator__C=2.0)
+    assert copy.get_params()["multilabel"] is True
+    assert copy.estimator.C == 2.0
+
+
+def test_score_uses_schema_names() -> None:
+    X, y = blobs()
+    clf = ProbabilisticClassifier(classes=["a", "b", "c"]).fit(X, y)
+    assert clf.score(X, np.asarray(y, dtype=object)) == 1.0
+
+
+def test_multilabel_accepts_an_indicator_given_as_plain_lists() -> None:
+    X = np.array([[0.0], [1.0], [2.0]])
+    clf = ProbabilisticClassifier(classes=["a", "b", "c"], multilabel=True)
+    clf.fit(X, [[1, 0, 1], [0, 1, 0], [1, 1, 0]])
+    assert clf.predict_proba(X).shape == (3, 3)

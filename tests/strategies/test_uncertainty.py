@@ -1,0 +1,98 @@
+"""Known-answer queries for least confidence, margin and entropy."""
+
+import numpy as np
+import pytest
+
+from labelwise.strategies import EntropySampling, LeastConfidence, MarginSampling
+from tests.strategies.fakes import FixedProbaLearner, index_pool
+
+PROBA = np.array(
+    [
+        [0.90, 0.05, 0.05],  # 0: confident
+        [0.50, 0.49, 0.01],  # 1: near tie, low entropy in the third class
+        [0.40, 0.30, 0.30],  # 2: spread out: highest entropy, lowest confidence
+        [0.60, 0.20, 0.20],  # 3
+    ]
+)
+ALL = np.arange(4)
+NONE = np.zeros(0, dtype=int)
+
+
+def query(strategy, n, unlabeled=ALL, labeled=NONE, seed=0, proba=PROBA):
+    learner = FixedProbaLearner(proba)
+    return strategy.query(learner, index_pool(len(proba)), labeled, unlabeled, n, random_state=seed)
+
+
+def test_margin_prefers_the_near_tie():
+    q = query(MarginSampling(), 2)
+    assert q.indices.tolist() == [1, 2]
+    np.testing.assert_allclose(q.scores, [0.99, 0.9])
+
+
+def test_least_confidence_prefers_the_lowest_top_probability():
+    q = query(LeastConfidence(), 4)
+    assert q.indices.tolist() == [2, 1, 3, 0]
+    np.testing.assert_allclose(q.scores, [0.6, 0.5, 0.4, 0.1])
+
+
+def test_entropy_prefers_the_spread_row():
+    q = query(EntropySampling(), 1)
+    assert q.indices.tolist() == [2]
+    p = PROBA[2]
+    assert q.scores[0] == pytest.approx(-(p * np.log(p)).sum())
+
+
+def test_labeled_items_are_never_returned():
+    q = query(MarginSampling(), 4, unlabeled=np.array([0, 2, 3]), labeled=np.array([1]))
+    assert q.indices.tolist() == [2, 3, 0]
+
+
+def test_all_equal_rows_break_ties_by_seed_reproducibly():
+    flat = np.full((50, 4), 0.25)
+    first = query(MarginSampling(), 10, unlabeled=np.arange(50), proba=flat, seed=7)
+    again = query(MarginSampling(), 10, unlabeled=np.arange(50), proba=flat, seed=7)
+    other = query(MarginSampling(), 10, unlabeled=np.arange(50), proba=flat, seed=8)
+    assert first.indices.tolist() == again.indices.tolist()
+    assert first.indices.tolist() != other.indices.tolist()
+    np.testing.assert_allclose(first.scores, 1.0)
+
+
+def test_chunking_does_not_change_the_answer():
+    rng = np.random.default_rng(3)
+    proba = rng.dirichlet(np.ones(5), size=1000).round(2)
+    proba /= proba.sum(axis=1, keepdims=True)
+    pool_idx = np.arange(1000)
+    whole = query(EntropySampling(chunk_size=5000), 37, unlabeled=pool_idx, proba=proba, seed=1)
+    chunked = query(EntropySampling(chunk_size=64), 37, unlabeled=pool_idx, proba=proba, seed=1)
+    assert whole.indices.tolist() == chunked.indices.tolist()
+
+
+def test_probabilities_are_materialised_one_chunk_at_a_time():
+    learner = FixedProbaLearner(np.full((1000, 3), 1 / 3))
+    MarginSampling(chunk_size=100).query(
+        learner, index_pool(1000), NONE, np.arange(1000), 10, random_state=0
+    )
+    assert max(learner.calls) == 100
+    assert sum(learner.calls) == 1000
+
+
+def test_single_class_probabilities():
+    q = query(MarginSampling(), 2, proba=np.ones((4, 1)))
+    assert len(q) == 2
+    np.testing.assert_allclose(q.scores, 0.0)
+
+
+def test_multilabel_scores_each_class_as_binary():
+    proba = np.array([[0.5, 0.5], [0.9, 0.1], [0.5, 0.99]])
+    learner = FixedProbaLearner(proba, multilabel=True)
+    q = LeastConfidence().query(learner, index_pool(3), NONE, np.arange(3), 3, random_state=0)
+    # per class 1 - max(p, 1-p), averaged: row0 0.5, row1 0.1, row2 (0.5 + 0.01) / 2
+    assert q.indices.tolist() == [0, 2, 1]
+    np.testing.assert_allclose(q.scores, [0.5, 0.255, 0.1])
+
+
+def test_unfitted_learner_is_refused():
+    from labelwise.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError, match="needs a fitted learner"):
+        MarginSampling().query(None, index_pool(3), NONE, np.arange(3), 1)
