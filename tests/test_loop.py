@@ -189,3 +189,24 @@ def test_multilabel_loop(blobs):
     state = loop.teach(pool, state, q.indices, [multi[i] for i in q.indices])
     assert state.n_labeled == 25
     assert loop.learner_.predict_proba(pool.features[:3]).shape == (3, 4)
+
+
+def test_source_weights_reach_the_learner(blobs):
+    pool, labels = blobs
+    seen = {}
+
+    class Recorder(ProbabilisticClassifier):
+        def fit(self, X, y, sample_weight=None):
+            seen["w"] = sample_weight
+            return super().fit(X, y, sample_weight=sample_weight)
+
+    loop = ActiveLearningLoop(
+        Recorder(classes=SCHEMA.classes),
+        MarginSampling(),
+        schema=SCHEMA,
+        random_state=0,
+        source_weights={"rule": 0.25},
+    )
+    state = loop.start(pool, [0, 1], [labels[0], labels[1]])
+    loop.teach(pool, state, [2, 3], [labels[2], labels[3]], source=LabelSource.RULE)
+    assert seen["w"].tolist() == [1.0, 1.0, 0.25, 0.25]

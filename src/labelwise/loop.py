@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -142,6 +142,9 @@ class ActiveLearningLoop:
     random_state : int or None
         Seed of the whole run. ``None`` draws one, recorded in the state so a resume
         repeats the same queries.
+    source_weights : mapping of str to float, optional
+        Training weight per label source (e.g. ``{"human": 1.0, "rule": 0.3}``); sources
+        not named weigh 1. ``None`` fits unweighted.
 
     Attributes
     ----------
@@ -156,12 +159,14 @@ class ActiveLearningLoop:
         schema: LabelSchema,
         batch_size: int = 100,
         random_state: int | None = None,
+        source_weights: Mapping[str, float] | None = None,
     ) -> None:
         self.learner = learner
         self.strategy = strategy
         self.schema = schema
         self.batch_size = batch_size
         self.random_state = random_state
+        self.source_weights = source_weights
 
     # -- state transitions -------------------------------------------------------------
 
@@ -317,7 +322,13 @@ class ActiveLearningLoop:
             self.learner_ = None
         else:
             y = self.schema.decode(state.labels)
-            self.learner_ = clone(self.learner).fit(pool.rows(state.labeled), y)
+            kwargs = {}
+            if self.source_weights is not None:
+                weights = self.source_weights
+                kwargs["sample_weight"] = np.array(
+                    [weights.get(str(s), 1.0) for s in state.sources]
+                )
+            self.learner_ = clone(self.learner).fit(pool.rows(state.labeled), y, **kwargs)
         self._fitted_on = state.fingerprint()
         return self.learner_
 
