@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sklearn.base import clone
 
-from labelwise._typing import IndexArray
+from labelwise._typing import IndexArray, IndexLike
 from labelwise._validation import check_indices, check_positive_int
 from labelwise.data.pool import Pool
 from labelwise.data.schema import LabelSchema, LabelSource
@@ -173,7 +173,7 @@ class ActiveLearningLoop:
     def start(
         self,
         pool: Pool,
-        seed_indices: Sequence[int] | IndexArray = (),
+        seed_indices: IndexLike = (),
         seed_labels: Sequence[Any] = (),
         *,
         source: LabelSource = LabelSource.HUMAN,
@@ -207,7 +207,7 @@ class ActiveLearningLoop:
         self,
         pool: Pool,
         state: LoopState,
-        indices: Sequence[int] | IndexArray,
+        indices: IndexLike,
         labels: Sequence[Any],
         *,
         source: LabelSource = LabelSource.HUMAN,
@@ -218,10 +218,7 @@ class ActiveLearningLoop:
         Refuses positions already labeled or ignored (use :meth:`relabel` /
         :meth:`forget`), duplicates, and a length mismatch, naming the values.
         """
-        self._check_pool(pool, state)
-        idx = check_indices(indices, state.n_pool)
-        if len(labels) != idx.size:
-            raise StateError(f"teach got {idx.size} indices but {len(labels)} labels.")
+        idx = self._checked("teach", pool, state, indices, labels)
         taken = np.intersect1d(idx, np.concatenate([state.labeled, state.ignored]))
         if taken.size:
             raise StateError(
@@ -239,47 +236,39 @@ class ActiveLearningLoop:
             ignored=np.concatenate([state.ignored, idx[~keep]]),
             iteration=state.iteration + 1,
         )
-        if retrain:
-            self.retrain(pool, state)
-        return state
+        return self._done(pool, state, retrain)
 
     def relabel(
         self,
         pool: Pool,
         state: LoopState,
-        indices: Sequence[int] | IndexArray,
+        indices: IndexLike,
         labels: Sequence[Any],
         *,
         source: LabelSource = LabelSource.HUMAN,
         retrain: bool = True,
     ) -> LoopState:
         """Replace the labels of already-labeled ``indices``."""
-        self._check_pool(pool, state)
-        idx = check_indices(indices, state.n_pool)
-        if len(labels) != idx.size:
-            raise StateError(f"relabel got {idx.size} indices but {len(labels)} labels.")
+        idx = self._checked("relabel", pool, state, indices, labels)
         rows = self._rows_of(state, idx, "relabel")
         new_labels = state.labels.copy()
         new_labels[rows] = self._encode(list(labels))
         new_sources = state.sources.copy()
         new_sources[rows] = str(source)
         state = replace(state, labels=new_labels, sources=new_sources)
-        if retrain:
-            self.retrain(pool, state)
-        return state
+        return self._done(pool, state, retrain)
 
     def forget(
         self,
         pool: Pool,
         state: LoopState,
-        indices: Sequence[int] | IndexArray,
+        indices: IndexLike,
         *,
         ignore: bool = False,
         retrain: bool = True,
     ) -> LoopState:
         """Remove labels of ``indices``: back to unlabeled, or to ignored if ``ignore``."""
-        self._check_pool(pool, state)
-        idx = check_indices(indices, state.n_pool)
+        idx = self._checked("forget", pool, state, indices)
         rows = self._rows_of(state, idx, "forget")
         keep = np.ones(state.n_labeled, dtype=bool)
         keep[rows] = False
@@ -290,28 +279,23 @@ class ActiveLearningLoop:
             sources=state.sources[keep],
             ignored=np.concatenate([state.ignored, idx]) if ignore else state.ignored,
         )
-        if retrain:
-            self.retrain(pool, state)
-        return state
+        return self._done(pool, state, retrain)
 
     def ignore(
         self,
         pool: Pool,
         state: LoopState,
-        indices: Sequence[int] | IndexArray,
+        indices: IndexLike,
         *,
         retrain: bool = True,
     ) -> LoopState:
         """Exclude ``indices`` from queries and training, dropping their labels if any."""
-        self._check_pool(pool, state)
-        idx = check_indices(indices, state.n_pool)
+        idx = self._checked("ignore", pool, state, indices)
         labeled_part = np.intersect1d(idx, state.labeled)
         state = self.forget(pool, state, labeled_part, ignore=True, retrain=False)
         fresh = np.setdiff1d(idx, np.concatenate([state.ignored, labeled_part]))
         state = replace(state, ignored=np.concatenate([state.ignored, fresh]).astype(np.intp))
-        if retrain:
-            self.retrain(pool, state)
-        return state
+        return self._done(pool, state, retrain)
 
     # -- model -----------------------------------------------------------------------
 
@@ -353,6 +337,26 @@ class ActiveLearningLoop:
         )
 
     # -- helpers ---------------------------------------------------------------------
+
+    def _checked(
+        self,
+        verb: str,
+        pool: Pool,
+        state: LoopState,
+        indices: IndexLike,
+        labels: Sequence[Any] | None = None,
+    ) -> IndexArray:
+        """Validated positions for a state change, with the labels' length checked."""
+        self._check_pool(pool, state)
+        idx = check_indices(indices, state.n_pool)
+        if labels is not None and len(labels) != idx.size:
+            raise StateError(f"{verb} got {idx.size} indices but {len(labels)} labels.")
+        return idx
+
+    def _done(self, pool: Pool, state: LoopState, retrain: bool) -> LoopState:
+        if retrain:
+            self.retrain(pool, state)
+        return state
 
     def _encode(self, labels: list[Any]) -> NDArray[Any]:
         try:
