@@ -61,17 +61,8 @@ def markdown(result: SimulationResult, meta: dict[str, Any]) -> str:
         "|---|---:|---|---:|---:|---:|---:|",
     ]
     for row in result.summary():
-        hits = ", ".join("not reached" if h is None else f"{h:,}" for h in row.labels_to_target)
-        mean = (
-            "not reached"
-            if row.labels_to_target_mean is None
-            else f"{row.labels_to_target_mean:,.0f}"
-        )
-        ratio = (
-            "—"
-            if row.ratio_random_over_strategy is None
-            else f"{row.ratio_random_over_strategy:.2f}×"
-        )
+        mean, hits = row.labels_to_target_text()
+        ratio = row.ratio_text()
         lines.append(
             f"| {row.strategy} | {mean} | {hits} | {ratio} | "
             f"{row.final_score_mean:.4f} ± {row.final_score_sd:.4f} | {row.aulc_mean:.4f} | "

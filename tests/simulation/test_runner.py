@@ -132,7 +132,12 @@ def test_summary_when_random_never_reaches_target():
     result = make_result([("margin", 0, 100, 0.95), ("random", 0, 100, 0.5)])
     rows = {r.strategy: r for r in result.summary()}
     assert rows["random"].labels_to_target_mean is None
-    assert rows["margin"].ratio_random_over_strategy is None
+    assert rows["margin"].labels_to_target_text() == ("100", "100")
+    assert rows["random"].labels_to_target_text() == ("not reached", "—")
+    # random needs more than the 100 labels it was last evaluated at: a lower bound.
+    assert rows["margin"].ratio_random_over_strategy == 1.0
+    assert rows["margin"].ratio_text() == "> 1.00×"
+    assert rows["random"].ratio_text() == "—"
 
 
 def test_config_is_validated():
@@ -188,3 +193,20 @@ def test_parallel_runs_match_sequential(clinc_slice):
     assert [(p.strategy, p.n_labels, p.score) for p in seq.curves] == [
         (p.strategy, p.n_labels, p.score) for p in par.curves
     ]
+
+
+def test_ratio_is_a_lower_bound_when_random_is_censored():
+    result = make_result(
+        [
+            ("margin", 0, 100, 0.5),
+            ("margin", 0, 200, 0.95),
+            ("margin", 0, 300, 0.95),
+            ("random", 0, 100, 0.5),
+            ("random", 0, 200, 0.6),
+            ("random", 0, 300, 0.7),
+        ]
+    )
+    rows = {r.strategy: r for r in result.summary()}
+    assert rows["margin"].ratio_random_over_strategy == 1.5  # random needs > 300, margin 200
+    assert rows["margin"].ratio_is_lower_bound
+    assert rows["random"].ratio_random_over_strategy is None

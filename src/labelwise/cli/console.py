@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+
 from rich.console import Console
 
 
 def make_console() -> Console:
-    return Console(highlight=False)
+    # Piped output (CI logs, `| tee`) gets a width that fits the summary table, not 80.
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 
 
 def make_error_console() -> Console:

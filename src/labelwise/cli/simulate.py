@@ -225,18 +225,14 @@ def summary_table(result: SimulationResult) -> Table:
     table.add_column("random ÷", justify="right")
     table.add_column("query s", justify="right")
     for row in result.summary():
-        hits = ", ".join("—" if h is None else str(h) for h in row.labels_to_target)
+        mean, per_seed = row.labels_to_target_text()
         table.add_row(
             row.strategy,
             f"{row.final_score_mean:.4f} ± {row.final_score_sd:.4f}",
             f"{row.aulc_mean:.4f}",
-            "not reached"
-            if row.labels_to_target_mean is None
-            else f"{row.labels_to_target_mean:,.0f}",
-            hits,
-            "—"
-            if row.ratio_random_over_strategy is None
-            else f"{row.ratio_random_over_strategy:.2f}×",
+            mean,
+            per_seed,
+            row.ratio_text(),
             f"{row.median_query_seconds:.3f}",
         )
     return table

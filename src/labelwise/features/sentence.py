@@ -102,6 +102,10 @@ class SentenceEmbedder:
                 raise MissingDependencyError(
                     f"sentence-transformers is not installed: {_INSTALL_HINT}"
                 ) from exc
+            from transformers.utils import logging as transformers_logging
+
+            # The weight-loading bar would interleave with the caller's own progress bar.
+            transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
             self.model_ = SentenceTransformer(str(self._resolve()[0]), device=self.device)
         return self.model_
 

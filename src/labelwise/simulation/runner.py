@@ -91,7 +91,21 @@ class StrategySummary:
     labels_to_target: list[int | None]
     labels_to_target_mean: float | None
     ratio_random_over_strategy: float | None
+    ratio_is_lower_bound: bool
     median_query_seconds: float
+
+    def labels_to_target_text(self) -> tuple[str, str]:
+        """(mean, per seed) as display text; ``not reached`` where a run never got there."""
+        mean = self.labels_to_target_mean
+        per_seed = ", ".join("—" if h is None else f"{h:,}" for h in self.labels_to_target)
+        return ("not reached" if mean is None else f"{mean:,.0f}"), per_seed
+
+    def ratio_text(self) -> str:
+        """Random ÷ strategy as display text: ``5.80×``, ``> 1.20×`` (random censored) or ``—``."""
+        ratio = self.ratio_random_over_strategy
+        if ratio is None:
+            return "—"
+        return f"> {ratio:.2f}×" if self.ratio_is_lower_bound else f"{ratio:.2f}×"
 
 
 @dataclass
@@ -116,6 +130,9 @@ class SimulationResult:
         cfg = self.config
         rows = []
         reached: dict[str, float | None] = {}
+        # Labels random is known to need at least: exact where it reached the target,
+        # else more than the last label count it was evaluated at.
+        random_floor: float | None = None
         per_strategy: dict[str, dict[str, Any]] = {}
         for name in self.strategies:
             finals, aulcs, hits = [], [], []
@@ -127,6 +144,11 @@ class SimulationResult:
                 hits.append(labels_to_reach(x, y, self.target_score))
             mean_hit = None if any(h is None for h in hits) else float(np.mean(hits))  # type: ignore[arg-type]
             reached[name] = mean_hit
+            if name == RANDOM:
+                last = [int(self.curve(name, seed)[0][-1]) for seed in cfg.seeds]
+                random_floor = float(
+                    np.mean([h if h is not None else n for h, n in zip(hits, last, strict=True)])
+                )
             query_times = [
                 p.query_seconds for p in self.curves if p.strategy == name and p.query_seconds > 0
             ]
@@ -138,9 +160,12 @@ class SimulationResult:
             }
         random_hit = reached.get(RANDOM)
         for name, data in per_strategy.items():
-            ratio = None
-            if random_hit is not None and reached[name]:
-                ratio = random_hit / float(reached[name])  # type: ignore[arg-type]
+            ratio, lower_bound = None, False
+            strategy_hit = reached[name]
+            if strategy_hit is not None and random_hit is not None:
+                ratio = random_hit / strategy_hit
+            elif strategy_hit is not None and random_floor is not None:
+                ratio, lower_bound = random_floor / strategy_hit, True
             rows.append(
                 StrategySummary(
                     strategy=name,
@@ -151,6 +176,7 @@ class SimulationResult:
                     labels_to_target=data["hits"],
                     labels_to_target_mean=reached[name],
                     ratio_random_over_strategy=ratio,
+                    ratio_is_lower_bound=lower_bound,
                     median_query_seconds=data["query"],
                 )
             )
