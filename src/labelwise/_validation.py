@@ -74,3 +74,12 @@ def check_proba(proba: Any, *, multilabel: bool = False) -> ProbaArray:
                 f"proba rows must sum to 1. Row {int(off[0])} sums to {float(sums[off[0]]):.6g}."
             )
     return arr
+
+
+def require_capability(obj: Any, method: str, owner: str, hint: str = "") -> None:
+    """Raise ``TypeError`` naming ``method`` when ``obj`` lacks it (capability protocols)."""
+    if not callable(getattr(obj, method, None)):
+        raise TypeError(
+            f"{owner} needs a learner with a {method}() method; "
+            f"{type(obj).__name__} has none.{(' ' + hint) if hint else ''}"
+        )

@@ -96,3 +96,18 @@ def test_unfitted_learner_is_refused():
 
     with pytest.raises(NotFittedError, match="needs a fitted learner"):
         MarginSampling().query(None, index_pool(3), NONE, np.arange(3), 1)
+
+
+def test_score_all_matches_the_measure_whatever_the_chunking():
+    learner = FixedProbaLearner(PROBA)
+    scores = MarginSampling(chunk_size=3).score_all(learner, index_pool(4), NONE, [3, 0, 1, 2])
+    np.testing.assert_allclose(scores, [0.6, 0.15, 0.99, 0.9])
+
+
+def test_missing_capability_is_named():
+    from labelwise._validation import require_capability
+
+    with pytest.raises(
+        TypeError, match=r"needs a learner with a member_proba\(\) method; FixedProbaLearner"
+    ):
+        require_capability(FixedProbaLearner(PROBA), "member_proba", "VoteEntropy")

@@ -1,6 +1,6 @@
 """Query strategies: which unlabeled items to label next."""
 
-from labelwise.strategies.base import Query, QueryStrategy, UtilityStrategy
+from labelwise.strategies.base import PointwiseStrategy, Query, QueryStrategy, UtilityStrategy
 from labelwise.strategies.random import RandomSampling
 from labelwise.strategies.uncertainty import EntropySampling, LeastConfidence, MarginSampling
 
@@ -17,6 +17,7 @@ __all__ = [
     "EntropySampling",
     "LeastConfidence",
     "MarginSampling",
+    "PointwiseStrategy",
     "Query",
     "QueryStrategy",
     "RandomSampling",

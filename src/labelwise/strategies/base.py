@@ -93,15 +93,14 @@ class QueryStrategy(ABC):
         return unlabeled, min(n, unlabeled.size)
 
 
-class UtilityStrategy(QueryStrategy):
-    """Pointwise strategies: score each unlabeled item alone, then take the top ``n``.
+class PointwiseStrategy(QueryStrategy):
+    """Strategies that score each unlabeled item on its own, then take the top ``n``.
 
-    Subclasses write :meth:`utility` only. The base class scores the unlabeled positions in
-    chunks of ``chunk_size`` rows, so at most ``chunk_size x n_classes`` probabilities exist
-    at once, and keeps a running top-``n`` (partial sort per chunk).
-
-    Multi-label learners (``learner.multilabel`` true) are scored per class as binary
-    problems ``[p, 1 - p]``, averaged over classes.
+    Subclasses write :meth:`score_block` (and, if they need per-query set-up such as a pool
+    statistic, :meth:`prepare`). The base class walks the unlabeled positions in chunks of
+    ``chunk_size`` rows, so model outputs exist for one chunk at a time, and keeps a running
+    top-``n`` (a partial sort per chunk) with a seeded tie-break. Because the per-chunk
+    function is pure, the same code can later be mapped over Dask partitions.
 
     Parameters
     ----------
@@ -111,17 +110,22 @@ class UtilityStrategy(QueryStrategy):
     def __init__(self, *, chunk_size: int = 16384) -> None:
         self.chunk_size = chunk_size
 
-    @abstractmethod
-    def utility(self, proba: ProbaArray) -> NDArray[np.float64]:
-        """Utility of each row of ``proba`` (n_samples, n_classes); returns (n_samples,)."""
+    def prepare(self, learner: Any, pool: Pool, labeled: IndexArray, unlabeled: IndexArray) -> Any:  # noqa: ARG002
+        """Per-query context handed to every :meth:`score_block` call (default: None)."""
+        return None
 
-    def score(self, proba: ProbaArray, *, multilabel: bool = False) -> NDArray[np.float64]:
-        """Utility for single- or multi-label probabilities, shape (n_samples,)."""
-        if not multilabel:
-            return self.utility(proba)
-        flat = proba.reshape(-1)
-        binary = np.stack([flat, 1.0 - flat], axis=1)
-        return np.asarray(self.utility(binary).reshape(proba.shape).mean(axis=1), dtype=np.float64)
+    @abstractmethod
+    def score_block(
+        self, learner: Any, pool: Pool, block: IndexArray, context: Any
+    ) -> NDArray[np.float64]:
+        """Utility of the items at ``block`` (n_block,), higher = more informative."""
+
+    def _check_learner(self, learner: Any) -> None:
+        if learner is None or not hasattr(learner, "predict_proba"):
+            raise NotFittedError(
+                f"{type(self).__name__} needs a fitted learner with predict_proba; "
+                "start from a seed set or a cold-start strategy."
+            )
 
     def query(
         self,
@@ -135,23 +139,70 @@ class UtilityStrategy(QueryStrategy):
     ) -> Query:
         unlabeled, n = self._check_query_args(pool, labeled, unlabeled, n)
         chunk_size = check_positive_int(self.chunk_size, "chunk_size", type(self).__name__)
-        if learner is None or not hasattr(learner, "predict_proba"):
-            raise NotFittedError(
-                f"{type(self).__name__} needs a fitted learner with predict_proba; "
-                "start from a seed set or a cold-start strategy."
-            )
+        self._check_learner(learner)
         rng = check_random_state(random_state)
-        multilabel = bool(getattr(learner, "multilabel", False))
+        context = self.prepare(learner, pool, np.asarray(labeled, dtype=np.intp), unlabeled)
         best_pos = np.zeros(0, dtype=np.intp)
         best_scores = np.zeros(0, dtype=np.float64)
         best_keys = np.zeros(0, dtype=np.float64)
         for start in range(0, unlabeled.size, chunk_size):
             block = unlabeled[start : start + chunk_size]
-            proba = np.asarray(learner.predict_proba(pool.rows(block)), dtype=np.float64)
-            scores = np.concatenate([best_scores, self.score(proba, multilabel=multilabel)])
+            block_scores = np.asarray(
+                self.score_block(learner, pool, block, context), dtype=np.float64
+            )
+            scores = np.concatenate([best_scores, block_scores])
             # Drawing keys chunk by chunk yields the same stream as one draw for the whole pool.
             keys = np.concatenate([best_keys, rng.random(block.size)])
             positions = np.concatenate([best_pos, block])
             keep = top_k(scores, keys, n)
             best_pos, best_scores, best_keys = positions[keep], scores[keep], keys[keep]
         return Query(indices=best_pos, scores=best_scores, strategy=repr(self))
+
+    def score_all(
+        self, learner: Any, pool: Pool, labeled: IndexLike, indices: IndexLike
+    ) -> NDArray[np.float64]:
+        """Scores of every item at ``indices`` (n,), chunked; for wrappers that re-rank."""
+        self._check_learner(learner)
+        idx = np.asarray(indices, dtype=np.intp)
+        chunk_size = check_positive_int(self.chunk_size, "chunk_size", type(self).__name__)
+        context = self.prepare(learner, pool, np.asarray(labeled, dtype=np.intp), idx)
+        out = np.empty(idx.size, dtype=np.float64)
+        for start in range(0, idx.size, chunk_size):
+            block = idx[start : start + chunk_size]
+            out[start : start + block.size] = self.score_block(learner, pool, block, context)
+        return out
+
+
+class UtilityStrategy(PointwiseStrategy):
+    """Pointwise strategies that need only the class probabilities of an item.
+
+    Subclasses write :meth:`utility` only. Multi-label learners (``learner.multilabel``
+    true) are scored per class as binary problems ``[p, 1 - p]``, averaged over classes.
+
+    Parameters
+    ----------
+    chunk_size : int, default 16384
+        At most ``chunk_size x n_classes`` probabilities exist at once.
+    """
+
+    @abstractmethod
+    def utility(self, proba: ProbaArray) -> NDArray[np.float64]:
+        """Utility of each row of ``proba`` (n_samples, n_classes); returns (n_samples,)."""
+
+    def score(self, proba: ProbaArray, *, multilabel: bool = False) -> NDArray[np.float64]:
+        """Utility for single- or multi-label probabilities, shape (n_samples,)."""
+        if not multilabel:
+            return self.utility(proba)
+        flat = proba.reshape(-1)
+        binary = np.stack([flat, 1.0 - flat], axis=1)
+        return np.asarray(self.utility(binary).reshape(proba.shape).mean(axis=1), dtype=np.float64)
+
+    def score_block(
+        self,
+        learner: Any,
+        pool: Pool,
+        block: IndexArray,
+        context: Any,  # noqa: ARG002
+    ) -> NDArray[np.float64]:
+        proba = np.asarray(learner.predict_proba(pool.rows(block)), dtype=np.float64)
+        return self.score(proba, multilabel=bool(getattr(learner, "multilabel", False)))
