@@ -24,6 +24,7 @@ from labelwise._validation import check_indices, check_positive_int
 from labelwise.data.pool import Pool
 from labelwise.data.schema import LabelSchema, LabelSource
 from labelwise.exceptions import StateError
+from labelwise.stopping.criteria import StoppingCriterion
 from labelwise.strategies.base import Query, QueryStrategy
 
 STATE_FORMAT = 1
@@ -145,6 +146,8 @@ class ActiveLearningLoop:
     source_weights : mapping of str to float, optional
         Training weight per label source (e.g. ``{"human": 1.0, "rule": 0.3}``); sources
         not named weigh 1. ``None`` fits unweighted.
+    stopping : sequence of StoppingCriterion, default ()
+        Watched by :meth:`stop_reason` after each round.
 
     Attributes
     ----------
@@ -160,6 +163,7 @@ class ActiveLearningLoop:
         batch_size: int = 100,
         random_state: int | None = None,
         source_weights: Mapping[str, float] | None = None,
+        stopping: Sequence[StoppingCriterion] = (),
     ) -> None:
         self.learner = learner
         self.strategy = strategy
@@ -167,6 +171,7 @@ class ActiveLearningLoop:
         self.batch_size = batch_size
         self.random_state = random_state
         self.source_weights = source_weights
+        self.stopping = stopping
 
     # -- state transitions -------------------------------------------------------------
 
@@ -198,6 +203,10 @@ class ActiveLearningLoop:
         )
         self.learner_: Any = None
         self._fitted_on: str | None = None
+        self._stop_checked: tuple[int, str] | None = None
+        self.fired_: dict[str, int] = {}
+        for criterion in self.stopping:
+            criterion.reset()
         if len(seed_indices):
             state = self.teach(pool, state, seed_indices, seed_labels, source=source)
             state = replace(state, iteration=0)
@@ -332,9 +341,37 @@ class ActiveLearningLoop:
         n = check_positive_int(self.batch_size if n is None else n, "n", "ActiveLearningLoop.query")
         learner = self.fitted_learner(pool, state) if self.strategy.requires_learner else None
         rng = np.random.default_rng([state.seed, state.iteration])
+        if self.strategy.requires_labels:
+            return self.strategy.query(  # type: ignore[call-arg]
+                learner,
+                pool,
+                state.labeled,
+                state.unlabeled(),
+                n,
+                random_state=rng,
+                labels=self.schema.decode(state.labels),
+            )
         return self.strategy.query(
             learner, pool, state.labeled, state.unlabeled(), n, random_state=rng
         )
+
+    def stop_reason(self, pool: Pool, state: LoopState) -> str | None:
+        """Update every stopping criterion with ``state``'s model; the first that fired, or None.
+
+        Call once per round. Each criterion sees each state once, so asking again about the
+        same state does not advance windows such as the kappa average. ``fired_`` maps each
+        criterion that has fired to the label count at which it first did.
+        """
+        key = (state.iteration, state.fingerprint())
+        if not hasattr(self, "fired_"):  # resumed from a saved state without start()
+            self.fired_ = {}
+        if getattr(self, "_stop_checked", None) != key:
+            self._stop_checked = key
+            learner = self.fitted_learner(pool, state)
+            for criterion in self.stopping:
+                if criterion.update(pool, state, learner) and repr(criterion) not in self.fired_:
+                    self.fired_[repr(criterion)] = state.n_labeled
+        return next((repr(c) for c in self.stopping if repr(c) in self.fired_), None)
 
     # -- helpers ---------------------------------------------------------------------
 

@@ -49,6 +49,7 @@ def test_simulate_on_a_clinc_slice_writes_every_output(clinc_slice, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "labels to target" in result.output
+    assert "Stopping criteria" in result.output and "StabilizingPredictions" in result.output
     assert "margin" in result.output and "random" in result.output
     for name in ("curves.json", "curves.csv", "summary.json", "learning_curves.png"):
         assert (out / name).is_file()

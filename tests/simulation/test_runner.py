@@ -19,6 +19,7 @@ from labelwise.simulation import (
     seed_set,
     write_report,
 )
+from labelwise.stopping import LabelBudget, StabilizingPredictions
 from labelwise.strategies import MarginSampling, RandomSampling
 
 
@@ -42,6 +43,10 @@ def clinc_result(clinc_slice):
         ),
         strategies={"margin": MarginSampling(), "random": RandomSampling()},
         config=config,
+        stopping=[
+            LabelBudget(120),
+            StabilizingPredictions(threshold=0.8, window=2, stop_set_size=300),
+        ],
         on_step=steps.append,
     )
     return result, steps
@@ -210,3 +215,19 @@ def test_ratio_is_a_lower_bound_when_random_is_censored():
     assert rows["margin"].ratio_random_over_strategy == 1.5  # random needs > 300, margin 200
     assert rows["margin"].ratio_is_lower_bound
     assert rows["random"].ratio_random_over_strategy is None
+
+
+def test_stopping_criteria_are_watched_without_stopping_the_run(clinc_result):
+    result, _ = clinc_result
+    budget_events = [e for e in result.stops if e.criterion == "LabelBudget(max_labels=120)"]
+    assert len(budget_events) == 4  # 2 strategies x 2 seeds, each at exactly 120 labels
+    assert {e.n_labels for e in budget_events} == {120}
+    for event in budget_events:
+        x, y = result.curve(event.strategy, event.seed)
+        assert event.score == y[x == 120][0]
+        assert x[-1] >= 240  # the run went on past the criterion
+    rows = result.stopping_summary()
+    assert len(rows) == 2 * len({e.criterion for e in result.stops})
+    budget_rows = [r for r in rows if r.criterion.startswith("LabelBudget")]
+    assert all(r.runs_fired == r.runs == 2 and r.n_labels_mean == 120 for r in budget_rows)
+    assert "stopping" in result.to_dict()

@@ -23,6 +23,14 @@ from labelwise.simulation import (
     run_simulation,
     write_report,
 )
+from labelwise.stopping import (
+    ClassificationChange,
+    LabelBudget,
+    OverallUncertainty,
+    StabilizingPredictions,
+    StoppingCriterion,
+    TargetMetric,
+)
 from labelwise.strategies import STRATEGIES
 
 DEFAULT_CACHE = Path.home() / ".cache" / "labelwise" / "embeddings"
@@ -55,6 +63,23 @@ def simulate(
     text_field: Annotated[str, typer.Option(help="Text column / key.")] = "text",
     label_field: Annotated[str, typer.Option(help="Label column / key.")] = "label",
     jobs: Annotated[int, typer.Option(help="Runs in parallel processes.")] = 1,
+    stop_kappa: Annotated[
+        float, typer.Option(help="Stabilizing predictions: mean Cohen's kappa to reach.")
+    ] = 0.99,
+    stop_window: Annotated[int, typer.Option(help="Stabilizing predictions: rounds averaged.")] = 3,
+    stop_change: Annotated[
+        float, typer.Option(help="Classification change: largest share of changed predictions.")
+    ] = 0.005,
+    stop_uncertainty: Annotated[
+        float, typer.Option(help="Overall uncertainty: mean least confidence to fall below.")
+    ] = 0.1,
+    val: Annotated[
+        Path | None,
+        typer.Option(help="Held-out validation set for the target-metric stopping criterion."),
+    ] = None,
+    stop_target: Annotated[
+        float, typer.Option(help="Target metric criterion: accuracy on --val to reach.")
+    ] = 0.85,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("simulation-output"),
     cache_dir: Annotated[
         Path, typer.Option(envvar="LABELWISE_CACHE_DIR", help="Embedding cache folder.")
@@ -91,13 +116,28 @@ def simulate(
             f"pool {len(pool_data):,} items, test {len(test_data):,}, {schema.n_classes} classes, "
             f"features {features} {tuple(pool_X.shape)}"
         )
-        result = _run(console, pool_X, pool_data, test_X, test_data, schema, names, config, c)
+        stopping: list[StoppingCriterion] = [
+            LabelBudget(config.budget),
+            StabilizingPredictions(threshold=stop_kappa, window=stop_window),
+            ClassificationChange(threshold=stop_change),
+            OverallUncertainty(threshold=stop_uncertainty),
+        ]
+        if val is not None:
+            val_data = read_dataset(
+                val, text_field=text_field, label_field=label_field, require_labels=True
+            )
+            _, val_X = _featurize(features, pool_data.texts, val_data.texts, cache_dir, console)
+            stopping.append(TargetMetric(val_X, val_data.labels, stop_target))
+        result = _run(
+            console, pool_X, pool_data, test_X, test_data, schema, names, config, c, stopping
+        )
     except (LabelwiseError, ValueError, FileNotFoundError) as exc:
         err = make_error_console()
         err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
         raise typer.Exit(code=2) from None
     paths = write_report(result, out)
     console.print(summary_table(result))
+    console.print(stopping_table(result))
     for kind, path in paths.items():
         console.print(f"{kind}: {path}")
 
@@ -166,6 +206,7 @@ def _run(
     names: list[str],
     config: SimulationConfig,
     c: float,
+    stopping: list[StoppingCriterion],
 ) -> SimulationResult:
     from sklearn.linear_model import LogisticRegression
 
@@ -203,6 +244,7 @@ def _run(
             learner=learner,
             strategies=strategies,
             config=config,
+            stopping=stopping,
             on_step=on_step,
         )
 
@@ -234,5 +276,26 @@ def summary_table(result: SimulationResult) -> Table:
             per_seed,
             row.ratio_text(),
             f"{row.median_query_seconds:.3f}",
+        )
+    return table
+
+
+def stopping_table(result: SimulationResult) -> Table:
+    """Where each stopping criterion would have stopped each strategy, and the score there."""
+    table = Table(
+        title=f"Stopping criteria (full-data {result.metric} {result.full_data_score:.4f})"
+    )
+    table.add_column("strategy")
+    table.add_column("criterion")
+    table.add_column("fired", justify="right")
+    table.add_column("labels at stop", justify="right")
+    table.add_column(f"{result.metric} there", justify="right")
+    for row in result.stopping_summary():
+        table.add_row(
+            row.strategy,
+            row.criterion,
+            f"{row.runs_fired}/{row.runs}",
+            "—" if row.n_labels_mean is None else f"{row.n_labels_mean:,.0f}",
+            "—" if row.score_mean is None else f"{row.score_mean:.4f}",
         )
     return table

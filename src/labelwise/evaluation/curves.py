@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.metrics import accuracy_score, f1_score
+from sklearn.metrics import f1_score
 
 
 def labels_to_reach(
@@ -56,4 +56,9 @@ def score_predictions(y_true: Any, y_pred: Any, *, multilabel: bool = False) -> 
     """Accuracy (single-label) or micro-averaged F1 over indicator rows (multi-label)."""
     if multilabel:
         return float(f1_score(y_true, y_pred, average="micro", zero_division=0))
-    return float(accuracy_score(y_true, y_pred))
+    truth = np.asarray(y_true, dtype=object).reshape(-1)
+    pred = np.asarray(y_pred, dtype=object).reshape(-1)
+    if truth.shape != pred.shape:
+        raise ValueError(f"{truth.size} true labels but {pred.size} predictions.")
+    # Plain equality: sklearn's target-type sniffing rejects object arrays of ints.
+    return float(np.mean(truth == pred)) if truth.size else float("nan")

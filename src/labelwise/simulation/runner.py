@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -17,6 +18,7 @@ from labelwise.data.schema import LabelSchema
 from labelwise.evaluation.curves import area_under_curve, labels_to_reach, score_predictions
 from labelwise.loop import ActiveLearningLoop
 from labelwise.simulation.oracle import SimulatedOracle
+from labelwise.stopping.criteria import StoppingCriterion
 from labelwise.strategies.base import QueryStrategy
 
 RANDOM = "random"
@@ -117,6 +119,8 @@ class SimulationResult:
     full_data_score: float
     target_score: float
     curves: list[CurvePoint] = field(default_factory=list)
+    stops: list[StopEvent] = field(default_factory=list)
+    criteria: list[str] = field(default_factory=list)
 
     def curve(self, strategy: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
         pts = [p for p in self.curves if p.strategy == strategy and p.seed == seed]
@@ -182,6 +186,27 @@ class SimulationResult:
             )
         return rows
 
+    def stopping_summary(self) -> list[StoppingSummary]:
+        """For each strategy and criterion: how often it fired, at how many labels, and the score there."""
+        criteria = list(dict.fromkeys([*self.criteria, *(e.criterion for e in self.stops)]))
+        rows = []
+        for name in self.strategies:
+            for criterion in criteria:
+                events = [e for e in self.stops if e.strategy == name and e.criterion == criterion]
+                rows.append(
+                    StoppingSummary(
+                        strategy=name,
+                        criterion=criterion,
+                        runs_fired=len(events),
+                        runs=len(self.config.seeds),
+                        n_labels_mean=float(np.mean([e.n_labels for e in events]))
+                        if events
+                        else None,
+                        score_mean=float(np.mean([e.score for e in events])) if events else None,
+                    )
+                )
+        return rows
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "config": asdict(self.config),
@@ -189,8 +214,33 @@ class SimulationResult:
             "full_data_score": self.full_data_score,
             "target_score": self.target_score,
             "summary": [asdict(s) for s in self.summary()],
+            "stopping": [asdict(s) for s in self.stopping_summary()],
+            "stops": [asdict(e) for e in self.stops],
             "curves": [asdict(p) for p in self.curves],
         }
+
+
+@dataclass(frozen=True)
+class StopEvent:
+    """The first round at which a stopping criterion fired in one run."""
+
+    strategy: str
+    seed: int
+    criterion: str
+    n_labels: int
+    score: float
+
+
+@dataclass(frozen=True)
+class StoppingSummary:
+    """Where a criterion would have stopped a strategy: means over the runs where it fired."""
+
+    strategy: str
+    criterion: str
+    runs_fired: int
+    runs: int
+    n_labels_mean: float | None
+    score_mean: float | None
 
 
 StepCallback = Callable[[CurvePoint], None]
@@ -206,6 +256,7 @@ def run_simulation(
     learner: Any,
     strategies: Mapping[str, QueryStrategy],
     config: SimulationConfig,
+    stopping: Sequence[StoppingCriterion] = (),
     on_step: StepCallback | None = None,
 ) -> SimulationResult:
     """Simulate active learning for each strategy and seed; see :class:`SimulationConfig`.
@@ -223,6 +274,9 @@ def run_simulation(
         Cloned per run (e.g. ``ProbabilisticClassifier(classes=schema.classes)``).
     strategies : mapping of name to QueryStrategy
     config : SimulationConfig
+    stopping : sequence of StoppingCriterion
+        Watched in every run without stopping it, so the result shows where each
+        criterion *would* have stopped and the score there.
     on_step : callable, optional
         Called with each :class:`CurvePoint` as it is measured (as each run ends when
         ``n_jobs > 1``).
@@ -246,6 +300,7 @@ def run_simulation(
         metric="micro_f1" if schema.multilabel else "accuracy",
         full_data_score=full_score,
         target_score=config.target_fraction * full_score,
+        criteria=[repr(c) for c in stopping],
     )
     jobs = [(name, seed) for seed in config.seeds for name in strategies]
     common = {
@@ -257,22 +312,27 @@ def run_simulation(
         "learner": learner,
         "config": config,
         "target": result.target_score,
+        "stopping": stopping,
     }
     if config.n_jobs == 1:
         for name, seed in jobs:
-            result.curves.extend(_run_one(name, strategies[name], seed, on_step=on_step, **common))
+            points, stops = _run_one(name, strategies[name], seed, on_step=on_step, **common)
+            result.curves.extend(points)
+            result.stops.extend(stops)
     else:
         runs = Parallel(n_jobs=config.n_jobs, return_as="generator_unordered")(
             delayed(_run_one)(name, strategies[name], seed, on_step=None, **common)
             for name, seed in jobs
         )
-        for points in runs:
+        for points, stops in runs:
             for point in points:
                 if on_step is not None:
                     on_step(point)
             result.curves.extend(points)
+            result.stops.extend(stops)
         order = {job: i for i, job in enumerate(jobs)}
         result.curves.sort(key=lambda p: (order[(p.strategy, p.seed)], p.n_labels))
+        result.stops.sort(key=lambda e: (order[(e.strategy, e.seed)], e.n_labels))
     return result
 
 
@@ -305,17 +365,24 @@ def _run_one(
     learner: Any,
     config: SimulationConfig,
     target: float,
+    stopping: Sequence[StoppingCriterion],
     on_step: StepCallback | None,
-) -> list[CurvePoint]:
+) -> tuple[list[CurvePoint], list[StopEvent]]:
     oracle = SimulatedOracle(pool_labels)
     loop = ActiveLearningLoop(
-        learner, strategy, schema=schema, batch_size=config.batch_size, random_state=seed
+        learner,
+        strategy,
+        schema=schema,
+        batch_size=config.batch_size,
+        random_state=seed,
+        stopping=[copy.deepcopy(criterion) for criterion in stopping],
     )
     initial = seed_set(len(pool), config.init_size, seed)
     started = time.perf_counter()
     state = loop.start(pool, initial, oracle.label(initial))
     fit_seconds = time.perf_counter() - started
     points: list[CurvePoint] = []
+    stops: list[StopEvent] = []
     query_seconds = 0.0
     while True:
         model = loop.fitted_learner(pool, state)
@@ -324,6 +391,10 @@ def _run_one(
         )
         point = CurvePoint(name, seed, state.n_labeled, score, query_seconds, fit_seconds)
         points.append(point)
+        already = len(loop.fired_) if hasattr(loop, "fired_") else 0
+        loop.stop_reason(pool, state)
+        for criterion in list(loop.fired_)[already:]:
+            stops.append(StopEvent(name, seed, criterion, state.n_labeled, score))
         if on_step is not None:
             on_step(point)
         remaining = len(state.unlabeled())
@@ -341,4 +412,4 @@ def _run_one(
         started = time.perf_counter()
         state = loop.teach(pool, state, query.indices, oracle.label(query.indices))
         fit_seconds = time.perf_counter() - started
-    return points
+    return points, stops
