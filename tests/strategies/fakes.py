@@ -27,3 +27,27 @@ class FixedProbaLearner:
 def index_pool(n: int) -> Pool:
     """A pool whose single feature is the item's own position."""
     return Pool(np.arange(n, dtype=float)[:, None])
+
+
+class FixedMemberLearner:
+    """``member_proba`` returns column ``i`` of ``member_proba`` for the item whose feature is ``i``."""
+
+    def __init__(self, member_proba: np.ndarray, multilabel: bool = False) -> None:
+        self.members = np.asarray(member_proba, dtype=float)
+        self.multilabel = multilabel
+        self.calls: list[int] = []
+
+    def member_proba(self, X):
+        rows = np.asarray(X)[:, 0].astype(int)
+        self.calls.append(rows.size)
+        return np.asarray(self.members[:, rows])
+
+    def predict_proba(self, X):
+        return self.member_proba(X).mean(axis=0)
+
+
+def distinct_index_pool(n: int, seed: int = 0) -> Pool:
+    """Like ``index_pool`` (column 0 = position, for the fixed learners), but every row points
+    in its own direction: 64 large random columns swamp column 0 in cosine similarity."""
+    rng = np.random.default_rng(seed)
+    return Pool(np.c_[np.arange(n, dtype=float), 1000.0 * rng.normal(size=(n, 64))])

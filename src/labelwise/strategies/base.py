@@ -46,6 +46,11 @@ class QueryStrategy(ABC):
 
     #: False for strategies that never look at a model (random): the loop may skip a fit.
     requires_learner: bool = True
+    #: The learner method beyond predict_proba the strategy needs ("member_proba" for
+    #: committees); the CLI and simulation wrap the learner to provide it.
+    learner_capability: str | None = None
+    #: True when query() needs the labels of the labeled positions (``labels=`` keyword).
+    requires_labels: bool = False
 
     @abstractmethod
     def query(

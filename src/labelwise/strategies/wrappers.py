@@ -1,0 +1,711 @@
+"""Strategies around strategies: near-duplicate suppression, class balance, candidate sets.
+
+Each wrapper is a :class:`~labelwise.strategies.base.QueryStrategy` that holds another
+one and changes *what it is asked* or *what of its answer is kept*, so strategies compose
+through small wrappers instead of copies (the small-text decorator style)::
+
+    Shortlisted(MarginSampling(), CoreSet(), factor=10)      # uncertainty, then diversity
+    DeduplicatedBatch(Subsampled(MarginSampling(), size=20_000))
+
+The wrappers that need neighbours share a small :class:`NeighborIndex` protocol with an
+exact, chunked numpy implementation and an approximate one over faiss HNSW graphs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import numbers
+from typing import Any, ClassVar, Protocol, Self, runtime_checkable
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+from sklearn.preprocessing import normalize
+
+from labelwise._typing import FeatureMatrix, IndexArray, IndexLike, RandomStateLike
+from labelwise._validation import check_positive_int, check_random_state
+from labelwise.data.pool import Pool
+from labelwise.exceptions import MissingDependencyError, NotFittedError
+from labelwise.strategies.base import Query, QueryStrategy
+
+#: Pools at least this large get an approximate (faiss HNSW) index by default.
+ANN_MIN_POOL = 50_000
+
+# Rows x columns of neighbour ids asked of an index in one search call (~32 MiB of intp).
+_SEARCH_BUDGET = 1 << 22
+
+# Candidates compared against each other at once by the greedy de-duplication.
+_DEDUP_BLOCK = 512
+
+
+# -- helpers ----------------------------------------------------------------------------
+
+
+def _unit_rows(features: Any) -> Any:
+    """L2-normalised copy of ``features`` (dense or sparse); all-zero rows stay zero."""
+    if sp.issparse(features):
+        return normalize(sp.csr_matrix(features), norm="l2", copy=True)
+    arr = np.asarray(features)
+    if not np.issubdtype(arr.dtype, np.floating):
+        arr = arr.astype(np.float64)
+    return normalize(arr, norm="l2", copy=True)
+
+
+def _dense(matrix: Any) -> NDArray[Any]:
+    return np.asarray(matrix.toarray() if sp.issparse(matrix) else matrix)
+
+
+def _check_strategy(value: Any, name: str, owner: str) -> QueryStrategy:
+    if not isinstance(value, QueryStrategy):
+        raise TypeError(
+            f"The {name!r} parameter of {owner} must be a QueryStrategy. Got {value!r} instead."
+        )
+    return value
+
+
+def _check_real(value: Any, name: str, owner: str, low: float, high: float) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not low <= float(value) <= high
+    ):
+        raise ValueError(
+            f"The {name!r} parameter of {owner} must be a float in [{low:g}, {high:g}]. "
+            f"Got {value!r} instead."
+        )
+    return float(value)
+
+
+class _Wrapper(QueryStrategy):
+    """Bookkeeping shared by the wrappers: a repr of the parameters only, best first."""
+
+    #: Constructor parameters shown without a name, then those shown as ``name=value``.
+    _positional: ClassVar[tuple[str, ...]] = ("base",)
+    _keywords: ClassVar[tuple[str, ...]] = ()
+
+    def __repr__(self) -> str:
+        parts = [repr(getattr(self, name)) for name in self._positional]
+        parts += [f"{name}={getattr(self, name)!r}" for name in self._keywords]
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+
+# -- near-duplicate suppression ---------------------------------------------------------
+
+
+def _greedy_distinct(rows: Any, threshold: float, n: int) -> IndexArray:
+    """Positions (into ``rows``) kept by a greedy pass: each is kept iff its cosine
+    similarity to every row kept before it is ``<= threshold``; stops at ``n`` kept.
+
+    ``rows`` (m, n_features) must be L2-normalised, dense or CSR. Memory is bounded by
+    ``_DEDUP_BLOCK x max(_DEDUP_BLOCK, n)`` similarities.
+    """
+    kept: list[int] = []
+    for start in range(0, rows.shape[0], _DEDUP_BLOCK):
+        block = rows[start : start + _DEDUP_BLOCK]
+        alive = np.ones(block.shape[0], dtype=bool)
+        if kept:
+            to_kept = _dense(block @ rows[np.asarray(kept)].T)
+            alive &= to_kept.max(axis=1) <= threshold
+        survivors = np.flatnonzero(alive)
+        if survivors.size == 0:
+            continue
+        sub = block[survivors]
+        gram = _dense(sub @ sub.T)
+        # Greedy independent set in base order; inherently sequential, but only over one
+        # block of candidates that already passed the check against earlier blocks.
+        dropped = np.zeros(survivors.size, dtype=bool)
+        for j in range(survivors.size):
+            if dropped[j]:
+                continue
+            kept.append(start + int(survivors[j]))
+            if len(kept) == n:
+                return np.asarray(kept, dtype=np.intp)
+            dropped |= gram[j] > threshold
+    return np.asarray(kept, dtype=np.intp)
+
+
+class DeduplicatedBatch(_Wrapper):
+    """Never spend two labels on near-copies: no two chosen items are more similar than
+    ``threshold`` (cosine similarity of their feature rows).
+
+    Chatbot traffic is full of near-duplicates; a batch of 100 must not hold ten copies of
+    "hi". The wrapper asks ``base`` for ``min(len(unlabeled), oversample * n)`` candidates,
+    best first, and walks them in that order, keeping a candidate only when its similarity
+    to every item already kept is ``<= threshold``. If fewer than ``n`` survive it asks
+    ``base`` again for twice as many (up to the whole unlabeled pool) and starts over.
+    Scores and order are the base strategy's; dropped items are simply skipped.
+
+    **The one exception to "exactly n"**: the batch holds fewer than ``min(n,
+    len(unlabeled))`` items only when a greedy pass over the *entire* unlabeled pool, in
+    the base strategy's order, keeps fewer than ``n`` items, that is, when every unlabeled
+    item is within ``threshold`` of an item already chosen (e.g. a pool of 40 items that
+    are copies of 3 texts). No filling with near-duplicates is done then: a short batch is
+    better than a wasted label.
+
+    Parameters
+    ----------
+    base : QueryStrategy
+        Ranks the candidates.
+    threshold : float in [-1, 1], default 0.95
+        Largest cosine similarity allowed between two chosen items. All-zero feature rows
+        (e.g. an empty text under TF-IDF) have similarity 0 with everything.
+    oversample : int >= 1, default 3
+        Candidates first asked of ``base``, as a multiple of ``n``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from labelwise.data import Pool
+    >>> from labelwise.strategies import RandomSampling
+    >>> pool = Pool(np.array([[1.0, 0.0]] * 10 + [[0.0, 1.0], [1.0, 1.0]]))
+    >>> q = DeduplicatedBatch(RandomSampling()).query(None, pool, [], np.arange(12), 5)
+    >>> len(q)  # only three distinct directions exist
+    3
+    """
+
+    _keywords = ("threshold", "oversample")
+
+    def __init__(
+        self, base: QueryStrategy, *, threshold: float = 0.95, oversample: int = 3
+    ) -> None:
+        self.base = base
+        self.threshold = threshold
+        self.oversample = oversample
+
+    @property
+    def requires_learner(self) -> bool:  # type: ignore[override]
+        return bool(self.base.requires_learner)
+
+    def query(
+        self,
+        learner: Any,
+        pool: Pool,
+        labeled: IndexLike,
+        unlabeled: IndexLike,
+        n: int,
+        *,
+        random_state: RandomStateLike = None,
+    ) -> Query:
+        unlabeled, n = self._check_query_args(pool, labeled, unlabeled, n)
+        owner = type(self).__name__
+        base = _check_strategy(self.base, "base", owner)
+        threshold = _check_real(self.threshold, "threshold", owner, -1.0, 1.0)
+        oversample = check_positive_int(self.oversample, "oversample", owner)
+        # One seed for every request, so a larger request extends the smaller one's order
+        # for strategies whose only randomness is the tie-break; an int seed is passed on
+        # as is, so without near-duplicates the answer is exactly the base strategy's.
+        rng = check_random_state(random_state)
+        seed = int(random_state) if isinstance(random_state, int) else int(rng.integers(2**63 - 1))
+        request = min(unlabeled.size, oversample * n)
+        while True:
+            candidates = base.query(learner, pool, labeled, unlabeled, request, random_state=seed)
+            rows = _unit_rows(pool.rows(candidates.indices))
+            keep = _greedy_distinct(rows, threshold, n)
+            if keep.size == n or request >= unlabeled.size:
+                break
+            request = min(unlabeled.size, 2 * request)
+        return Query(
+            indices=candidates.indices[keep].astype(np.intp),
+            scores=np.asarray(candidates.scores, dtype=np.float64)[keep],
+            strategy=repr(self),
+        )
+
+
+# -- class balance ----------------------------------------------------------------------
+
+
+class ClassBalanced(_Wrapper):
+    """Spread a batch over predicted classes, so rare intents get labels too.
+
+    Asks ``base`` for ``min(len(unlabeled), oversample * n)`` candidates, predicts each
+    candidate's class (``argmax`` of ``learner.predict_proba``), and deals the batch out
+    round-robin: classes in order of their best candidate's score (best first; the
+    strategy is not given labels, so it cannot favour classes with few labels), one item
+    per class per round, best first within a class, until ``n`` are chosen.
+
+    Scores are the base strategy's and the batch is returned best first, as every query
+    is: **the balance is in which items are chosen, not in their order**.
+
+    Parameters
+    ----------
+    base : QueryStrategy
+        Ranks the candidates.
+    oversample : int >= 1, default 5
+        Candidates asked of ``base``, as a multiple of ``n``; the more, the more classes
+        can be reached.
+
+    Notes
+    -----
+    Always needs a fitted learner with ``predict_proba`` (``NotFittedError`` otherwise),
+    even around a strategy that does not. For multi-label learners the "predicted class"
+    is the most probable label.
+    """
+
+    _keywords = ("oversample",)
+
+    def __init__(self, base: QueryStrategy, *, oversample: int = 5) -> None:
+        self.base = base
+        self.oversample = oversample
+
+    @property
+    def requires_learner(self) -> bool:  # type: ignore[override]
+        return True
+
+    def query(
+        self,
+        learner: Any,
+        pool: Pool,
+        labeled: IndexLike,
+        unlabeled: IndexLike,
+        n: int,
+        *,
+        random_state: RandomStateLike = None,
+    ) -> Query:
+        unlabeled, n = self._check_query_args(pool, labeled, unlabeled, n)
+        owner = type(self).__name__
+        base = _check_strategy(self.base, "base", owner)
+        oversample = check_positive_int(self.oversample, "oversample", owner)
+        if learner is None or not callable(getattr(learner, "predict_proba", None)):
+            raise NotFittedError(
+                f"{owner} needs a fitted learner with predict_proba to predict classes; "
+                "start from a seed set or a cold-start strategy."
+            )
+        rng = check_random_state(random_state)
+        request = min(unlabeled.size, oversample * n)
+        candidates = base.query(learner, pool, labeled, unlabeled, request, random_state=rng)
+        try:
+            proba = np.asarray(learner.predict_proba(pool.rows(candidates.indices)))
+        except SklearnNotFittedError as exc:
+            raise NotFittedError(f"{owner} needs a fitted learner: {exc}") from exc
+        predicted = np.argmax(proba, axis=1)
+        # Candidates arrive best first, so a class's first appearance is its best score
+        # (ties settled by the base's own tie-break) and within-class rank is base order.
+        _, first_pos, inverse = np.unique(predicted, return_index=True, return_inverse=True)
+        class_key = first_pos[inverse]
+        by_class = np.argsort(inverse, kind="stable")
+        sizes = np.bincount(inverse)
+        starts = np.repeat(np.cumsum(sizes) - sizes, sizes)
+        rank = np.empty(predicted.size, dtype=np.intp)
+        rank[by_class] = np.arange(predicted.size) - starts
+        chosen = np.sort(np.lexsort((class_key, rank))[:n])  # back to base order = best first
+        return Query(
+            indices=candidates.indices[chosen].astype(np.intp),
+            scores=np.asarray(candidates.scores, dtype=np.float64)[chosen],
+            strategy=repr(self),
+        )
+
+
+# -- candidate restriction --------------------------------------------------------------
+
+
+class Subsampled(_Wrapper):
+    """Score only a random subsample of the unlabeled pool (for large pools).
+
+    ``base`` is queried with ``unlabeled`` replaced by ``max(size, n)`` positions drawn
+    without replacement (at least ``n``, so the batch is always full). When ``size`` covers
+    the unlabeled pool the call passes straight through.
+
+    Parameters
+    ----------
+    base : QueryStrategy
+    size : int >= 1, default 10000
+        Unlabeled positions scored per query.
+    random_state : int, Generator or None, default None
+        Seeds the subsample. ``None`` uses the query's ``random_state``, so the loop's
+        per-round seed decides it; the base strategy always gets the query's.
+    """
+
+    _keywords = ("size", "random_state")
+
+    def __init__(
+        self, base: QueryStrategy, *, size: int = 10000, random_state: RandomStateLike = None
+    ) -> None:
+        self.base = base
+        self.size = size
+        self.random_state = random_state
+
+    @property
+    def requires_learner(self) -> bool:  # type: ignore[override]
+        return bool(self.base.requires_learner)
+
+    def query(
+        self,
+        learner: Any,
+        pool: Pool,
+        labeled: IndexLike,
+        unlabeled: IndexLike,
+        n: int,
+        *,
+        random_state: RandomStateLike = None,
+    ) -> Query:
+        unlabeled, n = self._check_query_args(pool, labeled, unlabeled, n)
+        owner = type(self).__name__
+        base = _check_strategy(self.base, "base", owner)
+        size = max(check_positive_int(self.size, "size", owner), n)
+        rng = check_random_state(random_state)
+        if size < unlabeled.size:
+            sample_rng = rng if self.random_state is None else check_random_state(self.random_state)
+            unlabeled = np.sort(sample_rng.choice(unlabeled, size=size, replace=False))
+        result = base.query(learner, pool, labeled, unlabeled, n, random_state=rng)
+        return Query(indices=result.indices, scores=result.scores, strategy=repr(self))
+
+
+@runtime_checkable
+class NeighborIndex(Protocol):
+    """A nearest-neighbour index by cosine similarity over feature rows.
+
+    ``build`` takes the raw rows (n_items, n_features) and returns the index itself;
+    ``search`` takes raw query rows (n_queries, n_features) and returns, per query, the
+    positions of its ``k`` most similar items, most similar first, shape (n_queries, k).
+    Slots the index cannot fill (``k`` > n_items, or an approximate search that ran out)
+    hold ``-1``, as in faiss. Implementations normalise rows themselves.
+    """
+
+    def build(self, features: FeatureMatrix) -> Self: ...
+
+    def search(self, queries: FeatureMatrix, k: int) -> IndexArray: ...
+
+
+class ExactNeighborIndex:
+    """Exact cosine neighbours by brute force, in chunks of queries (numpy only).
+
+    At most ``chunk_size x n_items`` similarities exist at once. Works on dense and sparse
+    rows. Equal similarities are ordered by ascending position.
+
+    Parameters
+    ----------
+    chunk_size : int >= 1, default 1024
+        Queries compared with the whole index at once.
+
+    Attributes
+    ----------
+    features_ : ndarray or sparse matrix of shape (n_items, n_features)
+        The L2-normalised rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> index = ExactNeighborIndex().build(np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.1]]))
+    >>> index.search(np.array([[1.0, 0.0]]), 2).tolist()
+    [[0, 2]]
+    """
+
+    def __init__(self, *, chunk_size: int = 1024) -> None:
+        self.chunk_size = chunk_size
+
+    def __repr__(self) -> str:
+        return f"ExactNeighborIndex(chunk_size={self.chunk_size!r})"
+
+    def build(self, features: FeatureMatrix) -> Self:
+        """Store the normalised rows of ``features`` (n_items, n_features); return self."""
+        check_positive_int(self.chunk_size, "chunk_size", type(self).__name__)
+        if len(getattr(features, "shape", ())) != 2:
+            raise ValueError(
+                f"ExactNeighborIndex.build needs a 2-d feature matrix. "
+                f"Got shape {getattr(features, 'shape', None)}."
+            )
+        self.features_ = _unit_rows(features)
+        return self
+
+    def search(self, queries: FeatureMatrix, k: int) -> IndexArray:
+        """Positions of the ``k`` most similar rows per query, shape (n_queries, k)."""
+        if not hasattr(self, "features_"):
+            raise NotFittedError("This ExactNeighborIndex is not built yet; call build() first.")
+        owner = type(self).__name__
+        k = check_positive_int(k, "k", f"{owner}.search")
+        chunk_size = check_positive_int(self.chunk_size, "chunk_size", owner)
+        queries = _unit_rows(queries)
+        n_items = self.features_.shape[0]
+        n_queries = queries.shape[0]
+        k_found = min(k, n_items)
+        out = np.full((n_queries, k), -1, dtype=np.intp)
+        if k_found == 0:
+            return out
+        for start in range(0, n_queries, chunk_size):
+            sims = _dense(queries[start : start + chunk_size] @ self.features_.T)
+            if k_found < n_items:
+                top = np.argpartition(-sims, k_found - 1, axis=1)[:, :k_found]
+            else:
+                top = np.broadcast_to(np.arange(n_items), sims.shape)
+            top_sims = np.take_along_axis(sims, top, axis=1)
+            order = np.lexsort((top, -top_sims), axis=1)
+            out[start : start + sims.shape[0], :k_found] = np.take_along_axis(top, order, axis=1)
+        return out
+
+
+def _import_faiss() -> Any:
+    try:
+        return importlib.import_module("faiss")
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "FaissNeighborIndex needs faiss: pip install 'labelwise[ann]'"
+        ) from exc
+
+
+class FaissNeighborIndex:
+    """Approximate cosine neighbours from a faiss HNSW graph (``IndexHNSWFlat``, inner
+    product on L2-normalised float32 rows). Needs the ``ann`` extra (faiss-cpu).
+
+    Parameters
+    ----------
+    m : int >= 1, default 32
+        Graph degree: more is slower to build, more accurate and larger.
+    ef_search : int >= 1, default 64
+        Breadth of each search (faiss uses ``max(ef_search, k)``): more is slower and more
+        accurate.
+
+    Attributes
+    ----------
+    index_ : faiss.IndexHNSWFlat
+
+    Notes
+    -----
+    Dense features only: faiss stores every row densely, which TF-IDF rows would blow up;
+    use :class:`ExactNeighborIndex` for sparse pools. Faiss builds the graph on all OpenMP
+    threads (limit them with ``faiss.omp_set_num_threads``; on a busy machine one thread
+    can be far faster), and the graph, hence which approximate neighbours are found, may
+    differ with the number of threads.
+    """
+
+    def __init__(self, *, m: int = 32, ef_search: int = 64) -> None:
+        self.m = m
+        self.ef_search = ef_search
+
+    def __repr__(self) -> str:
+        return f"FaissNeighborIndex(m={self.m!r}, ef_search={self.ef_search!r})"
+
+    def _float32_units(self, rows: Any, what: str) -> NDArray[np.float32]:
+        if sp.issparse(rows):
+            raise TypeError(
+                f"FaissNeighborIndex.{what} needs dense features; got a sparse matrix. "
+                "Use ExactNeighborIndex for sparse (e.g. TF-IDF) pools."
+            )
+        return np.ascontiguousarray(_unit_rows(rows), dtype=np.float32)
+
+    def build(self, features: FeatureMatrix) -> Self:
+        """Add the normalised rows of ``features`` (n_items, n_features) to a new graph."""
+        owner = type(self).__name__
+        m = check_positive_int(self.m, "m", owner)
+        ef_search = check_positive_int(self.ef_search, "ef_search", owner)
+        faiss = _import_faiss()
+        rows = self._float32_units(features, "build")
+        index = faiss.IndexHNSWFlat(rows.shape[1], m, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efSearch = ef_search
+        index.add(rows)
+        self.index_ = index
+        return self
+
+    def search(self, queries: FeatureMatrix, k: int) -> IndexArray:
+        """Approximate positions of the ``k`` most similar rows per query, (n_queries, k)."""
+        if not hasattr(self, "index_"):
+            raise NotFittedError("This FaissNeighborIndex is not built yet; call build() first.")
+        k = check_positive_int(k, "k", f"{type(self).__name__}.search")
+        _, found = self.index_.search(self._float32_units(queries, "search"), k)
+        return np.asarray(found, dtype=np.intp)
+
+
+def default_index(features: FeatureMatrix) -> NeighborIndex:
+    """Exact search below :data:`ANN_MIN_POOL` items or for sparse rows, else faiss HNSW."""
+    if sp.issparse(features) or features.shape[0] < ANN_MIN_POOL:
+        return ExactNeighborIndex()
+    return FaissNeighborIndex()
+
+
+def _unlabeled_neighbors(
+    index: NeighborIndex, pool: Pool, labeled: IndexArray, is_unlabeled: NDArray[np.bool_], k: int
+) -> IndexArray:
+    """Union of the first ``k`` unlabeled neighbours (in index order) of each labeled item.
+
+    The index covers the whole pool, so a search may return labeled items too; a query
+    whose first ``k_search`` results hold fewer than ``k`` unlabeled ones is searched again
+    with twice the width, up to ``k + len(labeled)`` (which must contain ``k`` unlabeled).
+    """
+    n_pool = len(pool)
+    k_max = min(n_pool, k + labeled.size)
+    k_search = min(k_max, k + 1)  # + 1: a labeled item is usually its own first hit
+    pending = labeled
+    found: list[IndexArray] = []
+    while pending.size:
+        step = max(1, _SEARCH_BUDGET // k_search)
+        still: list[IndexArray] = []
+        for start in range(0, pending.size, step):
+            queries = pending[start : start + step]
+            hits = np.asarray(index.search(pool.rows(queries), k_search), dtype=np.intp)
+            usable = (hits >= 0) & is_unlabeled[np.maximum(hits, 0)]
+            done = (usable.sum(axis=1) >= k) | (k_search >= k_max)
+            take = usable & (np.cumsum(usable, axis=1) <= k) & done[:, None]
+            found.append(hits[take])
+            still.append(queries[~done])
+        pending = np.concatenate(still)
+        k_search = min(k_max, 2 * k_search)
+    return np.unique(np.concatenate(found)).astype(np.intp)
+
+
+class NearestNeighborCandidates(_Wrapper):
+    """Query ``base`` only on the unlabeled neighbours of labeled items (SEALS).
+
+    Coleman et al. (2022), "Similarity Search for Efficient Active Learning and Search of
+    Rare Concepts": the candidates are the union of the ``k`` nearest unlabeled neighbours
+    (cosine similarity) of every labeled item, so each query scores about
+    ``k x n_labeled`` items instead of the whole pool, and rare classes are found near the
+    few examples already labeled.
+
+    If the candidates number fewer than ``n`` (no labels yet, or a small ``k``), they are
+    topped up with a random sample of the other unlabeled items, so the batch is always
+    ``min(n, len(unlabeled))`` long.
+
+    The neighbour index is built once over the whole pool and cached on this wrapper,
+    keyed on ``id(pool.features)`` (and the ``index`` parameter); it is rebuilt only when
+    a query comes with a different features object. The wrapper keeps a reference to that
+    object so its id cannot be reused while cached. Features changed *in place* are not
+    noticed: pass a new array.
+
+    Parameters
+    ----------
+    base : QueryStrategy
+        Ranks the candidates.
+    k : int >= 1, default 100
+        Unlabeled neighbours taken per labeled item.
+    index : NeighborIndex or None, default None
+        Built in place on the first query. ``None``: :class:`ExactNeighborIndex` for pools
+        below 50,000 items or sparse features, else :class:`FaissNeighborIndex`.
+    random_state : int, Generator or None, default None
+        Seeds the top-up sample. ``None`` uses the query's ``random_state``; the base
+        strategy always gets the query's.
+
+    Attributes
+    ----------
+    index_ : NeighborIndex
+        The built index, after the first query that had labeled items.
+    """
+
+    _keywords = ("k", "index", "random_state")
+
+    index_: NeighborIndex
+    # The cache key: the features object index_ was built on, and the ``index`` parameter.
+    _index_key: tuple[Any, NeighborIndex | None]
+
+    def __init__(
+        self,
+        base: QueryStrategy,
+        *,
+        k: int = 100,
+        index: NeighborIndex | None = None,
+        random_state: RandomStateLike = None,
+    ) -> None:
+        self.base = base
+        self.k = k
+        self.index = index
+        self.random_state = random_state
+
+    @property
+    def requires_learner(self) -> bool:  # type: ignore[override]
+        return bool(self.base.requires_learner)
+
+    def _built_index(self, pool: Pool) -> NeighborIndex:
+        features = pool.features
+        cached = getattr(self, "_index_key", None)
+        if cached is not None and cached[0] is features and cached[1] is self.index:
+            return self.index_
+        if self.index is None:
+            index = default_index(features)
+        elif callable(getattr(self.index, "build", None)) and callable(
+            getattr(self.index, "search", None)
+        ):
+            index = self.index
+        else:
+            raise TypeError(
+                f"The 'index' parameter of {type(self).__name__} must be a NeighborIndex "
+                f"(with build() and search()) or None. Got {self.index!r} instead."
+            )
+        self.index_ = index.build(features)
+        self._index_key = (features, self.index)
+        return self.index_
+
+    def query(
+        self,
+        learner: Any,
+        pool: Pool,
+        labeled: IndexLike,
+        unlabeled: IndexLike,
+        n: int,
+        *,
+        random_state: RandomStateLike = None,
+    ) -> Query:
+        unlabeled, n = self._check_query_args(pool, labeled, unlabeled, n)
+        owner = type(self).__name__
+        base = _check_strategy(self.base, "base", owner)
+        k = check_positive_int(self.k, "k", owner)
+        rng = check_random_state(random_state)
+        labeled = np.asarray(labeled, dtype=np.intp).reshape(-1)
+        is_unlabeled = np.zeros(len(pool), dtype=bool)
+        is_unlabeled[unlabeled] = True
+        if labeled.size:
+            candidates = _unlabeled_neighbors(
+                self._built_index(pool), pool, labeled, is_unlabeled, k
+            )
+        else:
+            candidates = np.zeros(0, dtype=np.intp)
+        if candidates.size < n:
+            sample_rng = rng if self.random_state is None else check_random_state(self.random_state)
+            is_unlabeled[candidates] = False
+            others = np.flatnonzero(is_unlabeled)
+            extra = sample_rng.choice(others, size=n - candidates.size, replace=False)
+            candidates = np.sort(np.concatenate([candidates, extra])).astype(np.intp)
+        result = base.query(learner, pool, labeled, candidates, n, random_state=rng)
+        return Query(indices=result.indices, scores=result.scores, strategy=repr(self))
+
+
+# -- composition ------------------------------------------------------------------------
+
+
+class Shortlisted(_Wrapper):
+    """Two stages: ``first`` shortlists ``factor * n`` items, ``then`` picks ``n`` of them.
+
+    The usual use is "uncertainty, then diversity": a cheap pointwise strategy (e.g.
+    :class:`~labelwise.strategies.MarginSampling`) narrows the pool to the items worth
+    labeling, and a batch-aware one chooses a varied batch among them. ``then`` receives
+    the shortlist as its ``unlabeled`` positions; the scores are ``then``'s.
+
+    Parameters
+    ----------
+    first : QueryStrategy
+        Picks ``min(len(unlabeled), factor * n)`` items.
+    then : QueryStrategy
+        Picks the ``n`` items returned, among the shortlist.
+    factor : int >= 1, default 10
+    """
+
+    _positional = ("first", "then")
+    _keywords = ("factor",)
+
+    def __init__(self, first: QueryStrategy, then: QueryStrategy, *, factor: int = 10) -> None:
+        self.first = first
+        self.then = then
+        self.factor = factor
+
+    @property
+    def requires_learner(self) -> bool:  # type: ignore[override]
+        return bool(self.first.requires_learner or self.then.requires_learner)
+
+    def query(
+        self,
+        learner: Any,
+        pool: Pool,
+        labeled: IndexLike,
+        unlabeled: IndexLike,
+        n: int,
+        *,
+        random_state: RandomStateLike = None,
+    ) -> Query:
+        unlabeled, n = self._check_query_args(pool, labeled, unlabeled, n)
+        owner = type(self).__name__
+        first = _check_strategy(self.first, "first", owner)
+        then = _check_strategy(self.then, "then", owner)
+        factor = check_positive_int(self.factor, "factor", owner)
+        rng = check_random_state(random_state)
+        request = min(unlabeled.size, factor * n)
+        shortlist = first.query(learner, pool, labeled, unlabeled, request, random_state=rng)
+        result = then.query(learner, pool, labeled, shortlist.indices, n, random_state=rng)
+        return Query(indices=result.indices, scores=result.scores, strategy=repr(self))
