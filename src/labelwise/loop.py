@@ -315,7 +315,10 @@ class ActiveLearningLoop:
             self.learner_ = None
         else:
             y = self.schema.decode(state.labels)
-            kwargs = {}
+            kwargs: dict[str, Any] = {}
+            if getattr(self.learner, "uses_unlabeled", False):
+                # Semi-supervised learners also see the unlabeled rows (never their labels).
+                kwargs["X_unlabeled"] = pool.rows(state.unlabeled())
             if self.source_weights is not None:
                 weights = self.source_weights
                 kwargs["sample_weight"] = np.array(

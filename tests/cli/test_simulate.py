@@ -74,3 +74,66 @@ def test_unknown_strategy_is_refused(tmp_path):
     result = runner.invoke(app, ["simulate", "--data", str(data), "--strategy", "margin,magic"])
     assert result.exit_code == 2
     assert "magic" in result.output
+
+
+def test_cold_start_self_training_dedup_and_committee_options(clinc_slice, tmp_path):
+    train, test = clinc_slice
+    rows = list(zip(train.texts, train.labels, strict=True))[::3]
+    write_jsonl(tmp_path / "train.jsonl", [{"text": t, "label": y} for t, y in rows])
+    write_jsonl(
+        tmp_path / "test.jsonl",
+        [{"text": t, "label": y} for t, y in zip(test.texts, test.labels, strict=True)],
+    )
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app,
+        [
+            "simulate",
+            "--data",
+            str(tmp_path / "train.jsonl"),
+            "--test",
+            str(tmp_path / "test.jsonl"),
+            "--strategy",
+            "margin,bald,random",
+            "--init",
+            "24",
+            "--batch",
+            "24",
+            "--budget",
+            "72",
+            "--seeds",
+            "1",
+            "--cold-start",
+            "representative",
+            "--self-training",
+            "--dedup",
+            "0.9",
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    curves = json.loads((out / "curves.json").read_text())["curves"]
+    assert {p["strategy"] for p in curves} == {"margin", "bald", "random"}
+    assert max(p["n_labels"] for p in curves) == 72
+
+
+def test_zero_shot_cold_start_needs_sentence_features(tmp_path):
+    data = tmp_path / "d.jsonl"
+    write_jsonl(data, [{"text": f"hi {i}", "label": "a" if i % 2 else "b"} for i in range(20)])
+    result = runner.invoke(
+        app,
+        [
+            "simulate",
+            "--data",
+            str(data),
+            "--cold-start",
+            "zero-shot",
+            "--init",
+            "2",
+            "--budget",
+            "4",
+        ],
+    )
+    assert result.exit_code == 2
+    assert "needs sentence features" in result.output

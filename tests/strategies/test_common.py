@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from labelwise.exceptions import EmptyPoolError, PoolExhaustedError, QueryError
+from labelwise.initialization import RandomSeedSet, RepresentativeSeedSet
 from labelwise.strategies import (
     STRATEGIES,
     ClassBalanced,
@@ -44,6 +45,9 @@ CASES: dict[str, Callable[[], QueryStrategy]] = {
 CASES.update(
     {
         "density_margin": lambda: InformationDensity(MarginSampling(chunk_size=7), chunk_size=7),
+        "seed_random": lambda: RandomSeedSet(),
+        "seed_representative": lambda: RepresentativeSeedSet(),
+        "seed_typical": lambda: RepresentativeSeedSet(method="typical"),
         "deduplicated_margin": lambda: DeduplicatedBatch(MarginSampling(chunk_size=7)),
         "deduplicated_random": lambda: DeduplicatedBatch(
             RandomSampling(), threshold=0.7, oversample=1

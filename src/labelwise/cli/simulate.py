@@ -10,13 +10,21 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sklearn.linear_model import LogisticRegression
 
 from labelwise.cli.console import make_console, make_error_console
 from labelwise.data import LabelSchema, Pool, TextDataset, read_dataset
 from labelwise.exceptions import LabelwiseError
 from labelwise.features import EmbeddingCache, SentenceEmbedder, TfidfFeaturizer
-from labelwise.learners import ProbabilisticClassifier
+from labelwise.initialization import RepresentativeSeedSet, ZeroShotSeedSet
+from labelwise.learners import (
+    Committee,
+    ProbabilisticClassifier,
+    SelfTrainingClassifier,
+    ZeroShotClassifier,
+)
 from labelwise.simulation import (
+    Arm,
     CurvePoint,
     SimulationConfig,
     SimulationResult,
@@ -31,7 +39,7 @@ from labelwise.stopping import (
     StoppingCriterion,
     TargetMetric,
 )
-from labelwise.strategies import STRATEGIES
+from labelwise.strategies import STRATEGIES, DeduplicatedBatch, QueryStrategy
 
 DEFAULT_CACHE = Path.home() / ".cache" / "labelwise" / "embeddings"
 
@@ -80,6 +88,19 @@ def simulate(
     stop_target: Annotated[
         float, typer.Option(help="Target metric criterion: accuracy on --val to reach.")
     ] = 0.85,
+    cold_start: Annotated[
+        str,
+        typer.Option(
+            help="Seed set: 'random', 'representative' (k-means) or 'zero-shot' (label names)."
+        ),
+    ] = "random",
+    self_training: Annotated[
+        bool, typer.Option(help="Also train on confident pseudo-labels from the pool.")
+    ] = False,
+    dedup: Annotated[
+        float,
+        typer.Option(help="Cosine threshold for near-duplicate suppression in batches; 0 = off."),
+    ] = 0.0,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("simulation-output"),
     cache_dir: Annotated[
         Path, typer.Option(envvar="LABELWISE_CACHE_DIR", help="Embedding cache folder.")
@@ -128,8 +149,27 @@ def simulate(
             )
             _, val_X = _featurize(features, pool_data.texts, val_data.texts, cache_dir, console)
             stopping.append(TargetMetric(val_X, val_data.labels, stop_target))
+        learner = ProbabilisticClassifier(
+            LogisticRegression(C=c, max_iter=1000), classes=schema.classes
+        )
+        arms = build_arms(
+            names,
+            learner,
+            cold_start=_cold_start(cold_start, features, schema, cache_dir),
+            self_training=self_training,
+            dedup=dedup,
+        )
         result = _run(
-            console, pool_X, pool_data, test_X, test_data, schema, names, config, c, stopping
+            console,
+            Pool(pool_X, pool_data.texts),
+            pool_data,
+            test_X,
+            test_data,
+            schema,
+            learner,
+            arms,
+            config,
+            stopping,
         )
     except (LabelwiseError, ValueError, FileNotFoundError) as exc:
         err = make_error_console()
@@ -196,24 +236,52 @@ def _featurize(
     return pool_X, test_X
 
 
+def build_arms(
+    names: list[str], learner: Any, *, cold_start: Any, self_training: bool, dedup: float
+) -> dict[str, Arm]:
+    """One arm per strategy name: committees get a bagged committee of the learner,
+    ``--self-training`` wraps every learner, ``--dedup`` wraps every non-random strategy."""
+    if not 0.0 <= dedup < 1.0:
+        raise ValueError(f"--dedup must be in [0, 1). Got {dedup}.")
+    base = SelfTrainingClassifier(learner) if self_training else learner
+    arms = {}
+    for name in names:
+        strategy: QueryStrategy = STRATEGIES[name]()
+        arm_learner = base
+        if strategy.learner_capability == "member_proba":
+            arm_learner = Committee(learner, n_members=5, random_state=0)
+        if dedup and name != "random":
+            strategy = DeduplicatedBatch(strategy, threshold=dedup)
+        arms[name] = Arm(strategy, learner=arm_learner, cold_start=cold_start)
+    return arms
+
+
+def _cold_start(kind: str, features: str, schema: LabelSchema, cache_dir: Path) -> Any:
+    if kind == "random":
+        return None
+    if kind == "representative":
+        return RepresentativeSeedSet()
+    if kind == "zero-shot":
+        if features == "tfidf":
+            raise ValueError("--cold-start zero-shot needs sentence features (--features minilm).")
+        embedder = SentenceEmbedder(features, cache=EmbeddingCache(cache_dir))
+        classifier = ZeroShotClassifier(embedder, classes=schema.classes).fit()
+        return ZeroShotSeedSet(classifier)
+    raise ValueError(f"Unknown --cold-start {kind!r}; choose random, representative or zero-shot.")
+
+
 def _run(
     console: Console,
-    pool_X: Any,
+    pool: Pool,
     pool_data: TextDataset,
     test_X: Any,
     test_data: TextDataset,
     schema: LabelSchema,
-    names: list[str],
+    learner: Any,
+    strategies: dict[str, Arm],
     config: SimulationConfig,
-    c: float,
     stopping: list[StoppingCriterion],
 ) -> SimulationResult:
-    from sklearn.linear_model import LogisticRegression
-
-    learner = ProbabilisticClassifier(
-        LogisticRegression(C=c, max_iter=1000), classes=schema.classes
-    )
-    strategies = {name: STRATEGIES[name]() for name in names}
     points_per_run = (
         config.budget - config.init_size + config.batch_size - 1
     ) // config.batch_size + 1
@@ -226,7 +294,7 @@ def _run(
         console=console,
         transient=True,
     ) as bar:
-        task = bar.add_task("", total=points_per_run * len(names) * len(config.seeds))
+        task = bar.add_task("", total=points_per_run * len(strategies) * len(config.seeds))
 
         def on_step(point: CurvePoint) -> None:
             bar.update(
@@ -236,7 +304,7 @@ def _run(
             )
 
         return run_simulation(
-            Pool(pool_X, pool_data.texts),
+            pool,
             pool_data.labels,
             test_X,
             test_data.labels,

@@ -3,6 +3,7 @@
 from labelwise.simulation.oracle import SimulatedOracle
 from labelwise.simulation.report import plot_learning_curves, write_report
 from labelwise.simulation.runner import (
+    Arm,
     CurvePoint,
     SimulationConfig,
     SimulationResult,
@@ -14,6 +15,7 @@ from labelwise.simulation.runner import (
 )
 
 __all__ = [
+    "Arm",
     "CurvePoint",
     "SimulatedOracle",
     "SimulationConfig",

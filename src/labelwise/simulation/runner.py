@@ -70,6 +70,26 @@ class SimulationConfig:
 
 
 @dataclass(frozen=True)
+class Arm:
+    """One configuration to simulate: a strategy, optionally with its own learner and cold start.
+
+    Attributes
+    ----------
+    strategy : QueryStrategy
+    learner : scikit-learn classifier, optional
+        Replaces the simulation's default learner for this arm (e.g. a ``Committee`` for
+        committee strategies, or a ``SelfTrainingClassifier``).
+    cold_start : object with ``select(pool, n, *, random_state) -> Query``, optional
+        Picks the seed set (e.g. ``RepresentativeSeedSet``); default: the random seed set
+        shared by every arm under the same seed.
+    """
+
+    strategy: QueryStrategy
+    learner: Any = None
+    cold_start: Any = None
+
+
+@dataclass(frozen=True)
 class CurvePoint:
     """One evaluation of one run: a point of a learning curve."""
 
@@ -254,7 +274,7 @@ def run_simulation(
     *,
     schema: LabelSchema,
     learner: Any,
-    strategies: Mapping[str, QueryStrategy],
+    strategies: Mapping[str, QueryStrategy | Arm],
     config: SimulationConfig,
     stopping: Sequence[StoppingCriterion] = (),
     on_step: StepCallback | None = None,
@@ -272,7 +292,8 @@ def run_simulation(
     schema : LabelSchema
     learner : scikit-learn classifier
         Cloned per run (e.g. ``ProbabilisticClassifier(classes=schema.classes)``).
-    strategies : mapping of name to QueryStrategy
+    strategies : mapping of name to QueryStrategy or Arm
+        An :class:`Arm` sets a learner or cold start of its own for that name.
     config : SimulationConfig
     stopping : sequence of StoppingCriterion
         Watched in every run without stopping it, so the result shows where each
@@ -302,7 +323,8 @@ def run_simulation(
         target_score=config.target_fraction * full_score,
         criteria=[repr(c) for c in stopping],
     )
-    jobs = [(name, seed) for seed in config.seeds for name in strategies]
+    arms = {name: s if isinstance(s, Arm) else Arm(s) for name, s in strategies.items()}
+    jobs = [(name, seed) for seed in config.seeds for name in arms]
     common = {
         "pool": pool,
         "pool_labels": pool_labels,
@@ -316,13 +338,12 @@ def run_simulation(
     }
     if config.n_jobs == 1:
         for name, seed in jobs:
-            points, stops = _run_one(name, strategies[name], seed, on_step=on_step, **common)
+            points, stops = _run_one(name, arms[name], seed, on_step=on_step, **common)
             result.curves.extend(points)
             result.stops.extend(stops)
     else:
         runs = Parallel(n_jobs=config.n_jobs, return_as="generator_unordered")(
-            delayed(_run_one)(name, strategies[name], seed, on_step=None, **common)
-            for name, seed in jobs
+            delayed(_run_one)(name, arms[name], seed, on_step=None, **common) for name, seed in jobs
         )
         for points, stops in runs:
             for point in points:
@@ -354,7 +375,7 @@ def _predict(model: Any, features: Any, schema: LabelSchema) -> Any:
 
 def _run_one(
     name: str,
-    strategy: QueryStrategy,
+    arm: Arm,
     seed: int,
     *,
     pool: Pool,
@@ -370,14 +391,17 @@ def _run_one(
 ) -> tuple[list[CurvePoint], list[StopEvent]]:
     oracle = SimulatedOracle(pool_labels)
     loop = ActiveLearningLoop(
-        learner,
-        strategy,
+        learner if arm.learner is None else arm.learner,
+        arm.strategy,
         schema=schema,
         batch_size=config.batch_size,
         random_state=seed,
         stopping=[copy.deepcopy(criterion) for criterion in stopping],
     )
-    initial = seed_set(len(pool), config.init_size, seed)
+    if arm.cold_start is None:
+        initial = seed_set(len(pool), config.init_size, seed)
+    else:
+        initial = arm.cold_start.select(pool, config.init_size, random_state=seed).indices
     started = time.perf_counter()
     state = loop.start(pool, initial, oracle.label(initial))
     fit_seconds = time.perf_counter() - started

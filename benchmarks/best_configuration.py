@@ -1,0 +1,147 @@
+"""Search for the configuration that reaches 99% of full-data accuracy on CLINC150 with the fewest labels.
+
+Same protocol as ``label_efficiency.py`` (MiniLM + logistic regression C=10, 150 seed labels,
+batches of 100, 3 seeds, runs continue until they reach 99% of full-data test accuracy),
+but each arm changes one thing: the strategy, the cold start (random vs representative
+seed set), the learner (supervised vs self-training on the pool), near-duplicate
+suppression. Random sampling's figure comes from ``label_efficiency.json``.
+
+    python benchmarks/best_configuration.py --data-dir ../shared/data/clinc150
+
+Writes ``benchmarks/results/best_configuration.json`` and ``best_configuration.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+from sklearn.linear_model import LogisticRegression
+
+from labelwise.data import LabelSchema, Pool, read_dataset
+from labelwise.features import EmbeddingCache, SentenceEmbedder
+from labelwise.initialization import RepresentativeSeedSet
+from labelwise.learners import ProbabilisticClassifier, SelfTrainingClassifier
+from labelwise.simulation import Arm, SimulationConfig, run_simulation
+from labelwise.strategies import BADGE, ClusterMargin, DeduplicatedBatch, MarginSampling
+
+HERE = Path(__file__).resolve().parent
+
+
+def arms(classes: tuple[str, ...], c: float, only: set[str] | None) -> dict[str, Arm]:
+    base = ProbabilisticClassifier(LogisticRegression(C=c, max_iter=1000), classes=classes)
+    self_training = SelfTrainingClassifier(base, threshold=0.9, max_ratio=1.0, pseudo_weight=0.5)
+    representative = RepresentativeSeedSet(method="kmeans")
+    all_arms = {
+        "margin": Arm(MarginSampling()),
+        "margin+representative": Arm(MarginSampling(), cold_start=representative),
+        "margin+self_training": Arm(MarginSampling(), learner=self_training),
+        "margin+representative+self_training": Arm(
+            MarginSampling(), learner=self_training, cold_start=representative
+        ),
+        "margin+dedup": Arm(DeduplicatedBatch(MarginSampling(), threshold=0.95)),
+        "cluster_margin": Arm(ClusterMargin()),
+        "badge": Arm(BADGE()),
+    }
+    return {k: v for k, v in all_arms.items() if only is None or k in only}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--data-dir", type=Path, default=HERE.parent.parent / "shared" / "data" / "clinc150"
+    )
+    parser.add_argument("--arms", default="", help="comma-separated subset of arm names")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--budget", type=int, default=1200)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument(
+        "--C", type=float, default=10.0, dest="c", help="C tuned on val by label_efficiency.py"
+    )
+    parser.add_argument(
+        "--cache-dir", type=Path, default=Path.home() / ".cache" / "labelwise" / "embeddings"
+    )
+    parser.add_argument("--out", type=Path, default=HERE / "results")
+    args = parser.parse_args()
+
+    started = time.perf_counter()
+    train = read_dataset(args.data_dir / "train.jsonl", require_labels=True)
+    test = read_dataset(args.data_dir / "test.jsonl", require_labels=True)
+    embedder = SentenceEmbedder(cache=EmbeddingCache(args.cache_dir))
+    schema = LabelSchema(sorted(set(train.classes()) | set(test.classes())))
+    only = {a.strip() for a in args.arms.split(",") if a.strip()} or None
+    config = SimulationConfig(
+        init_size=150,
+        batch_size=100,
+        budget=args.budget,
+        seeds=tuple(range(args.seeds)),
+        continue_to_target=True,
+        n_jobs=args.jobs,
+    )
+    result = run_simulation(
+        Pool(embedder.transform(train.texts)),
+        train.labels,
+        embedder.transform(test.texts),
+        test.labels,
+        schema=schema,
+        learner=ProbabilisticClassifier(
+            LogisticRegression(C=args.c, max_iter=1000), classes=schema.classes
+        ),
+        strategies=arms(schema.classes, args.c, only),
+        config=config,
+    )
+    random_ref: dict[str, Any] = {}
+    reference = args.out / "label_efficiency.json"
+    if reference.exists():
+        rows = json.loads(reference.read_text())["summary"]
+        random_ref = next((r for r in rows if r["strategy"] == "random"), {})
+    random_mean = random_ref.get("labels_to_target_mean")
+
+    lines = [
+        "# Best configuration on CLINC150: labels to 99% of full-data accuracy",
+        "",
+        f"Command: `python benchmarks/best_configuration.py --seeds {args.seeds} --budget {args.budget} --jobs {args.jobs}`",
+        "",
+        f"MiniLM + logistic regression C={args.c}; seed set 150, batch 100, seeds {list(config.seeds)}; "
+        f"full-data test accuracy {result.full_data_score:.4f}, target {result.target_score:.4f}. "
+        f"Random sampling needs {random_mean:,.0f} labels (label_efficiency.json)."
+        if random_mean
+        else "",
+        "",
+        f"| arm | labels to target (mean) | per seed | random ÷ arm | accuracy at {args.budget} | AULC 150–{args.budget} |",
+        "|---|---:|---|---:|---:|---:|",
+    ]
+    for row in result.summary():
+        mean, per_seed = row.labels_to_target_text()
+        ratio = (
+            f"{random_mean / row.labels_to_target_mean:.2f}×"
+            if random_mean and row.labels_to_target_mean
+            else "—"
+        )
+        lines.append(
+            f"| {row.strategy} | {mean} | {per_seed} | {ratio} | "
+            f"{row.final_score_mean:.4f} ± {row.final_score_sd:.4f} | {row.aulc_mean:.4f} |"
+        )
+    wall = time.perf_counter() - started
+    lines += ["", f"Wall time {wall:.0f} s on {platform.machine()}, {os.cpu_count()} CPUs.", ""]
+    table = "\n".join(lines)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "best_configuration.md").write_text(table, encoding="utf-8")
+    (args.out / "best_configuration.json").write_text(
+        json.dumps(
+            {"wall_seconds": wall, "random_reference": random_ref, **result.to_dict()}, indent=2
+        ),
+        encoding="utf-8",
+    )
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
