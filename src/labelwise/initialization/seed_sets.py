@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 from sklearn.cluster import MiniBatchKMeans
 from sklearn.preprocessing import normalize
 
+from labelwise._rows import squared_row_norms
 from labelwise._typing import IndexArray, IndexLike, RandomStateLike
 from labelwise._validation import check_positive_int, check_random_state
 from labelwise.data.pool import Pool
@@ -201,7 +202,7 @@ class RepresentativeSeedSet(SeedSetStrategy):
             # ||x - m||^2 ranks members of one cluster; the larger, the less central.
             means = _cluster_means(X, labels, k)
             sq_dist = (
-                _row_sq_norms(X)
+                squared_row_norms(X)
                 - 2.0 * _rowwise_dot(X, means, labels)
                 + np.einsum("ij,ij->i", means, means)[labels]
             )
@@ -248,12 +249,6 @@ def _rowwise_dot(X: Any, centers: NDArray[np.float64], labels: IndexArray) -> ND
         stop = start + _DOT_CHUNK
         out[start:stop] = np.einsum("ij,ij->i", X[start:stop], centers[labels[start:stop]])
     return out
-
-
-def _row_sq_norms(X: Any) -> NDArray[np.float64]:
-    if sp.issparse(X):
-        return np.asarray(X.multiply(X).sum(axis=1), dtype=np.float64).reshape(-1)
-    return np.asarray(np.einsum("ij,ij->i", X, X), dtype=np.float64)
 
 
 def _central_picks(

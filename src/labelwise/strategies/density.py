@@ -6,9 +6,9 @@ import numbers
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 from numpy.typing import NDArray
 
+from labelwise._rows import as_float_rows, squared_row_norms
 from labelwise._typing import IndexArray
 from labelwise._validation import check_positive_int
 from labelwise.data.pool import Pool
@@ -17,20 +17,10 @@ from labelwise.strategies.base import PointwiseStrategy
 
 def _inverse_norms(x: Any) -> NDArray[np.float64]:
     """``1 / ||x_i||`` per row (m,), 0 for all-zero rows (their cosine counts as 0)."""
-    if sp.issparse(x):
-        sq = np.asarray(x.multiply(x).sum(axis=1), dtype=np.float64).reshape(-1)
-    else:
-        x = np.asarray(x, dtype=np.float64)
-        sq = np.einsum("ij,ij->i", x, x)
+    sq = squared_row_norms(x)
     out = np.zeros(sq.size, dtype=np.float64)
     np.divide(1.0, np.sqrt(sq), out=out, where=sq > 0)
     return out
-
-
-def _as_float(x: Any) -> Any:
-    if sp.issparse(x):
-        return sp.csr_matrix(x, dtype=np.float64)
-    return np.asarray(x, dtype=np.float64)
 
 
 def _matvec(x: Any, v: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -124,7 +114,7 @@ class InformationDensity(PointwiseStrategy):
         n_pool = len(pool)
         total = np.zeros(pool.features.shape[1], dtype=np.float64)
         for start in range(0, n_pool, chunk_size):
-            x = _as_float(pool.rows(np.arange(start, min(start + chunk_size, n_pool))))
+            x = as_float_rows(pool.rows(np.arange(start, min(start + chunk_size, n_pool))))
             # x.T @ (1 / ||x_i||) is the sum of the unit rows, for dense and CSR alike.
             total += np.asarray(x.T @ _inverse_norms(x), dtype=np.float64).reshape(-1)
         return base_context, total / n_pool
@@ -133,7 +123,7 @@ class InformationDensity(PointwiseStrategy):
         self, pool: Pool, block: IndexArray, mean_unit: NDArray[np.float64]
     ) -> NDArray[np.float64]:
         """Mean cosine similarity to the pool of the items at ``block`` (n_block,), clipped at 0."""
-        x = _as_float(pool.rows(block))
+        x = as_float_rows(pool.rows(block))
         return np.maximum(_matvec(x, mean_unit) * _inverse_norms(x), 0.0)
 
     def score_block(

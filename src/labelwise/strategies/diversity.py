@@ -13,12 +13,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 from numpy.random import Generator
 from numpy.typing import NDArray
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 
+from labelwise._rows import as_float_rows, row_dots, squared_row_norms
 from labelwise._typing import IndexArray, IndexLike, RandomStateLike
 from labelwise._validation import check_positive_int, check_random_state
 from labelwise.data.pool import Pool
@@ -34,28 +34,7 @@ _CENTRE_BLOCK = 256
 
 def _rows(pool: Pool, positions: IndexArray) -> Any:
     """Feature rows at ``positions`` as float64 (dense ndarray or CSR), shape (m, n_features)."""
-    x = pool.rows(positions)
-    if sp.issparse(x):
-        return sp.csr_matrix(x, dtype=np.float64)
-    return np.asarray(x, dtype=np.float64)
-
-
-def _dot(a: Any, b: Any) -> NDArray[np.float64]:
-    """Row dot products ``a @ b.T`` as a dense (m_a, m_b) array; ``a``, ``b`` dense or CSR.
-
-    For CSR rows the product is sparse-times-sparse, so cost follows the non-zeros.
-    """
-    prod = a @ b.T
-    if sp.issparse(prod):
-        prod = prod.toarray()
-    return np.asarray(prod, dtype=np.float64)
-
-
-def _sq_norms(x: Any) -> NDArray[np.float64]:
-    """Squared Euclidean norm of every row of ``x`` (m,)."""
-    if sp.issparse(x):
-        return np.asarray(x.multiply(x).sum(axis=1), dtype=np.float64).reshape(-1)
-    return np.asarray(np.einsum("ij,ij->i", x, x), dtype=np.float64)
+    return as_float_rows(pool.rows(positions))
 
 
 class _ChunkedRows:
@@ -161,7 +140,7 @@ class CoreSet(QueryStrategy):
         rows = _ChunkedRows(pool, unlabeled, chunk_size)
         sq = np.empty(unlabeled.size, dtype=np.float64)
         for part, x in rows:
-            sq[part] = _sq_norms(x)
+            sq[part] = squared_row_norms(x)
 
         min_d2 = np.full(unlabeled.size, np.inf)
         if labeled.size:
@@ -181,9 +160,9 @@ class CoreSet(QueryStrategy):
             # The last update is only needed to score a lone first pick (no labeled items).
             if t < n - 1 or (t == 0 and labeled.size == 0):
                 centre = _rows(pool, unlabeled[[pick]])
-                centre_sq = float(_sq_norms(centre)[0])
+                centre_sq = float(squared_row_norms(centre)[0])
                 for part, x in rows:
-                    d2 = sq[part] + centre_sq - 2.0 * _dot(x, centre)[:, 0]
+                    d2 = sq[part] + centre_sq - 2.0 * row_dots(x, centre)[:, 0]
                     np.minimum(min_d2[part], d2, out=min_d2[part])
                 min_d2[pick] = 0.0
             if t == 0 and labeled.size == 0:
@@ -203,7 +182,11 @@ class CoreSet(QueryStrategy):
         for part, x in rows:
             for start in range(0, labeled.size, _CENTRE_BLOCK):
                 centres = _rows(pool, labeled[start : start + _CENTRE_BLOCK])
-                d2 = sq[part, None] + _sq_norms(centres)[None, :] - 2.0 * _dot(x, centres)
+                d2 = (
+                    sq[part, None]
+                    + squared_row_norms(centres)[None, :]
+                    - 2.0 * row_dots(x, centres)
+                )
                 np.minimum(min_d2[part], d2.min(axis=1), out=min_d2[part])
 
     @staticmethod
@@ -218,7 +201,7 @@ class CoreSet(QueryStrategy):
         d2 = np.empty(sq.size, dtype=np.float64)
         for part, x in rows:
             # ||mean||^2 is the same for every row, so it does not change the order.
-            d2[part] = sq[part] - 2.0 * _dot(x, mean)[:, 0]
+            d2[part] = sq[part] - 2.0 * row_dots(x, mean)[:, 0]
         return _argmax_tiebreak(-d2, keys)
 
 
@@ -251,7 +234,7 @@ def _grad_sq_distances(
     d2 : ndarray of shape (m,)
         Clipped at 0; values within rounding error of 0 are set to exactly 0.
     """
-    cross = (a @ a_centre) * (_dot(x, x_centre)[:, 0] + 1.0)
+    cross = (a @ a_centre) * (row_dots(x, x_centre)[:, 0] + 1.0)
     d2 = g2 + g2_centre - 2.0 * cross
     # Cancellation leaves noise of order eps * (||g_i||^2 + ||g_c||^2) for identical items.
     d2[d2 <= 1e-9 * (g2 + g2_centre)] = 0.0
@@ -369,7 +352,7 @@ class BADGE(QueryStrategy):
         a = np.concatenate(parts, axis=0)
         s = np.empty(unlabeled.size, dtype=np.float64)
         for part, x in rows:
-            s[part] = _sq_norms(x) + 1.0
+            s[part] = squared_row_norms(x) + 1.0
         return a, np.einsum("ij,ij->i", a, a) * s
 
     @staticmethod

@@ -16,6 +16,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 from sklearn.base import clone
 
+from labelwise._rows import squared_row_norms
 from labelwise._typing import IndexArray, IndexLike, ProbaArray, RandomStateLike
 from labelwise._validation import check_positive_int, check_random_state
 from labelwise.data.pool import Pool
@@ -26,14 +27,6 @@ from labelwise.strategies.base import PointwiseStrategy, Query, QueryStrategy
 
 LOSSES = ("zero_one", "log")
 """Loss names accepted by :class:`ExpectedErrorReduction`."""
-
-
-def squared_row_norms(X: Any) -> NDArray[np.float64]:
-    """``||x_i||^2`` of each row of a dense array or sparse matrix, shape (n_samples,)."""
-    if sp.issparse(X):
-        return np.asarray(X.multiply(X).sum(axis=1), dtype=np.float64).reshape(-1)
-    dense = np.asarray(X, dtype=np.float64)
-    return np.asarray(np.einsum("ij,ij->i", dense, dense), dtype=np.float64)
 
 
 def expected_gradient_length(

@@ -21,8 +21,8 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 from sklearn.exceptions import NotFittedError as SklearnNotFittedError
-from sklearn.preprocessing import normalize
 
+from labelwise._rows import to_dense, unit_rows
 from labelwise._typing import FeatureMatrix, IndexArray, IndexLike, RandomStateLike
 from labelwise._validation import check_positive_int, check_random_state
 from labelwise.data.pool import Pool
@@ -40,20 +40,6 @@ _DEDUP_BLOCK = 512
 
 
 # -- helpers ----------------------------------------------------------------------------
-
-
-def _unit_rows(features: Any) -> Any:
-    """L2-normalised copy of ``features`` (dense or sparse); all-zero rows stay zero."""
-    if sp.issparse(features):
-        return normalize(sp.csr_matrix(features), norm="l2", copy=True)
-    arr = np.asarray(features)
-    if not np.issubdtype(arr.dtype, np.floating):
-        arr = arr.astype(np.float64)
-    return normalize(arr, norm="l2", copy=True)
-
-
-def _dense(matrix: Any) -> NDArray[Any]:
-    return np.asarray(matrix.toarray() if sp.issparse(matrix) else matrix)
 
 
 def _check_strategy(value: Any, name: str, owner: str) -> QueryStrategy:
@@ -105,13 +91,13 @@ def _greedy_distinct(rows: Any, threshold: float, n: int) -> IndexArray:
         block = rows[start : start + _DEDUP_BLOCK]
         alive = np.ones(block.shape[0], dtype=bool)
         if kept:
-            to_kept = _dense(block @ rows[np.asarray(kept)].T)
+            to_kept = to_dense(block @ rows[np.asarray(kept)].T)
             alive &= to_kept.max(axis=1) <= threshold
         survivors = np.flatnonzero(alive)
         if survivors.size == 0:
             continue
         sub = block[survivors]
-        gram = _dense(sub @ sub.T)
+        gram = to_dense(sub @ sub.T)
         # Greedy independent set in base order; inherently sequential, but only over one
         # block of candidates that already passed the check against earlier blocks.
         dropped = np.zeros(survivors.size, dtype=bool)
@@ -200,7 +186,7 @@ class DeduplicatedBatch(_Wrapper):
         request = min(unlabeled.size, oversample * n)
         while True:
             candidates = base.query(learner, pool, labeled, unlabeled, request, random_state=seed)
-            rows = _unit_rows(pool.rows(candidates.indices))
+            rows = unit_rows(pool.rows(candidates.indices))
             keep = _greedy_distinct(rows, threshold, n)
             if keep.size == n or request >= unlabeled.size:
                 break
@@ -405,7 +391,7 @@ class ExactNeighborIndex:
                 f"ExactNeighborIndex.build needs a 2-d feature matrix. "
                 f"Got shape {getattr(features, 'shape', None)}."
             )
-        self.features_ = _unit_rows(features)
+        self.features_ = unit_rows(features)
         return self
 
     def search(self, queries: FeatureMatrix, k: int) -> IndexArray:
@@ -415,7 +401,7 @@ class ExactNeighborIndex:
         owner = type(self).__name__
         k = check_positive_int(k, "k", f"{owner}.search")
         chunk_size = check_positive_int(self.chunk_size, "chunk_size", owner)
-        queries = _unit_rows(queries)
+        queries = unit_rows(queries)
         n_items = self.features_.shape[0]
         n_queries = queries.shape[0]
         k_found = min(k, n_items)
@@ -423,7 +409,7 @@ class ExactNeighborIndex:
         if k_found == 0:
             return out
         for start in range(0, n_queries, chunk_size):
-            sims = _dense(queries[start : start + chunk_size] @ self.features_.T)
+            sims = to_dense(queries[start : start + chunk_size] @ self.features_.T)
             if k_found < n_items:
                 top = np.argpartition(-sims, k_found - 1, axis=1)[:, :k_found]
             else:
@@ -481,7 +467,7 @@ class FaissNeighborIndex:
                 f"FaissNeighborIndex.{what} needs dense features; got a sparse matrix. "
                 "Use ExactNeighborIndex for sparse (e.g. TF-IDF) pools."
             )
-        return np.ascontiguousarray(_unit_rows(rows), dtype=np.float32)
+        return np.ascontiguousarray(unit_rows(rows), dtype=np.float32)
 
     def build(self, features: FeatureMatrix) -> Self:
         """Add the normalised rows of ``features`` (n_items, n_features) to a new graph."""
