@@ -25,18 +25,36 @@ from sklearn.linear_model import LogisticRegression
 
 from labelwise.data import LabelSchema, Pool, read_dataset
 from labelwise.features import EmbeddingCache, SentenceEmbedder
-from labelwise.initialization import RepresentativeSeedSet
-from labelwise.learners import ProbabilisticClassifier, SelfTrainingClassifier
+from labelwise.initialization import RepresentativeSeedSet, ZeroShotSeedSet
+from labelwise.learners import (
+    ProbabilisticClassifier,
+    SelfTrainingClassifier,
+    ZeroShotClassifier,
+)
 from labelwise.simulation import Arm, SimulationConfig, run_simulation
-from labelwise.strategies import BADGE, ClusterMargin, DeduplicatedBatch, MarginSampling
+from labelwise.strategies import (
+    BADGE,
+    ClassBalanced,
+    ClusterMargin,
+    DeduplicatedBatch,
+    MarginSampling,
+)
 
 HERE = Path(__file__).resolve().parent
 
 
-def arms(classes: tuple[str, ...], c: float, only: set[str] | None) -> dict[str, Arm]:
+def arms(
+    classes: tuple[str, ...], c: float, only: set[str] | None, embedder: SentenceEmbedder
+) -> dict[str, Arm]:
     base = ProbabilisticClassifier(LogisticRegression(C=c, max_iter=1000), classes=classes)
     self_training = SelfTrainingClassifier(base, threshold=0.9, max_ratio=1.0, pseudo_weight=0.5)
     representative = RepresentativeSeedSet(method="kmeans")
+    # Label embeddings computed once here, so worker processes never carry the model.
+    zero_shot_model = ZeroShotClassifier(embedder, classes=classes).fit()
+    zero_shot_model = ZeroShotClassifier(
+        classes=classes, label_embeddings=zero_shot_model.label_embeddings_
+    ).fit()
+    zero_shot = ZeroShotSeedSet(zero_shot_model)
     all_arms = {
         "margin": Arm(MarginSampling()),
         "margin+representative": Arm(MarginSampling(), cold_start=representative),
@@ -47,6 +65,18 @@ def arms(classes: tuple[str, ...], c: float, only: set[str] | None) -> dict[str,
         "margin+dedup": Arm(DeduplicatedBatch(MarginSampling(), threshold=0.95)),
         "cluster_margin": Arm(ClusterMargin()),
         "badge": Arm(BADGE()),
+        "margin+zero_shot": Arm(MarginSampling(), cold_start=zero_shot),
+        "cluster_margin+representative": Arm(ClusterMargin(), cold_start=representative),
+        "cluster_margin+zero_shot": Arm(ClusterMargin(), cold_start=zero_shot),
+        "cluster_margin+zero_shot+self_training": Arm(
+            ClusterMargin(), learner=self_training, cold_start=zero_shot
+        ),
+        "class_balanced_margin+zero_shot": Arm(
+            ClassBalanced(MarginSampling()), cold_start=zero_shot
+        ),
+        "cluster_margin(factor 5)+zero_shot": Arm(
+            ClusterMargin(shortlist_factor=5), cold_start=zero_shot
+        ),
     }
     return {k: v for k, v in all_arms.items() if only is None or k in only}
 
@@ -94,7 +124,7 @@ def main() -> None:
         learner=ProbabilisticClassifier(
             LogisticRegression(C=args.c, max_iter=1000), classes=schema.classes
         ),
-        strategies=arms(schema.classes, args.c, only),
+        strategies=arms(schema.classes, args.c, only, embedder),
         config=config,
     )
     random_ref: dict[str, Any] = {}
