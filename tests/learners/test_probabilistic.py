@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
+from sklearn.multiclass import OneVsRestClassifier
 
 from labelwise.exceptions import NotFittedError
 from labelwise.learners.probabilistic import ProbabilisticClassifier, default_estimator
@@ -203,3 +204,27 @@ def test_multilabel_accepts_an_indicator_given_as_plain_lists() -> None:
     clf = ProbabilisticClassifier(classes=["a", "b", "c"], multilabel=True)
     clf.fit(X, [[1, 0, 1], [0, 1, 0], [1, 1, 0]])
     assert clf.predict_proba(X).shape == (3, 3)
+
+
+def test_float32_features_take_the_verified_softmax_path() -> None:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 8))
+    y = np.array(["a", "b", "c", "d"], dtype=object)[rng.integers(0, 4, size=200)]
+    clf = ProbabilisticClassifier(
+        LogisticRegression(max_iter=500), classes=["a", "b", "c", "d", "e"]
+    ).fit(X, y)
+    assert clf.softmax_weights_ is not None
+    fast = clf.predict_proba(X.astype(np.float32))
+    np.testing.assert_allclose(fast, clf.predict_proba(X), atol=1e-5)
+    assert fast.dtype == np.float64 and (fast[:, 4] == 0).all()
+
+
+def test_a_model_that_is_not_a_softmax_never_takes_the_fast_path() -> None:
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(200, 8))
+    y = np.array(["a", "b", "c"], dtype=object)[rng.integers(0, 3, size=200)]
+    ovr = ProbabilisticClassifier(
+        OneVsRestClassifier(LogisticRegression()), classes=["a", "b", "c"]
+    ).fit(X, y)
+    assert ovr.softmax_weights_ is None
+    np.testing.assert_allclose(ovr.predict_proba(X.astype(np.float32)).sum(axis=1), 1.0)

@@ -42,10 +42,20 @@ class Pool:
         return int(self.features.shape[0])
 
     def rows(self, indices: IndexArray) -> Any:
-        """Feature rows at ``indices`` (a copy for dense, a CSR slice for sparse)."""
+        """Feature rows at ``indices``: a CSR slice for sparse features; for dense ones a
+        view when ``indices`` is a run of consecutive positions, else a copy."""
         if sp.issparse(self.features):
             return self.features[indices]
-        return np.asarray(self.features)[indices]
+        dense = np.asarray(self.features)
+        idx = np.asarray(indices)
+        if (
+            idx.ndim == 1
+            and idx.size > 1
+            and idx[-1] - idx[0] == idx.size - 1
+            and (np.diff(idx) == 1).all()
+        ):
+            return dense[int(idx[0]) : int(idx[-1]) + 1]
+        return dense[idx]
 
     def complement(self, *index_sets: IndexArray) -> IndexArray:
         """Positions in none of ``index_sets``, ascending."""

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any, Self
 
 import numpy as np
+import scipy.sparse as sp
 from numpy.typing import NDArray
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression
@@ -107,6 +108,7 @@ class ProbabilisticClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[m
                 estimator = clone(self._base()).fit(X, codes, **kwargs)
             self.estimators_ = [estimator]
             self.columns_ = np.asarray(estimator.classes_, dtype=np.intp)
+        self.softmax_weights_ = _softmax_weights(self.estimators_[0], X)
         return self
 
     def _codes(self, y: Any) -> NDArray[np.intp]:
@@ -143,8 +145,8 @@ class ProbabilisticClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[m
                 "This ProbabilisticClassifier is not fitted yet; call fit(X, y) first."
             )
         n_samples = X.shape[0]
-        out = np.zeros((n_samples, len(self.classes_)), dtype=np.float64)
         if self.multilabel:
+            out = np.zeros((n_samples, len(self.classes_)), dtype=np.float64)
             for j, estimator in enumerate(self.estimators_):
                 if estimator is None:
                     out[:, j] = self.constant_[j]
@@ -152,10 +154,17 @@ class ProbabilisticClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[m
                     out[:, j] = estimator.predict_proba(X)[:, list(estimator.classes_).index(1)]
             return out
         estimator = self.estimators_[0]
+        weights = getattr(self, "softmax_weights_", None)
         if estimator is None:
-            out[:, self.columns_[0]] = 1.0
+            proba = np.ones((n_samples, 1))
+        elif weights is not None and isinstance(X, np.ndarray) and X.dtype == np.float32:
+            proba = _softmax(X @ weights[0].T + weights[1]).astype(np.float64)
         else:
-            out[:, self.columns_] = estimator.predict_proba(X)
+            proba = np.asarray(estimator.predict_proba(X), dtype=np.float64)
+        if self.columns_.size == len(self.classes_):
+            return proba  # every class seen: columns already in schema order
+        out = np.zeros((n_samples, len(self.classes_)), dtype=np.float64)
+        out[:, self.columns_] = proba
         return out
 
     def predict(self, X: Any) -> NDArray[Any]:
@@ -164,3 +173,38 @@ class ProbabilisticClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[m
         if self.multilabel:
             return (proba >= 0.5).astype(np.int8)
         return np.asarray(self.classes_[np.argmax(proba, axis=1)])
+
+
+def _softmax(logits: NDArray[np.floating[Any]]) -> NDArray[np.floating[Any]]:
+    """Row softmax, in place and in the logits' own precision."""
+    logits -= logits.max(axis=1, keepdims=True)
+    np.exp(logits, out=logits)
+    logits /= logits.sum(axis=1, keepdims=True)
+    return logits
+
+
+def _softmax_weights(
+    estimator: Any, X: Any
+) -> tuple[NDArray[np.float32], NDArray[np.float32]] | None:
+    """``(coef, intercept)`` in float32 when ``estimator.predict_proba`` is a softmax of a linear map.
+
+    Scoring a pool of a million float32 embeddings is dominated by the matrix product;
+    sklearn upcasts it to float64, which costs about 2.5x. The identity is checked on a few
+    training rows (so a one-vs-rest or otherwise different model never takes this path),
+    and the float32 path serves float32 features only.
+    """
+    coef = getattr(estimator, "coef_", None)
+    intercept = getattr(estimator, "intercept_", None)
+    if (
+        coef is None
+        or intercept is None
+        or sp.issparse(X)
+        or np.ndim(coef) != 2
+        or coef.shape[0] < 3
+    ):
+        return None
+    probe = np.asarray(X[:32], dtype=np.float64)
+    expected = estimator.predict_proba(probe)
+    if not np.allclose(_softmax(probe @ coef.T + intercept), expected, rtol=0, atol=1e-9):
+        return None
+    return np.asarray(coef, dtype=np.float32), np.asarray(intercept, dtype=np.float32)

