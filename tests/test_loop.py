@@ -210,3 +210,14 @@ def test_source_weights_reach_the_learner(blobs):
     state = loop.start(pool, [0, 1], [labels[0], labels[1]])
     loop.teach(pool, state, [2, 3], [labels[2], labels[3]], source=LabelSource.RULE)
     assert seen["w"].tolist() == [1.0, 1.0, 0.25, 0.25]
+
+
+def test_strategies_that_need_labels_get_them_from_the_state(blobs):
+    from labelwise.strategies import ExpectedErrorReduction
+
+    pool, labels = blobs
+    loop = make_loop(ExpectedErrorReduction(n_candidates=6, n_eval=20, max_labels=2), batch_size=3)
+    state = loop.start(pool, np.arange(12), labels[:12])
+    q = loop.query(pool, state)
+    assert len(q) == 3
+    assert not set(q.indices.tolist()) & set(range(12))
