@@ -55,3 +55,15 @@ def test_mismatched_texts_length_raises() -> None:
 def test_features_that_are_not_2d_arrays_raise(features: object) -> None:
     with pytest.raises(ValueError, match="2-d array"):
         Pool(features)
+
+
+def test_rows_of_a_contiguous_run_are_a_view_and_others_a_copy() -> None:
+    features = np.arange(20.0).reshape(10, 2)
+    pool = Pool(features)
+    run = pool.rows(np.arange(3, 7))
+    np.testing.assert_array_equal(run, features[3:7])
+    assert np.shares_memory(run, features)
+    scattered = pool.rows(np.array([1, 3, 4]))
+    np.testing.assert_array_equal(scattered, features[[1, 3, 4]])
+    assert not np.shares_memory(scattered, features)
+    np.testing.assert_array_equal(pool.rows(np.array([5])), features[[5]])
