@@ -70,6 +70,13 @@ class _Wrapper(QueryStrategy):
     _positional: ClassVar[tuple[str, ...]] = ("base",)
     _keywords: ClassVar[tuple[str, ...]] = ()
 
+    base: QueryStrategy
+
+    @property
+    def requires_learner(self) -> bool:  # type: ignore[override]
+        """A wrapper needs a model exactly when the strategy it wraps does."""
+        return bool(self.base.requires_learner)
+
     def __repr__(self) -> str:
         parts = [repr(getattr(self, name)) for name in self._positional]
         parts += [f"{name}={getattr(self, name)!r}" for name in self._keywords]
@@ -158,10 +165,6 @@ class DeduplicatedBatch(_Wrapper):
         self.base = base
         self.threshold = threshold
         self.oversample = oversample
-
-    @property
-    def requires_learner(self) -> bool:  # type: ignore[override]
-        return bool(self.base.requires_learner)
 
     def query(
         self,
@@ -310,10 +313,6 @@ class Subsampled(_Wrapper):
         self.base = base
         self.size = size
         self.random_state = random_state
-
-    @property
-    def requires_learner(self) -> bool:  # type: ignore[override]
-        return bool(self.base.requires_learner)
 
     def query(
         self,
@@ -584,10 +583,6 @@ class NearestNeighborCandidates(_Wrapper):
         self.k = k
         self.index = index
         self.random_state = random_state
-
-    @property
-    def requires_learner(self) -> bool:  # type: ignore[override]
-        return bool(self.base.requires_learner)
 
     def _built_index(self, pool: Pool) -> NeighborIndex:
         features = pool.features
