@@ -394,6 +394,8 @@ def command_line(args: argparse.Namespace, dataset: str) -> str:
     ]
     if args.no_continue:
         parts.append("--no-continue")
+    if args.variant:
+        parts.append(f"--variant '{args.variant}'")
     return " ".join(parts)
 
 
@@ -467,6 +469,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=HERE / "results")
     parser.add_argument("--merge", action="store_true", help="keep other datasets in peers.json")
     parser.add_argument("--note", action="append", default=[], help="a line for the report")
+    parser.add_argument(
+        "--variant",
+        default="",
+        help="names a second table for the same dataset (e.g. 'continued to target'); "
+        "with --merge, tables of other variants are kept",
+    )
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
 
@@ -484,7 +492,11 @@ def main() -> None:
         if key not in DATASETS:
             raise SystemExit(f"Unknown dataset {key!r}; use one of {list(DATASETS)}.")
         print(f"{key}: running {len(names)} strategies x {args.seeds} seeds", flush=True)
-        runs[key] = run_dataset(key, args, names, status)
+        run = run_dataset(key, args, names, status)
+        if args.variant:
+            run["note"] = f"{run['note']} — {args.variant}"
+            key = f"{key}_{'_'.join(args.variant.lower().split())}"
+        runs[key] = run
     notes += [f"- {line}" for line in args.note]
     meta = {
         "peers": status,
