@@ -38,3 +38,110 @@ def clinc_slice(clinc_dir: Path) -> tuple[TextDataset, TextDataset]:
     train = take_intents(read_dataset(clinc_dir / "train.jsonl", require_labels=True), 12)
     test = take_intents(read_dataset(clinc_dir / "test.jsonl", require_labels=True), 12)
     return train, test
+
+
+# --- Databases ---------------------------------------------------------------------------
+# Every store/service/server test runs on SQLite and on the real PostgreSQL. Each test
+# process gets its own PostgreSQL database (created from LABELWISE_TEST_POSTGRES_URL's
+# server), migrated once; each test then starts from empty tables.
+
+POSTGRES_URL = os.environ.get(
+    "LABELWISE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def _postgres_database_url() -> str:
+    """A fresh database for this test process; fails under CI=true when the server is missing."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import OperationalError
+
+    admin_url = make_url(POSTGRES_URL)
+    name = f"labelwise_test_{os.getpid()}"
+    try:
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+    except OperationalError as exc:
+        message = f"PostgreSQL is not reachable at {POSTGRES_URL}: {exc.orig}"
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail(message)
+        pytest.skip(message)
+    return admin_url.set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_postgres_database(url: str) -> None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin = create_engine(make_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def _postgres_template():  # type: ignore[no-untyped-def]
+    from labelwise.store import make_engine, upgrade_database
+
+    url = _postgres_database_url()
+    engine = make_engine(url)
+    upgrade_database(engine)
+    yield engine
+    engine.dispose()
+    _drop_postgres_database(url)
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from labelwise.store import make_engine, upgrade_database
+
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade_database(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated, empty database: a copied SQLite file, or the emptied PostgreSQL one."""
+    import shutil
+
+    from sqlalchemy import text
+
+    from labelwise.store import Base
+
+    if request.param == "sqlite":
+        path = tmp_path / "labelwise.db"
+        shutil.copyfile(request.getfixturevalue("_sqlite_template"), path)
+        return f"sqlite:///{path}"
+    engine = request.getfixturevalue("_postgres_template")
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    return str(engine.url.render_as_string(hide_password=False))
+
+
+@pytest.fixture
+def engine(database_url: str):  # type: ignore[no-untyped-def]
+    from labelwise.store import make_engine
+
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session_factory(engine):  # type: ignore[no-untyped-def]
+    from labelwise.store import make_session_factory
+
+    return make_session_factory(engine)
+
+
+@pytest.fixture
+def session(session_factory):  # type: ignore[no-untyped-def]
+    with session_factory() as session:
+        yield session

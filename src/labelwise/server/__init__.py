@@ -1,0 +1,1 @@
+"""The HTTP edge: ``create_app(settings)`` builds the FastAPI app over the service layer."""

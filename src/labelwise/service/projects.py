@@ -1,0 +1,182 @@
+"""Projects, their members and their progress."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError as PydanticValidationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from labelwise.service.errors import ConflictError, NotFoundError, ValidationError
+from labelwise.service.events import record
+from labelwise.service.project_settings import ProjectSettings
+from labelwise.store import (
+    Annotation,
+    AnnotationKind,
+    Item,
+    Job,
+    Membership,
+    ModelVersion,
+    Project,
+    Role,
+    TaskType,
+    User,
+)
+
+
+def parse_settings(raw: dict[str, Any] | None) -> ProjectSettings:
+    """Validated settings; ValidationError names every bad key."""
+    try:
+        return ProjectSettings.model_validate(raw or {})
+    except PydanticValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        raise ValidationError(f"Invalid project settings: {problems}.") from None
+
+
+def create_project(
+    session: Session,
+    *,
+    name: str,
+    labels: Sequence[str],
+    owner: User,
+    task: TaskType = TaskType.SINGLE_LABEL,
+    settings: dict[str, Any] | None = None,
+    guidelines: str = "",
+) -> Project:
+    """A new project with ``owner`` as its admin."""
+    name = name.strip()
+    if not name:
+        raise ValidationError("A project name may not be empty.")
+    clean = [str(label).strip() for label in labels]
+    if not clean or any(not label for label in clean):
+        raise ValidationError("A project needs at least one non-empty label.")
+    if len(set(clean)) != len(clean):
+        raise ValidationError("Label names must be distinct.")
+    checked = parse_settings(settings)
+    if session.scalar(select(Project.id).where(Project.name == name)) is not None:
+        raise ConflictError(f"A project named {name!r} already exists.")
+    project = Project(
+        name=name,
+        task=task,
+        labels=clean,
+        settings=checked.model_dump(),
+        guidelines=guidelines,
+    )
+    session.add(project)
+    session.flush()
+    session.add(Membership(project_id=project.id, user_id=owner.id, role=Role.ADMIN))
+    record(session, "project_created", project_id=project.id, user_id=owner.id, name=name)
+    session.commit()
+    return project
+
+
+def get_project(session: Session, *, project_id: int) -> Project:
+    project = session.get(Project, project_id)
+    if project is None:
+        raise NotFoundError(f"Project {project_id} does not exist.")
+    return project
+
+
+def find_project(session: Session, *, name: str) -> Project:
+    project = session.scalar(select(Project).where(Project.name == name))
+    if project is None:
+        raise NotFoundError(f"No project named {name!r}.")
+    return project
+
+
+def list_projects(session: Session, *, user: User) -> list[Project]:
+    """Projects the user belongs to (all of them for a site admin), by id."""
+    query = select(Project).order_by(Project.id)
+    if not user.is_admin:
+        query = query.join(Membership, Membership.project_id == Project.id).where(
+            Membership.user_id == user.id
+        )
+    return list(session.scalars(query))
+
+
+def update_settings(session: Session, *, project_id: int, changes: dict[str, Any]) -> Project:
+    """Merge ``changes`` into the project's settings, validated as a whole."""
+    project = get_project(session, project_id=project_id)
+    checked = parse_settings({**project.settings, **changes})
+    project.settings = checked.model_dump()
+    record(session, "settings_changed", project_id=project_id, changes=changes)
+    session.commit()
+    return project
+
+
+def add_member(
+    session: Session, *, project_id: int, user: User, role: Role = Role.ANNOTATOR
+) -> Membership:
+    """Give ``user`` a role in the project (updating an existing membership)."""
+    get_project(session, project_id=project_id)
+    membership = session.scalar(
+        select(Membership).where(Membership.project_id == project_id, Membership.user_id == user.id)
+    )
+    if membership is None:
+        membership = Membership(project_id=project_id, user_id=user.id, role=role)
+        session.add(membership)
+    else:
+        membership.role = role
+    record(session, "member_added", project_id=project_id, user_id=user.id, role=str(role))
+    session.commit()
+    return membership
+
+
+@dataclass(frozen=True)
+class ProjectStatus:
+    """Counts for the status command and the dashboard."""
+
+    project_id: int
+    name: str
+    items: int
+    labeled_items: int
+    annotations: int
+    skipped: int
+    flagged: int
+    model_version: int | None
+    jobs: dict[str, int]
+
+
+def project_status(session: Session, *, project_id: int) -> ProjectStatus:
+    project = get_project(session, project_id=project_id)
+    items = session.scalar(select(func.count()).where(Item.project_id == project_id)) or 0
+    live = (Annotation.project_id == project_id) & Annotation.undone_at.is_(None)
+    by_kind = dict(
+        session.execute(
+            select(Annotation.kind, func.count()).where(live).group_by(Annotation.kind)
+        ).all()
+    )
+    labeled_items = (
+        session.scalar(
+            select(func.count(func.distinct(Annotation.item_id))).where(
+                live & (Annotation.kind == AnnotationKind.LABEL)
+            )
+        )
+        or 0
+    )
+    version = session.scalar(
+        select(func.max(ModelVersion.version)).where(ModelVersion.project_id == project_id)
+    )
+    jobs = dict(
+        session.execute(
+            select(Job.status, func.count())
+            .where(Job.project_id == project_id)
+            .group_by(Job.status)
+        ).all()
+    )
+    return ProjectStatus(
+        project_id=project.id,
+        name=project.name,
+        items=items,
+        labeled_items=labeled_items,
+        annotations=by_kind.get(AnnotationKind.LABEL, 0),
+        skipped=by_kind.get(AnnotationKind.SKIP, 0),
+        flagged=by_kind.get(AnnotationKind.FLAG, 0),
+        model_version=version,
+        jobs={str(k): v for k, v in jobs.items()},
+    )

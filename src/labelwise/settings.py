@@ -1,0 +1,36 @@
+"""Application settings (server, CLI, service), read from ``LABELWISE_*`` variables.
+
+The library never reads settings: its behaviour is in constructor arguments.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Where data lives and how the server runs.
+
+    Attributes
+    ----------
+    database_url : str
+        ``sqlite:///labelwise.db`` (default: a file in the working directory, created on
+        first use) or ``postgresql+psycopg://user@host:5432/db``.
+    data_dir : Path
+        Model artifacts and uploaded files.
+    run_worker : bool
+        Run the background retrain worker inside the server process.
+    worker_poll_seconds : float
+        How often an idle worker looks for queued jobs.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="LABELWISE_", env_file=None)
+
+    database_url: str = "sqlite:///labelwise.db"
+    data_dir: Path = Path("labelwise-data")
+    run_worker: bool = True
+    worker_poll_seconds: float = Field(default=0.2, gt=0)
+    secret_key: str = ""

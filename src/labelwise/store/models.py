@@ -1,0 +1,284 @@
+"""ORM models: typed ``Mapped[]`` columns, named constraints, timezone-aware times.
+
+Design notes (why, not what):
+
+- Items carry a dense per-project ``position`` (0..n-1). The library is index-based; the
+  position is the index into the project's feature matrix, so the worker never maps ids.
+- An annotation stores a JSON ``value`` (a label name, a list of names, later a list of
+  spans) and its ``source`` (human / model / rule), so span tasks and weak labels need
+  new values, not new tables.
+- Undo never deletes: it stamps ``undone_at``. With the append-only ``events`` table this
+  keeps a full history of who decided what and when.
+- A retrain writes only the top of its ranking (``queue_entries``) under a new
+  ``query_rounds`` row; pointing ``projects.current_round_id`` at it is the atomic swap.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from labelwise.data import LabelSource
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime(timezone=True)}
+
+
+def _enum(cls: type[StrEnum]) -> Enum:
+    # Stored as the lowercase value, checked by a named constraint, portable to SQLite.
+    return Enum(
+        cls,
+        values_callable=lambda e: [m.value for m in e],
+        native_enum=False,
+        create_constraint=True,
+        name=cls.__name__.lower(),
+        length=32,
+    )
+
+
+class TaskType(StrEnum):
+    SINGLE_LABEL = "single_label"
+    MULTI_LABEL = "multi_label"
+    SPANS = "spans"  # admitted by the schema; served once the entity-extraction view exists
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    ANNOTATOR = "annotator"
+
+
+class AnnotationKind(StrEnum):
+    LABEL = "label"
+    SKIP = "skip"
+    FLAG = "flag"
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    # SHA-256 of the secret: tokens are long random strings, so a fast hash is enough and
+    # lets a request find its token by equality instead of trying every argon2 hash.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    user: Mapped[User] = relationship()
+
+
+class Project(Base):
+    __tablename__ = "projects"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    task: Mapped[TaskType] = mapped_column(_enum(TaskType), default=TaskType.SINGLE_LABEL)
+    labels: Mapped[list[str]] = mapped_column(JSON)
+    # Strategy, features, retrain cadence, lease length, overlap, audit share: one JSON
+    # document validated by the service's ProjectSettings, so a new knob needs no migration.
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    guidelines: Mapped[str] = mapped_column(Text, default="")
+    current_round_id: Mapped[int | None] = mapped_column(
+        ForeignKey("query_rounds.id", use_alter=True, ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Membership(Base):
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("project_id", "user_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[Role] = mapped_column(_enum(Role), default=Role.ANNOTATOR)
+
+
+class Item(Base):
+    __tablename__ = "items"
+    __table_args__ = (
+        UniqueConstraint("project_id", "position"),
+        UniqueConstraint("project_id", "content_hash"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    source: Mapped[str] = mapped_column(String(500), default="")
+    content_hash: Mapped[str] = mapped_column(String(64))
+    # Kept out of training and served at random, so its accuracy is an unbiased estimate.
+    is_audit: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ModelVersion(Base):
+    __tablename__ = "model_versions"
+    __table_args__ = (UniqueConstraint("project_id", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    label_count: Mapped[int] = mapped_column(Integer)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    artifact_path: Mapped[str | None] = mapped_column(String(1000), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class QueryRound(Base):
+    """One rescoring of the pool by one model version."""
+
+    __tablename__ = "query_rounds"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    model_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="CASCADE"), default=None
+    )
+    strategy: Mapped[str] = mapped_column(String(200))
+    n_scored: Mapped[int] = mapped_column(Integer)
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class QueueEntry(Base):
+    __tablename__ = "queue_entries"
+    round_id: Mapped[int] = mapped_column(
+        ForeignKey("query_rounds.id", ondelete="CASCADE"), primary_key=True
+    )
+    rank: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    score: Mapped[float] = mapped_column(Float)
+    # The model's top classes for this item as [[label, probability], ...], best first:
+    # what the labeling page offers as suggestions, computed once by the worker.
+    suggestions: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class Annotation(Base):
+    __tablename__ = "annotations"
+    __table_args__ = (
+        UniqueConstraint("annotator_id", "client_key"),
+        Index("ix_annotations_project_created", "project_id", "created_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    annotator_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    kind: Mapped[AnnotationKind] = mapped_column(
+        _enum(AnnotationKind), default=AnnotationKind.LABEL
+    )
+    # A label name, a list of names (multi-label) or, later, a list of spans; None for skip.
+    value: Mapped[Any] = mapped_column(JSON, default=None)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[LabelSource] = mapped_column(_enum(LabelSource), default=LabelSource.HUMAN)
+    seconds_spent: Mapped[float | None] = mapped_column(Float, default=None)
+    # Under which model and score the item was served: provenance for every decision.
+    model_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="SET NULL"), default=None
+    )
+    strategy: Mapped[str | None] = mapped_column(String(200), default=None)
+    query_score: Mapped[float | None] = mapped_column(Float, default=None)
+    client_key: Mapped[str | None] = mapped_column(String(200), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    undone_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Lease(Base):
+    __tablename__ = "leases"
+    __table_args__ = (
+        Index("ix_leases_project_open", "project_id", "released_at", "expires_at"),
+        CheckConstraint("expires_at > created_at", name="expires_after_created"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    annotator_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    released_at: Mapped[datetime | None] = mapped_column(default=None)
+    model_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="SET NULL"), default=None
+    )
+    strategy: Mapped[str] = mapped_column(String(200), default="")
+    score: Mapped[float | None] = mapped_column(Float, default=None)
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_project_status", "project_id", "status"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(50), default="retrain")
+    trigger: Mapped[str] = mapped_column(String(50), default="manual")
+    status: Mapped[JobStatus] = mapped_column(_enum(JobStatus), default=JobStatus.QUEUED)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    label_count: Mapped[int | None] = mapped_column(Integer, default=None)
+    model_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Event(Base):
+    """Append-only log: the service inserts, nothing updates or deletes."""
+
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int | None] = mapped_column(
+        ForeignKey("projects.id", ondelete="SET NULL"), default=None, index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    kind: Mapped[str] = mapped_column(String(50))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

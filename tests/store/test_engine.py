@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
+
+from labelwise.store import Base, Item, Project, make_engine, upgrade_database
+
+
+def test_migrations_create_every_model_table(engine):
+    assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
+
+
+def test_sqlite_file_and_folder_are_created_on_first_use(tmp_path: Path):
+    path = tmp_path / "new" / "folder" / "lw.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade_database(engine)
+    assert path.exists()
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    engine.dispose()
+
+
+def test_upgrade_is_idempotent(engine):
+    upgrade_database(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+
+
+def test_duplicate_content_hash_in_a_project_is_refused(session):
+    project = Project(name="p", labels=["a"], settings={})
+    session.add(project)
+    session.flush()
+    session.add(Item(project_id=project.id, position=0, text="hi", content_hash="h"))
+    session.flush()
+    session.add(Item(project_id=project.id, position=1, text="hi", content_hash="h"))
+    with pytest.raises(IntegrityError):
+        session.flush()
+
+
+def test_foreign_keys_are_enforced(session):
+    session.add(Item(project_id=12345, position=0, text="x", content_hash="h"))
+    with pytest.raises(IntegrityError):
+        session.flush()
