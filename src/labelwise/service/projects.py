@@ -169,6 +169,7 @@ def project_status(session: Session, *, project_id: int) -> ProjectStatus:
             .group_by(Job.status)
         ).all()
     )
+    session.commit()  # end the read: on SQLite an open transaction holds the write lock
     return ProjectStatus(
         project_id=project.id,
         name=project.name,

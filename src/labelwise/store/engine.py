@@ -5,6 +5,9 @@ and ``BEGIN IMMEDIATE`` transactions: every transaction takes the write lock up 
 two writers queue on the busy timeout instead of one failing when it upgrades a read
 lock. ``synchronous=FULL`` makes an acknowledged commit survive a killed process and a
 power cut alike.
+
+The price of ``BEGIN IMMEDIATE``: an open transaction, even a read, holds the write lock,
+so sessions must be short (one per request or per use case; services end their reads).
 """
 
 from __future__ import annotations

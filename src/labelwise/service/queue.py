@@ -1,0 +1,526 @@
+"""The labeling queue: who gets which item next, and what they decide about it.
+
+Serving is serialized per project (a row lock on the project in PostgreSQL, the write
+lock that ``BEGIN IMMEDIATE`` takes in SQLite), so two annotators can never be handed
+the same item beyond the project's overlap, whatever the isolation level. Each call is
+a few indexed statements, so the lock is held for milliseconds.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from labelwise.service.errors import NotFoundError, ValidationError
+from labelwise.service.events import record
+from labelwise.service.project_settings import ProjectSettings
+from labelwise.service.training import enqueue_retrain_if_due
+from labelwise.store import (
+    Annotation,
+    AnnotationKind,
+    Item,
+    Lease,
+    ModelVersion,
+    Project,
+    QueryRound,
+    QueueEntry,
+    TaskType,
+    User,
+)
+
+RANDOM_NO_MODEL = "random (no model yet)"
+RANDOM_QUEUE_EMPTY = "random (queue used up; a retrain is queued)"
+AUDIT = "random audit sample"
+
+
+@dataclass(frozen=True)
+class ServedItem:
+    """An item leased to one annotator, with the reason it was chosen.
+
+    Attributes
+    ----------
+    strategy : str
+        The query strategy that ranked it, or why it was served at random.
+    score : float or None
+        Its acquisition score under that strategy (higher = more informative).
+    model_version : int or None
+        The project's model version whose ranking served it.
+    suggestions : list of (label, probability)
+        That model's most probable labels for the item, best first.
+    """
+
+    lease_id: int
+    item_id: int
+    position: int
+    text: str
+    meta: dict[str, Any]
+    expires_at: datetime
+    strategy: str
+    score: float | None
+    model_version: int | None
+    suggestions: list[tuple[str, float]]
+    is_audit: bool
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _lock_project(session: Session, project_id: int) -> Project:
+    project = session.scalar(
+        select(Project)
+        .where(Project.id == project_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)  # the worker may have swapped the queue
+    )
+    if project is None:
+        raise NotFoundError(f"Project {project_id} does not exist.")
+    return project
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes for timezone-aware columns; they were stored in UTC.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _served(
+    session: Session, lease: Lease, item: Item, suggestions: Sequence[Any] = ()
+) -> ServedItem:
+    version = (
+        None
+        if lease.model_version_id is None
+        else session.scalar(
+            select(ModelVersion.version).where(ModelVersion.id == lease.model_version_id)
+        )
+    )
+    return ServedItem(
+        lease_id=lease.id,
+        item_id=item.id,
+        position=item.position,
+        text=item.text,
+        meta=dict(item.meta or {}),
+        expires_at=_aware(lease.expires_at),
+        strategy=lease.strategy,
+        score=lease.score,
+        model_version=version,
+        suggestions=[(str(label), float(p)) for label, p in suggestions],
+        is_audit=item.is_audit,
+    )
+
+
+def _live_decisions() -> Any:
+    return Annotation.undone_at.is_(None)
+
+
+def _eligible(project_id: int, annotator_id: int, overlap: int, now: datetime) -> Any:
+    """SQL condition on ``Item``: this annotator may be served it now.
+
+    Not decided (labeled, skipped or flagged) by them, not leased to them, and fewer
+    than ``overlap`` people have labeled it or hold it.
+    """
+    mine = exists().where(
+        Annotation.item_id == Item.id,
+        Annotation.annotator_id == annotator_id,
+        _live_decisions(),
+    )
+    done = (
+        select(func.count(func.distinct(Annotation.annotator_id)))
+        .where(
+            Annotation.item_id == Item.id,
+            Annotation.kind.in_([AnnotationKind.LABEL, AnnotationKind.FLAG]),
+            _live_decisions(),
+        )
+        .scalar_subquery()
+    )
+    held = (
+        select(func.count())
+        .where(Lease.item_id == Item.id, Lease.released_at.is_(None), Lease.expires_at > now)
+        .scalar_subquery()
+    )
+    held_by_me = exists().where(
+        Lease.item_id == Item.id,
+        Lease.annotator_id == annotator_id,
+        Lease.released_at.is_(None),
+        Lease.expires_at > now,
+    )
+    # Labels imported with the file (no annotator) complete an item too.
+    imported = exists().where(
+        Annotation.item_id == Item.id,
+        Annotation.annotator_id.is_(None),
+        Annotation.kind == AnnotationKind.LABEL,
+        _live_decisions(),
+    )
+    return and_(
+        Item.project_id == project_id,
+        ~mine,
+        ~held_by_me,
+        ~imported,
+        done + held < overlap,
+    )
+
+
+def lease_next(
+    session: Session, *, project_id: int, annotator: User, now: datetime | None = None
+) -> ServedItem | None:
+    """Lease the most informative item this annotator may label; None when none is left.
+
+    An annotator who already holds an unexpired lease in the project gets the same item
+    again, so a client that lost the response does not strand it. Expired leases need no
+    clean-up: they simply stop counting.
+    """
+    now = now or _now()
+    project = _lock_project(session, project_id)
+    settings = ProjectSettings.model_validate(project.settings)
+    open_lease = session.scalar(
+        select(Lease)
+        .where(
+            Lease.project_id == project_id,
+            Lease.annotator_id == annotator.id,
+            Lease.released_at.is_(None),
+            Lease.expires_at > now,
+        )
+        .order_by(Lease.id.desc())
+        .limit(1)
+    )
+    if open_lease is not None:
+        item = session.get_one(Item, open_lease.item_id)
+        suggestions = _suggestions(session, project.current_round_id, item.id)
+        session.commit()
+        return _served(session, open_lease, item, suggestions)
+
+    eligible = _eligible(project_id, annotator.id, settings.overlap, now)
+    choice = None
+    if settings.audit_fraction > 0:
+        _designate_audit_sample(session, project, settings.audit_fraction)
+        if random.random() < settings.audit_fraction:
+            choice = _at_random(session, project, eligible, audit=True)
+    choice = choice or _from_queue(session, project, eligible)
+    choice = choice or _at_random(session, project, eligible, audit=False)
+    if choice is None and settings.audit_fraction > 0:
+        choice = _at_random(session, project, eligible, audit=True)
+    if choice is None:
+        session.commit()
+        return None
+    item, strategy, score, round_, suggestions = choice
+    lease = Lease(
+        project_id=project_id,
+        item_id=item.id,
+        annotator_id=annotator.id,
+        created_at=now,
+        expires_at=now + timedelta(seconds=settings.lease_seconds),
+        model_version_id=None if round_ is None else round_.model_version_id,
+        strategy=strategy,
+        score=score,
+    )
+    session.add(lease)
+    if strategy == RANDOM_QUEUE_EMPTY:
+        enqueue_retrain_if_due(session, project=project, force=True, trigger="queue_empty")
+    session.flush()
+    served = _served(session, lease, item, suggestions)
+    session.commit()
+    return served
+
+
+_Choice = tuple[Item, str, float | None, QueryRound | None, Sequence[Any]]
+
+
+def _from_queue(session: Session, project: Project, eligible: Any) -> _Choice | None:
+    if project.current_round_id is None:
+        return None
+    round_ = session.get_one(QueryRound, project.current_round_id)
+    row = session.execute(
+        select(Item, QueueEntry.score, QueueEntry.suggestions)
+        .join(QueueEntry, QueueEntry.item_id == Item.id)
+        .where(QueueEntry.round_id == round_.id, Item.is_audit.is_(False), eligible)
+        .order_by(QueueEntry.rank)
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    return row[0], round_.strategy, float(row[1]), round_, row[2] or []
+
+
+def _at_random(session: Session, project: Project, eligible: Any, *, audit: bool) -> _Choice | None:
+    """A uniformly random eligible item, from the audit sample or from the rest."""
+    query = select(Item.id).where(eligible, Item.is_audit.is_(audit))
+    count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    if count == 0:
+        return None
+    item_id = session.scalar(query.order_by(Item.position).offset(random.randrange(count)).limit(1))
+    item = session.get_one(Item, item_id)
+    if audit:
+        return item, AUDIT, None, None, ()
+    has_model = project.current_round_id is not None
+    return item, RANDOM_QUEUE_EMPTY if has_model else RANDOM_NO_MODEL, None, None, ()
+
+
+def _designate_audit_sample(session: Session, project: Project, fraction: float) -> None:
+    """Mark a uniform random ``fraction`` of the unlabeled items as the audit sample, once.
+
+    Drawn before any model sees them and independently of every model, so accuracy on
+    their labels estimates pool accuracy without the bias of actively chosen items. The
+    queue never serves them and the worker never trains on them. Items imported later
+    are not added (the sample stays a sample of the pool it was drawn from).
+    """
+    if session.scalar(
+        select(exists().where(Item.project_id == project.id, Item.is_audit.is_(True)))
+    ):
+        return
+    labeled = exists().where(Annotation.item_id == Item.id, Annotation.kind == AnnotationKind.LABEL)
+    ids = list(session.scalars(select(Item.id).where(Item.project_id == project.id, ~labeled)))
+    if not ids:
+        return
+    chosen = random.sample(ids, max(1, round(fraction * len(ids))))
+    session.execute(update(Item).where(Item.id.in_(chosen)).values(is_audit=True))
+    record(session, "audit_sample", project_id=project.id, size=len(chosen))
+
+
+def _suggestions(session: Session, round_id: int | None, item_id: int) -> Sequence[Any]:
+    if round_id is None:
+        return ()
+    found = session.scalar(
+        select(QueueEntry.suggestions).where(
+            QueueEntry.round_id == round_id, QueueEntry.item_id == item_id
+        )
+    )
+    return found or ()
+
+
+def _check_value(project: Project, value: Any) -> Any:
+    """The annotation value in stored form; ValidationError names the problem."""
+    labels = set(project.labels)
+    if project.task is TaskType.SINGLE_LABEL:
+        if not isinstance(value, str):
+            raise ValidationError("A single-label project takes one label name (a string).")
+        if value not in labels:
+            raise ValidationError(
+                f"Unknown label {value!r}; the project's labels are {project.labels[:20]}."
+            )
+        return value
+    if project.task is TaskType.MULTI_LABEL:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValidationError("A multi-label project takes a list of label names.")
+        unknown = sorted(set(value) - labels)
+        if unknown:
+            raise ValidationError(f"Unknown labels {unknown}.")
+        return sorted(set(value), key=project.labels.index)
+    raise ValidationError(f"Labeling {project.task.value!r} projects is not supported yet.")
+
+
+def _project_item(session: Session, project_id: int, item_id: int) -> tuple[Project, Item]:
+    project = session.get(Project, project_id, populate_existing=True)
+    item = session.get(Item, item_id)
+    if project is None or item is None or item.project_id != project_id:
+        raise NotFoundError(f"Item {item_id} is not in project {project_id}.")
+    return project, item
+
+
+def _replayed(session: Session, annotator: User, client_key: str | None) -> Annotation | None:
+    if client_key is None:
+        return None
+    return session.scalar(
+        select(Annotation).where(
+            Annotation.annotator_id == annotator.id, Annotation.client_key == client_key
+        )
+    )
+
+
+def _decide(
+    session: Session,
+    *,
+    project_id: int,
+    annotator: User,
+    item_id: int,
+    kind: AnnotationKind,
+    value: Any = None,
+    comment: str = "",
+    client_key: str | None = None,
+    seconds_spent: float | None = None,
+) -> Annotation:
+    """Store one decision, release the annotator's lease on the item; idempotent on the key."""
+    previous = _replayed(session, annotator, client_key)
+    if previous is not None:
+        return previous
+    project, item = _project_item(session, project_id, item_id)
+    stored = _check_value(project, value) if kind is AnnotationKind.LABEL else None
+    now = _now()
+    lease = session.scalar(
+        select(Lease)
+        .where(
+            Lease.item_id == item.id,
+            Lease.annotator_id == annotator.id,
+            Lease.released_at.is_(None),
+        )
+        .order_by(Lease.id.desc())
+        .limit(1)
+    )
+    # A new decision on an item replaces this annotator's earlier one (an edit).
+    session.execute(
+        update(Annotation)
+        .where(
+            Annotation.item_id == item.id,
+            Annotation.annotator_id == annotator.id,
+            Annotation.undone_at.is_(None),
+        )
+        .values(undone_at=now)
+    )
+    annotation = Annotation(
+        project_id=project_id,
+        item_id=item.id,
+        annotator_id=annotator.id,
+        kind=kind,
+        value=stored,
+        comment=comment,
+        seconds_spent=seconds_spent,
+        model_version_id=None if lease is None else lease.model_version_id,
+        strategy=None if lease is None else lease.strategy,
+        query_score=None if lease is None else lease.score,
+        client_key=client_key,
+        created_at=now,
+    )
+    session.add(annotation)
+    if lease is not None:
+        lease.released_at = now
+    record(
+        session,
+        str(kind),
+        project_id=project_id,
+        user_id=annotator.id,
+        item_id=item.id,
+        value=stored,
+        client_key=client_key,
+    )
+    if kind is AnnotationKind.LABEL:
+        enqueue_retrain_if_due(session, project=project, trigger="labels")
+    try:
+        session.commit()
+    except IntegrityError:
+        # The same client key committed concurrently: return that decision.
+        session.rollback()
+        replay = _replayed(session, annotator, client_key)
+        if replay is None:
+            raise
+        return replay
+    return annotation
+
+
+def submit_annotation(
+    session: Session,
+    *,
+    project_id: int,
+    annotator: User,
+    item_id: int,
+    value: Any,
+    client_key: str | None = None,
+    seconds_spent: float | None = None,
+    lease_id: int | None = None,  # noqa: ARG001 - the item identifies the lease
+) -> Annotation:
+    """Label an item. Replaying the same ``client_key`` returns the stored annotation.
+
+    The label is kept even if the lease expired meanwhile: a late answer is still a
+    human label, and overlap only bounds how many people are *served* an item.
+    """
+    return _decide(
+        session,
+        project_id=project_id,
+        annotator=annotator,
+        item_id=item_id,
+        kind=AnnotationKind.LABEL,
+        value=value,
+        client_key=client_key,
+        seconds_spent=seconds_spent,
+    )
+
+
+def skip_item(
+    session: Session,
+    *,
+    project_id: int,
+    annotator: User,
+    item_id: int,
+    client_key: str | None = None,
+) -> Annotation:
+    """Pass on an item: it goes back to the queue for others (and to this annotator after undo)."""
+    return _decide(
+        session,
+        project_id=project_id,
+        annotator=annotator,
+        item_id=item_id,
+        kind=AnnotationKind.SKIP,
+        client_key=client_key,
+    )
+
+
+def flag_item(
+    session: Session,
+    *,
+    project_id: int,
+    annotator: User,
+    item_id: int,
+    comment: str,
+    client_key: str | None = None,
+) -> Annotation:
+    """Mark an item ambiguous or out of scope, with a comment; it leaves the queue."""
+    return _decide(
+        session,
+        project_id=project_id,
+        annotator=annotator,
+        item_id=item_id,
+        kind=AnnotationKind.FLAG,
+        comment=comment,
+        client_key=client_key,
+    )
+
+
+def undo_annotation(
+    session: Session, *, project_id: int, annotator: User, annotation_id: int | None = None
+) -> Annotation:
+    """Undo one of the annotator's live decisions (by default the latest)."""
+    query = select(Annotation).where(
+        Annotation.project_id == project_id,
+        Annotation.annotator_id == annotator.id,
+        Annotation.undone_at.is_(None),
+    )
+    if annotation_id is not None:
+        query = query.where(Annotation.id == annotation_id)
+    annotation = session.scalar(query.order_by(Annotation.id.desc()).limit(1))
+    if annotation is None:
+        raise NotFoundError("There is no decision of yours to undo.")
+    annotation.undone_at = _now()
+    record(
+        session,
+        "undo",
+        project_id=project_id,
+        user_id=annotator.id,
+        annotation_id=annotation.id,
+        item_id=annotation.item_id,
+    )
+    session.commit()
+    return annotation
+
+
+def recent_decisions(
+    session: Session, *, project_id: int, annotator: User, limit: int = 10
+) -> list[Annotation]:
+    """The annotator's latest live decisions in the project, newest first."""
+    decisions = list(
+        session.scalars(
+            select(Annotation)
+            .where(
+                Annotation.project_id == project_id,
+                Annotation.annotator_id == annotator.id,
+                Annotation.undone_at.is_(None),
+            )
+            .order_by(Annotation.id.desc())
+            .limit(limit)
+        )
+    )
+    session.commit()  # end the read: on SQLite an open transaction holds the write lock
+    return decisions

@@ -1,0 +1,597 @@
+"""Retraining: when to retrain, the background worker, and the atomic queue swap.
+
+The worker runs beside the server and never blocks labeling: it reads a snapshot of
+the labels, trains and scores outside any transaction, then publishes the new model
+version and its ranked queue in one short transaction. If anything fails, the job is
+marked failed with the error and the project keeps serving the last good queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from sklearn.linear_model import LogisticRegression
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from labelwise.data import LabelSchema, LabelSource, Pool
+from labelwise.features import EmbeddingCache, SentenceEmbedder, TfidfFeaturizer
+from labelwise.learners import Committee, ProbabilisticClassifier
+from labelwise.loop import ActiveLearningLoop, LoopState
+from labelwise.service.errors import NotFoundError
+from labelwise.service.events import record
+from labelwise.service.project_settings import ProjectSettings
+from labelwise.store import (
+    Annotation,
+    AnnotationKind,
+    Item,
+    Job,
+    JobStatus,
+    ModelVersion,
+    Project,
+    QueryRound,
+    QueueEntry,
+    TaskType,
+)
+from labelwise.strategies import STRATEGIES
+
+log = logging.getLogger(__name__)
+
+#: Query rounds whose queue entries are kept (the live one and the one before it).
+KEEP_ROUNDS = 2
+SUGGESTIONS = 5
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _label_count(session: Session, project_id: int) -> int:
+    return (
+        session.scalar(
+            select(func.count()).where(
+                Annotation.project_id == project_id,
+                Annotation.kind == AnnotationKind.LABEL,
+                Annotation.undone_at.is_(None),
+            )
+        )
+        or 0
+    )
+
+
+def enqueue_retrain_if_due(
+    session: Session, *, project: Project, trigger: str, force: bool = False
+) -> Job | None:
+    """Queue a retrain when ``retrain_every`` labels arrived since the last one (or ``force``).
+
+    Runs inside the caller's transaction. At most one job per project waits in the
+    queue; labels that arrive while a job runs are picked up by the next one.
+    """
+    waiting = session.scalar(
+        select(Job).where(Job.project_id == project.id, Job.status == JobStatus.QUEUED)
+    )
+    if waiting is not None:
+        return None
+    settings = ProjectSettings.model_validate(project.settings)
+    count = _label_count(session, project.id)
+    last = session.scalar(
+        select(func.max(Job.label_count)).where(
+            Job.project_id == project.id, Job.status != JobStatus.FAILED
+        )
+    )
+    due = count >= settings.min_labels and count - (last or 0) >= settings.retrain_every
+    if not (force or due or (last is None and count >= settings.min_labels)):
+        return None
+    job = Job(project_id=project.id, trigger=trigger, label_count=count)
+    session.add(job)
+    session.flush()
+    record(session, "retrain_queued", project_id=project.id, job_id=job.id, trigger=trigger)
+    return job
+
+
+def request_retrain(session: Session, *, project_id: int, trigger: str = "manual") -> Job:
+    """Queue a retrain now (or return the one already waiting)."""
+    project = session.get(Project, project_id, populate_existing=True)
+    if project is None:
+        raise NotFoundError(f"Project {project_id} does not exist.")
+    job = enqueue_retrain_if_due(session, project=project, trigger=trigger, force=True)
+    if job is None:
+        job = session.scalars(
+            select(Job).where(Job.project_id == project_id, Job.status == JobStatus.QUEUED)
+        ).one()
+    session.commit()
+    return job
+
+
+def list_jobs(session: Session, *, project_id: int, limit: int = 100) -> list[Job]:
+    """Newest first."""
+    jobs = list(
+        session.scalars(
+            select(Job).where(Job.project_id == project_id).order_by(Job.id.desc()).limit(limit)
+        )
+    )
+    session.commit()  # end the read: on SQLite an open transaction holds the write lock
+    return jobs
+
+
+def list_model_versions(session: Session, *, project_id: int) -> list[ModelVersion]:
+    """Oldest first: the order of a learning curve."""
+    versions = list(
+        session.scalars(
+            select(ModelVersion)
+            .where(ModelVersion.project_id == project_id)
+            .order_by(ModelVersion.version)
+        )
+    )
+    session.commit()  # end the read: on SQLite an open transaction holds the write lock
+    return versions
+
+
+# -- the worker ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Features:
+    """One project's pool features, grown as items are imported (positions are dense)."""
+
+    kind: str
+    texts: list[str] = field(default_factory=list)
+    matrix: Any = None
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    project_id: int
+    labels: list[str]
+    multilabel: bool
+    settings: ProjectSettings
+    positions: NDArray[np.intp]
+    values: list[Any]
+    sources: list[str]
+    audit: NDArray[np.intp]
+    audit_values: list[Any]
+    excluded: NDArray[np.intp]
+    label_count: int
+
+
+class RetrainWorker:
+    """Runs queued retrain jobs in a background thread.
+
+    Parameters
+    ----------
+    session_factory : sessionmaker
+    data_dir : Path
+        Model artifacts go to ``data_dir/projects/<id>/models/``; MiniLM vectors are
+        cached under ``data_dir/embeddings``.
+    poll_seconds : float
+        How long an idle worker waits before looking for jobs again.
+    embedder_factory : callable, optional
+        Builds the sentence embedder for ``features="minilm"`` projects (tests inject
+        a fake; the default loads the offline MiniLM package with a disk cache).
+    """
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        *,
+        data_dir: Path,
+        poll_seconds: float = 0.2,
+        embedder_factory: Callable[[], Any] | None = None,
+    ) -> None:
+        self.session_factory = session_factory
+        self.data_dir = Path(data_dir)
+        self.poll_seconds = poll_seconds
+        self.embedder_factory = embedder_factory
+        self._features: dict[int, _Features] = {}
+        self._embedder: Any = None
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle
+
+    def start(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="labelwise-retrain", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def wake(self) -> None:
+        """Look for jobs now instead of at the next poll."""
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run_pending()
+            except Exception:  # the thread must survive a broken database call
+                log.exception("retrain worker loop failed; retrying")
+            self._wake.wait(self.poll_seconds)
+            self._wake.clear()
+
+    # -- jobs
+
+    def run_pending(self) -> int:
+        """Run queued jobs until none is left; returns how many ran."""
+        ran = 0
+        while not self._stop.is_set() or self._thread is None:
+            job_id = self._claim()
+            if job_id is None:
+                return ran
+            self.run_job(job_id)
+            ran += 1
+        return ran
+
+    def _claim(self) -> int | None:
+        with self.session_factory() as session:
+            job = session.scalar(
+                select(Job)
+                .where(Job.status == JobStatus.QUEUED)
+                .order_by(Job.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
+            if job is None:
+                session.commit()
+                return None
+            job.status = JobStatus.RUNNING
+            job.started_at = _now()
+            session.commit()
+            return job.id
+
+    def run_job(self, job_id: int) -> None:
+        """Train, score and publish for one claimed job; failures are recorded, not raised."""
+        started = time.perf_counter()
+        try:
+            with self.session_factory() as session:
+                job = session.get_one(Job, job_id)
+                snapshot = _snapshot(session, job.project_id)
+                texts = self._new_texts(session, snapshot)
+                session.commit()
+            outcome = train_and_rank(self._pool(snapshot.project_id, texts), snapshot)
+            with self.session_factory() as session:
+                _publish(session, job_id, snapshot, outcome, self.data_dir, started)
+        except Exception as exc:  # any failure must end as a failed job
+            log.exception("retrain job %s failed", job_id)
+            with self.session_factory() as session:
+                job = session.get_one(Job, job_id)
+                job.status = JobStatus.FAILED
+                job.error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"
+                job.finished_at = _now()
+                record(session, "retrain_failed", project_id=job.project_id, job_id=job_id)
+                session.commit()
+
+    def _new_texts(self, session: Session, snapshot: _Snapshot) -> list[str]:
+        """Texts of the items this worker has not featurized yet, by position."""
+        cached = self._features.get(snapshot.project_id)
+        if cached is None or cached.kind != snapshot.settings.features:
+            cached = self._features[snapshot.project_id] = _Features(snapshot.settings.features)
+        return list(
+            session.scalars(
+                select(Item.text)
+                .where(Item.project_id == snapshot.project_id, Item.position >= len(cached.texts))
+                .order_by(Item.position)
+            )
+        )
+
+    def _pool(self, project_id: int, new_texts: list[str]) -> Pool:
+        cached = self._features[project_id]
+        if new_texts:
+            cached.texts.extend(new_texts)
+            if cached.kind == "tfidf":
+                # TF-IDF statistics depend on the whole pool: refit when it grows.
+                cached.matrix = TfidfFeaturizer().fit_transform(cached.texts)
+            else:
+                vectors = self._minilm().transform(new_texts)
+                cached.matrix = (
+                    vectors if cached.matrix is None else np.vstack([cached.matrix, vectors])
+                )
+        return Pool(cached.matrix, cached.texts)
+
+    def _minilm(self) -> Any:
+        if self._embedder is None:
+            if self.embedder_factory is not None:
+                self._embedder = self.embedder_factory()
+            else:
+                cache = EmbeddingCache(self.data_dir / "embeddings")
+                self._embedder = SentenceEmbedder(cache=cache)
+        return self._embedder
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    positions: NDArray[np.intp]
+    scores: NDArray[np.float64]
+    suggestions: list[list[list[Any]]]
+    strategy: str
+    metrics: dict[str, Any]
+    parameters: dict[str, NDArray[Any]]
+    skipped: str | None = None
+
+
+def _snapshot(session: Session, project_id: int) -> _Snapshot:
+    project = session.get_one(Project, project_id)
+    settings = ProjectSettings.model_validate(project.settings)
+    rows = session.execute(
+        select(Item.position, Item.is_audit, Annotation.kind, Annotation.value, Annotation.source)
+        .join(Annotation, Annotation.item_id == Item.id)
+        .where(Item.project_id == project_id, Annotation.undone_at.is_(None))
+        .order_by(Annotation.id)
+    ).all()
+    multilabel = project.task is TaskType.MULTI_LABEL
+    votes: dict[int, list[tuple[Any, str]]] = {}
+    audit_votes: dict[int, list[tuple[Any, str]]] = {}
+    flagged: set[int] = set()
+    for position, is_audit, kind, value, source in rows:
+        if kind is AnnotationKind.FLAG:
+            flagged.add(position)
+        elif kind is AnnotationKind.LABEL:
+            (audit_votes if is_audit else votes).setdefault(position, []).append(
+                (value, str(source))
+            )
+    audit_only = set(
+        session.scalars(
+            select(Item.position).where(Item.project_id == project_id, Item.is_audit.is_(True))
+        )
+    )
+    labeled = sorted(votes)
+    audited = sorted(audit_votes)
+    return _Snapshot(
+        project_id=project_id,
+        labels=list(project.labels),
+        multilabel=multilabel,
+        settings=settings,
+        positions=np.asarray(labeled, dtype=np.intp),
+        values=[_consensus(votes[p], multilabel) for p in labeled],
+        sources=[_source(votes[p]) for p in labeled],
+        audit=np.asarray(audited, dtype=np.intp),
+        audit_values=[_consensus(audit_votes[p], multilabel) for p in audited],
+        excluded=np.asarray(sorted((flagged | audit_only) - set(labeled)), dtype=np.intp),
+        label_count=sum(len(v) for v in votes.values()),
+    )
+
+
+def _consensus(votes: list[tuple[Any, str]], multilabel: bool) -> Any:
+    """Majority label across annotators; ties go to the latest vote."""
+    if multilabel:
+        return list(votes[-1][0])
+    counts = Counter(value for value, _ in votes)
+    best = max(counts.values())
+    return next(value for value, _ in reversed(votes) if counts[value] == best)
+
+
+def _source(votes: list[tuple[Any, str]]) -> str:
+    """Human if any person labeled the item, else the latest weak source."""
+    sources = [source for _, source in votes]
+    return LabelSource.HUMAN.value if LabelSource.HUMAN.value in sources else sources[-1]
+
+
+def train_and_rank(pool: Pool, snapshot: _Snapshot) -> _Outcome:
+    """Fit the project's learner on the snapshot and rank the unlabeled pool (no database)."""
+    settings = snapshot.settings
+    schema = LabelSchema(snapshot.labels, multilabel=snapshot.multilabel)
+    strategy = STRATEGIES[settings.strategy]()
+    distinct = {str(v) for v in snapshot.values}
+    if len(snapshot.positions) < settings.min_labels or len(distinct) < 2:
+        return _Outcome(
+            positions=np.zeros(0, dtype=np.intp),
+            scores=np.zeros(0),
+            suggestions=[],
+            strategy=repr(strategy),
+            metrics={},
+            parameters={},
+            skipped=(
+                f"Not enough labels to train: {len(snapshot.positions)} labeled items in "
+                f"{len(distinct)} classes (need {settings.min_labels} items and 2 classes)."
+            ),
+        )
+    learner: Any = ProbabilisticClassifier(
+        LogisticRegression(C=settings.regularization, max_iter=1000),
+        classes=schema.classes,
+        multilabel=schema.multilabel,
+    )
+    if strategy.learner_capability == "member_proba":
+        learner = Committee(learner, n_members=5, random_state=snapshot.project_id)
+    loop = ActiveLearningLoop(learner, strategy, schema=schema, random_state=snapshot.project_id)
+    state = LoopState(
+        n_pool=len(pool),
+        labeled=snapshot.positions,
+        labels=schema.encode(snapshot.values),
+        sources=np.asarray(snapshot.sources, dtype="<U5"),
+        ignored=np.setdiff1d(
+            np.concatenate([snapshot.excluded, snapshot.audit]), snapshot.positions
+        ).astype(np.intp),
+        iteration=snapshot.label_count,
+        seed=snapshot.project_id,
+    )
+    t0 = time.perf_counter()
+    model = loop.fitted_learner(pool, state)
+    fit_seconds = time.perf_counter() - t0
+    n = min(settings.queue_size, len(state.unlabeled()))
+    t0 = time.perf_counter()
+    query = loop.query(pool, state, n) if n else None
+    query_seconds = time.perf_counter() - t0
+    positions = np.zeros(0, dtype=np.intp) if query is None else query.indices
+    scores = np.zeros(0) if query is None else np.asarray(query.scores, dtype=np.float64)
+    suggestions: list[list[list[Any]]] = []
+    if positions.size:
+        proba = np.asarray(model.predict_proba(pool.rows(positions)))
+        top = np.argsort(-proba, axis=1)[:, :SUGGESTIONS]
+        suggestions = [
+            [[schema.classes[j], round(float(proba[i, j]), 4)] for j in row]
+            for i, row in enumerate(top)
+        ]
+    metrics: dict[str, Any] = {
+        "labeled_items": int(len(snapshot.positions)),
+        "classes_seen": len(distinct),
+        "fit_seconds": round(fit_seconds, 4),
+        "query_seconds": round(query_seconds, 4),
+        "pool_size": len(pool),
+    }
+    metrics.update(_audit_accuracy(model, pool, snapshot, schema))
+    return _Outcome(
+        positions=positions,
+        scores=scores,
+        suggestions=suggestions,
+        strategy=repr(strategy),
+        metrics=metrics,
+        parameters=_linear_parameters(model),
+    )
+
+
+def _audit_accuracy(
+    model: Any, pool: Pool, snapshot: _Snapshot, schema: LabelSchema
+) -> dict[str, Any]:
+    """Accuracy on the random audit sample with a Wilson 95% interval (single-label only)."""
+    if snapshot.multilabel or snapshot.audit.size == 0:
+        return {}
+    predicted = schema.decode(np.argmax(model.predict_proba(pool.rows(snapshot.audit)), axis=1))
+    correct = sum(str(p) == str(t) for p, t in zip(predicted, snapshot.audit_values, strict=True))
+    n = int(snapshot.audit.size)
+    low, high = wilson_interval(correct, n)
+    return {"audit_accuracy": correct / n, "audit_n": n, "audit_ci95": [low, high]}
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion (sound for small ``n`` and p near 0/1)."""
+    if n == 0:
+        return 0.0, 1.0
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, float(centre - half)), min(1.0, float(centre + half))
+
+
+def _linear_parameters(model: Any) -> dict[str, NDArray[Any]]:
+    """Coefficients of a fitted linear learner, saved as .npz (no pickle); empty otherwise."""
+    estimators = getattr(model, "estimators_", None)
+    if not estimators or getattr(model, "multilabel", False) or estimators[0] is None:
+        return {}
+    estimator = estimators[0]
+    if not hasattr(estimator, "coef_"):
+        return {}
+    return {
+        "coef": np.asarray(estimator.coef_),
+        "intercept": np.asarray(estimator.intercept_),
+        "columns": np.asarray(model.columns_),
+        "classes": np.asarray([str(c) for c in model.classes_]),
+    }
+
+
+def _publish(
+    session: Session,
+    job_id: int,
+    snapshot: _Snapshot,
+    outcome: _Outcome,
+    data_dir: Path,
+    started: float,
+) -> None:
+    """One transaction: the new model version, its ranked queue, the swap, the job's end."""
+    job = session.get_one(Job, job_id)
+    project = session.scalar(
+        select(Project)
+        .where(Project.id == snapshot.project_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    assert project is not None
+    now = _now()
+    if outcome.skipped is not None:
+        job.status = JobStatus.DONE
+        job.error = outcome.skipped
+        job.finished_at = now
+        record(session, "retrain_skipped", project_id=project.id, job_id=job_id)
+        session.commit()
+        return
+    version = (
+        session.scalar(
+            select(func.max(ModelVersion.version)).where(ModelVersion.project_id == project.id)
+        )
+        or 0
+    ) + 1
+    artifact = None
+    if outcome.parameters:
+        folder = data_dir / "projects" / str(project.id) / "models"
+        folder.mkdir(parents=True, exist_ok=True)
+        artifact = folder / f"v{version}.npz"
+        np.savez(artifact, **outcome.parameters)  # type: ignore[arg-type]
+    model_version = ModelVersion(
+        project_id=project.id,
+        version=version,
+        label_count=snapshot.label_count,
+        metrics={**outcome.metrics, "seconds_total": round(time.perf_counter() - started, 4)},
+        artifact_path=None if artifact is None else str(artifact),
+        created_at=now,
+    )
+    session.add(model_version)
+    session.flush()
+    round_ = QueryRound(
+        project_id=project.id,
+        model_version_id=model_version.id,
+        strategy=outcome.strategy,
+        n_scored=int(outcome.positions.size),
+        seconds=float(outcome.metrics.get("query_seconds", 0.0)),
+        created_at=now,
+    )
+    session.add(round_)
+    session.flush()
+    if outcome.positions.size:
+        ids = dict(
+            session.execute(
+                select(Item.position, Item.id).where(
+                    Item.project_id == project.id, Item.position.in_(outcome.positions.tolist())
+                )
+            ).all()
+        )
+        session.execute(
+            insert(QueueEntry),
+            [
+                {
+                    "round_id": round_.id,
+                    "rank": rank,
+                    "item_id": ids[int(position)],
+                    "score": float(score),
+                    "suggestions": suggestions,
+                }
+                for rank, (position, score, suggestions) in enumerate(
+                    zip(outcome.positions, outcome.scores, outcome.suggestions, strict=True)
+                )
+            ],
+        )
+    project.current_round_id = round_.id
+    old_rounds = select(QueryRound.id).where(
+        QueryRound.project_id == project.id, QueryRound.id <= round_.id - KEEP_ROUNDS
+    )
+    session.execute(delete(QueueEntry).where(QueueEntry.round_id.in_(old_rounds)))
+    job.status = JobStatus.DONE
+    job.model_version_id = model_version.id
+    job.finished_at = now
+    record(
+        session,
+        "model_published",
+        project_id=project.id,
+        job_id=job_id,
+        version=version,
+        label_count=snapshot.label_count,
+    )
+    session.commit()

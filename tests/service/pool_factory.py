@@ -1,0 +1,69 @@
+"""Small labeled projects built straight through the ORM, for queue and worker tests."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from labelwise.service import projects, users
+from labelwise.store import Item, Project, User
+
+INTENTS = {
+    "greet": ["hello there", "hi friend", "good morning", "hey how are you", "greetings"],
+    "bye": ["goodbye now", "see you later", "bye bye", "farewell friend", "talk to you soon"],
+    "weather": [
+        "is it raining",
+        "weather today",
+        "will it be sunny",
+        "forecast please",
+        "cold outside",
+    ],
+}
+
+
+def make_user(session: Session, name: str, *, admin: bool = False) -> User:
+    return users.create_user(session, username=name, password=f"{name}-password", is_admin=admin)
+
+
+def make_project(
+    session: Session,
+    owner: User,
+    *,
+    copies: int = 4,
+    settings: dict[str, Any] | None = None,
+) -> tuple[Project, dict[int, str]]:
+    """A project over ``copies`` numbered variants of every intent phrase; returns the truth."""
+    labels = sorted(INTENTS)
+    project = projects.create_project(
+        session,
+        name="intents",
+        labels=labels,
+        owner=owner,
+        settings={"min_labels": 6, "retrain_every": 5, "queue_size": 50, **(settings or {})},
+    )
+    rows, truth = [], {}
+    for phrases in INTENTS.values():
+        for phrase in phrases:
+            for k in range(copies):
+                text = f"{phrase} {k}"
+                rows.append(
+                    {
+                        "project_id": project.id,
+                        "position": len(rows),
+                        "text": text,
+                        "meta": {},
+                        "source": "test",
+                        "content_hash": hashlib.sha256(text.encode()).hexdigest(),
+                        "is_audit": False,
+                    }
+                )
+    session.execute(insert(Item), rows)
+    session.commit()
+    for item in session.query(Item).filter_by(project_id=project.id):
+        truth[item.id] = next(
+            lab for lab, ph in INTENTS.items() if item.text.rsplit(" ", 1)[0] in ph
+        )
+    return project, truth
