@@ -1,0 +1,58 @@
+"""The application factory: ``uvicorn labelwise.server.app:create_app --factory``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from labelwise import __version__
+from labelwise.server.errors import register_error_handlers
+from labelwise.server.routes import ROUTERS
+from labelwise.server.schemas.errors import ERROR_RESPONSES
+from labelwise.service.training import RetrainWorker
+from labelwise.settings import Settings
+from labelwise.store import make_engine, make_session_factory, upgrade_database
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A FastAPI app over ``settings`` (read from ``LABELWISE_*`` variables when omitted).
+
+    Migrates the database to the packaged head, and runs the retrain worker for the
+    app's lifetime when ``settings.run_worker`` is set.
+    """
+    settings = Settings() if settings is None else settings
+    engine = make_engine(settings.database_url)
+    upgrade_database(engine)
+    session_factory = make_session_factory(engine)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        worker = None
+        if settings.run_worker:
+            worker = RetrainWorker(
+                session_factory,
+                data_dir=settings.data_dir,
+                poll_seconds=settings.worker_poll_seconds,
+            )
+            worker.start()
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.stop()
+            engine.dispose()
+
+    app = FastAPI(
+        title="labelwise",
+        version=__version__,
+        summary="Active learning for labeling: the labeling server's REST API.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.session_factory = session_factory
+    register_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router, prefix="/api", responses=ERROR_RESPONSES)
+    return app

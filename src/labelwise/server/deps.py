@@ -1,0 +1,86 @@
+"""Request dependencies: settings, a session per request, the caller and their project role.
+
+Everything comes from ``app.state`` (set by ``create_app``), so tests build an app over
+their own settings instead of overriding globals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session, sessionmaker
+
+from labelwise.service import policies, users
+from labelwise.service.errors import AuthenticationError
+from labelwise.settings import Settings
+from labelwise.store import Role, User
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per request, closed (and any open transaction rolled back) after it."""
+    factory: sessionmaker[Session] = request.app.state.session_factory
+    with factory() as session:
+        yield session
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[Session, Depends(get_session)]
+
+# auto_error=False: a missing header becomes our AuthenticationError (401, one body shape).
+_bearer = HTTPBearer(auto_error=False, description="An API token from POST /api/auth/token.")
+
+
+def get_token(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    if credentials is None:
+        raise AuthenticationError("Missing bearer token (Authorization: Bearer <token>).")
+    return credentials.credentials
+
+
+TokenDep = Annotated[str, Depends(get_token)]
+
+
+def get_current_user(session: SessionDep, token: TokenDep) -> User:
+    return users.user_for_token(session, token=token)
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+@dataclass(frozen=True)
+class ProjectAccess:
+    """The caller, the project of the path and the caller's role in it, once authorized."""
+
+    project_id: int
+    user: User
+    role: Role
+
+
+def project_member(project_id: int, session: SessionDep, user: CurrentUser) -> ProjectAccess:
+    role = policies.require_member(session, project_id=project_id, user=user)
+    return ProjectAccess(project_id=project_id, user=user, role=role)
+
+
+def project_admin(project_id: int, session: SessionDep, user: CurrentUser) -> ProjectAccess:
+    policies.require_project_admin(session, project_id=project_id, user=user)
+    return ProjectAccess(project_id=project_id, user=user, role=Role.ADMIN)
+
+
+def site_admin(user: CurrentUser) -> User:
+    policies.require_site_admin(user)
+    return user
+
+
+ProjectMember = Annotated[ProjectAccess, Depends(project_member)]
+ProjectAdmin = Annotated[ProjectAccess, Depends(project_admin)]
+SiteAdmin = Annotated[User, Depends(site_admin)]

@@ -1,0 +1,104 @@
+"""Domain errors → HTTP, once: every failure answers ``{"error": {...}}`` (``ErrorBody``)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from labelwise.exceptions import InputError
+from labelwise.server.schemas.errors import ErrorBody, ErrorDetail, public_file_name
+from labelwise.service.errors import (
+    AuthenticationError,
+    ConflictError,
+    LeaseExpiredError,
+    NotFoundError,
+    PermissionDeniedError,
+    ServiceError,
+    ValidationError,
+)
+
+logger = logging.getLogger(__name__)
+
+# Looked up along the exception's MRO, so a subclass inherits its parent's status.
+SERVICE_ERRORS: Mapping[type[ServiceError], tuple[int, str]] = {
+    AuthenticationError: (401, "authentication_failed"),
+    PermissionDeniedError: (403, "permission_denied"),
+    NotFoundError: (404, "not_found"),
+    ConflictError: (409, "conflict"),
+    LeaseExpiredError: (409, "lease_expired"),
+    ValidationError: (422, "validation_error"),
+}
+_HTTP_TYPES = {401: "authentication_failed", 403: "permission_denied", 404: "not_found"}
+
+
+def error_response(
+    status_code: int, detail: ErrorDetail, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    body = ErrorBody(error=detail).model_dump(mode="json", exclude_none=True)
+    return JSONResponse(body, status_code=status_code, headers=headers)
+
+
+def service_status(exc: ServiceError) -> tuple[int, str]:
+    for cls in type(exc).__mro__:
+        if cls in SERVICE_ERRORS:
+            return SERVICE_ERRORS[cls]
+    return 400, "bad_request"
+
+
+def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
+    if isinstance(exc, InputError):  # e.g. ImportFailedError: located bad input comes first
+        return _input_error(request, exc)
+    status_code, kind = service_status(exc)
+    headers = {"WWW-Authenticate": "Bearer"} if status_code == 401 else None
+    return error_response(status_code, ErrorDetail(type=kind, message=str(exc)), headers)
+
+
+def _input_error(_request: Request, exc: InputError) -> JSONResponse:
+    detail = exc.to_dict()
+    # Clients know their file by its name; the server's folders are none of their business.
+    detail["file"] = public_file_name(detail["file"])
+    if "errors" in detail:
+        detail["errors"] = [{**e, "file": public_file_name(e["file"])} for e in detail["errors"]]
+    return error_response(422, ErrorDetail(type="input_error", **detail))
+
+
+def _request_validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    problems = [
+        {"loc": list(e["loc"]), "message": e["msg"], "type": e["type"]} for e in exc.errors()
+    ]
+    first = problems[0] if problems else {"loc": [], "message": "invalid request"}
+    # ("body", "labels", 0) → "labels.0": the field as the client wrote it.
+    field = ".".join(str(part) for part in first["loc"][1:]) or None
+    return error_response(
+        422,
+        ErrorDetail(
+            type="request_validation_error",
+            message=f"{field or 'request'}: {first['message']}",
+            field=field,
+            errors=problems,
+        ),
+    )
+
+
+def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    detail = ErrorDetail(type=_HTTP_TYPES.get(exc.status_code, "http_error"), message=exc.detail)
+    return error_response(exc.status_code, detail, exc.headers)
+
+
+def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    logger.error("Unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(500, ErrorDetail(type="internal_error", message="Internal server error."))
+
+
+def register_error_handlers(app: FastAPI) -> None:
+    # The decorator form keeps each handler's precise exception type for mypy.
+    app.exception_handler(ServiceError)(_service_error)
+    app.exception_handler(InputError)(_input_error)
+    app.exception_handler(RequestValidationError)(_request_validation_error)
+    app.exception_handler(StarletteHTTPException)(_http_error)
+    app.exception_handler(Exception)(_unexpected_error)

@@ -1,0 +1,32 @@
+"""One router per resource; ``create_app`` mounts each under ``/api``."""
+
+# No ``from __future__ import annotations`` here: it would shadow the annotations module.
+from fastapi import APIRouter
+
+from labelwise.server.routes import (
+    annotations,
+    auth,
+    exports,
+    imports,
+    items,
+    labels,
+    metrics,
+    projects,
+    queue,
+    training,
+    users,
+)
+
+ROUTERS: tuple[APIRouter, ...] = (
+    auth.router,
+    users.router,
+    projects.router,
+    items.router,
+    imports.router,
+    queue.router,
+    annotations.router,
+    labels.router,
+    exports.router,
+    training.router,
+    metrics.router,
+)

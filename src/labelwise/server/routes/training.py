@@ -1,0 +1,31 @@
+"""Retraining: jobs, asking for one, and the model versions they published."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from labelwise.server.deps import ProjectAdmin, ProjectMember, SessionDep
+from labelwise.server.schemas.training import JobOut, ModelVersionOut
+from labelwise.service import training
+
+router = APIRouter(prefix="/projects/{project_id}", tags=["training"])
+
+
+@router.get("/jobs", response_model=list[JobOut])
+def list_jobs(session: SessionDep, access: ProjectMember) -> list[JobOut]:
+    """Retrain jobs, newest first."""
+    jobs = training.list_jobs(session, project_id=access.project_id)
+    return [JobOut.model_validate(job) for job in jobs]
+
+
+@router.post("/jobs/retrain", response_model=JobOut, status_code=status.HTTP_202_ACCEPTED)
+def request_retrain(session: SessionDep, access: ProjectAdmin) -> JobOut:
+    """Queue a retrain now (or get the one already waiting); the worker runs it."""
+    return JobOut.model_validate(training.request_retrain(session, project_id=access.project_id))
+
+
+@router.get("/model-versions", response_model=list[ModelVersionOut])
+def list_model_versions(session: SessionDep, access: ProjectMember) -> list[ModelVersionOut]:
+    """Published models, oldest first (the order of a learning curve)."""
+    versions = training.list_model_versions(session, project_id=access.project_id)
+    return [ModelVersionOut.model_validate(v) for v in versions]

@@ -1,0 +1,60 @@
+"""Decisions on items: label, skip, flag, undo."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from labelwise.server.schemas.common import UtcDateTime
+from labelwise.store import AnnotationKind
+
+ClientKey = Annotated[
+    str | None,
+    Field(
+        max_length=200,
+        description="Any string unique per decision; a retry with the same key is not stored twice.",
+    ),
+]
+
+
+class AnnotationIn(BaseModel):
+    item_id: int
+    value: str | list[str] = Field(description="A label name, or a list of them (multi-label).")
+    client_key: ClientKey = None
+    seconds_spent: float | None = Field(default=None, ge=0)
+    lease_id: int | None = None
+
+
+class SkipIn(BaseModel):
+    item_id: int
+    client_key: ClientKey = None
+
+
+class FlagIn(BaseModel):
+    item_id: int
+    comment: str = Field(min_length=1, max_length=5000)
+    client_key: ClientKey = None
+
+
+class UndoIn(BaseModel):
+    annotation_id: int | None = Field(default=None, description="Default: your latest decision.")
+
+
+class AnnotationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    item_id: int
+    annotator_id: int | None
+    kind: AnnotationKind
+    value: Any
+    comment: str
+    source: str
+    seconds_spent: float | None
+    model_version_id: int | None
+    strategy: str | None
+    query_score: float | None
+    client_key: str | None
+    created_at: UtcDateTime
+    undone_at: UtcDateTime | None

@@ -1,0 +1,45 @@
+"""Projects, their settings and their members."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from labelwise.server.schemas.common import UtcDateTime
+from labelwise.store import Role, TaskType
+
+
+class ProjectIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    labels: list[str] = Field(min_length=1)
+    task: TaskType = TaskType.SINGLE_LABEL
+    settings: dict[str, Any] | None = Field(
+        default=None, description="Overrides of the default project settings."
+    )
+    guidelines: str = ""
+
+
+class ProjectOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    task: TaskType
+    labels: list[str]
+    settings: dict[str, Any]
+    guidelines: str
+    created_at: UtcDateTime
+
+
+class MemberIn(BaseModel):
+    username: str = Field(min_length=1, max_length=100)
+    role: Role = Role.ANNOTATOR
+
+
+class MemberOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    project_id: int
+    user_id: int
+    role: Role

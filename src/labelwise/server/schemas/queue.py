@@ -1,0 +1,51 @@
+"""An item served to an annotator, with why it was chosen."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from labelwise.server.schemas.common import UtcDateTime
+from labelwise.service.queue import ServedItem
+
+
+class Suggestion(BaseModel):
+    label: str
+    probability: float
+
+
+class Reason(BaseModel):
+    """Why this item: the strategy that ranked it, its score, and the model behind both."""
+
+    strategy: str
+    score: float | None = Field(description="Acquisition score; higher = more informative.")
+    model_version: int | None
+
+
+class ServedItemOut(BaseModel):
+    lease_id: int
+    item_id: int
+    position: int
+    text: str
+    meta: dict[str, Any]
+    expires_at: UtcDateTime
+    is_audit: bool
+    suggestions: list[Suggestion]
+    reason: Reason
+
+    @classmethod
+    def from_served(cls, served: ServedItem) -> ServedItemOut:
+        return cls(
+            lease_id=served.lease_id,
+            item_id=served.item_id,
+            position=served.position,
+            text=served.text,
+            meta=served.meta,
+            expires_at=served.expires_at,
+            is_audit=served.is_audit,
+            suggestions=[Suggestion(label=lab, probability=p) for lab, p in served.suggestions],
+            reason=Reason(
+                strategy=served.strategy, score=served.score, model_version=served.model_version
+            ),
+        )

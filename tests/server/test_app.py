@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from tests.server.conftest import assert_error
+
+
+class TestOpenAPI:
+    def test_schema_lists_every_resource(self, client):
+        schema = client.get("/openapi.json").json()
+        paths = set(schema["paths"])
+        for path in [
+            "/api/auth/token",
+            "/api/me",
+            "/api/users",
+            "/api/projects",
+            "/api/projects/{project_id}",
+            "/api/projects/{project_id}/settings",
+            "/api/projects/{project_id}/members",
+            "/api/projects/{project_id}/items",
+            "/api/projects/{project_id}/items/{item_id}",
+            "/api/projects/{project_id}/queue/next",
+            "/api/projects/{project_id}/annotations",
+            "/api/projects/{project_id}/annotations/skip",
+            "/api/projects/{project_id}/annotations/flag",
+            "/api/projects/{project_id}/annotations/undo",
+            "/api/projects/{project_id}/annotations/recent",
+            "/api/projects/{project_id}/jobs",
+            "/api/projects/{project_id}/jobs/retrain",
+            "/api/projects/{project_id}/model-versions",
+            "/api/projects/{project_id}/metrics",
+        ]:
+            assert path in paths, path
+        assert "HTTPBearer" in schema["components"]["securitySchemes"]
+
+    def test_errors_are_documented_with_the_error_body(self, client):
+        schema = client.get("/openapi.json").json()
+        post = schema["paths"]["/api/projects"]["post"]
+        assert post["responses"]["422"]["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/ErrorBody"
+        }
+
+    def test_docs_page_is_served(self, client):
+        response = client.get("/docs")
+        assert response.status_code == 200
+        assert "swagger" in response.text.lower()
+
+
+class TestErrorShape:
+    def test_unknown_route_is_a_404_error_body(self, client):
+        assert_error(client.get("/api/no-such-thing"), 404, "not_found")
+
+    def test_wrong_method_is_a_405_error_body(self, client):
+        assert_error(client.delete("/api/projects"), 405, "http_error")
+
+    def test_request_validation_names_the_field(self, client, world):
+        response = client.post(
+            "/api/projects", json={"name": "p", "labels": "x"}, headers=world.admin_headers
+        )
+        error = assert_error(response, 422, "request_validation_error")
+        assert error["field"] == "labels"
+        assert error["errors"][0]["loc"] == ["body", "labels"]
+
+    def test_malformed_json_is_a_request_validation_error(self, client, world):
+        response = client.post(
+            "/api/projects",
+            content=b"{not json",
+            headers={**world.admin_headers, "Content-Type": "application/json"},
+        )
+        assert_error(response, 422, "request_validation_error")
+
+    def test_bad_path_parameter_is_a_request_validation_error(self, client, world):
+        response = client.get("/api/projects/abc", headers=world.admin_headers)
+        error = assert_error(response, 422, "request_validation_error")
+        assert error["field"] == "project_id"
