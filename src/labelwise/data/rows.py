@@ -1,0 +1,313 @@
+"""Stream the records of a JSONL, CSV or Parquet file, one row or one error at a time.
+
+:func:`~labelwise.data.readers.read_dataset` stops at the first bad row, which suits a
+simulation. An import wants every bad row at once (to list them, or to skip them), so
+:func:`iter_rows` yields each record *or* the :class:`~labelwise.exceptions.InputError`
+its line raised, and raises only for problems of the whole file (unsupported type,
+missing text column in the header, unreadable Parquet).
+
+Guarantees of every yielded :class:`Row`: its keys and string values are valid Unicode
+that encodes to UTF-8, so a database will store them as read.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from labelwise.exceptions import InputError
+
+FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet"}
+
+#: Longest physical line read into memory. Longer lines are measured, not stored, so a
+#: runaway file cannot exhaust memory; callers cap text length far below this.
+MAX_LINE_BYTES = 32 * 2**20
+
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One record of a file.
+
+    Attributes
+    ----------
+    line : int
+        1-based line of the record (CSV: its first physical line, header = line 1;
+        Parquet: the 1-based row).
+    values : dict
+        Field name to value, as parsed (CSV values are strings).
+    """
+
+    line: int
+    values: dict[str, Any]
+
+
+def file_format(path: Path) -> str:
+    """``"jsonl"``, ``"csv"`` or ``"parquet"`` from the suffix; InputError otherwise."""
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise InputError(
+            f"unsupported file type {path.suffix!r}; use one of {sorted(FORMATS)}", file=path
+        )
+    return fmt
+
+
+def iter_rows(
+    path: str | Path,
+    *,
+    text_field: str = "text",
+    max_line_bytes: int = MAX_LINE_BYTES,
+) -> Iterator[Row | InputError]:
+    """Each record of ``path`` in file order, or the InputError of its line.
+
+    Blank lines (JSONL) and empty rows (CSV) are skipped silently: they hold no record,
+    and editors and ``cat`` leave them behind harmlessly.
+
+    Parameters
+    ----------
+    path : path-like
+        A ``.jsonl`` / ``.ndjson``, ``.csv`` or ``.parquet`` file.
+    text_field : str
+        Must be a CSV header column or a Parquet column (checked once, up front). In
+        JSONL each line is checked by the caller.
+    max_line_bytes : int
+        Longer lines are reported (JSONL) or refused (CSV, whose quoting cannot be
+        followed past a line that was not read) without being held in memory.
+
+    Raises
+    ------
+    InputError
+        For problems of the whole file: unknown suffix, missing file, UTF-16 text, a CSV
+        without header or text column, an unreadable Parquet file.
+    """
+    path = Path(path)
+    fmt = file_format(path)
+    if not path.is_file():
+        raise InputError("file not found", file=path)
+    if fmt == "parquet":
+        return _parquet_rows(path, text_field)
+    lines = _read_lines(path, max_line_bytes)
+    if fmt == "jsonl":
+        return _jsonl_rows(path, lines, max_line_bytes)
+    return _csv_rows(path, lines, text_field, max_line_bytes)
+
+
+@dataclass(frozen=True)
+class _Line:
+    number: int
+    # Decoded with surrogateescape: an invalid byte b becomes U+DC00+b, so parsing goes on
+    # and the error can name the field that holds the byte.
+    text: str
+    bad_byte: tuple[int, int] | None  # (byte, 1-based column) of the first invalid byte
+    n_bytes: int  # over max_line_bytes: the line's length, and ``text`` is empty
+
+
+def _read_lines(path: Path, max_line_bytes: int) -> Iterator[_Line]:
+    with path.open("rb") as handle:
+        number = 0
+        while True:
+            chunk = handle.readline(max_line_bytes + 1)
+            if not chunk:
+                return
+            number += 1
+            if number == 1:
+                if chunk.startswith(_UTF16_BOMS):
+                    raise InputError(
+                        "the file is UTF-16; save it as UTF-8", file=path, line=1
+                    ) from None
+                if chunk.startswith(b"\xef\xbb\xbf"):
+                    chunk = chunk[3:]
+            if len(chunk) > max_line_bytes and not chunk.endswith(b"\n"):
+                n_bytes = len(chunk)
+                while chunk and not chunk.endswith(b"\n"):
+                    chunk = handle.readline(2**20)
+                    n_bytes += len(chunk)
+                yield _Line(number, "", None, n_bytes)
+                continue
+            try:
+                yield _Line(number, chunk.decode("utf-8"), None, 0)
+            except UnicodeDecodeError as exc:
+                text = chunk.decode("utf-8", errors="surrogateescape")
+                yield _Line(number, text, (chunk[exc.start], exc.start + 1), 0)
+
+
+def _too_long(path: Path, line: _Line, max_line_bytes: int) -> InputError:
+    return InputError(
+        f"line is {line.n_bytes:,} bytes long; lines may have at most {max_line_bytes:,}",
+        file=path,
+        line=line.number,
+    )
+
+
+def _encoding_error(
+    path: Path, line: int, bad_byte: tuple[int, int], field: str | None
+) -> InputError:
+    byte, column = bad_byte
+    return InputError(
+        f"not valid UTF-8: byte 0x{byte:02x} at column {column}; save the file as UTF-8",
+        file=path,
+        line=line,
+        field=field,
+    )
+
+
+def _jsonl_rows(
+    path: Path, lines: Iterable[_Line], max_line_bytes: int
+) -> Iterator[Row | InputError]:
+    for line in lines:
+        if line.n_bytes:
+            yield _too_long(path, line, max_line_bytes)
+            continue
+        if not line.text.strip():
+            continue
+        try:
+            values = json.loads(line.text)
+        except json.JSONDecodeError as exc:
+            if line.bad_byte is not None:
+                yield _encoding_error(path, line.number, line.bad_byte, None)
+            else:
+                yield InputError(
+                    f"invalid JSON: {exc.msg} at column {exc.colno}", file=path, line=line.number
+                )
+            continue
+        if not isinstance(values, dict):
+            yield InputError(
+                f"each line must be a JSON object, got {type(values).__name__}",
+                file=path,
+                line=line.number,
+            )
+            continue
+        yield _checked(path, line.number, values, line.bad_byte)
+
+
+def _csv_rows(
+    path: Path, lines: Iterator[_Line], text_field: str, max_line_bytes: int
+) -> Iterator[Row | InputError]:
+    bad_bytes: dict[int, tuple[int, int]] = {}
+
+    def texts() -> Iterator[str]:
+        for line in lines:
+            if line.n_bytes:
+                # A quoted field may span lines: past an unread line the parser cannot
+                # know where records start, so the whole file is refused.
+                raise _too_long(path, line, max_line_bytes)
+            if line.bad_byte is not None:
+                bad_bytes[line.number] = line.bad_byte
+            yield line.text
+
+    # The csv module caps a field at 128 KiB by default and then fails without naming it;
+    # lifting the cap to the line cap lets the caller report an overlong text by field.
+    # The cap is process-wide and only ever raised here, so concurrent readers agree.
+    if csv.field_size_limit() < max_line_bytes:
+        csv.field_size_limit(max_line_bytes)
+    reader = csv.reader(texts(), strict=True)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise InputError("empty file: no header row", file=path, line=1) from None
+    except csv.Error as exc:
+        raise InputError(f"malformed CSV header: {exc}", file=path, line=1) from None
+    if 1 in bad_bytes:
+        raise _encoding_error(path, 1, bad_bytes[1], None)
+    if text_field not in header:
+        raise InputError(
+            f"no {text_field!r} column; the header has {header}",
+            file=path,
+            line=1,
+            field=text_field,
+        )
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise InputError(f"repeated column names {repeated}", file=path, line=1)
+    last = reader.line_num
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield InputError(f"malformed CSV: {exc}", file=path, line=last + 1)
+            last = reader.line_num
+            continue
+        first, last = last + 1, reader.line_num
+        if not any(v.strip() for v in values):
+            continue
+        if len(values) != len(header):
+            missing = header[len(values)] if len(values) < len(header) else None
+            yield InputError(
+                f"expected {len(header)} fields, found {len(values)}"
+                + (f"; no value for {missing!r}" if missing else "; quote values holding commas"),
+                file=path,
+                line=first,
+                field=missing,
+            )
+            continue
+        bad = next((bad_bytes[n] for n in range(first, last + 1) if n in bad_bytes), None)
+        yield _checked(path, first, dict(zip(header, values, strict=True)), bad)
+
+
+def _parquet_rows(path: Path, text_field: str) -> Iterator[Row | InputError]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(f"not a readable Parquet file: {exc}", file=path) from None
+    names = parquet.schema_arrow.names
+    if text_field not in names:
+        raise InputError(
+            f"no {text_field!r} column; the file has {names}", file=path, field=text_field
+        )
+    # pandas stores a non-default index as a column; it is bookkeeping, not metadata.
+    columns = [name for name in names if not name.startswith("__index_level_")]
+    row = 0
+    try:
+        with parquet:
+            for batch in parquet.iter_batches(batch_size=10_000, columns=columns):
+                for values in batch.to_pylist():
+                    row += 1
+                    yield _checked(path, row, values, None)
+    except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"not a readable Parquet file: {exc}", file=path, line=row + 1) from None
+
+
+def _checked(
+    path: Path, line: int, values: dict[str, Any], bad_byte: tuple[int, int] | None
+) -> Row | InputError:
+    """The row, or an error naming the field whose text is not valid Unicode."""
+    for key, value in values.items():
+        if not _encodable(key):
+            field = None
+        elif not _encodable(value):
+            field = key
+        else:
+            continue
+        if bad_byte is not None:
+            return _encoding_error(path, line, bad_byte, field)
+        return InputError(
+            "contains an unpaired surrogate escape (\\ud800-\\udfff), which is not text",
+            file=path,
+            line=line,
+            field=field,
+        )
+    return Row(line, values)
+
+
+def _encodable(value: Any) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, list):
+        return all(_encodable(v) for v in value)
+    if isinstance(value, dict):
+        return all(_encodable(k) and _encodable(v) for k, v in value.items())
+    return True
