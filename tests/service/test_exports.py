@@ -1,0 +1,205 @@
+"""export_labels and list_labels: columns, live labels only, formats, round trips, atomicity."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import select
+
+from labelwise.data import LabelSource
+from labelwise.service import exports, projects, users
+from labelwise.service.errors import NotFoundError, ValidationError
+from labelwise.service.exports import COLUMNS, LabeledRow, export_labels, list_labels
+from labelwise.service.importing import import_items
+from labelwise.store import Annotation, AnnotationKind, Item, ModelVersion, TaskType
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+def read_any(path: Path) -> list[dict]:
+    if path.suffix == ".jsonl":
+        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    if path.suffix == ".csv":
+        with path.open(encoding="utf-8", newline="") as handle:
+            return list(csv.DictReader(handle))
+    return pd.read_parquet(path).to_dict("records")
+
+
+@pytest.fixture
+def owner(session):
+    return users.create_user(session, username="owner", password="owner-password")
+
+
+@pytest.fixture
+def labeled(session, owner, tmp_path, clinc_dir):
+    """A project with 40 CLINC150 items, 30 of them labeled by ``owner``."""
+    with (clinc_dir / "train.jsonl").open(encoding="utf-8") as handle:
+        rows = [json.loads(next(handle)) for _ in range(40)]
+    names = sorted({row["label"] for row in rows})
+    for i, row in enumerate(rows):
+        row["id"] = i
+        if i % 4 == 3:
+            row["label"] = None
+    project = projects.create_project(session, name="clinc", labels=names, owner=owner)
+    path = write_jsonl(tmp_path / "seed.jsonl", rows)
+    import_items(session, project_id=project.id, path=path, user=owner)
+    return project, rows
+
+
+def test_export_writes_one_row_per_live_label_with_every_column(session, labeled, tmp_path):
+    project, rows = labeled
+    # Provenance on one label, an undone label and a skip: only live labels are exported.
+    version = ModelVersion(project_id=project.id, version=3, label_count=30)
+    session.add(version)
+    session.flush()
+    first = session.scalar(select(Annotation).order_by(Annotation.id))
+    first.model_version_id, first.strategy, first.query_score = version.id, "margin", 0.25
+    first.seconds_spent = 4.5
+    second = session.scalars(select(Annotation).order_by(Annotation.id)).all()[1]
+    second.undone_at = datetime.now(UTC)
+    item = session.scalar(select(Item).where(Item.position == 3))
+    session.add(
+        Annotation(project_id=project.id, item_id=item.id, kind=AnnotationKind.SKIP, value="")
+    )
+    session.commit()
+
+    path = tmp_path / "out" / "labels.jsonl"
+    assert export_labels(session, project_id=project.id, path=path) == 29
+    out = read_any(path)
+    assert list(out[0]) == list(COLUMNS)
+    assert out[0]["position"] == 0 and out[0]["text"] == rows[0]["text"]
+    assert out[0]["label"] == rows[0]["label"]
+    assert out[0]["source"] == "human" and out[0]["annotator"] == "owner"
+    assert (out[0]["model_version"], out[0]["strategy"], out[0]["query_score"]) == (
+        3,
+        "margin",
+        0.25,
+    )
+    assert out[0]["seconds_spent"] == 4.5
+    assert out[0]["meta"] == {"id": 0}
+    assert datetime.fromisoformat(out[0]["created_at"]).utcoffset().total_seconds() == 0
+    assert 1 not in [r["position"] for r in out]  # the undone label
+    assert [r["position"] for r in out] == sorted(r["position"] for r in out)
+
+    with_undone = tmp_path / "all.jsonl"
+    assert (
+        export_labels(session, project_id=project.id, path=with_undone, include_undone=True) == 30
+    )
+    undone = [r for r in read_any(with_undone) if r["undone_at"] is not None]
+    assert [r["position"] for r in undone] == [1]
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".parquet"])
+def test_round_trip_export_then_import_into_a_new_project(
+    session, owner, labeled, tmp_path, suffix
+):
+    project, rows = labeled
+    path = tmp_path / f"labels{suffix}"
+    assert export_labels(session, project_id=project.id, path=path) == 30
+    copy = projects.create_project(
+        session, name=f"copy{suffix}", labels=project.labels, owner=owner
+    )
+
+    report = import_items(session, project_id=copy.id, path=path, source=LabelSource.MODEL)
+
+    assert (report.added, report.labeled, report.skipped) == (30, 30, [])
+    original = [(r.text, r.label) for r in list_labels(session, project_id=project.id)]
+    copied = [(r.text, r.label) for r in list_labels(session, project_id=copy.id)]
+    assert copied == original
+    assert {r.source for r in list_labels(session, project_id=copy.id)} == {"model"}
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".parquet"])
+def test_multi_label_round_trip(session, owner, tmp_path, suffix):
+    project = projects.create_project(
+        session, name="tags", labels=["a", "b", "c"], owner=owner, task=TaskType.MULTI_LABEL
+    )
+    source = write_jsonl(
+        tmp_path / "tags.jsonl",
+        [
+            {"text": "one", "label": ["a", "c"]},
+            {"text": "two", "label": ["b"]},
+            {"text": "three"},
+        ],
+    )
+    import_items(session, project_id=project.id, path=source, user=owner)
+    path = tmp_path / f"tags{suffix}"
+    assert export_labels(session, project_id=project.id, path=path) == 2
+    written = read_any(path)
+    labels = [r["label"] for r in written]
+    if suffix == ".csv":
+        assert labels == ["a|c", "b"]
+    else:
+        assert [list(label) for label in labels] == [["a", "c"], ["b"]]
+    copy = projects.create_project(
+        session, name="copy", labels=["a", "b", "c"], owner=owner, task=TaskType.MULTI_LABEL
+    )
+    import_items(session, project_id=copy.id, path=path)
+    assert [r.label for r in list_labels(session, project_id=copy.id)] == [["a", "c"], ["b"]]
+
+
+def test_csv_meta_is_a_json_string(session, labeled, tmp_path):
+    project, _ = labeled
+    path = tmp_path / "labels.csv"
+    export_labels(session, project_id=project.id, path=path)
+    first = read_any(path)[0]
+    assert json.loads(first["meta"]) == {"id": 0}
+    assert first["annotator"] == "owner" and first["model_version"] == ""
+
+
+def test_empty_export_still_has_the_columns(session, owner, tmp_path):
+    project = projects.create_project(session, name="empty", labels=["a"], owner=owner)
+    for suffix in (".jsonl", ".csv", ".parquet"):
+        path = tmp_path / f"none{suffix}"
+        assert export_labels(session, project_id=project.id, path=path) == 0
+        assert path.is_file()
+    assert pd.read_parquet(tmp_path / "none.parquet").columns.tolist() == list(COLUMNS)
+    assert (tmp_path / "none.csv").read_text().strip() == ",".join(COLUMNS)
+
+
+def test_list_labels_pages_in_position_order(session, labeled):
+    project, rows = labeled
+    first = list_labels(session, project_id=project.id, limit=10)
+    second = list_labels(session, project_id=project.id, offset=10, limit=10)
+    everything = list_labels(session, project_id=project.id, limit=1000)
+    assert len(everything) == 30 and everything[:20] == first + second
+    assert isinstance(first[0], LabeledRow) and first[0].created_at.tzinfo is not None
+    assert [r.text for r in everything] == [r["text"] for r in rows if r["label"] is not None]
+    for bad in ({"offset": -1}, {"limit": 0}, {"limit": 1001}):
+        with pytest.raises(ValidationError):
+            list_labels(session, project_id=project.id, **bad)
+    with pytest.raises(NotFoundError):
+        list_labels(session, project_id=project.id + 1)
+
+
+def test_a_failed_export_leaves_the_old_file_and_no_temp_file(
+    session, labeled, tmp_path, monkeypatch
+):
+    project, _ = labeled
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    path = folder / "labels.jsonl"
+    path.write_text("old contents\n", encoding="utf-8")
+
+    def broken(*_args, **_kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(exports, "_write_text", broken)
+    with pytest.raises(OSError, match="disk full"):
+        export_labels(session, project_id=project.id, path=path)
+    assert path.read_text(encoding="utf-8") == "old contents\n"
+    assert [p.name for p in folder.iterdir()] == ["labels.jsonl"]
+
+
+def test_unsupported_export_format(session, labeled, tmp_path):
+    project, _ = labeled
+    with pytest.raises(ValidationError, match="xlsx"):
+        export_labels(session, project_id=project.id, path=tmp_path / "labels.xlsx")
