@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import typer
 
-from labelwise.cli import simulate
+from labelwise.cli import data, db, project, simulate, users
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Active learning for labeling.")
 app.command("simulate")(simulate.simulate)
+app.command("init")(db.init)
+app.add_typer(users.app, name="users")
+app.add_typer(project.app, name="project")
+app.command("import")(data.import_file)
+app.command("export")(data.export)
+app.command("status")(project.status)
 
 
 @app.callback()

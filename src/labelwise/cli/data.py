@@ -1,0 +1,86 @@
+"""``labelwise import`` and ``labelwise export``: items in, labels out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from labelwise.cli.console import make_console
+from labelwise.cli.db import DatabaseOption, open_session, resolve_project
+from labelwise.cli.errors import SHOWN_ERRORS, reporting_errors
+from labelwise.data import LabelSource
+from labelwise.service import users
+from labelwise.service.exports import export_labels
+from labelwise.service.importing import ImportReport, import_items
+
+
+def import_file(
+    project: Annotated[str, typer.Argument(help="Project name or id.")],
+    file: Annotated[Path, typer.Argument(help=".jsonl, .csv or .parquet", dir_okay=False)],
+    text_field: Annotated[str, typer.Option(help="Text column / key.")] = "text",
+    label_field: Annotated[str, typer.Option(help="Label column / key (optional).")] = "label",
+    skip_bad_rows: Annotated[
+        bool,
+        typer.Option("--skip-bad-rows", help="Import the good rows and list the bad ones."),
+    ] = False,
+    source: Annotated[
+        LabelSource, typer.Option(help="Who produced the file's labels.")
+    ] = LabelSource.HUMAN,
+    user: Annotated[
+        str | None, typer.Option(help="Record this user as the labels' annotator.")
+    ] = None,
+    db: DatabaseOption = None,
+) -> None:
+    """Add a file's rows as items (and its labels as annotations) in one transaction."""
+    with reporting_errors(), open_session(db) as session:
+        found = resolve_project(session, project)
+        annotator = None if user is None else users.get_user(session, username=user)
+        report = import_items(
+            session,
+            project_id=found.id,
+            path=file,
+            user=annotator,
+            text_field=text_field,
+            label_field=label_field,
+            on_error="skip" if skip_bad_rows else "abort",
+            source=source,
+        )
+    render_report(report)
+
+
+def render_report(report: ImportReport) -> None:
+    console = make_console()
+    table = Table(title=f"import of {report.file}")
+    for column in ("rows", "added", "duplicates", "labeled", "skipped"):
+        table.add_column(column, justify="right")
+    table.add_row(
+        *(f"{n:,}" for n in (report.rows, report.added, report.duplicates, report.labeled)),
+        f"{len(report.skipped):,}",
+    )
+    console.print(table)
+    for row in report.skipped[:SHOWN_ERRORS]:
+        where = f"line {row['line']}" + (f", field {row['field']!r}" if row["field"] else "")
+        console.print(f"  skipped {escape(where)}: {escape(row['message'])}")
+    if len(report.skipped) > SHOWN_ERRORS:
+        console.print(f"  ... and {len(report.skipped) - SHOWN_ERRORS:,} more skipped rows")
+
+
+def export(
+    project: Annotated[str, typer.Argument(help="Project name or id.")],
+    file: Annotated[Path, typer.Argument(help=".jsonl, .csv or .parquet", dir_okay=False)],
+    include_undone: Annotated[
+        bool, typer.Option("--include-undone", help="Also undone labels, with undone_at.")
+    ] = False,
+    db: DatabaseOption = None,
+) -> None:
+    """Write a project's labels, one row per label with its provenance."""
+    with reporting_errors(), open_session(db) as session:
+        found = resolve_project(session, project)
+        count = export_labels(
+            session, project_id=found.id, path=file, include_undone=include_undone
+        )
+    make_console().print(f"wrote {count:,} labels to {escape(str(file))}")

@@ -1,0 +1,125 @@
+"""``labelwise project``: create projects, add members; ``labelwise status``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from labelwise.cli.console import make_console
+from labelwise.cli.db import DatabaseOption, open_session, resolve_project
+from labelwise.cli.errors import reporting_errors
+from labelwise.exceptions import InputError
+from labelwise.service import projects, users
+from labelwise.store import Role, TaskType
+
+app = typer.Typer(no_args_is_help=True, help="Create projects and manage their members.")
+
+
+@app.command("create")
+def create(
+    name: Annotated[str, typer.Argument(help="A unique project name.")],
+    owner: Annotated[str, typer.Option(help="The user who becomes the project's admin.")],
+    labels: Annotated[str | None, typer.Option(help="Comma-separated label names.")] = None,
+    labels_file: Annotated[
+        Path | None,
+        typer.Option(help="Label names, one a line (or a .json list).", dir_okay=False),
+    ] = None,
+    multi_label: Annotated[
+        bool, typer.Option("--multi-label", help="Items may take several labels.")
+    ] = False,
+    strategy: Annotated[str | None, typer.Option(help="Query strategy [default: margin].")] = None,
+    features: Annotated[
+        str | None, typer.Option(help="'tfidf' or 'minilm' [default: tfidf].")
+    ] = None,
+    retrain_every: Annotated[
+        int | None, typer.Option(help="New labels between retrains [default: 50].")
+    ] = None,
+    db: DatabaseOption = None,
+) -> None:
+    """Create a labeling project."""
+    with reporting_errors():
+        names = _label_names(labels, labels_file)
+        chosen = {"strategy": strategy, "features": features, "retrain_every": retrain_every}
+        settings: dict[str, Any] = {k: v for k, v in chosen.items() if v is not None}
+        with open_session(db) as session:
+            user = users.get_user(session, username=owner)
+            project = projects.create_project(
+                session,
+                name=name,
+                labels=names,
+                owner=user,
+                task=TaskType.MULTI_LABEL if multi_label else TaskType.SINGLE_LABEL,
+                settings=settings,
+            )
+    make_console().print(
+        f"project {project.id} created: {project.name} ({len(project.labels)} labels, "
+        f"{project.task.value}, strategy {project.settings['strategy']}, owner {owner})"
+    )
+
+
+def _label_names(labels: str | None, labels_file: Path | None) -> list[str]:
+    if (labels is None) == (labels_file is None):
+        raise InputError("give exactly one of --labels and --labels-file", field="labels")
+    if labels_file is None:
+        return [name.strip() for name in (labels or "").split(",") if name.strip()]
+    try:
+        text = labels_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read the labels: {exc}", file=labels_file) from None
+    if labels_file.suffix.lower() == ".json":
+        try:
+            loaded = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f"invalid JSON: {exc.msg}", file=labels_file, line=exc.lineno
+            ) from None
+        if not isinstance(loaded, list):
+            raise InputError("expected a JSON list of label names", file=labels_file)
+        return [str(name).strip() for name in loaded]
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+@app.command("add-member")
+def add_member(
+    project: Annotated[str, typer.Argument(help="Project name or id.")],
+    user: Annotated[str, typer.Argument(help="Username.")],
+    role: Annotated[Role, typer.Option(help="The member's role.")] = Role.ANNOTATOR,
+    db: DatabaseOption = None,
+) -> None:
+    """Give a user a role in a project (changing an existing role)."""
+    with reporting_errors(), open_session(db) as session:
+        found = resolve_project(session, project)
+        member = users.get_user(session, username=user)
+        projects.add_member(session, project_id=found.id, user=member, role=role)
+        name = found.name
+    make_console().print(f"{user} is now {role.value} of {name}")
+
+
+def status(
+    project: Annotated[str, typer.Argument(help="Project name or id.")],
+    db: DatabaseOption = None,
+) -> None:
+    """Items, labels and models of a project."""
+    with reporting_errors(), open_session(db) as session:
+        found = resolve_project(session, project)
+        progress = projects.project_status(session, project_id=found.id)
+    table = Table(title=f"{progress.name} (project {progress.project_id})", show_header=False)
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    share = f" ({progress.labeled_items / progress.items:.1%})" if progress.items else ""
+    table.add_row("items", f"{progress.items:,}")
+    table.add_row("labeled items", f"{progress.labeled_items:,}{share}")
+    table.add_row("labels", f"{progress.annotations:,}")
+    table.add_row("skipped", f"{progress.skipped:,}")
+    table.add_row("flagged", f"{progress.flagged:,}")
+    table.add_row(
+        "model version",
+        "none yet" if progress.model_version is None else str(progress.model_version),
+    )
+    for state, count in sorted(progress.jobs.items()):
+        table.add_row(f"jobs {state}", f"{count:,}")
+    make_console().print(table)

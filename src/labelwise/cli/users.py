@@ -1,0 +1,46 @@
+"""``labelwise users``: add accounts and issue API tokens."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from labelwise.cli.console import make_console
+from labelwise.cli.db import DatabaseOption, open_session
+from labelwise.cli.errors import reporting_errors
+from labelwise.service import users
+
+app = typer.Typer(no_args_is_help=True, help="Add users and issue API tokens.")
+
+
+@app.command("add")
+def add(
+    name: Annotated[str, typer.Argument(help="The username.")],
+    password: Annotated[
+        str | None, typer.Option(help="At least 8 characters (prompted, hidden, when missing).")
+    ] = None,
+    admin: Annotated[bool, typer.Option("--admin", help="A site admin (every project).")] = False,
+    db: DatabaseOption = None,
+) -> None:
+    """Add a user."""
+    secret = password or typer.prompt(
+        f"Password for {name}", hide_input=True, confirmation_prompt=True
+    )
+    with reporting_errors(), open_session(db) as session:
+        user = users.create_user(session, username=name, password=secret, is_admin=admin)
+    make_console().print(f"user created: {user.username}" + (" (site admin)" if admin else ""))
+
+
+@app.command("token")
+def token(
+    name: Annotated[str, typer.Argument(help="The user the token acts as.")],
+    label: Annotated[str, typer.Option("--name", help="What the token is for.")] = "",
+    db: DatabaseOption = None,
+) -> None:
+    """Print a new API token for a user (shown once; only its hash is stored)."""
+    with reporting_errors(), open_session(db) as session:
+        user = users.get_user(session, username=name)
+        secret = users.create_token(session, user=user, name=label)
+    # Bare, so that `$(labelwise users token alice)` captures exactly the token.
+    make_console().print(secret, markup=False, highlight=False, soft_wrap=True)

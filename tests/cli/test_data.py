@@ -1,0 +1,69 @@
+"""``labelwise import`` and ``labelwise export`` end to end on a CLINC150 slice."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+
+def clinc_file(clinc_dir, tmp_path, n=60):
+    rows = []
+    with (clinc_dir / "train.jsonl").open(encoding="utf-8") as handle:
+        for line in handle:
+            row = json.loads(line)
+            if row["label"] in {"translate", "timer", "transfer"}:
+                rows.append(row)
+            if len(rows) == n:
+                break
+    path = tmp_path / "clinc.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path, rows
+
+
+def test_import_prints_the_report_and_export_round_trips(cli, admin, clinc_dir, tmp_path):
+    path, rows = clinc_file(clinc_dir, tmp_path)
+    result = cli("import", "intents", str(path), "--user", admin, "--source", "rule")
+    assert result.exit_code == 0, result.output
+    assert "import of clinc.jsonl" in result.output
+    assert f"│   {len(rows)} │    {len(rows)} │" in result.output
+
+    again = cli("import", "1", str(path))
+    assert again.exit_code == 0 and "duplicates" in again.output
+
+    out = tmp_path / "labels.parquet"
+    exported = cli("export", "intents", str(out))
+    assert exported.exit_code == 0, exported.output
+    assert f"wrote {len(rows)} labels" in exported.output
+    frame = pd.read_parquet(out)
+    assert frame["text"].tolist() == [r["text"] for r in rows]
+    assert frame["label"].tolist() == [r["label"] for r in rows]
+    assert set(frame["source"]) == {"rule"} and set(frame["annotator"]) == {admin}
+
+
+@pytest.mark.usefixtures("admin")
+def test_a_bad_file_lists_every_bad_row_and_exits_2(cli, tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("text,label\nok,timer\n[bold]markup[/bold],weather\nshort\n", encoding="utf-8")
+    result = cli("import", "intents", str(path))
+    assert result.exit_code == 2
+    assert "2 bad rows; nothing was imported" in result.output
+    assert "line 3, field 'label': unknown label 'weather'" in result.output
+    assert "line 4, field 'label': expected 2 fields, found 1" in result.output
+    assert "0" in cli("status", "intents").output
+
+    skipped = cli("import", "intents", str(path), "--skip-bad-rows")
+    assert skipped.exit_code == 0, skipped.output
+    assert "skipped line 3, field 'label'" in skipped.output
+
+
+@pytest.mark.usefixtures("admin")
+def test_file_level_errors_show_the_location(cli, tmp_path):
+    path = tmp_path / "nocol.csv"
+    path.write_text("body\nhello\n", encoding="utf-8")
+    result = cli("import", "intents", str(path))
+    assert result.exit_code == 2
+    assert f"{path}, line 1, field 'text': no 'text' column" in result.output.replace("\n", "")
+    bad_export = cli("export", "intents", str(tmp_path / "labels.xlsx"))
+    assert bad_export.exit_code == 2 and "xlsx" in bad_export.output

@@ -1,0 +1,90 @@
+"""``labelwise project create / add-member`` and ``labelwise status``."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from labelwise.service import policies, projects, users
+from labelwise.store import Role, TaskType, make_engine, make_session_factory
+
+
+def load(database_url, name):
+    engine = make_engine(database_url)
+    with make_session_factory(engine)() as session:
+        project = projects.find_project(session, name=name)
+    engine.dispose()
+    return project
+
+
+def test_create_with_a_labels_file_and_settings(cli, admin, database_url, tmp_path):
+    labels = tmp_path / "labels.txt"
+    labels.write_text("spam\n\nham\n", encoding="utf-8")
+    result = cli(
+        "project", "create", "mail", "--labels-file", str(labels), "--multi-label",
+        "--strategy", "entropy", "--features", "tfidf", "--retrain-every", "20", "--owner", admin,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    project = load(database_url, "mail")
+    assert project.labels == ["spam", "ham"] and project.task is TaskType.MULTI_LABEL
+    assert (project.settings["strategy"], project.settings["retrain_every"]) == ("entropy", 20)
+    as_json = tmp_path / "labels.json"
+    as_json.write_text(json.dumps(["a", "b"]), encoding="utf-8")
+    assert (
+        cli("project", "create", "j", "--labels-file", str(as_json), "--owner", admin).exit_code
+        == 0
+    )
+    assert load(database_url, "j").labels == ["a", "b"]
+
+
+def test_create_refusals_exit_2_with_the_reason(cli, admin):
+    cases = [
+        (["intents", "--labels", "a"], "already exists"),
+        (["p", "--labels", "a", "--strategy", "psychic"], "unknown strategy"),
+        (["p", "--labels", "a", "--features", "bert"], "features"),
+        (["p", "--owner-less"], "No such option"),
+        (["p"], "exactly one of --labels and --labels-file"),
+        (["p", "--labels", "a", "--owner", "ghost"], "No user named 'ghost'"),
+    ]
+    for args, message in cases:
+        if "--owner" not in args and "--owner-less" not in args:
+            args = [*args, "--owner", admin]
+        result = cli("project", "create", *args)
+        assert result.exit_code == 2, (args, result.output)
+        assert message in result.output, (args, result.output)
+
+
+@pytest.mark.usefixtures("admin")
+def test_add_member_by_name_or_id(cli, database_url):
+    assert cli("users", "add", "ann", "--password", "ann-password").exit_code == 0
+    result = cli("project", "add-member", "intents", "ann")
+    assert result.exit_code == 0, result.output
+    project = load(database_url, "intents")
+    result = cli("project", "add-member", str(project.id), "ann", "--role", "admin")
+    assert result.exit_code == 0 and "ann is now admin of intents" in result.output
+    engine = make_engine(database_url)
+    with make_session_factory(engine)() as session:
+        ann = users.get_user(session, username="ann")
+        assert policies.project_role(session, project_id=project.id, user=ann) is Role.ADMIN
+    engine.dispose()
+    assert cli("project", "add-member", "nope", "ann").exit_code == 2
+
+
+@pytest.mark.usefixtures("admin")
+def test_status_counts(cli, tmp_path):
+    path = tmp_path / "items.jsonl"
+    path.write_text('{"text": "a", "label": "timer"}\n{"text": "b"}\n', encoding="utf-8")
+    assert cli("import", "intents", str(path)).exit_code == 0
+    result = cli("status", "intents")
+    assert result.exit_code == 0, result.output
+    assert "intents (project 1)" in result.output
+    lines = {
+        line.split("│")[1].strip(): line.split("│")[2].strip()
+        for line in result.output.splitlines()
+        if line.count("│") == 3
+    }
+    assert lines["items"] == "2" and lines["labeled items"] == "1 (50.0%)"
+    assert lines["model version"] == "none yet"
+    missing = cli("status", "nothing")
+    assert missing.exit_code == 2 and "No project named 'nothing'" in missing.output
