@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from labelwise.server.app import create_app
+from labelwise.service.training import RetrainWorker
+from tests.server.conftest import assert_error
+
+ROWS = [
+    {"text": "hello there", "label": "greet"},
+    {"text": "hi friend", "label": "greet"},
+    {"text": "good morning to you", "label": "greet"},
+    {"text": "bye now", "label": "bye"},
+    {"text": "see you later", "label": "bye"},
+    {"text": "farewell my friend", "label": "bye"},
+    {"text": "hey, how are you"},
+    {"text": "goodbye and good night"},
+    {"text": "morning all"},
+]
+
+
+@pytest.fixture
+def trainable(factory, world):
+    """A project with enough labels in two classes for a first model."""
+    project = factory.project(world.admin, name="small", settings={"min_labels": 2})
+    factory.member(project, world.annotator)
+    factory.items(project, ROWS)
+    return project
+
+
+class TestListJobs:
+    def test_member_sees_jobs_newest_first(self, client, world):
+        url = f"/api/projects/{world.project.id}"
+        first = client.post(f"{url}/jobs/retrain", headers=world.admin_headers).json()
+        response = client.get(f"{url}/jobs", headers=world.annotator_headers)
+        assert response.status_code == 200
+        assert [job["id"] for job in response.json()] == [first["id"]]
+
+    def test_outsider_gets_404(self, client, world):
+        response = client.get(
+            f"/api/projects/{world.project.id}/jobs", headers=world.outsider_headers
+        )
+        assert_error(response, 404, "not_found")
+
+
+class TestRequestRetrain:
+    def test_admin_queues_one_job(self, client, world):
+        url = f"/api/projects/{world.project.id}/jobs/retrain"
+        first = client.post(url, headers=world.admin_headers)
+        again = client.post(url, headers=world.admin_headers)
+        assert first.status_code == 202
+        assert (first.json()["status"], first.json()["trigger"]) == ("queued", "manual")
+        assert again.json()["id"] == first.json()["id"]
+
+    def test_annotator_is_forbidden(self, client, world):
+        response = client.post(
+            f"/api/projects/{world.project.id}/jobs/retrain", headers=world.annotator_headers
+        )
+        assert_error(response, 403, "permission_denied")
+
+
+class TestModelVersions:
+    def test_none_before_training(self, client, world):
+        response = client.get(
+            f"/api/projects/{world.project.id}/model-versions", headers=world.annotator_headers
+        )
+        assert response.json() == []
+
+    def test_a_trained_model_is_listed_and_serves_the_queue(
+        self, client, world, trainable, session_factory, settings
+    ):
+        url = f"/api/projects/{trainable.id}"
+        client.post(f"{url}/jobs/retrain", headers=world.admin_headers)
+        assert RetrainWorker(session_factory, data_dir=settings.data_dir).run_pending() == 1
+        versions = client.get(f"{url}/model-versions", headers=world.annotator_headers).json()
+        assert [(v["version"], v["label_count"]) for v in versions] == [(1, 6)]
+        served = client.post(f"{url}/queue/next", headers=world.annotator_headers).json()
+        assert served["reason"]["model_version"] == 1
+        assert served["reason"]["score"] is not None
+        assert {s["label"] for s in served["suggestions"]} == {"greet", "bye"}
+
+
+class TestWorkerInTheApp:
+    def test_the_app_runs_queued_retrains_while_it_is_up(self, settings, world, trainable):
+        settings = settings.model_copy(update={"run_worker": True, "worker_poll_seconds": 0.05})
+        with TestClient(create_app(settings)) as client:
+            url = f"/api/projects/{trainable.id}/jobs"
+            client.post(f"{url}/retrain", headers=world.admin_headers)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                status = client.get(url, headers=world.admin_headers).json()[0]["status"]
+                if status not in {"queued", "running"}:
+                    break
+                time.sleep(0.05)
+        assert status == "done"
