@@ -21,7 +21,7 @@ def test_init_creates_the_schema_and_a_site_admin(tmp_path):
     assert "site admin created: root" in result.output
     engine = make_engine(url)
     with make_session_factory(engine)() as session:
-        root = session.scalar(select(User))
+        root = session.scalars(select(User)).one()
         assert root.username == "root" and root.is_admin
     engine.dispose()
     # Running it again is a no-op migration.

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -19,18 +20,18 @@ from labelwise.service.importing import import_items
 from labelwise.store import Annotation, AnnotationKind, Item, ModelVersion, TaskType
 
 
-def write_jsonl(path: Path, rows: list[dict]) -> Path:
+def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
     path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
     return path
 
 
-def read_any(path: Path) -> list[dict]:
+def read_any(path: Path) -> list[dict[str, Any]]:
     if path.suffix == ".jsonl":
         return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     if path.suffix == ".csv":
         with path.open(encoding="utf-8", newline="") as handle:
             return list(csv.DictReader(handle))
-    return pd.read_parquet(path).to_dict("records")
+    return [{str(k): v for k, v in r.items()} for r in pd.read_parquet(path).to_dict("records")]
 
 
 @pytest.fixture
@@ -85,7 +86,7 @@ def test_export_writes_one_row_per_live_label_with_every_column(session, labeled
     )
     assert out[0]["seconds_spent"] == 4.5
     assert out[0]["meta"] == {"id": 0}
-    assert datetime.fromisoformat(out[0]["created_at"]).utcoffset().total_seconds() == 0
+    assert datetime.fromisoformat(out[0]["created_at"]).utcoffset() == timedelta(0)
     assert 1 not in [r["position"] for r in out]  # the undone label
     assert [r["position"] for r in out] == sorted(r["position"] for r in out)
 

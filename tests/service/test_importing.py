@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -22,17 +23,17 @@ from labelwise.service.importing import (
 from labelwise.store import Annotation, AnnotationKind, Event, Item, TaskType
 
 
-def write_jsonl(path: Path, rows: list[dict]) -> Path:
+def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
     path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
     return path
 
 
-def clinc_rows(clinc_dir: Path, n: int) -> list[dict]:
+def clinc_rows(clinc_dir: Path, n: int) -> list[dict[str, Any]]:
     with (clinc_dir / "train.jsonl").open(encoding="utf-8") as handle:
         return [json.loads(next(handle)) for _ in range(n)]
 
 
-def snapshot(session, project_id: int) -> tuple[list, list]:
+def snapshot(session, project_id: int) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     """Every stored item and annotation of the project, as comparable tuples."""
     session.rollback()  # read fresh, outside any earlier transaction
     items = session.execute(
