@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from fastapi.testclient import TestClient
+
+from labelwise.server.app import create_app
 from tests.server.conftest import assert_error
 
 
@@ -71,3 +74,16 @@ class TestErrorShape:
         response = client.get("/api/projects/abc", headers=world.admin_headers)
         error = assert_error(response, 422, "request_validation_error")
         assert error["field"] == "project_id"
+
+
+class TestUnexpectedErrors:
+    def test_a_crash_is_a_500_error_body_without_details(self, settings):
+        app = create_app(settings)
+
+        @app.get("/api/boom")
+        def boom() -> None:
+            raise RuntimeError("secret internals")
+
+        with TestClient(app, raise_server_exceptions=False) as client:
+            error = assert_error(client.get("/api/boom"), 500, "internal_error")
+        assert "secret" not in error["message"]

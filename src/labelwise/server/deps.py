@@ -10,12 +10,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
 
 from labelwise.service import policies, users
 from labelwise.service.errors import AuthenticationError
+from labelwise.service.items import MAX_PAGE
 from labelwise.settings import Settings
 from labelwise.store import Role, User
 
@@ -84,3 +85,21 @@ def site_admin(user: CurrentUser) -> User:
 ProjectMember = Annotated[ProjectAccess, Depends(project_member)]
 ProjectAdmin = Annotated[ProjectAccess, Depends(project_admin)]
 SiteAdmin = Annotated[User, Depends(site_admin)]
+
+
+@dataclass(frozen=True)
+class Page:
+    """Which slice of a list: ``limit`` rows from ``offset`` on."""
+
+    offset: int
+    limit: int
+
+
+def page(
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+) -> Page:
+    return Page(offset=offset, limit=limit)
+
+
+PageDep = Annotated[Page, Depends(page)]

@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Query
-
-from labelwise.server.deps import ProjectMember, SessionDep
+from labelwise.server.deps import PageDep, ProjectMember, SessionDep
 from labelwise.server.schemas.items import ItemOut, ItemsPage
 from labelwise.service import items
-from labelwise.service.items import MAX_PAGE
 
 router = APIRouter(prefix="/projects/{project_id}/items", tags=["items"])
 
 
 @router.get("", response_model=ItemsPage)
-def list_items(
-    session: SessionDep,
-    access: ProjectMember,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
-) -> ItemsPage:
-    page = items.list_items(session, project_id=access.project_id, offset=offset, limit=limit)
-    return ItemsPage.model_validate(page, from_attributes=True)
+def list_items(session: SessionDep, access: ProjectMember, page: PageDep) -> ItemsPage:
+    found = items.list_items(
+        session, project_id=access.project_id, offset=page.offset, limit=page.limit
+    )
+    return ItemsPage.model_validate(found, from_attributes=True)
 
 
 @router.get("/{item_id}", response_model=ItemOut)
