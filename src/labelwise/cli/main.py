@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from labelwise.cli import data, db, project, simulate, users
+from labelwise.cli import data, db, label, project, serve, simulate, users
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Active learning for labeling.")
 app.command("simulate")(simulate.simulate)
@@ -14,6 +14,10 @@ app.add_typer(project.app, name="project")
 app.command("import")(data.import_file)
 app.command("export")(data.export)
 app.command("status")(project.status)
+app.command("serve")(serve.serve)
+app.command("demo")(serve.demo_command)
+app.command("label")(label.label)
+app.command("retrain")(label.retrain)
 
 
 @app.callback()

@@ -1,0 +1,97 @@
+"""``labelwise serve`` and ``labelwise demo``: run the labeling server."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy import select
+
+from labelwise.cli.console import make_console
+from labelwise.cli.db import DatabaseOption, database_url, open_session
+from labelwise.cli.errors import reporting_errors
+from labelwise.service import demo, users
+from labelwise.settings import Settings
+from labelwise.store import User, make_engine, upgrade_database
+
+HostOption = Annotated[str, typer.Option(help="Interface to listen on.")]
+PortOption = Annotated[int, typer.Option(help="TCP port.")]
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option(help="Model artifacts and embedding cache [default: LABELWISE_DATA_DIR]."),
+]
+
+
+def _run(settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from labelwise.server.app import create_app
+
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+def _settings(db: str | None, data_dir: Path | None, worker: bool) -> Settings:
+    base = Settings()
+    return base.model_copy(
+        update={
+            "database_url": database_url(db),
+            "data_dir": data_dir or base.data_dir,
+            "run_worker": worker,
+        }
+    )
+
+
+def serve(
+    db: DatabaseOption = None,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
+    data_dir: DataDirOption = None,
+    worker: Annotated[
+        bool, typer.Option("--worker/--no-worker", help="Retrain in the background.")
+    ] = True,
+) -> None:
+    """Serve the REST API (OpenAPI docs at /docs) with the retrain worker."""
+    _run(_settings(db, data_dir, worker), host, port)
+
+
+def demo_command(
+    db: Annotated[
+        str, typer.Option("--db", help="Where the demo keeps its data.")
+    ] = "sqlite:///labelwise-demo.db",
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
+    data_dir: DataDirOption = None,
+    admin: Annotated[str, typer.Option(help="The demo's admin user.")] = "admin",
+    password: Annotated[
+        str | None, typer.Option(help="Its password [default: a random one, printed].")
+    ] = None,
+    serve_it: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Start the server afterwards.")
+    ] = True,
+) -> None:
+    """Create a demo project (600 CLINC150 utterances, 20 intents) and serve it."""
+    console = make_console()
+    with reporting_errors():
+        engine = make_engine(db)
+        try:
+            upgrade_database(engine)
+        finally:
+            engine.dispose()
+        with open_session(db) as session:
+            user = session.scalar(select(User).where(User.username == admin))
+            secret = None
+            if user is None:
+                secret = password or secrets.token_urlsafe(12)
+                user = users.create_user(session, username=admin, password=secret, is_admin=True)
+            project = demo.create_demo_project(session, owner=user)
+            token = users.create_token(session, user=user, name="demo")
+    console.print(f"demo project [bold]{project.name}[/bold] (id {project.id}) is ready in {db}")
+    if secret is not None:
+        console.print(f"admin user: [bold]{admin}[/bold]  password: [bold]{secret}[/bold]")
+    console.print(f"API token: {token}")
+    console.print(f"label in the terminal: labelwise label {project.name} --user {admin} --db {db}")
+    if serve_it:
+        console.print(f"API and docs: http://{host}:{port}/docs")
+        _run(_settings(db, data_dir, True), host, port)
