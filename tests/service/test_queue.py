@@ -180,3 +180,32 @@ def test_the_audit_sample_is_served_at_its_share_and_kept_out_of_the_queue(sessi
             value=truth[s.item_id],
         )
     assert 3 <= sum(kinds) <= 17
+
+
+def test_overlap_two_serves_an_item_to_two_annotators_then_retires_it(session, setup):
+    project, truth, owner, other = setup
+    projects.update_settings(session, project_id=project.id, changes={"overlap": 2})
+    third = make_user(session, "third")
+    projects.add_member(session, project_id=project.id, user=third)
+    # Queue order is random without a model; label everything owner sees until other
+    # is served an item owner already holds or labeled.
+    a = queue.lease_next(session, project_id=project.id, annotator=owner)
+    seen_by_other = set()
+    while (b := queue.lease_next(session, project_id=project.id, annotator=other)) is not None:
+        seen_by_other.add(b.item_id)
+        queue.submit_annotation(
+            session,
+            project_id=project.id,
+            annotator=other,
+            item_id=b.item_id,
+            value=truth[b.item_id],
+        )
+    assert a.item_id in seen_by_other  # owner's lease left room for one more
+    queue.submit_annotation(
+        session, project_id=project.id, annotator=owner, item_id=a.item_id, value=truth[a.item_id]
+    )
+    served_third = set()
+    while (c := queue.lease_next(session, project_id=project.id, annotator=third)) is not None:
+        served_third.add(c.item_id)
+        queue.skip_item(session, project_id=project.id, annotator=third, item_id=c.item_id)
+    assert a.item_id not in served_third  # two labels: the item is done
