@@ -121,3 +121,15 @@ def test_wilson_interval_known_values():
     low, high = training.wilson_interval(8, 10)
     assert low == pytest.approx(0.4902, abs=1e-3) and high == pytest.approx(0.9433, abs=1e-3)
     assert training.wilson_interval(0, 0) == (0.0, 1.0)
+
+
+def test_a_restarted_worker_fails_jobs_left_running(session, session_factory, setup, tmp_path):
+    project, truth, owner = setup
+    job = training.request_retrain(session, project_id=project.id)
+    job.status = JobStatus.RUNNING
+    session.commit()
+    worker = training.RetrainWorker(session_factory, data_dir=tmp_path)
+    assert worker.fail_interrupted() == 1
+    session.refresh(job)
+    assert job.status is JobStatus.FAILED and "Interrupted" in job.error
+    session.commit()

@@ -204,6 +204,7 @@ class RetrainWorker:
     def start(self) -> None:
         if self._thread is not None and self._thread.is_alive():
             return
+        self.fail_interrupted()
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="labelwise-retrain", daemon=True)
         self._thread.start()
@@ -214,6 +215,22 @@ class RetrainWorker:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+
+    def fail_interrupted(self) -> int:
+        """Mark jobs left ``running`` by a worker that died (a killed server) as failed.
+
+        One worker per database is assumed: a starting worker owns every running job.
+        Returns how many were marked; their projects keep serving their last good model.
+        """
+        with self.session_factory() as session:
+            stale = list(session.scalars(select(Job).where(Job.status == JobStatus.RUNNING)))
+            for job in stale:
+                job.status = JobStatus.FAILED
+                job.error = "Interrupted: the worker stopped while this job ran."
+                job.finished_at = _now()
+                record(session, "retrain_failed", project_id=job.project_id, job_id=job.id)
+            session.commit()
+            return len(stale)
 
     def wake(self) -> None:
         """Look for jobs now instead of at the next poll."""
