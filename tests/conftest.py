@@ -83,7 +83,7 @@ def _drop_postgres_database(url: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def _postgres_template():  # type: ignore[no-untyped-def]
+def _postgres_template():
     from labelwise.store import make_engine, upgrade_database
 
     url = _postgres_database_url()
@@ -126,7 +126,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def engine(database_url: str):  # type: ignore[no-untyped-def]
+def engine(database_url: str):
     from labelwise.store import make_engine
 
     engine = make_engine(database_url)
@@ -135,13 +135,13 @@ def engine(database_url: str):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def session_factory(engine):  # type: ignore[no-untyped-def]
+def session_factory(engine):
     from labelwise.store import make_session_factory
 
     return make_session_factory(engine)
 
 
 @pytest.fixture
-def session(session_factory):  # type: ignore[no-untyped-def]
+def session(session_factory):
     with session_factory() as session:
         yield session

@@ -42,7 +42,9 @@ def corpus(clinc_dir: Path, tmp_path: Path) -> tuple[Path, dict[str, str], list[
     return path, gold, intents
 
 
-def annotate(client, project_id: int, gold: dict[str, str], n: int, log: list) -> None:
+def annotate(
+    client, project_id: int, gold: dict[str, str], n: int, log: list[tuple[int, int | None]]
+) -> None:
     for _ in range(n):
         served = client.post(f"/api/projects/{project_id}/queue/next")
         assert served.status_code == 200, served.text
@@ -89,7 +91,7 @@ def test_two_annotators_label_while_the_model_retrains(database_url, tmp_path, c
         assert report.status_code == 200, report.text
         assert report.json()["added"] == N_INTENTS * PER_INTENT
 
-        logs: dict[str, list] = {"lead": [], "ann": []}
+        logs: dict[str, list[tuple[int, int | None]]] = {"lead": [], "ann": []}
         threads = [
             threading.Thread(target=annotate, args=(lead, project.id, gold, 100, logs["lead"])),
             threading.Thread(target=annotate, args=(second, project.id, gold, 100, logs["ann"])),

@@ -39,7 +39,7 @@ def test_a_retrain_publishes_a_version_with_metrics_and_an_artifact(
     versions = training.list_model_versions(session, project_id=project.id)
     assert [v.version for v in versions] == [1]
     assert versions[0].metrics["labeled_items"] == 8
-    saved = np.load(versions[0].artifact_path)
+    saved = np.load(str(versions[0].artifact_path))
     assert saved["coef"].shape[1] > 0
     jobs = training.list_jobs(session, project_id=project.id)
     assert jobs[0].status is JobStatus.DONE and jobs[0].model_version_id == versions[0].id
@@ -51,7 +51,7 @@ def test_too_few_labels_end_the_job_without_a_model(session, session_factory, se
     job = training.request_retrain(session, project_id=project.id)
     training.RetrainWorker(session_factory, data_dir=tmp_path).run_pending()
     session.refresh(job)
-    assert job.status is JobStatus.DONE and "Not enough labels" in job.error
+    assert job.status is JobStatus.DONE and "Not enough labels" in (job.error or "")
     assert training.list_model_versions(session, project_id=project.id) == []
 
 
@@ -73,7 +73,7 @@ def test_a_failing_retrain_keeps_serving_the_last_good_queue(
     job = training.request_retrain(session, project_id=project.id)
     worker.run_pending()
     session.refresh(job)
-    assert job.status is JobStatus.FAILED and "disk on fire" in job.error
+    assert job.status is JobStatus.FAILED and "disk on fire" in (job.error or "")
     session.expire_all()
     assert session.get(Project, project.id).current_round_id == good_round
     assert queue.lease_next(session, project_id=project.id, annotator=owner).model_version == 1
@@ -131,5 +131,15 @@ def test_a_restarted_worker_fails_jobs_left_running(session, session_factory, se
     worker = training.RetrainWorker(session_factory, data_dir=tmp_path)
     assert worker.fail_interrupted() == 1
     session.refresh(job)
-    assert job.status is JobStatus.FAILED and "Interrupted" in job.error
+    assert job.status is JobStatus.FAILED and "Interrupted" in (job.error or "")
+    session.commit()
+
+
+def test_a_project_without_items_retrains_to_no_model(session, session_factory, tmp_path):
+    owner = make_user(session, "owner")
+    project = projects.create_project(session, name="empty", labels=["a", "b"], owner=owner)
+    job = training.request_retrain(session, project_id=project.id)
+    training.RetrainWorker(session_factory, data_dir=tmp_path).run_pending()
+    session.refresh(job)
+    assert job.status is JobStatus.DONE and "Not enough labels" in (job.error or "")
     session.commit()

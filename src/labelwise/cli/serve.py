@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 from typing import Annotated
@@ -25,11 +26,19 @@ DataDirOption = Annotated[
 
 
 def _run(settings: Settings, host: str, port: int) -> None:
+    """Serve ``create_app`` with ``settings`` (handed over as ``LABELWISE_*`` variables).
+
+    The CLI and the server are sibling edges over the service layer: neither imports the
+    other, so uvicorn gets the app factory by name.
+    """
     import uvicorn
 
-    from labelwise.server.app import create_app
-
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    os.environ["LABELWISE_DATABASE_URL"] = settings.database_url
+    os.environ["LABELWISE_DATA_DIR"] = str(settings.data_dir)
+    os.environ["LABELWISE_RUN_WORKER"] = "true" if settings.run_worker else "false"
+    uvicorn.run(
+        "labelwise.server.app:create_app", factory=True, host=host, port=port, log_level="info"
+    )
 
 
 def _settings(db: str | None, data_dir: Path | None, worker: bool) -> Settings:

@@ -312,6 +312,8 @@ class RetrainWorker:
 
     def _pool(self, project_id: int, new_texts: list[str]) -> Pool:
         cached = self._features[project_id]
+        if cached.matrix is None and not new_texts:
+            return Pool(np.zeros((0, 1), dtype=np.float32), [])  # no items: nothing to train
         if new_texts:
             cached.texts.extend(new_texts)
             if cached.kind == "tfidf":
@@ -408,7 +410,7 @@ def train_and_rank(pool: Pool, snapshot: _Snapshot) -> _Outcome:
     schema = LabelSchema(snapshot.labels, multilabel=snapshot.multilabel)
     strategy = STRATEGIES[settings.strategy]()
     distinct = {str(v) for v in snapshot.values}
-    if len(snapshot.positions) < settings.min_labels or len(distinct) < 2:
+    if len(snapshot.positions) < settings.min_labels or len(distinct) < 2 or len(pool) == 0:
         return _Outcome(
             positions=np.zeros(0, dtype=np.intp),
             scores=np.zeros(0),
