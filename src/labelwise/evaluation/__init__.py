@@ -1,5 +1,12 @@
 """Evaluation: learning-curve summaries and held-out scores."""
 
+from labelwise.evaluation.agreement import Agreement, annotator_agreement
 from labelwise.evaluation.curves import area_under_curve, labels_to_reach, score_predictions
 
-__all__ = ["area_under_curve", "labels_to_reach", "score_predictions"]
+__all__ = [
+    "Agreement",
+    "annotator_agreement",
+    "area_under_curve",
+    "labels_to_reach",
+    "score_predictions",
+]

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from labelwise.evaluation import Agreement, annotator_agreement
 from labelwise.service.projects import ProjectStatus, project_status
-from labelwise.store import ModelVersion
+from labelwise.store import Annotation, AnnotationKind, ModelVersion, Project, TaskType
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,7 @@ class ProjectMetrics:
 
     status: ProjectStatus
     latest_model: ModelVersion | None
+    agreement: Agreement | None = None
 
 
 def project_metrics(session: Session, *, project_id: int) -> ProjectMetrics:
@@ -27,4 +29,25 @@ def project_metrics(session: Session, *, project_id: int) -> ProjectMetrics:
         .order_by(ModelVersion.version.desc())
         .limit(1)
     )
-    return ProjectMetrics(status=status, latest_model=latest)
+    agreement = _agreement(session, project_id)
+    session.commit()  # end the read: on SQLite an open transaction holds the write lock
+    return ProjectMetrics(status=status, latest_model=latest, agreement=agreement)
+
+
+def _agreement(session: Session, project_id: int) -> Agreement | None:
+    """Agreement among the people who labeled the same items (overlap > 1), single-label."""
+    project = session.get(Project, project_id)
+    if project is None or project.task is not TaskType.SINGLE_LABEL:
+        return None
+    rows = session.execute(
+        select(Annotation.item_id, Annotation.value).where(
+            Annotation.project_id == project_id,
+            Annotation.kind == AnnotationKind.LABEL,
+            Annotation.undone_at.is_(None),
+            Annotation.annotator_id.is_not(None),
+        )
+    ).all()
+    by_item: dict[int, list[str]] = {}
+    for item_id, value in rows:
+        by_item.setdefault(item_id, []).append(str(value))
+    return annotator_agreement(list(by_item.values()))

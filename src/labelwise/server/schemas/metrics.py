@@ -8,6 +8,16 @@ from labelwise.server.schemas.training import ModelVersionOut
 from labelwise.service.projects import ProjectStatus
 
 
+class AgreementOut(BaseModel):
+    """Pairwise agreement and Fleiss' kappa over items labeled by two or more people."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    items: int
+    pairwise: float
+    fleiss_kappa: float | None
+
+
 class MetricsOut(BaseModel):
     """Progress counts (the service's ``ProjectStatus`` as is) and the latest model."""
 
@@ -15,3 +25,4 @@ class MetricsOut(BaseModel):
 
     status: ProjectStatus
     latest_model: ModelVersionOut | None
+    agreement: AgreementOut | None = None
