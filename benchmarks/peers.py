@@ -423,7 +423,7 @@ def markdown(runs: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
             "",
             f"Pool {run['n_pool']:,}, test {run['n_test']:,}, {run['n_classes']} classes. Seed set "
             f"{cfg['init_size']}, batch {cfg['batch_size']}, budget {cfg['budget']:,}, seeds "
-            f"{cfg['seeds']}. Full-data test accuracy {run['full_data_score']:.4f}; target "
+            f"{', '.join(str(seed) for seed in cfg['seeds'])}. Full-data test accuracy {run['full_data_score']:.4f}; target "
             f"{cfg['target_fraction']:.0%} = {run['target_score']:.4f}. "
             f"Wall time {run['wall_seconds']:.0f} s.",
             "",

@@ -66,4 +66,5 @@ def make_project(
         truth[item.id] = next(
             lab for lab, ph in INTENTS.items() if item.text.rsplit(" ", 1)[0] in ph
         )
+    session.commit()  # end the read: on SQLite an open transaction holds the write lock
     return project, truth
