@@ -20,7 +20,9 @@ written to the server's embedding cache beforehand, so no text is encoded while 
 Run from the repository root with the project's environment::
 
     python benchmarks/loop_latency.py                     # SQLite file
-    python benchmarks/loop_latency.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
+    python benchmarks/loop_latency.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/labelwise_bench
+
+A PostgreSQL URL names a scratch database, which is dropped and created afresh.
 
 Writes ``benchmarks/results/loop_latency.json`` and ``loop_latency.md``.
 """
@@ -43,7 +45,8 @@ from typing import Any
 
 import httpx
 import numpy as np
-from sqlalchemy import select, text
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
 
 from labelwise.data import read_dataset
 from labelwise.features import EmbeddingCache, SentenceEmbedder
@@ -95,11 +98,15 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def reset_database(url: str) -> None:
-    engine = make_engine(url)
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-    engine.dispose()
+    """A PostgreSQL URL names a scratch database: it is dropped and created afresh."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        return
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+    admin.dispose()
 
 
 def service_latency(
