@@ -19,7 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from labelwise.data.rows import Row, iter_rows
@@ -34,6 +34,8 @@ MAX_TEXT_CHARS = 100_000
 #: Row errors an ImportFailedError carries; the count of all of them is kept.
 MAX_REPORTED_ERRORS = 100
 _BATCH = 5_000
+#: Imports at least this large refresh PostgreSQL's table statistics right away.
+ANALYZE_AFTER = 1_000
 # Core tables, not ORM classes, for the bulk inserts: the ORM's bulk path re-collects
 # every row (about twice the time for 100,000 rows) for features an import does not use.
 _ITEMS = cast(Table, Item.__table__)
@@ -207,6 +209,12 @@ def import_items(
         session.rollback()
         raise
     session.commit()
+    if report.added >= ANALYZE_AFTER and session.get_bind().dialect.name == "postgresql":
+        # Fresh statistics, so the planner drives the queue query from the ranked
+        # entries instead of testing every new item (milliseconds instead of ~0.3 s on
+        # 100,000 items until autovacuum would have analyzed the table).
+        session.execute(text("ANALYZE items"))
+        session.commit()
     return report
 
 

@@ -231,7 +231,18 @@ def lease_next(
 _Choice = tuple[Item, str, float | None, QueryRound | None, Sequence[Any]]
 
 
+#: Pool positions checked per statement by the random fallback: eligibility is a few
+#: correlated subqueries per row, so each statement stays bounded on a large pool.
+WINDOW = 64
+
+
 def _from_queue(session: Session, project: Project, eligible: Any) -> _Choice | None:
+    """The best-ranked eligible entry of the current query round.
+
+    With table statistics both databases walk the round's entries in rank order and stop
+    at the first eligible one (PostgreSQL needs ANALYZE after a large import, which the
+    import does).
+    """
     if project.current_round_id is None:
         return None
     round_ = session.get_one(QueryRound, project.current_round_id)
@@ -248,17 +259,46 @@ def _from_queue(session: Session, project: Project, eligible: Any) -> _Choice | 
 
 
 def _at_random(session: Session, project: Project, eligible: Any, *, audit: bool) -> _Choice | None:
-    """A uniformly random eligible item, from the audit sample or from the rest."""
-    query = select(Item.id).where(eligible, Item.is_audit.is_(audit))
-    count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    if count == 0:
-        return None
-    item_id = session.scalar(query.order_by(Item.position).offset(random.randrange(count)).limit(1))
-    item = session.get_one(Item, item_id)
+    """A random eligible item, from the audit sample or from the rest of the pool.
+
+    Audit items are drawn uniformly among the eligible ones (the audit estimate must not
+    depend on the serving order). Other items are the first eligible one after a random
+    position, scanned in bounded windows: near-uniform while most of the pool is
+    unlabeled, which is when a project has no model yet.
+    """
     if audit:
-        return item, AUDIT, None, None, ()
-    has_model = project.current_round_id is not None
-    return item, RANDOM_QUEUE_EMPTY if has_model else RANDOM_NO_MODEL, None, None, ()
+        query = select(Item.id).where(Item.is_audit.is_(True), eligible)
+        count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        if count == 0:
+            return None
+        item_id = session.scalar(
+            query.order_by(Item.position).offset(random.randrange(count)).limit(1)
+        )
+        return session.get_one(Item, item_id), AUDIT, None, None, ()
+    n_items = session.scalar(
+        select(func.coalesce(func.max(Item.position) + 1, 0)).where(Item.project_id == project.id)
+    )
+    if not n_items:
+        return None
+    first = random.randrange(n_items)
+    for start in [*range(first, n_items, WINDOW), *range(0, first, WINDOW)]:
+        stop = min(start + WINDOW, n_items if start >= first else first)
+        item = session.scalar(
+            select(Item)
+            .where(
+                Item.project_id == project.id,
+                Item.position >= start,
+                Item.position < stop,
+                Item.is_audit.is_(False),
+                eligible,
+            )
+            .order_by(Item.position)
+            .limit(1)
+        )
+        if item is not None:
+            has_model = project.current_round_id is not None
+            return item, RANDOM_QUEUE_EMPTY if has_model else RANDOM_NO_MODEL, None, None, ()
+    return None
 
 
 def _designate_audit_sample(session: Session, project: Project, fraction: float) -> None:

@@ -367,10 +367,16 @@ def _snapshot(session: Session, project_id: int) -> _Snapshot:
             (audit_votes if is_audit else votes).setdefault(position, []).append(
                 (value, str(source))
             )
-    audit_only = set(
-        session.scalars(
-            select(Item.position).where(Item.project_id == project_id, Item.is_audit.is_(True))
+    # Only projects with an audit share have audit items; skipping the scan keeps the
+    # snapshot (which holds SQLite's write lock) short on large pools.
+    audit_only = (
+        set(
+            session.scalars(
+                select(Item.position).where(Item.project_id == project_id, Item.is_audit.is_(True))
+            )
         )
+        if settings.audit_fraction > 0
+        else set()
     )
     labeled = sorted(votes)
     audited = sorted(audit_votes)

@@ -12,14 +12,17 @@ so sessions must be short (one per request or per use case; services end their r
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+BUSY_TIMEOUT_S = 30
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -49,13 +52,34 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.close()
 
+    # SQLite's busy handler polls with growing sleeps, so under contention (twenty
+    # annotators and the worker in one server) some waiters starve for seconds. Threads of
+    # this process therefore queue on a lock first and meet SQLite's lock only when it is
+    # free (or held by another process, where the busy timeout still applies).
+    writer = threading.Lock()
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if not writer.acquire(timeout=BUSY_TIMEOUT_S):
+            raise OperationalError(
+                "BEGIN IMMEDIATE", None, TimeoutError("another transaction held the database")
+            )
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            writer.release()
+            raise
+        connection.info["labelwise_writer"] = True
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _on_end(connection: Any) -> None:
+        if connection.info.pop("labelwise_writer", False):
+            writer.release()
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
