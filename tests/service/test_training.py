@@ -143,3 +143,18 @@ def test_a_project_without_items_retrains_to_no_model(session, session_factory, 
     session.refresh(job)
     assert job.status is JobStatus.DONE and "Not enough labels" in (job.error or "")
     session.commit()
+
+
+def test_versions_carry_pool_diagnostics_and_stop_kappa(session, session_factory, setup, tmp_path):
+    project, truth, owner = setup
+    worker = training.RetrainWorker(session_factory, data_dir=tmp_path)
+    for _ in range(2):
+        label_n(session, project, owner, truth, 6)
+        worker.run_pending()
+    first, second = training.list_model_versions(session, project_id=project.id)
+    unlabeled = 60 - 12
+    assert sum(second.metrics["pool_predicted"].values()) == unlabeled
+    assert sum(second.metrics["margin_histogram"]) == unlabeled
+    assert 0 < second.metrics["mean_confidence"] <= 1
+    assert first.metrics["stop_kappa"] is None
+    assert -1 <= second.metrics["stop_kappa"] <= 1

@@ -26,6 +26,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from labelwise.data import LabelSchema, LabelSource, Pool
+from labelwise.evaluation import pool_diagnostics, stop_set
 from labelwise.features import EmbeddingCache, SentenceEmbedder, TfidfFeaturizer
 from labelwise.learners import Committee, ProbabilisticClassifier
 from labelwise.loop import ActiveLearningLoop, LoopState
@@ -51,6 +52,8 @@ log = logging.getLogger(__name__)
 #: Query rounds whose queue entries are kept (the live one and the one before it).
 KEEP_ROUNDS = 2
 SUGGESTIONS = 5
+#: Pool items whose predictions successive models are compared on (stabilizing predictions).
+STOP_SET = 1000
 
 
 def _now() -> datetime:
@@ -194,6 +197,10 @@ class RetrainWorker:
         self.poll_seconds = poll_seconds
         self.embedder_factory = embedder_factory
         self._features: dict[int, _Features] = {}
+        # The last model's predictions on each project's fixed stop set (kept in memory:
+        # after a restart the first new version has no kappa).
+        self._stop_sets: dict[int, tuple[NDArray[np.intp], NDArray[np.intp]]] = {}
+        self._diagnostics_due: dict[int, tuple[int, _Snapshot, _Outcome, Pool]] = {}
         self._embedder: Any = None
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -253,10 +260,20 @@ class RetrainWorker:
         while not self._stop.is_set() or self._thread is None:
             job_id = self._claim()
             if job_id is None:
+                while self._diagnostics_due and self._claim_peek() is False:
+                    _, due = self._diagnostics_due.popitem()
+                    self._diagnose(*due)
                 return ran
             self.run_job(job_id)
             ran += 1
         return ran
+
+    def _claim_peek(self) -> bool:
+        """True when a job is waiting (without claiming it)."""
+        with self.session_factory() as session:
+            waiting = session.scalar(select(Job.id).where(Job.status == JobStatus.QUEUED).limit(1))
+            session.commit()
+            return waiting is not None
 
     def _claim(self) -> int | None:
         with self.session_factory() as session:
@@ -284,7 +301,8 @@ class RetrainWorker:
                 snapshot = _snapshot(session, job.project_id)
                 texts = self._new_texts(session, snapshot)
                 session.commit()
-            outcome = train_and_rank(self._pool(snapshot.project_id, texts), snapshot)
+            pool = self._pool(snapshot.project_id, texts)
+            outcome = train_and_rank(pool, snapshot)
             with self.session_factory() as session:
                 _publish(session, job_id, snapshot, outcome, self.data_dir, started)
         except Exception as exc:  # any failure must end as a failed job
@@ -296,6 +314,44 @@ class RetrainWorker:
                 job.finished_at = _now()
                 record(session, "retrain_failed", project_id=job.project_id, job_id=job_id)
                 session.commit()
+            return
+        if outcome.skipped is None and not snapshot.multilabel:
+            # Run when the job queue is idle, newest version per project only: the
+            # diagnostics pass must not delay the next retrain.
+            self._diagnostics_due[snapshot.project_id] = (job_id, snapshot, outcome, pool)
+
+    def _diagnose(self, job_id: int, snapshot: _Snapshot, outcome: _Outcome, pool: Pool) -> None:
+        """Add pool diagnostics to the version just published (it already serves).
+
+        Runs after the swap, so the extra pass over the pool never delays serving; a
+        failure here is logged and leaves the version without these fields.
+        """
+        try:
+            previous = self._stop_sets.get(snapshot.project_id)
+            stop = previous[0] if previous is not None else stop_set(len(pool), STOP_SET, 0)
+            unlabeled = np.setdiff1d(
+                np.arange(len(pool), dtype=np.intp),
+                np.concatenate([snapshot.positions, snapshot.audit, snapshot.excluded]),
+            )
+            diagnostics = pool_diagnostics(
+                outcome.model,
+                pool,
+                unlabeled,
+                snapshot.labels,
+                stop_positions=stop,
+                previous=previous,
+            )
+            self._stop_sets[snapshot.project_id] = (
+                diagnostics.stop_positions,
+                diagnostics.stop_predictions,
+            )
+            with self.session_factory() as session:
+                job = session.get_one(Job, job_id)
+                version = session.get_one(ModelVersion, job.model_version_id)
+                version.metrics = {**version.metrics, **diagnostics.to_metrics()}
+                session.commit()
+        except Exception:  # the model already serves; diagnostics are a bonus
+            log.exception("pool diagnostics for job %s failed", job_id)
 
     def _new_texts(self, session: Session, snapshot: _Snapshot) -> list[str]:
         """Texts of the items this worker has not featurized yet, by position."""
@@ -345,6 +401,7 @@ class _Outcome:
     metrics: dict[str, Any]
     parameters: dict[str, NDArray[Any]]
     skipped: str | None = None
+    model: Any = None
 
 
 def _snapshot(session: Session, project_id: int) -> _Snapshot:
@@ -480,6 +537,7 @@ def train_and_rank(pool: Pool, snapshot: _Snapshot) -> _Outcome:
         strategy=repr(strategy),
         metrics=metrics,
         parameters=_linear_parameters(model),
+        model=model,
     )
 
 
