@@ -11,6 +11,8 @@ from labelwise import __version__
 from labelwise.server.errors import register_error_handlers
 from labelwise.server.routes import ROUTERS
 from labelwise.server.schemas.errors import ERROR_RESPONSES
+from labelwise.server.security import app_secret
+from labelwise.server.ui.routes import mount_ui
 from labelwise.service.training import RetrainWorker
 from labelwise.settings import Settings
 from labelwise.store import make_engine, make_session_factory, upgrade_database
@@ -52,7 +54,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.session_factory = session_factory
+    app.state.secret_key = app_secret(settings.secret_key)
     register_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router, prefix="/api", responses=ERROR_RESPONSES)
+    mount_ui(app)
     return app

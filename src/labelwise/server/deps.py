@@ -14,8 +14,9 @@ from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
 
+from labelwise.server.security import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE, session_csrf_ok
 from labelwise.service import policies, users
-from labelwise.service.errors import AuthenticationError
+from labelwise.service.errors import AuthenticationError, PermissionDeniedError
 from labelwise.service.items import MAX_PAGE
 from labelwise.settings import Settings
 from labelwise.store import Role, User
@@ -51,8 +52,26 @@ def get_token(
 TokenDep = Annotated[str, Depends(get_token)]
 
 
-def get_current_user(session: SessionDep, token: TokenDep) -> User:
-    return users.user_for_token(session, token=token)
+def get_current_user(
+    request: Request,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> User:
+    """The owner of the bearer token or, for the web UI, of the session cookie.
+
+    A request authenticated by the cookie alone must prove, unless it only reads, that it
+    comes from our own pages: it carries the session's CSRF token in ``X-CSRF-Token``.
+    """
+    if credentials is not None:
+        return users.user_for_token(session, token=credentials.credentials)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie is None:
+        raise AuthenticationError("Missing bearer token (Authorization: Bearer <token>).")
+    if request.method not in SAFE_METHODS and not session_csrf_ok(
+        request, cookie, request.headers.get(CSRF_HEADER)
+    ):
+        raise PermissionDeniedError(f"Missing or wrong CSRF token ({CSRF_HEADER} header).")
+    return users.user_for_token(session, token=cookie)
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
