@@ -44,6 +44,7 @@ def test_stop_kappa_compares_with_the_previous_model_on_shared_positions():
         previous=(np.arange(4), np.array([1, 0, 0, 1])),
     )
     assert flipped.stop_kappa == pytest.approx(-1.0)
+    assert flipped.stop_changed == 1.0 and same.stop_changed == 0.0
 
 
 def test_stop_set_is_fixed_by_the_seed():

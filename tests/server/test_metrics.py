@@ -44,3 +44,34 @@ class TestMetrics:
             f"/api/projects/{world.project.id}/metrics", headers=world.outsider_headers
         )
         assert_error(response, 404, "not_found")
+
+
+class TestDashboard:
+    def test_members_get_the_numbers(self, client, factory, world, session_factory, settings):
+        project = factory.project(world.admin, name="small", settings={"min_labels": 2})
+        factory.items(
+            project,
+            [
+                {"text": "hello there", "label": "greet"},
+                {"text": "hi friend", "label": "greet"},
+                {"text": "bye now", "label": "bye"},
+                {"text": "see you later", "label": "bye"},
+                {"text": "morning all"},
+            ],
+        )
+        client.post(f"/api/projects/{project.id}/jobs/retrain", headers=world.admin_headers)
+        RetrainWorker(session_factory, data_dir=settings.data_dir).run_pending()
+        body = client.get(f"/api/projects/{project.id}/dashboard", headers=world.admin_headers)
+        assert body.status_code == 200, body.text
+        board = body.json()
+        assert board["labels_per_class"] == {"greet": 2, "bye": 2}
+        assert sum(board["pool_predicted"].values()) == 1
+        assert [v["version"] for v in board["versions"]] == [1]
+        assert sum(board["versions"][0]["margin_histogram"]) == 1
+        assert {s["name"] for s in board["stopping"]} >= {"stabilizing predictions"}
+
+    def test_outsiders_get_404(self, client, world):
+        response = client.get(
+            f"/api/projects/{world.project.id}/dashboard", headers=world.outsider_headers
+        )
+        assert_error(response, 404, "not_found")

@@ -39,6 +39,8 @@ class PoolDiagnostics:
     stop_kappa : float or None
         Cohen's kappa between this model's and the previous model's predictions on the
         stop set (None for the first model, or when the previous set is unknown).
+    stop_changed : float or None
+        Share of the stop set whose predicted class changed since the previous model.
     """
 
     predicted_counts: dict[str, int]
@@ -47,6 +49,7 @@ class PoolDiagnostics:
     stop_positions: NDArray[np.intp] = field(repr=False)
     stop_predictions: NDArray[np.intp] = field(repr=False)
     stop_kappa: float | None
+    stop_changed: float | None = None
 
     def to_metrics(self) -> dict[str, Any]:
         """JSON-ready fields for a model version's metrics."""
@@ -55,6 +58,7 @@ class PoolDiagnostics:
             "margin_histogram": self.margin_histogram,
             "mean_confidence": round(self.mean_confidence, 4),
             "stop_kappa": None if self.stop_kappa is None else round(self.stop_kappa, 4),
+            "stop_changed": None if self.stop_changed is None else round(self.stop_changed, 4),
         }
 
 
@@ -93,13 +97,14 @@ def pool_diagnostics(
         if stop_positions.size
         else np.zeros(0, dtype=np.intp)
     )
-    kappa = None
+    kappa = changed = None
     if previous is not None:
         shared, mine, theirs = np.intersect1d(stop_positions, previous[0], return_indices=True)
         if shared.size:
             a, b = stop_predictions[mine], previous[1][theirs]
             # Identical constant predictions make kappa 0/0: call that perfect agreement.
             kappa = 1.0 if np.array_equal(a, b) else float(cohen_kappa_score(a, b))
+            changed = float(np.mean(a != b))
     return PoolDiagnostics(
         predicted_counts={classes[i]: int(c) for i, c in enumerate(counts) if c},
         margin_histogram=histogram.tolist(),
@@ -107,4 +112,5 @@ def pool_diagnostics(
         stop_positions=stop_positions,
         stop_predictions=stop_predictions,
         stop_kappa=kappa,
+        stop_changed=changed,
     )

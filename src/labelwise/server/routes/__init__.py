@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from labelwise.server.routes import (
     annotations,
     auth,
+    dashboard,
     exports,
     imports,
     items,
@@ -29,4 +30,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     exports.router,
     training.router,
     metrics.router,
+    dashboard.router,
 )

@@ -1,0 +1,20 @@
+"""The "is active learning helping?" numbers for one project."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from labelwise.server.deps import ProjectMember, SessionDep
+from labelwise.server.schemas.dashboard import DashboardOut
+from labelwise.service import dashboard
+
+router = APIRouter(prefix="/projects/{project_id}", tags=["dashboard"])
+
+
+@router.get("/dashboard", response_model=DashboardOut)
+def read_dashboard(session: SessionDep, access: ProjectMember) -> DashboardOut:
+    """Progress, sampling bias, throughput, learning curve on the audit sample, pool
+    uncertainty per model version, stopping signals and recent jobs."""
+    return DashboardOut.model_validate(
+        dashboard.project_dashboard(session, project_id=access.project_id)
+    )

@@ -1,0 +1,54 @@
+"""The dashboard's numbers (the service's dataclasses, as JSON)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from labelwise.server.schemas.common import UtcDateTime
+from labelwise.server.schemas.training import JobOut
+from labelwise.service.projects import ProjectStatus
+
+
+class _FromService(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class AnnotatorActivityOut(_FromService):
+    username: str
+    labels: int
+    skips: int
+    flags: int
+    labels_last_hour: int
+    median_seconds: float | None
+
+
+class VersionPointOut(_FromService):
+    version: int
+    label_count: int
+    created_at: UtcDateTime
+    audit_accuracy: float | None
+    audit_ci95: list[float] | None
+    audit_n: int | None
+    mean_confidence: float | None
+    stop_kappa: float | None
+    stop_changed: float | None
+    margin_histogram: list[int] | None
+
+
+class StoppingSignalOut(_FromService):
+    name: str
+    fired: bool
+    value: float | None
+    threshold: float
+    meaning: str
+
+
+class DashboardOut(_FromService):
+    status: ProjectStatus
+    queued: int
+    labels_per_class: dict[str, int]
+    pool_predicted: dict[str, int]
+    annotators: list[AnnotatorActivityOut]
+    versions: list[VersionPointOut]
+    stopping: list[StoppingSignalOut]
+    jobs: list[JobOut]

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from labelwise.service import dashboard, projects, queue, training
+from labelwise.service.dashboard import VersionPoint, stopping_signals
+from tests.service.pool_factory import make_project, make_user
+
+
+def label_n(session, project, user, truth, n, *, seconds=2.0):
+    for _ in range(n):
+        s = queue.lease_next(session, project_id=project.id, annotator=user)
+        queue.submit_annotation(
+            session,
+            project_id=project.id,
+            annotator=user,
+            item_id=s.item_id,
+            value=truth[s.item_id],
+            seconds_spent=seconds,
+        )
+
+
+def test_dashboard_numbers_after_two_retrains(session, session_factory, tmp_path):
+    owner = make_user(session, "owner")
+    project, truth = make_project(session, owner, settings={"audit_fraction": 0.2})
+    other = make_user(session, "other")
+    projects.add_member(session, project_id=project.id, user=other)
+    worker = training.RetrainWorker(session_factory, data_dir=tmp_path)
+    for _ in range(2):
+        label_n(session, project, owner, truth, 8)
+        label_n(session, project, other, truth, 4, seconds=5.0)
+        worker.run_pending()
+    s = queue.lease_next(session, project_id=project.id, annotator=other)
+    queue.skip_item(session, project_id=project.id, annotator=other, item_id=s.item_id)
+    board = dashboard.project_dashboard(session, project_id=project.id)
+    assert board.status.annotations == 24 and board.status.skipped == 1
+    assert sum(board.labels_per_class.values()) == 24
+    assert set(board.labels_per_class) <= {"greet", "bye", "weather"}
+    assert board.pool_predicted and board.queued > 0
+    by_name = {a.username: a for a in board.annotators}
+    assert by_name["owner"].labels == 16 and by_name["owner"].median_seconds == 2.0
+    assert by_name["other"].labels == 8 and by_name["other"].skips == 1
+    assert by_name["other"].labels_last_hour == 8
+    assert [v.version for v in board.versions] == [1, 2]
+    assert all(v.margin_histogram is not None for v in board.versions)
+    assert board.versions[-1].stop_kappa is not None
+    # Some audit items were labeled (20% of next calls are audit draws): accuracy + CI.
+    assert any(v.audit_n for v in board.versions)
+    assert [sig.name for sig in board.stopping] == [
+        "stabilizing predictions",
+        "classification change",
+        "overall uncertainty",
+    ]
+    assert board.jobs and board.jobs[0].status.value == "done"
+
+
+def point(kappa, changed=None, confidence=None):
+    return VersionPoint(
+        version=1,
+        label_count=1,
+        created_at=datetime.now(UTC),
+        audit_accuracy=None,
+        audit_ci95=None,
+        audit_n=None,
+        mean_confidence=confidence,
+        stop_kappa=kappa,
+        stop_changed=changed,
+        margin_histogram=None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("points", "fired"),
+    [
+        ([point(None), point(0.995), point(0.995)], [False, False, False]),
+        ([point(0.99), point(0.995), point(1.0, 0.001, 0.95)], [True, True, True]),
+        ([point(0.5), point(1.0), point(1.0, 0.01, 0.85)], [False, False, False]),
+    ],
+)
+def test_stopping_signals_follow_the_library_thresholds(points, fired):
+    assert [s.fired for s in stopping_signals(points)] == fired
