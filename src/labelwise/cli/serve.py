@@ -102,5 +102,7 @@ def demo_command(
     console.print(f"API token: {token}")
     console.print(f"label in the terminal: labelwise label {project.name} --user {admin} --db {db}")
     if serve_it:
-        console.print(f"API and docs: http://{host}:{port}/docs")
+        console.print(
+            f"labeling page: http://{host}:{port}/ui/login   API docs: http://{host}:{port}/docs"
+        )
         _run(_settings(db, data_dir, True), host, port)
