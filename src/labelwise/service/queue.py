@@ -318,7 +318,9 @@ def _designate_audit_sample(session: Session, project: Project, fraction: float)
     if not ids:
         return
     chosen = random.sample(ids, max(1, round(fraction * len(ids))))
-    session.execute(update(Item).where(Item.id.in_(chosen)).values(is_audit=True))
+    for start in range(0, len(chosen), 5000):  # SQLite caps bound parameters per statement
+        batch = chosen[start : start + 5000]
+        session.execute(update(Item).where(Item.id.in_(batch)).values(is_audit=True))
     record(session, "audit_sample", project_id=project.id, size=len(chosen))
 
 
