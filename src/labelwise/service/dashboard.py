@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from labelwise.service.projects import ProjectStatus, project_status
+from labelwise.service.transactions import end_read
 from labelwise.store import (
     Annotation,
     AnnotationKind,
@@ -120,7 +121,7 @@ def project_dashboard(
             )
         ),
     )
-    session.commit()  # end the read: on SQLite an open transaction holds the write lock
+    end_read(session)
     return dashboard
 
 

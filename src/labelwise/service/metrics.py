@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from labelwise.evaluation import Agreement, annotator_agreement
 from labelwise.service.projects import ProjectStatus, project_status
+from labelwise.service.transactions import end_read
 from labelwise.store import Annotation, AnnotationKind, ModelVersion, Project, TaskType
 
 
@@ -30,7 +31,7 @@ def project_metrics(session: Session, *, project_id: int) -> ProjectMetrics:
         .limit(1)
     )
     agreement = _agreement(session, project_id)
-    session.commit()  # end the read: on SQLite an open transaction holds the write lock
+    end_read(session)
     return ProjectMetrics(status=status, latest_model=latest, agreement=agreement)
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from labelwise.service.errors import ConflictError, NotFoundError, ValidationError
 from labelwise.service.events import record
 from labelwise.service.project_settings import ProjectSettings
+from labelwise.service.transactions import end_read
 from labelwise.store import (
     Annotation,
     AnnotationKind,
@@ -169,7 +170,7 @@ def project_status(session: Session, *, project_id: int) -> ProjectStatus:
             .group_by(Job.status)
         ).all()
     )
-    session.commit()  # end the read: on SQLite an open transaction holds the write lock
+    end_read(session)
     return ProjectStatus(
         project_id=project.id,
         name=project.name,

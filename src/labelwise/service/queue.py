@@ -22,6 +22,7 @@ from labelwise.service.errors import NotFoundError, ValidationError
 from labelwise.service.events import record
 from labelwise.service.project_settings import ProjectSettings
 from labelwise.service.training import enqueue_retrain_if_due
+from labelwise.service.transactions import end_read
 from labelwise.store import (
     Annotation,
     AnnotationKind,
@@ -564,5 +565,5 @@ def recent_decisions(
             .limit(limit)
         )
     )
-    session.commit()  # end the read: on SQLite an open transaction holds the write lock
+    end_read(session)
     return decisions

@@ -33,6 +33,7 @@ from labelwise.loop import ActiveLearningLoop, LoopState
 from labelwise.service.errors import NotFoundError
 from labelwise.service.events import record
 from labelwise.service.project_settings import ProjectSettings
+from labelwise.service.transactions import end_read
 from labelwise.store import (
     Annotation,
     AnnotationKind,
@@ -124,7 +125,7 @@ def list_jobs(session: Session, *, project_id: int, limit: int = 100) -> list[Jo
             select(Job).where(Job.project_id == project_id).order_by(Job.id.desc()).limit(limit)
         )
     )
-    session.commit()  # end the read: on SQLite an open transaction holds the write lock
+    end_read(session)
     return jobs
 
 
@@ -137,7 +138,7 @@ def list_model_versions(session: Session, *, project_id: int) -> list[ModelVersi
             .order_by(ModelVersion.version)
         )
     )
-    session.commit()  # end the read: on SQLite an open transaction holds the write lock
+    end_read(session)
     return versions
 
 

@@ -181,7 +181,6 @@ def project_list(request: Request, session: SessionDep, user: UiUser) -> HTMLRes
 def annotate(request: Request, project_id: int, session: SessionDep, user: UiMember) -> Response:
     """The annotation page: one item at a time from the project's queue."""
     project: Project = projects.get_project(session, project_id=project_id)
-    session.commit()  # end the read: on SQLite an open transaction holds the write lock
     view = TASK_VIEWS.get(project.task)
     context = {
         "user": user,
