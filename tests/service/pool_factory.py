@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import insert
@@ -34,9 +35,13 @@ def make_project(
     *,
     copies: int = 4,
     settings: dict[str, Any] | None = None,
+    extra_labels: Sequence[str] = (),
 ) -> tuple[Project, dict[int, str]]:
-    """A project over ``copies`` numbered variants of every intent phrase; returns the truth."""
-    labels = sorted(INTENTS)
+    """A project over ``copies`` numbered variants of every intent phrase; returns the truth.
+
+    ``extra_labels`` widen the schema with classes no item has (a big schema, few seen).
+    """
+    labels = sorted(INTENTS) + list(extra_labels)
     project = projects.create_project(
         session,
         name="intents",

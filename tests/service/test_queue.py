@@ -3,11 +3,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from labelwise.service import projects, queue
 from labelwise.service.errors import NotFoundError, ValidationError
-from labelwise.service.training import RetrainWorker
-from labelwise.store import AnnotationKind, Job
+from labelwise.service.training import SUGGESTIONS, RetrainWorker, request_retrain
+from labelwise.store import AnnotationKind, Job, JobStatus, Lease
 from tests.service.pool_factory import make_project, make_user
 
 
@@ -209,3 +210,198 @@ def test_overlap_two_serves_an_item_to_two_annotators_then_retires_it(session, s
         served_third.add(c.item_id)
         queue.skip_item(session, project_id=project.id, annotator=third, item_id=c.item_id)
     assert a.item_id not in served_third  # two labels: the item is done
+
+
+# -- two leases: the item on screen and the one fetched ahead ------------------------------
+
+
+def _next(session, project, user, **kwargs):
+    return queue.lease_next(session, project_id=project.id, annotator=user, **kwargs)
+
+
+def _open_leases(session, user):
+    rows = session.scalars(
+        select(Lease).where(Lease.annotator_id == user.id, Lease.released_at.is_(None))
+    ).all()
+    session.commit()
+    return rows
+
+
+def _label(session, project, user, served, truth):
+    queue.submit_annotation(
+        session,
+        project_id=project.id,
+        annotator=user,
+        item_id=served.item_id,
+        value=truth[served.item_id],
+    )
+
+
+def test_ahead_leases_a_second_distinct_item_and_never_a_third(session, setup):
+    project, _, owner, _ = setup
+    current = _next(session, project, owner)
+    following = _next(session, project, owner, ahead=True)
+    assert following.item_id != current.item_id
+    # Asking again, either way, returns the same two leases: nothing is stranded.
+    assert _next(session, project, owner, ahead=True).lease_id == following.lease_id
+    assert _next(session, project, owner).lease_id == current.lease_id
+    assert len(_open_leases(session, owner)) == 2
+
+
+def test_ahead_without_a_current_item_leases_the_current_one(session, setup):
+    project, _, owner, _ = setup
+    first = _next(session, project, owner, ahead=True)
+    assert _next(session, project, owner).lease_id == first.lease_id
+    assert _next(session, project, owner, ahead=True).item_id != first.item_id
+
+
+@pytest.mark.parametrize("decision", ["label", "skip", "flag"])
+def test_after_a_decision_the_prefetched_item_is_the_current_one(session, setup, decision):
+    project, truth, owner, _ = setup
+    current = _next(session, project, owner)
+    following = _next(session, project, owner, ahead=True)
+    if decision == "label":
+        _label(session, project, owner, current, truth)
+    elif decision == "skip":
+        queue.skip_item(session, project_id=project.id, annotator=owner, item_id=current.item_id)
+    else:
+        queue.flag_item(
+            session, project_id=project.id, annotator=owner, item_id=current.item_id, comment="?"
+        )
+    assert _next(session, project, owner).lease_id == following.lease_id
+    third = _next(session, project, owner, ahead=True)
+    assert third.item_id not in {current.item_id, following.item_id}
+    assert _next(session, project, owner).lease_id == following.lease_id  # still stable
+    assert {lease.id for lease in _open_leases(session, owner)} == {
+        following.lease_id,
+        third.lease_id,
+    }
+
+
+def test_two_annotators_prefetching_never_share_an_item(session, setup):
+    project, truth, owner, other = setup
+    served = {owner.id: set(), other.id: set()}
+    for _ in range(12):
+        held = {}
+        for user in (owner, other):
+            held[user.id] = (
+                _next(session, project, user),
+                _next(session, project, user, ahead=True),
+            )
+            served[user.id].update(s.item_id for s in held[user.id])
+        items = [s.item_id for pair in held.values() for s in pair]
+        assert len(set(items)) == 4  # two each, all different
+        for user in (owner, other):
+            _label(session, project, user, held[user.id][0], truth)
+    assert not served[owner.id] & served[other.id]
+
+
+def test_expired_leases_stop_counting_and_a_decision_restarts_the_next_ones_clock(session, setup):
+    project, truth, owner, other = setup
+    projects.update_settings(session, project_id=project.id, changes={"lease_seconds": 60})
+    start = datetime.now(UTC) - timedelta(seconds=50)  # both leases have 10 s left
+    current = _next(session, project, owner, now=start)
+    following = _next(session, project, owner, now=start, ahead=True)
+    loaded = session.get(Lease, following.lease_id)  # kept in the session's identity map
+    _label(session, project, owner, current, truth)
+    # The prefetched item is on screen now: it got a full lease from the decision.
+    later = datetime.now(UTC) + timedelta(seconds=30)
+    again = _next(session, project, owner, now=later)
+    assert again.lease_id == following.lease_id
+    assert again.expires_at > following.expires_at + timedelta(seconds=40)
+    assert loaded is not None and loaded.expires_at.replace(tzinfo=UTC) == again.expires_at
+    # Much later both have expired: the other annotator can be served the item.
+    much_later = datetime.now(UTC) + timedelta(seconds=61)
+    assert _open_leases(session, owner)  # still unreleased, merely expired
+    seen = set()
+    while s := _next(session, project, other, now=much_later):
+        seen.add(s.item_id)
+        queue.skip_item(session, project_id=project.id, annotator=other, item_id=s.item_id)
+    assert following.item_id in seen
+
+
+def test_deciding_the_prefetched_item_first_leaves_the_current_lease_alone(session, setup):
+    project, truth, owner, _ = setup
+    start = datetime.now(UTC) - timedelta(seconds=50)
+    current = _next(session, project, owner, now=start)
+    following = _next(session, project, owner, now=start, ahead=True)
+    _label(session, project, owner, following, truth)
+    expires = session.scalar(select(Lease.expires_at).where(Lease.id == current.lease_id))
+    session.commit()
+    assert expires.replace(tzinfo=UTC) == current.expires_at
+
+
+def _train(session, session_factory, project, owner, truth, tmp_path, n=6):
+    # Items come at random before the first model; the learner needs two classes, and
+    # six random items share one class about once in 250 runs.
+    seen = []
+    while len(seen) < n or len(set(seen)) < 2:
+        s = _next(session, project, owner)
+        _label(session, project, owner, s, truth)
+        seen.append(truth[s.item_id])
+    worker = RetrainWorker(session_factory, data_dir=tmp_path)
+    queue_job = session.scalar(select(Job).where(Job.status == JobStatus.QUEUED))
+    session.commit()
+    if queue_job is None:
+        request_retrain(session, project_id=project.id)
+    assert worker.run_pending() >= 1
+    return worker
+
+
+def test_a_prefetched_item_keeps_its_model_and_suggestions_across_a_retrain(
+    session, session_factory, setup, tmp_path
+):
+    project, truth, owner, _ = setup
+    worker = _train(session, session_factory, project, owner, truth, tmp_path)
+    current = _next(session, project, owner)
+    following = _next(session, project, owner, ahead=True)
+    assert (current.model_version, following.model_version) == (1, 1)
+    request_retrain(session, project_id=project.id)
+    assert worker.run_pending() == 1
+    again = _next(session, project, owner, ahead=True)
+    assert again.lease_id == following.lease_id
+    assert (again.model_version, again.suggestions) == (1, following.suggestions)
+    _label(session, project, owner, current, truth)
+    assert _next(session, project, owner).lease_id == following.lease_id
+    assert _next(session, project, owner, ahead=True).model_version == 2
+
+
+def test_a_prefetch_that_uses_up_the_queue_still_queues_a_retrain(
+    session, session_factory, setup, tmp_path
+):
+    project, truth, owner, _ = setup
+    projects.update_settings(
+        session, project_id=project.id, changes={"queue_size": 3, "retrain_every": 1000}
+    )
+    worker = _train(session, session_factory, project, owner, truth, tmp_path)
+    current = _next(session, project, owner)
+    strategies = []
+    for _ in range(3):
+        following = _next(session, project, owner, ahead=True)
+        strategies.append(following.strategy)
+        _label(session, project, owner, current, truth)
+        current = following
+    assert strategies[-1] == queue.RANDOM_QUEUE_EMPTY
+    job = session.scalar(select(Job).where(Job.status == JobStatus.QUEUED))
+    session.commit()
+    assert job is not None and job.trigger == "queue_empty"
+    assert worker.run_pending() == 1
+    # The random item fetched ahead stays the current one; the new queue serves after it.
+    assert _next(session, project, owner).lease_id == current.lease_id
+    assert _next(session, project, owner, ahead=True).model_version == 2
+
+
+def test_suggestions_fill_the_nine_number_keys(session, session_factory, tmp_path):
+    owner = make_user(session, "owner")
+    extra = [f"unseen_{i}" for i in range(9)]
+    project, truth = make_project(session, owner, extra_labels=extra)
+    _train(session, session_factory, project, owner, truth, tmp_path)
+    served = _next(session, project, owner)
+    labels = [label for label, _ in served.suggestions]
+    probabilities = [p for _, p in served.suggestions]
+    assert len(labels) == min(SUGGESTIONS, len(project.labels)) == 9
+    assert len(set(labels)) == 9
+    assert probabilities == sorted(probabilities, reverse=True)
+    # Classes never labeled have probability 0 and follow in schema order.
+    unseen = [label for label, p in served.suggestions if p == 0]
+    assert unseen == sorted(unseen, key=project.labels.index)

@@ -27,7 +27,7 @@ def test_sqlite_file_and_folder_are_created_on_first_use(tmp_path: Path):
 def test_upgrade_is_idempotent(engine):
     upgrade_database(engine)
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
 
 
 def test_duplicate_content_hash_in_a_project_is_refused(session):
@@ -45,3 +45,13 @@ def test_foreign_keys_are_enforced(session):
     session.add(Item(project_id=12345, position=0, text="x", content_hash="h"))
     with pytest.raises(IntegrityError):
         session.flush()
+
+
+def test_migrations_match_the_models(engine):
+    # A model change without its migration (or the reverse) shows up here, on both back ends.
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    with engine.connect() as conn:
+        differences = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert differences == []

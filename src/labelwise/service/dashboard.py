@@ -48,7 +48,11 @@ class AnnotatorActivity:
 
 @dataclass(frozen=True)
 class VersionPoint:
-    """One model version on the learning curve (audit fields are None without an audit sample)."""
+    """One model version on the learning curve.
+
+    ``audit_*`` is accuracy on the random audit sample, ``eval_*`` on the held-out
+    evaluation set imported with gold labels; each is None where the project has none.
+    """
 
     version: int
     label_count: int
@@ -56,6 +60,9 @@ class VersionPoint:
     audit_accuracy: float | None
     audit_ci95: list[float] | None
     audit_n: int | None
+    eval_accuracy: float | None
+    eval_ci95: list[float] | None
+    eval_n: int | None
     mean_confidence: float | None
     stop_kappa: float | None
     stop_changed: float | None
@@ -183,6 +190,9 @@ def _point(version: ModelVersion) -> VersionPoint:
         audit_accuracy=m.get("audit_accuracy"),
         audit_ci95=m.get("audit_ci95"),
         audit_n=m.get("audit_n"),
+        eval_accuracy=m.get("eval_accuracy"),
+        eval_ci95=m.get("eval_ci95"),
+        eval_n=m.get("eval_n"),
         mean_confidence=m.get("mean_confidence"),
         stop_kappa=m.get("stop_kappa"),
         stop_changed=m.get("stop_changed"),

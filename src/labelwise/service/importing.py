@@ -85,9 +85,12 @@ class ImportReport:
     duplicates : int
         Rows whose text was already in the project or earlier in the file.
     labeled : int
-        Label annotations created (one per added item with a label).
+        Label annotations created (one per added item with a label; 0 for an
+        evaluation set, whose labels are reference labels, not annotations).
     skipped : list of dict
         ``InputError.to_dict()`` of every bad row skipped (``on_error="skip"``).
+    evaluation : bool
+        The rows were imported as the held-out evaluation set.
     """
 
     file: str
@@ -96,6 +99,7 @@ class ImportReport:
     duplicates: int
     labeled: int
     skipped: list[dict[str, Any]] = field(default_factory=list)
+    evaluation: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -131,6 +135,7 @@ def import_items(
     on_error: Literal["abort", "skip"] = "abort",
     source: LabelSource = LabelSource.HUMAN,
     max_text_chars: int = MAX_TEXT_CHARS,
+    evaluation: bool = False,
 ) -> ImportReport:
     """Add the file's rows as items of the project, with their labels if present.
 
@@ -151,6 +156,12 @@ def import_items(
         Provenance of the imported labels (human, model or rule).
     max_text_chars : int
         Longer texts are bad rows.
+    evaluation : bool
+        Import a held-out evaluation set instead: every row needs a label, kept as the
+        item's reference label (not an annotation). These items are never served and
+        never trained on; each model version is scored on them. A row whose text is
+        already in the project (in either role) is left out as a duplicate, so an
+        evaluation item can never leak into training.
 
     Raises
     ------
@@ -185,6 +196,13 @@ def import_items(
             if isinstance(row, InputError)
             else _parse(row, path, task, text_field, label_field, max_text_chars)
         )
+        if evaluation and isinstance(parsed, _Candidate) and parsed.label is None:
+            parsed = InputError(
+                "an evaluation set needs a label on every row",
+                file=path,
+                line=parsed.line,
+                field=label_field,
+            )
         if isinstance(parsed, InputError):
             errors.append(parsed)
         else:
@@ -204,6 +222,7 @@ def import_items(
             on_error=on_error,
             source=source,
             label_field=label_field,
+            evaluation=evaluation,
         )
     except BaseException:
         session.rollback()
@@ -230,6 +249,7 @@ def _store(
     on_error: str,
     source: LabelSource,
     label_field: str,
+    evaluation: bool,
 ) -> ImportReport:
     # The row lock serializes imports into one project (PostgreSQL; SQLite's write lock
     # already does), so two of them cannot hand out the same positions.
@@ -271,6 +291,8 @@ def _store(
             "source": path.name[-500:],
             "content_hash": candidate.hash,
             "is_audit": False,
+            "is_evaluation": evaluation,
+            "reference_label": candidate.label if evaluation else None,
             "created_at": now,
         }
         for offset, candidate in enumerate(fresh)
@@ -278,7 +300,9 @@ def _store(
     for batch in _batches(item_rows):
         session.execute(insert(_ITEMS), batch)
 
-    labeled = [(start + i, c.label) for i, c in enumerate(fresh) if c.label is not None]
+    labeled = [
+        (start + i, c.label) for i, c in enumerate(fresh) if c.label is not None and not evaluation
+    ]
     if labeled:
         ids = dict(
             session.execute(
@@ -309,6 +333,7 @@ def _store(
         duplicates=len(valid) - len(fresh),
         labeled=len(labeled),
         skipped=[e.to_dict() for e in errors],
+        evaluation=evaluation,
     )
     record(
         session,
@@ -321,6 +346,7 @@ def _store(
         duplicates=report.duplicates,
         labeled=report.labeled,
         skipped=len(report.skipped),
+        evaluation=evaluation,
         source=str(source),
         first_position=start if fresh else None,
     )

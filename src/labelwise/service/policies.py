@@ -29,6 +29,21 @@ def project_role(session: Session, *, project_id: int, user: User) -> Role:
     return role
 
 
+def administered_projects(session: Session, *, user: User, project_ids: list[int]) -> set[int]:
+    """Which of ``project_ids`` the user may administer, in one query."""
+    if user.is_admin:
+        return set(project_ids)
+    return set(
+        session.scalars(
+            select(Membership.project_id).where(
+                Membership.user_id == user.id,
+                Membership.role == Role.ADMIN,
+                Membership.project_id.in_(project_ids),
+            )
+        )
+    )
+
+
 def require_member(session: Session, *, project_id: int, user: User) -> Role:
     """Any member may read the project and label in it."""
     return project_role(session, project_id=project_id, user=user)

@@ -110,6 +110,35 @@ def update_settings(session: Session, *, project_id: int, changes: dict[str, Any
     return project
 
 
+def update_guidelines(session: Session, *, project_id: int, guidelines: str) -> Project:
+    """Replace the guidelines annotators read beside each item (plain text)."""
+    project = get_project(session, project_id=project_id)
+    project.guidelines = guidelines
+    record(session, "guidelines_changed", project_id=project_id, length=len(guidelines))
+    session.commit()
+    return project
+
+
+@dataclass(frozen=True)
+class Member:
+    user_id: int
+    username: str
+    role: Role
+
+
+def list_members(session: Session, *, project_id: int) -> list[Member]:
+    """The project's members by username (site admins not listed unless added)."""
+    get_project(session, project_id=project_id)
+    rows = session.execute(
+        select(User.id, User.username, Membership.role)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.project_id == project_id)
+        .order_by(User.username)
+    ).all()
+    end_read(session)
+    return [Member(user_id=uid, username=name, role=role) for uid, name, role in rows]
+
+
 def add_member(
     session: Session, *, project_id: int, user: User, role: Role = Role.ANNOTATOR
 ) -> Membership:
@@ -130,11 +159,16 @@ def add_member(
 
 @dataclass(frozen=True)
 class ProjectStatus:
-    """Counts for the status command and the dashboard."""
+    """Counts for the status command and the dashboard.
+
+    ``items`` counts the pool to label; the held-out evaluation set is counted apart in
+    ``evaluation_items`` (it is never served).
+    """
 
     project_id: int
     name: str
     items: int
+    evaluation_items: int
     labeled_items: int
     annotations: int
     skipped: int
@@ -145,7 +179,14 @@ class ProjectStatus:
 
 def project_status(session: Session, *, project_id: int) -> ProjectStatus:
     project = get_project(session, project_id=project_id)
-    items = session.scalar(select(func.count()).where(Item.project_id == project_id)) or 0
+    by_role = dict(
+        session.execute(
+            select(Item.is_evaluation, func.count())
+            .where(Item.project_id == project_id)
+            .group_by(Item.is_evaluation)
+        ).all()
+    )
+    items, evaluation_items = by_role.get(False, 0), by_role.get(True, 0)
     live = (Annotation.project_id == project_id) & Annotation.undone_at.is_(None)
     by_kind = dict(
         session.execute(
@@ -175,6 +216,7 @@ def project_status(session: Session, *, project_id: int) -> ProjectStatus:
         project_id=project.id,
         name=project.name,
         items=items,
+        evaluation_items=evaluation_items,
         labeled_items=labeled_items,
         annotations=by_kind.get(AnnotationKind.LABEL, 0),
         skipped=by_kind.get(AnnotationKind.SKIP, 0),

@@ -4,6 +4,11 @@ Serving is serialized per project (a row lock on the project in PostgreSQL, the 
 lock that ``BEGIN IMMEDIATE`` takes in SQLite), so two annotators can never be handed
 the same item beyond the project's overlap, whatever the isolation level. Each call is
 a few indexed statements, so the lock is held for milliseconds.
+
+An annotator holds at most two open leases per project: the item on screen and the one
+fetched ahead (``lease_next(..., ahead=True)``), so the labeling page never waits for the
+server between items. A decision that releases a lease takes the same lock, because it
+restarts the clock of the lease fetched ahead (see ``_promote_next``).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy import and_, case, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -123,8 +128,9 @@ def _live_decisions() -> Any:
 def _eligible(project_id: int, annotator_id: int, overlap: int, now: datetime) -> Any:
     """SQL condition on ``Item``: this annotator may be served it now.
 
-    Not decided (labeled, skipped or flagged) by them, not leased to them, and fewer
-    than ``overlap`` people have labeled it or hold it.
+    Not decided (labeled, skipped or flagged) by them, not leased to them, fewer than
+    ``overlap`` people have labeled it or hold it, and not in the held-out evaluation
+    set (already labeled, and never to be shown).
     """
     mine = exists().where(
         Annotation.item_id == Item.id,
@@ -160,6 +166,7 @@ def _eligible(project_id: int, annotator_id: int, overlap: int, now: datetime) -
     )
     return and_(
         Item.project_id == project_id,
+        Item.is_evaluation.is_(False),
         ~mine,
         ~held_by_me,
         ~imported,
@@ -167,32 +174,79 @@ def _eligible(project_id: int, annotator_id: int, overlap: int, now: datetime) -
     )
 
 
+#: Open leases an annotator may hold in one project: the item on screen and the one
+#: fetched ahead. More would only hide items from other annotators.
+MAX_HELD = 2
+
+
+def _open_leases(
+    session: Session, project_id: int, annotator_id: int, now: datetime
+) -> list[Lease]:
+    """The annotator's unexpired, undecided leases in the project, oldest first."""
+    return list(
+        session.scalars(
+            select(Lease)
+            .where(
+                Lease.project_id == project_id,
+                Lease.annotator_id == annotator_id,
+                Lease.released_at.is_(None),
+                Lease.expires_at > now,
+            )
+            .order_by(Lease.id)
+            .limit(MAX_HELD)
+        )
+    )
+
+
 def lease_next(
-    session: Session, *, project_id: int, annotator: User, now: datetime | None = None
+    session: Session,
+    *,
+    project_id: int,
+    annotator: User,
+    now: datetime | None = None,
+    ahead: bool = False,
 ) -> ServedItem | None:
     """Lease the most informative item this annotator may label; None when none is left.
 
-    An annotator who already holds an unexpired lease in the project gets the same item
-    again, so a client that lost the response does not strand it. Expired leases need no
-    clean-up: they simply stop counting.
+    An annotator holds at most ``MAX_HELD`` (two) open leases in a project: the item on
+    screen and one fetched ahead, so a page can show the next item the moment a decision
+    is made instead of waiting for the server.
+
+    Parameters
+    ----------
+    session : Session
+    project_id : int
+    annotator : User
+    now : datetime, optional
+        The clock (tests move it past lease expiry).
+    ahead : bool
+        False asks for the *current* item: the annotator's oldest open lease, or a new
+        one when they hold none. True asks for the item *after* it: their second open
+        lease, or a new item distinct from the one held. Either way, asking again
+        returns the same lease, so a client that lost a response strands nothing, and
+        an annotator never holds more than two leases.
+
+    Returns
+    -------
+    ServedItem or None
+        None when nothing is left for this annotator (beyond what they hold).
+
+    Notes
+    -----
+    Leases are ordered by creation, so once the current item is decided the prefetched
+    lease is the oldest open one: a plain ``next`` returns it, and ``_decide`` restarts
+    its clock (it was leased a whole item earlier). Expired leases need no clean-up: they
+    simply stop counting.
     """
     now = now or _now()
     project = _lock_project(session, project_id)
     settings = ProjectSettings.model_validate(project.settings)
-    open_lease = session.scalar(
-        select(Lease)
-        .where(
-            Lease.project_id == project_id,
-            Lease.annotator_id == annotator.id,
-            Lease.released_at.is_(None),
-            Lease.expires_at > now,
-        )
-        .order_by(Lease.id.desc())
-        .limit(1)
-    )
-    if open_lease is not None:
+    held = _open_leases(session, project_id, annotator.id, now)
+    wanted = 1 if ahead else 0
+    if len(held) > wanted:
+        open_lease = held[wanted]
         item = session.get_one(Item, open_lease.item_id)
-        suggestions = _suggestions(session, project.current_round_id, item.id)
+        suggestions = _lease_suggestions(session, project, open_lease)
         session.commit()
         return _served(session, open_lease, item, suggestions)
 
@@ -315,7 +369,13 @@ def _designate_audit_sample(session: Session, project: Project, fraction: float)
     ):
         return
     labeled = exists().where(Annotation.item_id == Item.id, Annotation.kind == AnnotationKind.LABEL)
-    ids = list(session.scalars(select(Item.id).where(Item.project_id == project.id, ~labeled)))
+    ids = list(
+        session.scalars(
+            select(Item.id).where(
+                Item.project_id == project.id, Item.is_evaluation.is_(False), ~labeled
+            )
+        )
+    )
     if not ids:
         return
     chosen = random.sample(ids, max(1, round(fraction * len(ids))))
@@ -325,13 +385,27 @@ def _designate_audit_sample(session: Session, project: Project, fraction: float)
     record(session, "audit_sample", project_id=project.id, size=len(chosen))
 
 
-def _suggestions(session: Session, round_id: int | None, item_id: int) -> Sequence[Any]:
-    if round_id is None:
+def _lease_suggestions(session: Session, project: Project, lease: Lease) -> Sequence[Any]:
+    """The suggestions an open lease was first served with, when it is served again.
+
+    A lease fetched ahead may predate a retrain, so its own model version's round comes
+    first (the worker keeps the previous round's entries); the current round stands in
+    once that one is pruned. Items served at random (no model, audit sample, queue used
+    up) had no suggestions and get none: an audit item must not show the model's guess.
+    """
+    if lease.model_version_id is None:
         return ()
+    own = QueryRound.model_version_id == lease.model_version_id
     found = session.scalar(
-        select(QueueEntry.suggestions).where(
-            QueueEntry.round_id == round_id, QueueEntry.item_id == item_id
+        select(QueueEntry.suggestions)
+        .join(QueryRound, QueryRound.id == QueueEntry.round_id)
+        .where(
+            QueueEntry.item_id == lease.item_id,
+            QueryRound.project_id == project.id,
+            or_(own, QueryRound.id == project.current_round_id),
         )
+        .order_by(case((own, 0), else_=1), QueryRound.id.desc())
+        .limit(1)
     )
     return found or ()
 
@@ -362,6 +436,11 @@ def _project_item(session: Session, project_id: int, item_id: int) -> tuple[Proj
     item = session.get(Item, item_id)
     if project is None or item is None or item.project_id != project_id:
         raise NotFoundError(f"Item {item_id} is not in project {project_id}.")
+    if item.is_evaluation:
+        # Its reference label is the answer; a decision here would leak it into training.
+        raise ValidationError(
+            f"Item {item_id} is in the held-out evaluation set; it is not labeled here."
+        )
     return project, item
 
 
@@ -372,6 +451,47 @@ def _replayed(session: Session, annotator: User, client_key: str | None) -> Anno
         select(Annotation).where(
             Annotation.annotator_id == annotator.id, Annotation.client_key == client_key
         )
+    )
+
+
+def _holds_newer_lease(session: Session, released: Lease, now: datetime) -> bool:
+    """Whether the annotator holds an open lease taken after ``released`` (fetched ahead).
+
+    Only they can create one, so none can appear while their decision is stored except
+    by a concurrent ``next`` of their own, whose lease starts a full clock anyway.
+    """
+    newer = session.scalar(select(Lease.id).where(_newer_open(released, now)).limit(1))
+    return newer is not None
+
+
+def _newer_open(released: Lease, now: datetime) -> Any:
+    """SQL condition on ``Lease``: the same annotator's open leases taken after ``released``."""
+    return and_(
+        Lease.project_id == released.project_id,
+        Lease.annotator_id == released.annotator_id,
+        Lease.id > released.id,
+        Lease.released_at.is_(None),
+        Lease.expires_at > now,
+    )
+
+
+def _promote_next(session: Session, project: Project, released: Lease, now: datetime) -> None:
+    """Restart the clock of the lease fetched after ``released``: it is on screen now.
+
+    A prefetched lease was taken a whole item earlier; without this, time spent on the
+    current item would eat into the next one's lease and a slow annotator could lose it
+    to a colleague while looking at it. Only a lease *newer* than the released one moves,
+    so deciding the prefetched item first never extends the current one.
+    """
+    settings = ProjectSettings.model_validate(project.settings)
+    renewed = now + timedelta(seconds=settings.lease_seconds)
+    session.execute(
+        update(Lease)
+        .where(_newer_open(released, now), Lease.expires_at < renewed)
+        .values(expires_at=renewed)
+        # The lease may be loaded in this session already (its object is what serving
+        # returns next): refresh it rather than evaluate datetimes in Python.
+        .execution_options(synchronize_session="fetch")
     )
 
 
@@ -404,6 +524,14 @@ def _decide(
         .order_by(Lease.id.desc())
         .limit(1)
     )
+    fetched_ahead = lease is not None and _holds_newer_lease(session, lease, now)
+    if fetched_ahead:
+        # Releasing the lease promotes the one fetched ahead, whose expiry then moves:
+        # that must not race a colleague's ``next`` reading it, so take serving's lock
+        # (before any write, in the order serving takes it). Clients that do not fetch
+        # ahead (scripts, the CLI) skip the lock, so their decisions never queue behind
+        # serving.
+        project = _lock_project(session, project_id)
     # A new decision on an item replaces this annotator's earlier one (an edit).
     session.execute(
         update(Annotation)
@@ -431,6 +559,8 @@ def _decide(
     session.add(annotation)
     if lease is not None:
         lease.released_at = now
+    if lease is not None and fetched_ahead:
+        _promote_next(session, project, lease, now)
     record(
         session,
         str(kind),

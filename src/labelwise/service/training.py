@@ -52,7 +52,10 @@ log = logging.getLogger(__name__)
 
 #: Query rounds whose queue entries are kept (the live one and the one before it).
 KEEP_ROUNDS = 2
-SUGGESTIONS = 5
+#: Classes stored per queued item as suggestions, best first: one per number key 1-9 on
+#: the labeling page. Classes the model gives no probability (never labeled yet) still
+#: fill the list in schema order, so every key labels something predictable.
+SUGGESTIONS = 9
 #: Pool items whose predictions successive models are compared on (stabilizing predictions).
 STOP_SET = 1000
 
@@ -165,6 +168,9 @@ class _Snapshot:
     sources: list[str]
     audit: NDArray[np.intp]
     audit_values: list[Any]
+    #: The held-out evaluation set (imported with reference labels), in position order.
+    evaluation: NDArray[np.intp]
+    evaluation_values: list[Any]
     excluded: NDArray[np.intp]
     label_count: int
 
@@ -411,8 +417,18 @@ def _snapshot(session: Session, project_id: int) -> _Snapshot:
     rows = session.execute(
         select(Item.position, Item.is_audit, Annotation.kind, Annotation.value, Annotation.source)
         .join(Annotation, Annotation.item_id == Item.id)
-        .where(Item.project_id == project_id, Annotation.undone_at.is_(None))
+        # An evaluation item is never trained on, even if someone labeled it directly.
+        .where(
+            Item.project_id == project_id,
+            Annotation.undone_at.is_(None),
+            Item.is_evaluation.is_(False),
+        )
         .order_by(Annotation.id)
+    ).all()
+    evaluation = session.execute(
+        select(Item.position, Item.reference_label)
+        .where(Item.project_id == project_id, Item.is_evaluation.is_(True))
+        .order_by(Item.position)
     ).all()
     multilabel = project.task is TaskType.MULTI_LABEL
     votes: dict[int, list[tuple[Any, str]]] = {}
@@ -448,7 +464,12 @@ def _snapshot(session: Session, project_id: int) -> _Snapshot:
         sources=[_source(votes[p]) for p in labeled],
         audit=np.asarray(audited, dtype=np.intp),
         audit_values=[_consensus(audit_votes[p], multilabel) for p in audited],
-        excluded=np.asarray(sorted((flagged | audit_only) - set(labeled)), dtype=np.intp),
+        evaluation=np.asarray([p for p, _ in evaluation], dtype=np.intp),
+        evaluation_values=[value for _, value in evaluation],
+        excluded=np.asarray(
+            sorted((flagged | audit_only | {p for p, _ in evaluation}) - set(labeled)),
+            dtype=np.intp,
+        ),
         label_count=sum(len(v) for v in votes.values()),
     )
 
@@ -518,7 +539,8 @@ def train_and_rank(pool: Pool, snapshot: _Snapshot) -> _Outcome:
     suggestions: list[list[list[Any]]] = []
     if positions.size:
         proba = np.asarray(model.predict_proba(pool.rows(positions)))
-        top = np.argsort(-proba, axis=1)[:, :SUGGESTIONS]
+        # Stable: ties (e.g. the zero columns of unseen classes) keep schema order.
+        top = np.argsort(-proba, axis=1, kind="stable")[:, :SUGGESTIONS]
         suggestions = [
             [[schema.classes[j], round(float(proba[i, j]), 4)] for j in row]
             for i, row in enumerate(top)
@@ -530,7 +552,15 @@ def train_and_rank(pool: Pool, snapshot: _Snapshot) -> _Outcome:
         "query_seconds": round(query_seconds, 4),
         "pool_size": len(pool),
     }
-    metrics.update(_audit_accuracy(model, pool, snapshot, schema))
+    if not snapshot.multilabel:
+        metrics.update(
+            _held_out_accuracy(model, pool, snapshot.audit, snapshot.audit_values, schema, "audit")
+        )
+        metrics.update(
+            _held_out_accuracy(
+                model, pool, snapshot.evaluation, snapshot.evaluation_values, schema, "eval"
+            )
+        )
     return _Outcome(
         positions=positions,
         scores=scores,
@@ -542,17 +572,27 @@ def train_and_rank(pool: Pool, snapshot: _Snapshot) -> _Outcome:
     )
 
 
-def _audit_accuracy(
-    model: Any, pool: Pool, snapshot: _Snapshot, schema: LabelSchema
+def _held_out_accuracy(
+    model: Any,
+    pool: Pool,
+    positions: NDArray[np.intp],
+    values: list[Any],
+    schema: LabelSchema,
+    prefix: str,
 ) -> dict[str, Any]:
-    """Accuracy on the random audit sample with a Wilson 95% interval (single-label only)."""
-    if snapshot.multilabel or snapshot.audit.size == 0:
+    """Accuracy on held-out items with a Wilson 95% interval, as ``{prefix}_accuracy``,
+    ``{prefix}_n`` and ``{prefix}_ci95`` (nothing when there are none).
+
+    Single-label projects only: for multi-label ones exact-match accuracy would need a
+    threshold the learner does not yet expose.
+    """
+    if positions.size == 0:
         return {}
-    predicted = schema.decode(np.argmax(model.predict_proba(pool.rows(snapshot.audit)), axis=1))
-    correct = sum(str(p) == str(t) for p, t in zip(predicted, snapshot.audit_values, strict=True))
-    n = int(snapshot.audit.size)
+    predicted = schema.decode(np.argmax(model.predict_proba(pool.rows(positions)), axis=1))
+    correct = sum(str(p) == str(t) for p, t in zip(predicted, values, strict=True))
+    n = int(positions.size)
     low, high = wilson_interval(correct, n)
-    return {"audit_accuracy": correct / n, "audit_n": n, "audit_ci95": [low, high]}
+    return {f"{prefix}_accuracy": correct / n, f"{prefix}_n": n, f"{prefix}_ci95": [low, high]}
 
 
 def wilson_interval(successes: int, n: int, z: float = 1.959964) -> tuple[float, float]:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from labelwise.service.errors import AuthenticationError, ConflictError, ValidationError
 from labelwise.service.events import record
+from labelwise.service.transactions import end_read
 from labelwise.store import ApiToken, User
 
 _hasher = PasswordHasher()
@@ -84,6 +85,13 @@ def revoke_token(session: Session, *, token: str) -> None:
         row.revoked_at = datetime.now(UTC)
         record(session, "token_revoked", user_id=row.user_id)
         session.commit()
+
+
+def list_users(session: Session) -> list[User]:
+    """Every user, by username."""
+    found = list(session.scalars(select(User).order_by(User.username)))
+    end_read(session)
+    return found
 
 
 def get_user(session: Session, *, username: str) -> User:

@@ -33,6 +33,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -154,6 +155,12 @@ class Item(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     # Kept out of training and served at random, so its accuracy is an unbiased estimate.
     is_audit: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The held-out evaluation set: imported with a reference (gold) label, never served
+    # and never trained on; every model version is scored on it.
+    is_evaluation: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    reference_label: Mapped[Any] = mapped_column(
+        JSON(none_as_null=True), nullable=True, default=None
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
