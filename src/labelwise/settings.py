@@ -25,6 +25,16 @@ class Settings(BaseSettings):
         Run the background retrain worker inside the server process.
     worker_poll_seconds : float
         How often an idle worker looks for queued jobs.
+    secret_key : str
+        Signs the web UI's CSRF tokens; empty: a random key per process.
+    login_max_failures : int
+        Failed log-ins per username within ``login_window_seconds`` before further
+        attempts for it are refused (429); 0 disables this limit.
+    login_max_failures_per_ip : int
+        The same per client address, which stops one client trying many usernames;
+        0 disables this limit.
+    login_window_seconds : float
+        The sliding window both limits count over, in seconds.
     """
 
     model_config = SettingsConfigDict(env_prefix="LABELWISE_", env_file=None)
@@ -34,3 +44,6 @@ class Settings(BaseSettings):
     run_worker: bool = True
     worker_poll_seconds: float = Field(default=0.2, gt=0)
     secret_key: str = ""
+    login_max_failures: int = Field(default=5, ge=0)
+    login_max_failures_per_ip: int = Field(default=20, ge=0)
+    login_window_seconds: float = Field(default=15 * 60, gt=0)

@@ -35,8 +35,30 @@ class TestImport:
             "duplicates": 1,
             "labeled": 2,
             "skipped": [],
+            "evaluation": False,
         }
         assert list((settings.data_dir / "uploads").iterdir()) == []
+
+    def test_an_evaluation_set_is_held_out(self, client, world):
+        content = _jsonl({"text": "hello", "label": "greet"}, {"text": "ciao", "label": "bye"})
+        response = _import(client, world, "eval.jsonl", content, evaluation="true")
+        assert response.status_code == 200, response.text
+        assert (response.json()["added"], response.json()["labeled"]) == (2, 0)
+        items = client.get(
+            f"/api/projects/{world.project.id}/items", headers=world.admin_headers
+        ).json()["items"]
+        assert [i["is_evaluation"] for i in items] == [True, True]
+        served = client.post(
+            f"/api/projects/{world.project.id}/queue/next", headers=world.admin_headers
+        )
+        assert served.status_code == 204  # nothing to label: the only items are held out
+
+    def test_an_evaluation_row_without_a_label_is_located(self, client, world):
+        content = _jsonl({"text": "hello", "label": "greet"}, {"text": "ciao"})
+        error = assert_error(
+            _import(client, world, "eval.jsonl", content, evaluation="true"), 422, "input_error"
+        )
+        assert (error["file"], error["line"], error["field"]) == ("eval.jsonl", 2, "label")
 
     def test_bad_row_aborts_with_file_line_and_field(self, client, world):
         content = _jsonl({"text": "fine", "label": "greet"}, {"text": "odd", "label": "nope"})

@@ -75,3 +75,10 @@ class TestDashboard:
             f"/api/projects/{world.project.id}/dashboard", headers=world.outsider_headers
         )
         assert_error(response, 404, "not_found")
+
+    def test_annotators_get_403(self, client, world):
+        # The dashboard shows every annotator's pace: a data lead's view, not a labeler's.
+        response = client.get(
+            f"/api/projects/{world.project.id}/dashboard", headers=world.annotator_headers
+        )
+        assert_error(response, 403, "permission_denied")

@@ -12,6 +12,7 @@ from labelwise.server.errors import register_error_handlers
 from labelwise.server.routes import ROUTERS
 from labelwise.server.schemas.errors import ERROR_RESPONSES
 from labelwise.server.security import app_secret
+from labelwise.server.throttle import LoginThrottle, LoginThrottled, login_throttled
 from labelwise.server.ui.routes import mount_ui
 from labelwise.service.training import RetrainWorker
 from labelwise.settings import Settings
@@ -55,7 +56,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.session_factory = session_factory
     app.state.secret_key = app_secret(settings.secret_key)
+    app.state.login_throttle = LoginThrottle.from_settings(settings)
     register_error_handlers(app)
+    app.exception_handler(LoginThrottled)(login_throttled)
     for router in ROUTERS:
         app.include_router(router, prefix="/api", responses=ERROR_RESPONSES)
     mount_ui(app)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from labelwise.server.deps import ProjectMember, SessionDep
+from labelwise.server.deps import ProjectAdmin, SessionDep
 from labelwise.server.schemas.dashboard import DashboardOut
 from labelwise.service import dashboard
 
@@ -12,9 +12,12 @@ router = APIRouter(prefix="/projects/{project_id}", tags=["dashboard"])
 
 
 @router.get("/dashboard", response_model=DashboardOut)
-def read_dashboard(session: SessionDep, access: ProjectMember) -> DashboardOut:
+def read_dashboard(session: SessionDep, access: ProjectAdmin) -> DashboardOut:
     """Progress, sampling bias, throughput, learning curve on the audit sample, pool
-    uncertainty per model version, stopping signals and recent jobs."""
+    uncertainty per model version, stopping signals and recent jobs.
+
+    Project admins only: it shows each annotator's pace.
+    """
     return DashboardOut.model_validate(
         dashboard.project_dashboard(session, project_id=access.project_id)
     )

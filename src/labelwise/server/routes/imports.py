@@ -24,6 +24,13 @@ def import_items(
     text_field: Annotated[str, Query(min_length=1)] = "text",
     label_field: Annotated[str, Query(min_length=1)] = "label",
     skip_bad_rows: bool = False,
+    evaluation: Annotated[
+        bool,
+        Query(
+            description="Import a held-out evaluation set: every row labeled; never served "
+            "or trained on; each model version is scored on it."
+        ),
+    ] = False,
 ) -> ImportReportOut:
     """Add the file's rows as items, with their labels if it has a label column.
 
@@ -40,6 +47,7 @@ def import_items(
             text_field=text_field,
             label_field=label_field,
             on_error="skip" if skip_bad_rows else "abort",
+            evaluation=evaluation,
         )
     out = ImportReportOut.model_validate(report)
     out.skipped = [{**row, "file": public_file_name(row.get("file"))} for row in out.skipped]

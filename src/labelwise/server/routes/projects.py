@@ -7,7 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, status
 
 from labelwise.server.deps import CurrentUser, ProjectAdmin, ProjectMember, SessionDep, SiteAdmin
-from labelwise.server.schemas.projects import MemberIn, MemberOut, ProjectIn, ProjectOut
+from labelwise.server.schemas.projects import (
+    GuidelinesIn,
+    MemberIn,
+    MemberOut,
+    MemberRow,
+    ProjectIn,
+    ProjectOut,
+)
 from labelwise.service import projects, users
 
 router = APIRouter(prefix="/projects", tags=["projects"])
@@ -50,6 +57,24 @@ def update_settings(
     """Merge ``changes`` into the settings; the result is validated as a whole (422)."""
     project = projects.update_settings(session, project_id=access.project_id, changes=changes)
     return ProjectOut.model_validate(project)
+
+
+@router.put("/{project_id}/guidelines", response_model=ProjectOut)
+def update_guidelines(body: GuidelinesIn, session: SessionDep, access: ProjectAdmin) -> ProjectOut:
+    """Replace the guidelines annotators read beside each item."""
+    project = projects.update_guidelines(
+        session, project_id=access.project_id, guidelines=body.guidelines
+    )
+    return ProjectOut.model_validate(project)
+
+
+@router.get("/{project_id}/members", response_model=list[MemberRow])
+def list_members(session: SessionDep, access: ProjectAdmin) -> list[MemberRow]:
+    """The project's members and their roles."""
+    return [
+        MemberRow.model_validate(m)
+        for m in projects.list_members(session, project_id=access.project_id)
+    ]
 
 
 @router.post("/{project_id}/members", response_model=MemberOut)

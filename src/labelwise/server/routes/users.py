@@ -16,6 +16,12 @@ def read_me(user: CurrentUser) -> UserOut:
     return UserOut.model_validate(user)
 
 
+@router.get("/users", response_model=list[UserOut])
+def list_users(session: SessionDep, _admin: SiteAdmin) -> list[UserOut]:
+    """Every user (site admins only)."""
+    return [UserOut.model_validate(u) for u in users.list_users(session)]
+
+
 @router.post("/users", response_model=UserOut, status_code=status.HTTP_201_CREATED)
 def create_user(body: UserIn, session: SessionDep, _admin: SiteAdmin) -> UserOut:
     """Add a user (site admins only)."""

@@ -29,6 +29,9 @@ class VersionPointOut(_FromService):
     audit_accuracy: float | None
     audit_ci95: list[float] | None
     audit_n: int | None
+    eval_accuracy: float | None
+    eval_ci95: list[float] | None
+    eval_n: int | None
     mean_confidence: float | None
     stop_kappa: float | None
     stop_changed: float | None

@@ -16,3 +16,4 @@ class ImportReportOut(BaseModel):
     duplicates: int
     labeled: int
     skipped: list[dict[str, Any]]
+    evaluation: bool

@@ -18,6 +18,7 @@ class ItemOut(BaseModel):
     meta: dict[str, Any]
     source: str
     is_audit: bool
+    is_evaluation: bool
     created_at: UtcDateTime
 
 

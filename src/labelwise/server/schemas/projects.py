@@ -43,3 +43,15 @@ class MemberOut(BaseModel):
     project_id: int
     user_id: int
     role: Role
+
+
+class MemberRow(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    user_id: int
+    username: str
+    role: Role
+
+
+class GuidelinesIn(BaseModel):
+    guidelines: str = Field(max_length=100_000)
