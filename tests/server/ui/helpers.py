@@ -1,13 +1,19 @@
-"""Log in through the UI's form, as a browser would."""
+"""Log in through the UI's form, as a browser would; a short simulated labeling run."""
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
+from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
 
 from labelwise.server.security import SESSION_COOKIE
-from tests.server.conftest import PASSWORD
+from labelwise.service import importing, queue
+from labelwise.service.training import RetrainWorker
+from tests.server.conftest import PASSWORD, Factory, World
 
 XSS_TEXT = "<script>alert(1)</script> and <img src=x onerror=alert(1)>"
 
@@ -38,3 +44,51 @@ def ui_login(client: TestClient, username: str, password: str = PASSWORD) -> str
     assert response.status_code == 303, response.text
     assert client.cookies.get(SESSION_COOKIE)
     return page_csrf(client.get("/ui/projects").text)
+
+
+GREET = ["hello there", "hi friend", "good morning", "hey you", "hello again", "hi all"]
+BYE = ["bye now", "see you later", "good night", "farewell friend", "bye bye", "see ya"]
+
+
+def simulated_run(
+    factory: Factory,
+    world: World,
+    session_factory: sessionmaker[Session],
+    settings: Any,
+    *,
+    audit: float,
+    evaluation: bool = False,
+) -> int:
+    """A short labeling run: the admin labels every served item correctly, and the
+    worker retrains every 4 labels (with ``evaluation``, a held-out set is imported
+    first). Returns the new project's id."""
+    project = factory.project(
+        world.admin,
+        name="run",
+        settings={"min_labels": 4, "retrain_every": 4, "audit_fraction": audit},
+    )
+    gold = dict.fromkeys(GREET, "greet") | dict.fromkeys(BYE, "bye")
+    factory.items(project, [{"text": text} for text in gold])
+    if evaluation:
+        path = factory.tmp_path / "evaluation.jsonl"
+        rows = [{"text": f"{t}, held out", "label": label} for t, label in gold.items()]
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+        with session_factory() as session:
+            importing.import_items(session, project_id=project.id, path=path, evaluation=True)
+    worker = RetrainWorker(session_factory, data_dir=Path(settings.data_dir))
+    for _ in range(len(gold)):
+        with session_factory() as session:
+            served = queue.lease_next(session, project_id=project.id, annotator=world.admin)
+            if served is None:
+                break
+            queue.submit_annotation(
+                session,
+                project_id=project.id,
+                annotator=world.admin,
+                item_id=served.item_id,
+                value=gold[served.text],
+                seconds_spent=2.0,
+            )
+        worker.run_pending()
+    project_id: int = project.id
+    return project_id

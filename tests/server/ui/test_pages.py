@@ -204,3 +204,29 @@ class TestTaskViews:
         page = client.get(f"/ui/projects/{project.id}").text
         assert "cannot label spans projects yet" in page
         assert "app.js" not in page
+
+
+class TestLoginThrottling:
+    def _post(self, client, username, password):
+        token = form_token(client.get("/ui/login").text)
+        return client.post(
+            "/ui/login",
+            data={"username": username, "password": password, "csrf_token": token},
+            follow_redirects=False,
+        )
+
+    def test_too_many_failures_show_the_form_with_when_to_retry(self, client, world):
+        for _ in range(5):
+            assert self._post(client, world.annotator.username, "nope").status_code == 401
+        response = self._post(client, world.annotator.username, "correct horse battery")
+        assert response.status_code == 429
+        assert response.headers["Retry-After"] == "900"
+        assert "Too many failed log-in attempts. Try again in 15 minutes." in response.text
+        assert form_token(response.text)  # the form is there to try again later
+        assert SESSION_COOKIE not in client.cookies
+        # The JSON API shares the count: the same username is locked there too.
+        api = client.post(
+            "/api/auth/token",
+            json={"username": world.annotator.username, "password": "correct horse battery"},
+        )
+        assert_error(api, 429, "rate_limited")

@@ -9,12 +9,19 @@
   const multi = boot.task === "multi_label";
   const $ = (id) => document.getElementById(id);
 
+  // The server lets an annotator hold two leases: the item on screen and the one after
+  // it (POST /queue/next?ahead=true). The page fetches that one while the current item is
+  // read, so a decision shows the next item at once and is stored in the background.
   const state = {
     item: null, // the leased item on screen
+    ahead: null, // Promise of the item after it (null: none asked for yet)
+    saving: Promise.resolve(), // the decisions being stored, one after another
+    generation: 0, // bumped when the page resyncs with the server's leases
+    stale: false, // resync once the edit on screen is done
     editing: null, // {item_id, text, annotation} while relabeling an earlier decision
     selected: new Set(), // multi-label: the toggled labels
     shortcuts: [], // the labels behind keys 1-9
-    version: null, // the model version of the last served item
+    version: null, // the newest model version served so far
     started: 0,
     busy: false,
     seen: new Map(), // item_id -> served item, to show text in the recent list
@@ -36,15 +43,29 @@
     const response = await fetch(api + path, init);
     if (response.status === 401) {
       window.location.assign("/ui/login");
-      throw new Error("Your session ended; please log in again.");
+      throw failure("Your session ended; please log in again.", 401);
     }
     if (response.status === 204) return null;
     const data = await response.json().catch(() => ({}));
     if (!response.ok) {
-      throw new Error((data.error && data.error.message) || response.statusText);
+      throw failure((data.error && data.error.message) || response.statusText, response.status);
     }
     return data;
   }
+
+  function failure(message, status) {
+    const error = new Error(message);
+    error.status = status;
+    return error;
+  }
+
+  // No answer (network down: fetch rejects without a status), or the server says "later".
+  function transient(error) {
+    const status = error.status;
+    return status === undefined || status >= 500 || status === 408 || status === 429;
+  }
+
+  const sleep = (ms) => new Promise((resolve) => window.setTimeout(resolve, ms));
 
   function el(tag, className, text) {
     const node = document.createElement(tag);
@@ -58,6 +79,11 @@
     notice.textContent = message;
     notice.className = "notice " + (kind || "");
     notice.hidden = false;
+  }
+
+  function clearNotice(kind) {
+    const notice = $("notice");
+    if (notice.classList.contains(kind)) notice.hidden = true;
   }
 
   // --- Drawing -------------------------------------------------------------------------
@@ -100,6 +126,7 @@
   }
 
   function show(item) {
+    clearNotice("info"); // a banner belongs to the item it came with
     state.item = item;
     state.editing = null;
     state.selected.clear();
@@ -115,13 +142,32 @@
     }
     state.seen.set(item.item_id, item);
     const version = item.reason.model_version;
-    if (version !== null && state.version !== null && version !== state.version) {
+    // An item fetched ahead may come from the model before the newest: only a newer
+    // version is news (random and audit items carry none).
+    if (version !== null && state.version !== null && version > state.version) {
       notify("New model v" + version + " arrived: suggestions now come from it.", "info");
     }
-    if (version !== null) state.version = version;
+    if (version !== null && (state.version === null || version > state.version)) {
+      state.version = version;
+    }
     $("item-text").textContent = item.text;
     $("why").textContent = describe(item);
     drawChoices(item.suggestions.map((s) => [s.label, s.probability]));
+    if (state.ahead === null) prefetch();
+  }
+
+  // Lease the item after the one on screen. It is asked for once the decisions in flight
+  // are stored: each releases its lease, and only then is the server's "second open
+  // lease" the item after this one rather than this one.
+  function prefetch() {
+    const current = state.item;
+    state.ahead = state.saving
+      .then(() => call("POST", "/queue/next?ahead=true"))
+      .then(
+        // A lease that expired meanwhile can come back as the item on screen itself.
+        (next) => (next !== null && next.item_id === current.item_id ? null : next),
+        () => null // a failed prefetch only costs the round-trip it was meant to save
+      );
   }
 
   function showEdit(annotation) {
@@ -140,7 +186,29 @@
   }
 
   function cancelEdit() {
-    if (state.editing !== null) show(state.item);
+    if (state.editing !== null) backToCurrent();
+  }
+
+  // Leave the edit view for the current item (or whatever the server says it is now).
+  function backToCurrent() {
+    if (!state.stale) {
+      show(state.item);
+      return;
+    }
+    state.stale = false;
+    state.editing = null;
+    state.item = null; // keys do nothing until the server answers
+    loadNext();
+  }
+
+  // After a decision the server refused, its lease is still held: the server's oldest
+  // open lease (what a plain next returns) is that item, so ask the server again rather
+  // than guess. Answers to requests made before this are then ignored.
+  function resync() {
+    state.generation += 1;
+    state.ahead = null;
+    if (state.editing !== null) state.stale = true;
+    else loadNext();
   }
 
   function summary(annotation) {
@@ -201,29 +269,90 @@
     }
   }
 
+  // Store one decision after those before it. A lost connection or a server error is
+  // retried with the same client key (the server stores a decision once per key), so the
+  // decision is kept however long the outage; a refusal (4xx) is reported. Resolves to
+  // the stored annotation, or null when it was refused.
+  function save(path, body, replaced) {
+    const attempt = async function () {
+      for (let tries = 1; ; tries += 1) {
+        try {
+          return await call("POST", path, body);
+        } catch (error) {
+          if (!transient(error)) throw error;
+          notify("Saving a decision failed (" + error.message + "); retrying, it is kept.", "error");
+          await sleep(Math.min(1000 * tries, 5000));
+        }
+      }
+    };
+    const saved = state.saving.then(attempt).then(
+      function (stored) {
+        if (replaced && replaced.undone_at === null) state.counts[replaced.kind] -= 1;
+        state.counts[stored.kind] += 1;
+        clearNotice("error");
+        return stored;
+      },
+      function (error) {
+        notify("Your decision was not saved: " + error.message, "error");
+        return null;
+      }
+    );
+    state.saving = saved;
+    return saved;
+  }
+
   async function decide(kind, extra) {
     const target = state.editing || state.item;
     if (state.busy || target === null) return;
-    state.busy = true;
-    document.body.classList.add("busy");
     const body = Object.assign({ item_id: target.item_id, client_key: clientKey() }, extra);
     const path = { label: "/annotations", skip: "/annotations/skip", flag: "/annotations/flag" }[kind];
-    if (kind === "label" && state.editing === null) {
-      body.seconds_spent = (performance.now() - state.started) / 1000;
+    if (state.editing !== null) {
+      await relabel(path, body);
+      return;
     }
+    if (kind === "label") body.seconds_spent = (performance.now() - state.started) / 1000;
+    state.busy = true;
+    document.body.classList.add("busy");
+    const generation = state.generation;
     try {
-      const stored = await call("POST", path, body);
-      if (state.editing !== null && state.editing.annotation.undone_at === null) {
-        state.counts[state.editing.annotation.kind] -= 1; // the edit replaced it
+      const pending = state.ahead;
+      state.ahead = null;
+      const saved = save(path, body, null);
+      saved.then(function (stored) {
+        if (stored === null) {
+          resync();
+          return;
+        }
+        // Counts move once the next item is on screen: keys then act on it.
+        if (state.item !== target) drawCounts();
+        refreshSide();
+      });
+      const following = pending === null ? null : await pending;
+      if (generation !== state.generation) return; // resynced meanwhile: it drew the page
+      if (following !== null && following.item_id !== target.item_id) {
+        show(following); // at once: the decision is stored in the background
+        drawCounts();
+      } else if ((await saved) !== null && generation === state.generation) {
+        await loadNext(); // nothing was fetched ahead: wait for the server this once
+        drawCounts();
       }
-      state.counts[stored.kind] += 1;
-      $("notice").hidden = true;
-      if (state.editing !== null) show(state.item);
-      else await loadNext();
-      drawCounts(); // after the next item is on screen: keys now act on it
-      refreshSide();
-    } catch (error) {
-      notify(error.message, "error");
+    } finally {
+      state.busy = false;
+      document.body.classList.remove("busy");
+    }
+  }
+
+  // An earlier item, already on screen: store the new decision, then go back.
+  async function relabel(path, body) {
+    state.busy = true;
+    document.body.classList.add("busy");
+    try {
+      const stored = await save(path, body, state.editing.annotation);
+      if (stored !== null) {
+        backToCurrent();
+        drawCounts(); // after the current item is back on screen: keys now act on it
+        refreshSide();
+      }
     } finally {
       state.busy = false;
       document.body.classList.remove("busy");
@@ -248,6 +377,7 @@
     if (state.busy) return;
     state.busy = true;
     try {
+      await state.saving; // "the latest decision" includes one still being stored
       const undone = await call("POST", "/annotations/undo", {});
       state.counts[undone.kind] -= 1;
       showEdit(undone);

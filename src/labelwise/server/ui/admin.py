@@ -1,0 +1,329 @@
+"""Admin pages: manage a project (settings, guidelines, members, data, retrains), add
+users and create projects.
+
+Every form posts back here with the session's CSRF token and is answered with a
+redirect (post/redirect/get) on success, or the same page with the error and a 4xx
+status on failure; each action is one call into the service layer, like the API's.
+Project pages need the project's admin role, user and project creation a site admin:
+anyone else gets the same 403 page as for a project that does not exist.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request, UploadFile, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from labelwise.exceptions import InputError
+from labelwise.server.deps import SessionDep, SettingsDep
+from labelwise.server.files import saved_upload
+from labelwise.server.schemas.errors import public_file_name
+from labelwise.server.security import CSRF_FIELD, SESSION_COOKIE, session_csrf_ok
+from labelwise.server.ui.pages import (
+    Forbidden,
+    UiProjectAdmin,
+    UiSiteAdmin,
+    render,
+    session_csrf,
+)
+from labelwise.service import importing, projects, training, users
+from labelwise.service.errors import ServiceError, ValidationError
+from labelwise.service.project_settings import ProjectSettings
+from labelwise.store import Role, TaskType, User
+from labelwise.strategies import STRATEGIES
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+
+
+#: Shown on the manage page after a successful action (post/redirect/get carries a key,
+#: never free text, so nothing from the query string reaches the page).
+DONE_MESSAGES = {
+    "settings": "Settings saved.",
+    "guidelines": "Guidelines saved.",
+    "member": "Member saved.",
+    "retrain": "Retrain queued; the worker picks it up shortly.",
+    "created": "Project created. Import items to start labeling.",
+    "user": "User added.",
+}
+
+#: Settings the form edits: all of them (a test checks that ``save_settings`` takes each).
+SETTING_FIELDS = list(ProjectSettings.model_fields)
+
+
+def form_csrf(request: Request, csrf: Annotated[str | None, Form(alias=CSRF_FIELD)] = None) -> None:
+    """Every admin form carries the session's CSRF token; without it, the 403 page."""
+    if not session_csrf_ok(request, request.cookies.get(SESSION_COOKIE, ""), csrf):
+        raise Forbidden
+
+
+CsrfChecked = Annotated[None, Depends(form_csrf)]
+
+
+def _done(request: Request) -> str:
+    return DONE_MESSAGES.get(request.query_params.get("done", ""), "")
+
+
+def _see_other(path: str) -> RedirectResponse:
+    return RedirectResponse(path, status_code=status.HTTP_303_SEE_OTHER)
+
+
+def _manage_page(
+    request: Request,
+    session: Session,
+    user: User,
+    project_id: int,
+    *,
+    error: str = "",
+    problems: list[str] | None = None,
+    import_report: importing.ImportReport | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    project = projects.get_project(session, project_id=project_id)
+    current = projects.parse_settings(project.settings)
+    context: dict[str, Any] = {
+        "user": user,
+        "project": project,
+        "csrf_token": session_csrf(request),
+        "settings": current,
+        "fields": [
+            (name, ProjectSettings.model_fields[name], getattr(current, name))
+            for name in SETTING_FIELDS
+        ],
+        "strategies": sorted(STRATEGIES),
+        "members": projects.list_members(session, project_id=project_id),
+        "roles": [role.value for role in Role],
+        "message": _done(request),
+        "error": error,
+        "problems": problems or [],
+        "import_report": import_report,
+    }
+    return render(request, "manage.html", context, status_code=status_code)
+
+
+@router.get("/projects/{project_id}/manage")
+def manage(
+    request: Request, project_id: int, session: SessionDep, user: UiProjectAdmin
+) -> HTMLResponse:
+    """Settings, guidelines, members, import and export, and a retrain button."""
+    return _manage_page(request, session, user, project_id)
+
+
+SettingField = Annotated[str | None, Form(max_length=100)]
+
+
+@router.post("/projects/{project_id}/manage/settings")
+def save_settings(
+    request: Request,
+    project_id: int,
+    session: SessionDep,
+    user: UiProjectAdmin,
+    _csrf: CsrfChecked,
+    strategy: SettingField = None,
+    features: SettingField = None,
+    retrain_every: SettingField = None,
+    min_labels: SettingField = None,
+    queue_size: SettingField = None,
+    lease_seconds: SettingField = None,
+    overlap: SettingField = None,
+    audit_fraction: SettingField = None,
+    regularization: SettingField = None,
+) -> Response:
+    """Save the settings form; the service validates the values (text from the form)."""
+    given = {
+        "strategy": strategy,
+        "features": features,
+        "retrain_every": retrain_every,
+        "min_labels": min_labels,
+        "queue_size": queue_size,
+        "lease_seconds": lease_seconds,
+        "overlap": overlap,
+        "audit_fraction": audit_fraction,
+        "regularization": regularization,
+    }
+    changes = {name: value.strip() for name, value in given.items() if value is not None}
+    try:
+        projects.update_settings(session, project_id=project_id, changes=changes)
+    except ServiceError as exc:
+        return _manage_page(request, session, user, project_id, error=str(exc), status_code=422)
+    return _see_other(f"/ui/projects/{project_id}/manage?done=settings")
+
+
+@router.post("/projects/{project_id}/manage/guidelines")
+def save_guidelines(
+    project_id: int,
+    session: SessionDep,
+    _user: UiProjectAdmin,
+    _csrf: CsrfChecked,
+    guidelines: Annotated[str, Form(max_length=100_000)] = "",
+) -> Response:
+    projects.update_guidelines(session, project_id=project_id, guidelines=guidelines)
+    return _see_other(f"/ui/projects/{project_id}/manage?done=guidelines")
+
+
+@router.post("/projects/{project_id}/manage/members")
+def save_member(
+    request: Request,
+    project_id: int,
+    session: SessionDep,
+    user: UiProjectAdmin,
+    _csrf: CsrfChecked,
+    username: Annotated[str, Form(max_length=100)] = "",
+    role: Annotated[str, Form(max_length=20)] = Role.ANNOTATOR.value,
+) -> Response:
+    try:
+        if role not in {r.value for r in Role}:
+            raise ValidationError(f"Unknown role {role!r}.")
+        member = users.get_user(session, username=username.strip())
+        projects.add_member(session, project_id=project_id, user=member, role=Role(role))
+    except ServiceError as exc:
+        return _manage_page(request, session, user, project_id, error=str(exc), status_code=422)
+    return _see_other(f"/ui/projects/{project_id}/manage?done=member")
+
+
+@router.post("/projects/{project_id}/manage/retrain")
+def retrain(
+    project_id: int,
+    session: SessionDep,
+    _user: UiProjectAdmin,
+    _csrf: CsrfChecked,
+) -> Response:
+    training.request_retrain(session, project_id=project_id)
+    return _see_other(f"/ui/projects/{project_id}/manage?done=retrain")
+
+
+@router.post("/projects/{project_id}/manage/import")
+def import_file(
+    request: Request,
+    project_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: UiProjectAdmin,
+    file: UploadFile,
+    _csrf: CsrfChecked,
+    text_field: Annotated[str, Form(min_length=1, max_length=200)] = "text",
+    label_field: Annotated[str, Form(min_length=1, max_length=200)] = "label",
+    skip_bad_rows: Annotated[bool, Form()] = False,
+    evaluation: Annotated[bool, Form()] = False,
+) -> Response:
+    """Import an uploaded file; the page shows the report, or every located bad row."""
+    try:
+        with saved_upload(file, settings) as path:
+            report = importing.import_items(
+                session,
+                project_id=project_id,
+                path=path,
+                user=user,
+                text_field=text_field,
+                label_field=label_field,
+                on_error="skip" if skip_bad_rows else "abort",
+                evaluation=evaluation,
+            )
+    except InputError as exc:
+        located = getattr(exc, "errors", None) or [exc]
+        return _manage_page(
+            request,
+            session,
+            user,
+            project_id,
+            error=_located(exc),
+            problems=[_located(e) for e in located],
+            status_code=422,
+        )
+    return _manage_page(request, session, user, project_id, import_report=report)
+
+
+def _located(error: InputError) -> str:
+    """File (its name only: server folders are nobody's business), line, field: message."""
+    where = InputError(
+        error.message, file=public_file_name(error.file), line=error.line, field=error.field
+    )
+    return str(where)
+
+
+@router.get("/admin/users")
+def user_list(request: Request, session: SessionDep, user: UiSiteAdmin) -> HTMLResponse:
+    return _users_page(request, session, user)
+
+
+def _users_page(
+    request: Request, session: Session, user: User, *, error: str = "", status_code: int = 200
+) -> HTMLResponse:
+    context = {
+        "user": user,
+        "users": users.list_users(session),
+        "csrf_token": session_csrf(request),
+        "message": _done(request),
+        "error": error,
+    }
+    return render(request, "users.html", context, status_code=status_code)
+
+
+@router.post("/admin/users")
+def add_user(
+    request: Request,
+    session: SessionDep,
+    user: UiSiteAdmin,
+    _csrf: CsrfChecked,
+    username: Annotated[str, Form(max_length=100)] = "",
+    password: Annotated[str, Form(max_length=1000)] = "",
+    is_admin: Annotated[bool, Form()] = False,
+) -> Response:
+    try:
+        users.create_user(session, username=username, password=password, is_admin=is_admin)
+    except ServiceError as exc:
+        return _users_page(request, session, user, error=str(exc), status_code=422)
+    return _see_other("/ui/admin/users?done=user")
+
+
+@router.get("/admin/projects/new")
+def new_project_form(request: Request, user: UiSiteAdmin) -> HTMLResponse:
+    return _new_project_page(request, user)
+
+
+def _new_project_page(
+    request: Request,
+    user: User,
+    *,
+    error: str = "",
+    values: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    context = {
+        "user": user,
+        "csrf_token": session_csrf(request),
+        "tasks": [task.value for task in TaskType],
+        "error": error,
+        "values": values or {},
+    }
+    return render(request, "new_project.html", context, status_code=status_code)
+
+
+@router.post("/admin/projects/new")
+def create_project(
+    request: Request,
+    session: SessionDep,
+    user: UiSiteAdmin,
+    _csrf: CsrfChecked,
+    name: Annotated[str, Form(max_length=200)] = "",
+    labels: Annotated[str, Form(max_length=1_000_000)] = "",
+    task: Annotated[str, Form(max_length=50)] = TaskType.SINGLE_LABEL.value,
+    guidelines: Annotated[str, Form(max_length=100_000)] = "",
+) -> Response:
+    """A new project from a name and one label per line; the creator becomes its admin."""
+    values = {"name": name, "labels": labels, "task": task, "guidelines": guidelines}
+    try:
+        if task not in {t.value for t in TaskType}:
+            raise ValidationError(f"Unknown task {task!r}.")
+        project = projects.create_project(
+            session,
+            name=name,
+            labels=[line.strip() for line in labels.splitlines() if line.strip()],
+            owner=user,
+            task=TaskType(task),
+            guidelines=guidelines,
+        )
+    except ServiceError as exc:
+        return _new_project_page(request, user, error=str(exc), values=values, status_code=422)
+    return _see_other(f"/ui/projects/{project.id}/manage?done=created")

@@ -1,0 +1,255 @@
+"""The dashboard page: is active learning helping this project?
+
+The numbers come from ``labelwise.service.dashboard`` (the same as
+``GET /api/projects/{id}/dashboard``); this module only shapes them for the page and
+draws the charts server-side (``charts``), so the page needs no script at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from markupsafe import Markup
+
+from labelwise.server.deps import SessionDep
+from labelwise.server.ui import charts
+from labelwise.server.ui.pages import UiProjectAdmin, render, session_csrf
+from labelwise.service import dashboard, projects
+from labelwise.service.dashboard import AnnotatorActivity, Dashboard, VersionPoint
+
+router = APIRouter(prefix="/ui/projects/{project_id}", include_in_schema=False)
+
+#: Classes listed in the sampling-bias table: those whose share of the labels differs
+#: most from their share of the pool's predictions. All of them are in the API.
+BIAS_ROWS = 15
+EVALUATION_SET = "held-out evaluation set"
+AUDIT_SAMPLE = "random audit sample"
+#: Model versions drawn as small-multiple uncertainty histograms (the latest ones).
+HISTOGRAMS = 6
+
+
+@dataclass(frozen=True)
+class ProgressView:
+    items: int
+    labeled: int
+    skipped: int
+    flagged: int
+    queued: int
+    labeled_share: float
+    chart: Markup
+
+
+@dataclass(frozen=True)
+class ClassRow:
+    name: str
+    labels: int
+    label_share: float
+    pool_share: float | None
+    label_bar: Markup
+    pool_bar: Markup | None
+
+
+@dataclass(frozen=True)
+class BiasView:
+    """Labels per class against the pool's predicted classes.
+
+    ``distance`` is the total variation distance between the two distributions
+    (half the sum of absolute share differences): 0 means the labels mirror the pool,
+    1 means they share no class. ``None`` until a model has predicted the pool.
+    """
+
+    rows: list[ClassRow]
+    distance: float | None
+    classes_labeled: int
+    classes_predicted: int
+    hidden: int
+
+
+@dataclass(frozen=True)
+class AnnotatorRow:
+    activity: AnnotatorActivity
+    bar: Markup
+
+
+@dataclass(frozen=True)
+class HistogramView:
+    version: int
+    label_count: int
+    chart: Markup
+
+
+def progress_view(data: Dashboard) -> ProgressView:
+    status = data.status
+    rest = max(status.items - status.labeled_items - status.skipped - status.flagged, 0)
+    share = status.labeled_items / status.items if status.items else 0.0
+    return ProgressView(
+        items=status.items,
+        labeled=status.labeled_items,
+        skipped=status.skipped,
+        flagged=status.flagged,
+        queued=data.queued,
+        labeled_share=share,
+        chart=charts.stacked_bar(
+            [
+                ("labeled", status.labeled_items, "primary"),
+                ("skipped", status.skipped, "secondary"),
+                ("flagged", status.flagged, "warn"),
+                ("not yet labeled", rest, "none"),
+            ],
+            label=f"{status.labeled_items:,} of {status.items:,} items labeled",
+        ),
+    )
+
+
+def bias_view(data: Dashboard, rows: int = BIAS_ROWS) -> BiasView:
+    labels, pool = data.labels_per_class, data.pool_predicted
+    label_total, pool_total = sum(labels.values()), sum(pool.values())
+    names = set(labels) | set(pool)
+
+    def label_share(name: str) -> float:
+        return labels.get(name, 0) / label_total if label_total else 0.0
+
+    def pool_share(name: str) -> float | None:
+        return pool.get(name, 0) / pool_total if pool_total else None
+
+    distance = (
+        0.5 * sum(abs(label_share(n) - (pool_share(n) or 0.0)) for n in names)
+        if pool_total and label_total
+        else None
+    )
+    if pool_total:
+        order = sorted(names, key=lambda n: (-abs(label_share(n) - (pool_share(n) or 0.0)), n))
+    else:
+        order = sorted(names, key=lambda n: (-labels.get(n, 0), n))
+    top = max([label_share(n) for n in names] + [pool_share(n) or 0.0 for n in names] + [1e-9])
+    shown = []
+    for name in order[:rows]:
+        share, predicted = label_share(name), pool_share(name)
+        shown.append(
+            ClassRow(
+                name=name,
+                labels=labels.get(name, 0),
+                label_share=share,
+                pool_share=predicted,
+                label_bar=charts.bar(share / top, label=f"{name}: {share:.1%} of labels"),
+                pool_bar=None
+                if predicted is None
+                else charts.bar(
+                    predicted / top,
+                    label=f"{name}: {predicted:.1%} of the pool predicted",
+                    tone="secondary",
+                ),
+            )
+        )
+    return BiasView(
+        rows=shown,
+        distance=distance,
+        classes_labeled=len(labels),
+        classes_predicted=len(pool),
+        hidden=max(len(order) - rows, 0),
+    )
+
+
+def annotator_rows(data: Dashboard) -> list[AnnotatorRow]:
+    most = max([a.labels for a in data.annotators] + [1])
+    return [
+        AnnotatorRow(
+            activity=a, bar=charts.bar(a.labels / most, label=f"{a.username}: {a.labels:,} labels")
+        )
+        for a in data.annotators
+    ]
+
+
+def _accuracy_points(
+    versions: list[VersionPoint], metric: Literal["audit", "eval"]
+) -> list[charts.CurvePoint]:
+    points = []
+    for v in versions:
+        accuracy = getattr(v, f"{metric}_accuracy")
+        interval = getattr(v, f"{metric}_ci95")
+        if accuracy is None:
+            continue
+        note = f"v{v.version}, {v.label_count:,} labels: {accuracy:.1%}"
+        if interval:
+            n = getattr(v, f"{metric}_n")
+            note += f" (95% CI {interval[0]:.1%}–{interval[1]:.1%}, n={n})"
+        points.append(
+            charts.CurvePoint(
+                x=v.label_count,
+                y=accuracy,
+                low=interval[0] if interval else None,
+                high=interval[1] if interval else None,
+                note=note,
+            )
+        )
+    return points
+
+
+def curve_series(versions: list[VersionPoint]) -> list[charts.CurveSeries]:
+    """The learning curve's lines: the held-out evaluation set and the audit sample."""
+    lines = [
+        charts.CurveSeries(EVALUATION_SET, _accuracy_points(versions, "eval"), "primary"),
+        charts.CurveSeries(AUDIT_SAMPLE, _accuracy_points(versions, "audit"), "secondary"),
+    ]
+    return [line for line in lines if line.points]
+
+
+def learning_curve(series: list[charts.CurveSeries]) -> Markup:
+    """Accuracy per model version on each held-out set, with Wilson 95% intervals."""
+    return charts.learning_curve(
+        series,
+        x_label="human labels the model was trained on",
+        y_label="accuracy",
+        title="Learning curve: accuracy per model version on held-out items, 95% intervals",
+    )
+
+
+def histogram_views(versions: list[VersionPoint], count: int = HISTOGRAMS) -> list[HistogramView]:
+    drawn = [v for v in versions if v.margin_histogram][-count:]
+    y_max = max((max(v.margin_histogram or [0]) for v in drawn), default=0)
+    return [
+        HistogramView(
+            version=v.version,
+            label_count=v.label_count,
+            chart=charts.histogram(
+                v.margin_histogram or [],
+                y_max=y_max,
+                title=f"Model v{v.version}: pool items per margin bin",
+            ),
+        )
+        for v in drawn
+    ]
+
+
+@router.get("/dashboard")
+def dashboard_page(
+    request: Request, project_id: int, session: SessionDep, user: UiProjectAdmin
+) -> HTMLResponse:
+    """The project's dashboard (project admins only: it shows each annotator's pace)."""
+    project = projects.get_project(session, project_id=project_id)
+    audit_fraction = projects.parse_settings(project.settings).audit_fraction
+    data = dashboard.project_dashboard(session, project_id=project_id)
+    series = curve_series(data.versions)
+    return render(
+        request,
+        "dashboard.html",
+        {
+            "user": user,
+            "project": project,
+            "csrf_token": session_csrf(request),
+            "now": datetime.now(UTC),
+            "audit_fraction": audit_fraction,
+            "data": data,
+            "progress": progress_view(data),
+            "bias": bias_view(data),
+            "annotators": annotator_rows(data),
+            "series": series,
+            "curve": learning_curve(series),
+            "histograms": histogram_views(data.versions),
+            "versions": list(reversed(data.versions)),
+        },
+    )

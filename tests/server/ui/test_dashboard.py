@@ -1,0 +1,277 @@
+"""The dashboard page: who may open it, what it shows after a labeling run, escaping."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+
+from labelwise.server.ui import dashboard as page
+from labelwise.service import training
+from labelwise.service.dashboard import Dashboard, VersionPoint
+from labelwise.service.projects import ProjectStatus
+from labelwise.service.training import RetrainWorker
+from tests.server.ui.helpers import XSS_TEXT, simulated_run, ui_login
+
+
+def _status(**counts: int) -> ProjectStatus:
+    defaults = {
+        "items": 10,
+        "evaluation_items": 0,
+        "labeled_items": 0,
+        "annotations": 0,
+        "skipped": 0,
+        "flagged": 0,
+    }
+    return ProjectStatus(
+        project_id=1, name="p", model_version=None, jobs={}, **{**defaults, **counts}
+    )
+
+
+def _version(version: int, labels: int, **metrics: object) -> VersionPoint:
+    fields: dict[str, object] = {
+        "audit_accuracy": None,
+        "audit_ci95": None,
+        "audit_n": None,
+        "eval_accuracy": None,
+        "eval_ci95": None,
+        "eval_n": None,
+        "mean_confidence": None,
+        "stop_kappa": None,
+        "stop_changed": None,
+        "margin_histogram": None,
+    }
+    fields.update(metrics)
+    return VersionPoint(
+        version=version,
+        label_count=labels,
+        created_at=datetime(2026, 11, 25, tzinfo=UTC),
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def _board(**changes: object) -> Dashboard:
+    fields: dict[str, object] = {
+        "status": _status(),
+        "queued": 0,
+        "labels_per_class": {},
+        "pool_predicted": {},
+        "annotators": [],
+        "versions": [],
+        "stopping": [],
+        "jobs": [],
+    }
+    fields.update(changes)
+    return Dashboard(**fields)  # type: ignore[arg-type]
+
+
+class TestBiasView:
+    def test_distance_is_total_variation_between_label_and_pool_shares(self):
+        view = page.bias_view(
+            _board(labels_per_class={"a": 3, "b": 1}, pool_predicted={"a": 1, "b": 1, "c": 2})
+        )
+        # label shares (.75, .25, 0) against pool shares (.25, .25, .5): half of 1.0
+        assert view.distance == pytest.approx(0.5)
+        assert [r.name for r in view.rows] == ["a", "c", "b"]  # most different first
+        assert view.classes_labeled == 2
+        assert view.classes_predicted == 3
+
+    def test_identical_distributions_have_distance_zero(self):
+        view = page.bias_view(
+            _board(labels_per_class={"a": 2, "b": 2}, pool_predicted={"a": 5, "b": 5})
+        )
+        assert view.distance == pytest.approx(0.0)
+
+    def test_without_pool_predictions_rows_follow_label_counts(self):
+        view = page.bias_view(_board(labels_per_class={"a": 1, "b": 5}))
+        assert view.distance is None
+        assert [r.name for r in view.rows] == ["b", "a"]
+        assert all(r.pool_bar is None for r in view.rows)
+
+    def test_rows_are_capped_and_the_rest_counted(self):
+        labels = {f"c{i}": i + 1 for i in range(40)}
+        view = page.bias_view(_board(labels_per_class=labels), rows=15)
+        assert len(view.rows) == 15
+        assert view.hidden == 25
+
+
+class TestProgressView:
+    def test_counts_and_share(self):
+        view = page.progress_view(
+            _board(status=_status(items=200, labeled_items=50, skipped=5, flagged=2), queued=120)
+        )
+        assert (view.labeled, view.skipped, view.flagged, view.queued) == (50, 5, 2, 120)
+        assert view.labeled_share == pytest.approx(0.25)
+        assert "50 of 200 items labeled" in view.chart
+
+
+class TestCharts:
+    def test_curve_plots_only_versions_with_a_held_out_accuracy(self):
+        versions = [
+            _version(1, 20),
+            _version(2, 40, audit_accuracy=0.6, audit_ci95=[0.4, 0.77], audit_n=20),
+            _version(3, 60, audit_accuracy=0.7, audit_ci95=[0.5, 0.85], audit_n=20),
+        ]
+        series = page.curve_series(versions)
+        assert [s.name for s in series] == [page.AUDIT_SAMPLE]
+        svg = str(page.learning_curve(series))
+        assert svg.count("<circle") == 2
+        assert "v3, 60 labels: 70.0% (95% CI 50.0%–85.0%, n=20)" in svg
+        assert page.curve_series([_version(1, 20)]) == []
+        assert page.learning_curve([]) == ""
+
+    def test_evaluation_set_and_audit_sample_are_two_lines(self):
+        versions = [
+            _version(1, 20, eval_accuracy=0.5, eval_ci95=[0.45, 0.55], eval_n=400),
+            _version(2, 40, eval_accuracy=0.6, eval_ci95=[0.55, 0.65], eval_n=400),
+            _version(3, 60, eval_accuracy=0.7, audit_accuracy=0.75, audit_n=8),
+        ]
+        series = page.curve_series(versions)
+        assert [(s.name, len(s.points)) for s in series] == [
+            (page.EVALUATION_SET, 3),
+            (page.AUDIT_SAMPLE, 1),
+        ]
+        assert series[0].points[0].low == 0.45
+
+    def test_histograms_show_the_latest_versions_on_one_scale(self):
+        versions = [_version(v, 10 * v, margin_histogram=[v, 2 * v]) for v in range(1, 9)]
+        views = page.histogram_views(versions, count=6)
+        assert [v.version for v in views] == [3, 4, 5, 6, 7, 8]
+        # Version 8's tallest bin (16) is the shared full height: smaller bins draw shorter.
+        heights = [
+            float(h)
+            for h in re.findall(
+                r'<rect class="fill primary"[^>]*height="([\d.]+)"', str(views[0].chart)
+            )
+        ]
+        assert heights[1] == pytest.approx(heights[0] * 2, abs=0.02)  # two-decimal coordinates
+        tallest = re.findall(r'height="([\d.]+)"', str(views[-1].chart))
+        assert float(tallest[-1]) > heights[1]
+
+
+def admin_view(client, world, project_id: int) -> str:
+    """The dashboard's HTML as the project's admin sees it."""
+    ui_login(client, world.admin.username)
+    response = client.get(f"/ui/projects/{project_id}/dashboard")
+    assert response.status_code == 200, response.text
+    html: str = response.text
+    return html
+
+
+class TestPage:
+    def test_shows_the_run(self, client, factory, world, session_factory, settings):
+        project_id = simulated_run(factory, world, session_factory, settings, audit=0.3)
+        ui_login(client, world.admin.username)
+        response = client.get(f"/ui/projects/{project_id}/dashboard")
+        html = response.text
+        assert response.status_code == 200, html
+        assert re.search(r'id="stat-labeled">12\b', html)
+        for heading in (
+            "Progress",
+            "Learning curve",
+            "Stopping signals",
+            "Annotators",
+            "Labels per class against the pool",
+            "Pool uncertainty per model version",
+            "Model versions",
+            "Retrain jobs",
+        ):
+            assert f">{heading}</h2>" in html
+        assert 'class="chart histogram"' in html
+        assert '<th scope="row">v1</th>' in html
+        assert '<span class="status">done</span>' in html
+        assert f'<th scope="row">{world.admin.username}</th>' in html
+        # No inline style anywhere: the CSP (style-src 'self') would block it.
+        assert not re.search(r"\sstyle=", html)
+        assert "style-src 'self'" in response.headers["content-security-policy"]
+
+    def test_audit_points_when_the_audit_sample_is_labeled(
+        self, client, factory, world, session_factory, settings
+    ):
+        project_id = simulated_run(factory, world, session_factory, settings, audit=0.5)
+        html = admin_view(client, world, project_id)
+        assert 'aria-label="Learning curve: accuracy per model version on held-out items' in html
+        assert '<li class="secondary">random audit sample</li>' in html
+        assert "<circle" in html
+
+    def test_the_evaluation_set_is_a_second_line(
+        self, client, factory, world, session_factory, settings
+    ):
+        project_id = simulated_run(
+            factory, world, session_factory, settings, audit=0.0, evaluation=True
+        )
+        html = admin_view(client, world, project_id)
+        assert '<li class="primary">held-out evaluation set</li>' in html
+        assert "random audit sample</li>" not in html
+        assert '<g class="series primary">' in html
+        assert "n=12)" in html  # every version scored on all 12 held-out items
+
+    def test_says_how_to_get_a_learning_curve_without_an_audit_sample(
+        self, client, factory, world, session_factory, settings
+    ):
+        project_id = simulated_run(factory, world, session_factory, settings, audit=0.0)
+        html = admin_view(client, world, project_id)
+        assert "no random audit sample" in html
+        assert "<circle" not in html
+
+    def test_failed_jobs_show_their_error(
+        self, client, factory, world, session_factory, settings, monkeypatch
+    ):
+        project = factory.project(world.admin, name="fails", settings={"min_labels": 2})
+        factory.items(project, [{"text": "hi", "label": "greet"}, {"text": "bye", "label": "bye"}])
+        client.post(f"/api/projects/{project.id}/jobs/retrain", headers=world.admin_headers)
+
+        def broken(*_args, **_kwargs):
+            raise RuntimeError("disk <full>")
+
+        monkeypatch.setattr(training, "train_and_rank", broken)
+        RetrainWorker(session_factory, data_dir=settings.data_dir).run_pending()
+        ui_login(client, world.admin.username)
+        jobs = client.get(f"/ui/projects/{project.id}/dashboard").text.split('id="h-jobs"')[1]
+        assert '<tr class="status-failed">' in jobs
+        assert "disk &lt;full&gt;" in jobs
+
+    def test_data_is_escaped(self, client, factory, world):
+        project = factory.project(
+            world.admin, name="<b>x</b>", labels=("<img src=x onerror=alert(1)>", "ok")
+        )
+        evil = factory.user("<script>alert(1)</script>")
+        factory.member(project, evil)
+        factory.items(project, [{"text": XSS_TEXT, "label": "<img src=x onerror=alert(1)>"}])
+        ui_login(client, world.admin.username)
+        html = client.get(f"/ui/projects/{project.id}/dashboard").text
+        assert "<img src=x" not in html
+        assert "<b>x</b>" not in html
+        assert "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+class TestWhoMayOpenIt:
+    def test_annotators_and_outsiders_get_403(self, client, factory, world):
+        other = factory.project(world.admin, name="other")
+        ui_login(client, world.annotator.username)
+        for project_id in (world.project.id, other.id, 999999):
+            response = client.get(f"/ui/projects/{project_id}/dashboard")
+            assert response.status_code == 403
+            assert "Stopping signals" not in response.text
+
+    def test_anonymous_visitors_go_to_the_log_in_form(self, client, world):
+        response = client.get(f"/ui/projects/{world.project.id}/dashboard", follow_redirects=False)
+        assert (response.status_code, response.headers["location"]) == (303, "/ui/login")
+
+    def test_a_project_admin_who_is_not_site_admin_may(self, client, factory, world):
+        from labelwise.store import Role
+
+        lead = factory.user("lead")
+        factory.member(world.project, lead, Role.ADMIN)
+        ui_login(client, lead.username)
+        assert client.get(f"/ui/projects/{world.project.id}/dashboard").status_code == 200
+        projects_page = client.get("/ui/projects").text
+        assert f"/ui/projects/{world.project.id}/dashboard" in projects_page
+        annotate = client.get(f"/ui/projects/{world.project.id}").text
+        assert f'href="/ui/projects/{world.project.id}/dashboard"' in annotate
+
+    def test_annotators_see_no_admin_links(self, client, world):
+        ui_login(client, world.annotator.username)
+        assert "/dashboard" not in client.get("/ui/projects").text
+        assert "/dashboard" not in client.get(f"/ui/projects/{world.project.id}").text
