@@ -43,6 +43,22 @@ def test_import_prints_the_report_and_export_round_trips(cli, admin, clinc_dir, 
 
 
 @pytest.mark.usefixtures("admin")
+def test_import_an_evaluation_set(cli, clinc_dir, tmp_path):
+    path, _ = clinc_file(clinc_dir, tmp_path, n=12)
+    result = cli("import", "intents", str(path), "--evaluation")
+    assert result.exit_code == 0, result.output
+    assert "(held-out evaluation set)" in result.output
+    status = cli("status", "intents").output
+    rows_shown = {
+        cells[0]: cells[1]
+        for line in status.splitlines()
+        if len(cells := [c.strip() for c in line.strip("│").split("│")]) == 2
+    }
+    assert rows_shown["evaluation items (held out)"] == "12"
+    assert (rows_shown["items"], rows_shown["labeled items"]) == ("0", "0")
+
+
+@pytest.mark.usefixtures("admin")
 def test_a_bad_file_lists_every_bad_row_and_exits_2(cli, tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text("text,label\nok,timer\n[bold]markup[/bold],weather\nshort\n", encoding="utf-8")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from labelwise.cli import serve
 from labelwise.service import demo
 from labelwise.store import Item, Project, make_engine, make_session_factory
@@ -28,3 +30,16 @@ def test_serve_builds_settings_from_the_options(tmp_path):
     settings = serve._settings("sqlite:///x.db", tmp_path, worker=False)
     assert settings.database_url == "sqlite:///x.db"
     assert settings.data_dir == tmp_path and settings.run_worker is False
+
+
+def test_serve_trusts_only_the_named_proxies(cli, monkeypatch):
+    import uvicorn
+
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda *_args, **kwargs: calls.append(kwargs))
+    # serve hands its settings over in the environment: give it a copy to write to.
+    monkeypatch.setattr(os, "environ", dict(os.environ))
+    result = cli("serve", "--forwarded-allow-ips", "10.0.0.5", "--no-worker")
+    assert result.exit_code == 0, result.output
+    assert calls[0]["proxy_headers"] is True
+    assert calls[0]["forwarded_allow_ips"] == "10.0.0.5"

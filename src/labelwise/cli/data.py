@@ -33,6 +33,14 @@ def import_file(
     user: Annotated[
         str | None, typer.Option(help="Record this user as the labels' annotator.")
     ] = None,
+    evaluation: Annotated[
+        bool,
+        typer.Option(
+            "--evaluation",
+            help="A held-out evaluation set: every row labeled, never served or trained on; "
+            "every model version is scored on it (the dashboard's learning curve).",
+        ),
+    ] = False,
     db: DatabaseOption = None,
 ) -> None:
     """Add a file's rows as items (and its labels as annotations) in one transaction."""
@@ -48,13 +56,15 @@ def import_file(
             label_field=label_field,
             on_error="skip" if skip_bad_rows else "abort",
             source=source,
+            evaluation=evaluation,
         )
     render_report(report)
 
 
 def render_report(report: ImportReport) -> None:
     console = make_console()
-    table = Table(title=f"import of {report.file}")
+    role = " (held-out evaluation set)" if report.evaluation else ""
+    table = Table(title=f"import of {report.file}{role}")
     for column in ("rows", "added", "duplicates", "labeled", "skipped"):
         table.add_column(column, justify="right")
     table.add_row(

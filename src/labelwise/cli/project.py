@@ -112,6 +112,8 @@ def status(
     table.add_column("count", justify="right")
     share = f" ({progress.labeled_items / progress.items:.1%})" if progress.items else ""
     table.add_row("items", f"{progress.items:,}")
+    if progress.evaluation_items:
+        table.add_row("evaluation items (held out)", f"{progress.evaluation_items:,}")
     table.add_row("labeled items", f"{progress.labeled_items:,}{share}")
     table.add_row("labels", f"{progress.annotations:,}")
     table.add_row("skipped", f"{progress.skipped:,}")

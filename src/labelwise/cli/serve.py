@@ -25,7 +25,18 @@ DataDirOption = Annotated[
 ]
 
 
-def _run(settings: Settings, host: str, port: int) -> None:
+ProxiesOption = Annotated[
+    str,
+    typer.Option(
+        "--forwarded-allow-ips",
+        help="Proxies trusted for X-Forwarded-For/-Proto (comma-separated, or '*'): behind "
+        "a TLS proxy this makes the session cookie Secure and log-in throttling see the "
+        "client's address.",
+    ),
+]
+
+
+def _run(settings: Settings, host: str, port: int, proxies: str = "127.0.0.1") -> None:
     """Serve ``create_app`` with ``settings`` (handed over as ``LABELWISE_*`` variables).
 
     The CLI and the server are sibling edges over the service layer: neither imports the
@@ -37,7 +48,13 @@ def _run(settings: Settings, host: str, port: int) -> None:
     os.environ["LABELWISE_DATA_DIR"] = str(settings.data_dir)
     os.environ["LABELWISE_RUN_WORKER"] = "true" if settings.run_worker else "false"
     uvicorn.run(
-        "labelwise.server.app:create_app", factory=True, host=host, port=port, log_level="info"
+        "labelwise.server.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        log_level="info",
+        proxy_headers=True,
+        forwarded_allow_ips=proxies,
     )
 
 
@@ -60,9 +77,10 @@ def serve(
     worker: Annotated[
         bool, typer.Option("--worker/--no-worker", help="Retrain in the background.")
     ] = True,
+    forwarded_allow_ips: ProxiesOption = "127.0.0.1",
 ) -> None:
-    """Serve the REST API (OpenAPI docs at /docs) with the retrain worker."""
-    _run(_settings(db, data_dir, worker), host, port)
+    """Serve the web UI (/ui/login) and the REST API (/docs) with the retrain worker."""
+    _run(_settings(db, data_dir, worker), host, port, forwarded_allow_ips)
 
 
 def demo_command(
