@@ -10,7 +10,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from labelwise.service import projects, users
-from labelwise.store import Item, Project, User
+from labelwise.store import Item, Project, TaskType, User
 
 INTENTS = {
     "greet": ["hello there", "hi friend", "good morning", "hey how are you", "greetings"],
@@ -36,6 +36,7 @@ def make_project(
     copies: int = 4,
     settings: dict[str, Any] | None = None,
     extra_labels: Sequence[str] = (),
+    task: TaskType = TaskType.SINGLE_LABEL,
 ) -> tuple[Project, dict[int, str]]:
     """A project over ``copies`` numbered variants of every intent phrase; returns the truth.
 
@@ -47,6 +48,7 @@ def make_project(
         name="intents",
         labels=labels,
         owner=owner,
+        task=task,
         settings={"min_labels": 6, "retrain_every": 5, "queue_size": 50, **(settings or {})},
     )
     rows, truth = [], {}

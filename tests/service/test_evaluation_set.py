@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
+from labelwise.data import LabelSchema, Pool
 from labelwise.service import importing, projects, queue, training
 from labelwise.service.errors import ValidationError
 from labelwise.service.importing import ImportFailedError
-from labelwise.store import Annotation, Item
+from labelwise.store import Annotation, Item, TaskType
 from tests.service.pool_factory import INTENTS, make_project, make_user
 from tests.service.test_training import label_n
 
@@ -129,3 +130,54 @@ def test_every_version_is_scored_on_it_and_never_trained_on_it(
     session.commit()
     assert evaluation_positions <= set(np.asarray(snapshot.excluded).tolist())
     assert not evaluation_positions & set(np.asarray(snapshot.positions).tolist())
+
+
+class _Predicts:
+    """A fitted model stand-in whose ``predict`` returns fixed outputs."""
+
+    def __init__(self, outputs):
+        self.outputs = outputs
+
+    def predict(self, rows):
+        assert rows.shape[0] == len(self.outputs)
+        return self.outputs
+
+
+@pytest.mark.parametrize(
+    ("multilabel", "predicted", "truth", "correct"),
+    [
+        (False, np.array(["a", "b", "a"]), ["a", "a", "a"], 2),
+        # Exact match: a right subset or superset of the labels is wrong.
+        (True, np.array([[1, 0, 0], [1, 1, 0], [0, 0, 0]]), [["a"], ["a"], []], 2),
+        (True, np.array([[0, 1, 1], [1, 0, 0], [0, 1, 0]]), [["c", "b"], ["a"], ["a"]], 2),
+    ],
+)
+def test_held_out_accuracy_counts_exact_matches(multilabel, predicted, truth, correct):
+    schema = LabelSchema(["a", "b", "c"], multilabel=multilabel)
+    pool = Pool(features=np.zeros((5, 2)))
+    metrics = training._held_out_accuracy(
+        _Predicts(predicted), pool, np.array([0, 2, 4]), truth, schema, "eval"
+    )
+    assert metrics["eval_accuracy"] == pytest.approx(correct / 3)
+    assert metrics["eval_n"] == 3
+    assert metrics["eval_ci95"] == list(training.wilson_interval(correct, 3))
+
+
+def test_a_multi_label_project_gets_a_learning_curve_too(session, session_factory, tmp_path):
+    owner = make_user(session, "owner")
+    project, truth = make_project(session, owner, task=TaskType.MULTI_LABEL)
+    rows = [{"text": r["text"], "label": [r["label"]]} for r in HELD_OUT]
+    importing.import_items(
+        session,
+        project_id=project.id,
+        path=write_jsonl(tmp_path / "eval.jsonl", rows),
+        user=owner,
+        evaluation=True,
+    )
+    label_n(session, project, owner, {i: [label] for i, label in truth.items()}, 12)
+    training.RetrainWorker(session_factory, data_dir=tmp_path).run_pending()
+    (version,) = training.list_model_versions(session, project_id=project.id)
+    metrics = version.metrics
+    assert metrics["eval_n"] == len(HELD_OUT)
+    low, high = metrics["eval_ci95"]
+    assert 0 <= low <= metrics["eval_accuracy"] <= high <= 1

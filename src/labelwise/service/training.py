@@ -552,15 +552,14 @@ def train_and_rank(pool: Pool, snapshot: _Snapshot) -> _Outcome:
         "query_seconds": round(query_seconds, 4),
         "pool_size": len(pool),
     }
-    if not snapshot.multilabel:
-        metrics.update(
-            _held_out_accuracy(model, pool, snapshot.audit, snapshot.audit_values, schema, "audit")
+    metrics.update(
+        _held_out_accuracy(model, pool, snapshot.audit, snapshot.audit_values, schema, "audit")
+    )
+    metrics.update(
+        _held_out_accuracy(
+            model, pool, snapshot.evaluation, snapshot.evaluation_values, schema, "eval"
         )
-        metrics.update(
-            _held_out_accuracy(
-                model, pool, snapshot.evaluation, snapshot.evaluation_values, schema, "eval"
-            )
-        )
+    )
     return _Outcome(
         positions=positions,
         scores=scores,
@@ -583,13 +582,18 @@ def _held_out_accuracy(
     """Accuracy on held-out items with a Wilson 95% interval, as ``{prefix}_accuracy``,
     ``{prefix}_n`` and ``{prefix}_ci95`` (nothing when there are none).
 
-    Single-label projects only: for multi-label ones exact-match accuracy would need a
-    threshold the learner does not yet expose.
+    A multi-label item counts as right only when the predicted label set (the learner's
+    ``predict``: every label with probability >= 0.5) equals the reference set exactly,
+    so the estimate stays a binomial proportion and the Wilson interval still applies.
     """
     if positions.size == 0:
         return {}
-    predicted = schema.decode(np.argmax(model.predict_proba(pool.rows(positions)), axis=1))
-    correct = sum(str(p) == str(t) for p, t in zip(predicted, values, strict=True))
+    predicted = model.predict(pool.rows(positions))
+    if schema.multilabel:
+        decoded = schema.decode(predicted)
+        correct = sum(set(p) == set(t) for p, t in zip(decoded, values, strict=True))
+    else:
+        correct = sum(str(p) == str(t) for p, t in zip(predicted, values, strict=True))
     n = int(positions.size)
     low, high = wilson_interval(correct, n)
     return {f"{prefix}_accuracy": correct / n, f"{prefix}_n": n, f"{prefix}_ci95": [low, high]}

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from labelwise.server.security import SESSION_COOKIE
 from labelwise.service import importing, queue
 from labelwise.service.training import RetrainWorker
+from labelwise.store import TaskType
 from tests.server.conftest import PASSWORD, Factory, World
 
 XSS_TEXT = "<script>alert(1)</script> and <img src=x onerror=alert(1)>"
@@ -58,16 +59,21 @@ def simulated_run(
     *,
     audit: float,
     evaluation: bool = False,
+    task: TaskType = TaskType.SINGLE_LABEL,
 ) -> int:
     """A short labeling run: the admin labels every served item correctly, and the
     worker retrains every 4 labels (with ``evaluation``, a held-out set is imported
-    first). Returns the new project's id."""
+    first). In a multi-label project each item's label set is its one intent.
+    Returns the new project's id."""
     project = factory.project(
         world.admin,
         name="run",
+        task=task,
         settings={"min_labels": 4, "retrain_every": 4, "audit_fraction": audit},
     )
-    gold = dict.fromkeys(GREET, "greet") | dict.fromkeys(BYE, "bye")
+    intents: dict[str, Any] = dict.fromkeys(GREET, "greet") | dict.fromkeys(BYE, "bye")
+    wrap = task == TaskType.MULTI_LABEL
+    gold = {text: [label] if wrap else label for text, label in intents.items()}
     factory.items(project, [{"text": text} for text in gold])
     if evaluation:
         path = factory.tmp_path / "evaluation.jsonl"

@@ -12,6 +12,7 @@ from labelwise.service import training
 from labelwise.service.dashboard import Dashboard, VersionPoint
 from labelwise.service.projects import ProjectStatus
 from labelwise.service.training import RetrainWorker
+from labelwise.store import TaskType
 from tests.server.ui.helpers import XSS_TEXT, simulated_run, ui_login
 
 
@@ -206,6 +207,23 @@ class TestPage:
         assert "random audit sample</li>" not in html
         assert '<g class="series primary">' in html
         assert "n=12)" in html  # every version scored on all 12 held-out items
+
+    def test_a_multi_label_curve_counts_exact_matches(
+        self, client, factory, world, session_factory, settings
+    ):
+        project_id = simulated_run(
+            factory,
+            world,
+            session_factory,
+            settings,
+            audit=0.0,
+            evaluation=True,
+            task=TaskType.MULTI_LABEL,
+        )
+        html = admin_view(client, world, project_id)
+        assert '<g class="series primary">' in html
+        assert "n=12)" in html
+        assert "whole label set is (exact match)" in html
 
     def test_says_how_to_get_a_learning_curve_without_an_audit_sample(
         self, client, factory, world, session_factory, settings
