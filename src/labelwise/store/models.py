@@ -34,6 +34,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -46,6 +47,18 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+_ONE_QUEUED_RETRAIN = "status = 'queued' AND kind = 'retrain'"
+
+
+def _username_key(context: Any) -> str:
+    return username_key(context.get_current_parameters()["username"])
+
+
+def username_key(username: str) -> str:
+    """The case-insensitive form a username is unique under."""
+    return username.casefold()
 
 
 def utcnow() -> datetime:
@@ -91,12 +104,17 @@ class JobStatus(StrEnum):
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
+    # A retrain with too few trainable labels: nothing went wrong, nothing was produced.
+    SKIPPED = "skipped"
 
 
 class User(Base):
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(100), unique=True)
+    # Usernames compare case-insensitively: "Admin" beside "admin" is refused, and log-in
+    # finds either. Kept as a column (not an expression index) so every database reflects it.
+    username_key: Mapped[str] = mapped_column(String(100), unique=True, default=_username_key)
     password_hash: Mapped[str] = mapped_column(String(255))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -235,6 +253,12 @@ class Annotation(Base):
     client_key: Mapped[str | None] = mapped_column(String(200), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     undone_at: Mapped[datetime | None] = mapped_column(default=None)
+    # A flag's review: who resolved it, when, and how (labeled, out of scope, requeued).
+    resolved_at: Mapped[datetime | None] = mapped_column(default=None)
+    resolved_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    resolution: Mapped[str | None] = mapped_column(String(32), default=None)
 
 
 class Lease(Base):
@@ -259,13 +283,29 @@ class Lease(Base):
 
 class Job(Base):
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_project_status", "project_id", "status"),)
+    __table_args__ = (
+        Index("ix_jobs_project_status", "project_id", "status"),
+        # At most one queued retrain per project: concurrent submits cannot queue
+        # duplicate full retrains (the second insert fails and finds the first).
+        Index(
+            "uq_jobs_one_queued_retrain",
+            "project_id",
+            unique=True,
+            sqlite_where=text(_ONE_QUEUED_RETRAIN),
+            postgresql_where=text(_ONE_QUEUED_RETRAIN),
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(50), default="retrain")
     trigger: Mapped[str] = mapped_column(String(50), default="manual")
     status: Mapped[JobStatus] = mapped_column(_enum(JobStatus), default=JobStatus.QUEUED)
     error: Mapped[str | None] = mapped_column(Text, default=None)
+    # What the job was asked to do (an import's staged file and options) and how far it
+    # got / what it produced (rows read, counts, located errors): JSON, so a new job kind
+    # needs no migration.
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
+    progress: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
     label_count: Mapped[int | None] = mapped_column(Integer, default=None)
     model_version_id: Mapped[int | None] = mapped_column(
         ForeignKey("model_versions.id", ondelete="SET NULL"), default=None
