@@ -329,3 +329,24 @@ class Event(Base):
     kind: Mapped[str] = mapped_column(String(50))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ImportRow(Base):
+    """A parsed row of an import job, staged before the job publishes it.
+
+    A large file is staged in many short transactions (labeling goes on meanwhile) and
+    published from here in one; the job's rows are deleted once it ends either way.
+    ``first`` marks the first row of the file with its text (later ones are duplicates
+    whose labels may still attach to the item).
+    """
+
+    __tablename__ = "import_rows"
+    __table_args__ = (Index("ix_import_rows_job_id_first", "job_id", "first"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    line: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    label: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True, default=None)
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    first: Mapped[bool] = mapped_column(Boolean, default=True)
