@@ -9,6 +9,10 @@ SRC = pathlib.Path(labelwise.__file__).parent
 
 
 def test_all_is_exactly_the_public_names():
+    # The names resolve lazily; once all are resolved, nothing else may be public.
+    for name in labelwise.__all__:
+        getattr(labelwise, name)
+    assert set(dir(labelwise)) >= set(labelwise.__all__)
     public = {name for name in vars(labelwise) if not name.startswith("_")}
     modules = {name for name in public if type(getattr(labelwise, name)).__name__ == "module"}
     assert set(labelwise.__all__) - {"__version__"} == public - modules
@@ -40,3 +44,19 @@ def test_importing_the_library_loads_no_heavy_backend():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+def test_importing_the_library_or_the_store_loads_neither_sklearn_nor_pandas():
+    # The CLI and the store import ``labelwise``; its names resolve on first use.
+    code = (
+        "import labelwise, labelwise.store, sys; "
+        "print(sorted(m for m in ('sklearn', 'pandas', 'scipy') if m in sys.modules))"
+    )
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
+    assert labelwise.Pool.__module__ == "labelwise.data.pool"

@@ -2,33 +2,78 @@
 
 The library API: pools and schemas, featurizers, learners, query strategies, the loop
 and the simulation harness. Nothing here imports web, database or terminal-UI code.
+
+The names resolve on first use (PEP 562): importing ``labelwise.cli`` or
+``labelwise.store`` must not pay for scikit-learn, pandas and SciPy (seconds on a cold
+start), so ``import labelwise`` itself loads none of them.
 """
 
-from labelwise.data import LabelSchema, LabelSource, Pool, TextDataset, read_dataset
-from labelwise.evaluation import area_under_curve, labels_to_reach
-from labelwise.exceptions import (
-    EmptyPoolError,
-    InputError,
-    LabelwiseError,
-    MissingDependencyError,
-    NotFittedError,
-    PoolExhaustedError,
-    QueryError,
-    StateError,
-)
-from labelwise.features import EmbeddingCache, SentenceEmbedder, TfidfFeaturizer
-from labelwise.learners import ProbabilisticClassifier
-from labelwise.loop import ActiveLearningLoop, LoopState, Oracle
-from labelwise.simulation import SimulatedOracle, SimulationConfig, run_simulation
-from labelwise.strategies import (
-    EntropySampling,
-    LeastConfidence,
-    MarginSampling,
-    Query,
-    QueryStrategy,
-    RandomSampling,
-    UtilityStrategy,
-)
+import importlib as _importlib
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
+
+if _TYPE_CHECKING:
+    from labelwise.data import LabelSchema, LabelSource, Pool, TextDataset, read_dataset
+    from labelwise.evaluation import area_under_curve, labels_to_reach
+    from labelwise.exceptions import (
+        EmptyPoolError,
+        InputError,
+        LabelwiseError,
+        MissingDependencyError,
+        NotFittedError,
+        PoolExhaustedError,
+        QueryError,
+        StateError,
+    )
+    from labelwise.features import EmbeddingCache, SentenceEmbedder, TfidfFeaturizer
+    from labelwise.learners import ProbabilisticClassifier
+    from labelwise.loop import ActiveLearningLoop, LoopState, Oracle
+    from labelwise.simulation import SimulatedOracle, SimulationConfig, run_simulation
+    from labelwise.strategies import (
+        EntropySampling,
+        LeastConfidence,
+        MarginSampling,
+        Query,
+        QueryStrategy,
+        RandomSampling,
+        UtilityStrategy,
+    )
+
+_LAZY = {
+    "ActiveLearningLoop": "labelwise.loop",
+    "EmbeddingCache": "labelwise.features",
+    "EmptyPoolError": "labelwise.exceptions",
+    "EntropySampling": "labelwise.strategies",
+    "InputError": "labelwise.exceptions",
+    "LabelSchema": "labelwise.data",
+    "LabelSource": "labelwise.data",
+    "LabelwiseError": "labelwise.exceptions",
+    "LeastConfidence": "labelwise.strategies",
+    "LoopState": "labelwise.loop",
+    "MarginSampling": "labelwise.strategies",
+    "MissingDependencyError": "labelwise.exceptions",
+    "NotFittedError": "labelwise.exceptions",
+    "Oracle": "labelwise.loop",
+    "Pool": "labelwise.data",
+    "PoolExhaustedError": "labelwise.exceptions",
+    "ProbabilisticClassifier": "labelwise.learners",
+    "Query": "labelwise.strategies",
+    "QueryError": "labelwise.exceptions",
+    "QueryStrategy": "labelwise.strategies",
+    "RandomSampling": "labelwise.strategies",
+    "SentenceEmbedder": "labelwise.features",
+    "SimulatedOracle": "labelwise.simulation",
+    "SimulationConfig": "labelwise.simulation",
+    "StateError": "labelwise.exceptions",
+    "TextDataset": "labelwise.data",
+    "TfidfFeaturizer": "labelwise.features",
+    "UtilityStrategy": "labelwise.strategies",
+    "area_under_curve": "labelwise.evaluation",
+    "labels_to_reach": "labelwise.evaluation",
+    "read_dataset": "labelwise.data",
+    "run_simulation": "labelwise.simulation",
+}
+"""Where each public name lives; imported on first attribute access."""
 
 __version__ = "0.1.0"
 
@@ -67,3 +112,17 @@ __all__ = [
     "read_dataset",
     "run_simulation",
 ]
+
+
+def __getattr__(name: str) -> _Any:
+    try:
+        module = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'labelwise' has no attribute {name!r}") from None
+    value = getattr(_importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this hook
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
