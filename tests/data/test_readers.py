@@ -130,6 +130,14 @@ def test_invalid_json_names_line_3(tmp_path: Path) -> None:
     assert err.message.startswith("invalid JSON")
 
 
+def test_too_deep_json_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "deep.jsonl"
+    path.write_text('{"text": "a"}\n{"text": "b", "m": ' + "[" * 200_000 + "]" * 200_000 + "}\n")
+    err = read_error(path)
+    assert (err.line, err.field) == (2, None)
+    assert "levels deep" in err.message
+
+
 def test_non_object_line(tmp_path: Path) -> None:
     path = tmp_path / "bad.jsonl"
     path.write_text('{"text": "a"}\n["text", "b"]\n', encoding="utf-8")

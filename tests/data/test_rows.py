@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from labelwise.data.rows import Row, iter_rows
+from labelwise.data.rows import MAX_JSON_DEPTH, Row, iter_rows, json_depth
 from labelwise.exceptions import InputError
 
 
@@ -79,3 +79,47 @@ def test_parquet_without_the_text_column(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no 'text' column") as info:
         list(iter_rows(path))
     assert info.value.field == "text"
+
+
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        # 200,000 levels made json recurse into a RecursionError that escaped the import.
+        ('{"text": "x", "meta": ' + "[" * 200_000 + "]" * 200_000 + "}", "200,001 levels"),
+        # A 5,000-digit integer: Python's own limit raised a bare ValueError.
+        ('{"text": "x", "n": ' + "7" * 5_000 + "}", "5,000 digits"),
+        ('{"text": "x", "n": 1e999}', "too large"),
+        ('{"text": "x", "n": NaN}', "NaN is not a JSON number"),
+        ('{"text": "x", "n": -Infinity}', "-Infinity is not a JSON number"),
+    ],
+)
+def test_json_no_store_can_hold_is_the_row_located_error(
+    tmp_path: Path, record: str, message: str
+) -> None:
+    path = tmp_path / "hostile.jsonl"
+    path.write_text('{"text": "first"}\n' + record + '\n{"text": "last"}\n', encoding="utf-8")
+    first, bad, last = iter_rows(path)
+    assert first == Row(1, {"text": "first"})
+    assert isinstance(bad, InputError) and bad.line == 2 and bad.file == str(path)
+    assert message in bad.message
+    assert last == Row(3, {"text": "last"})
+
+
+def test_brackets_inside_strings_and_moderate_nesting_are_fine(tmp_path: Path) -> None:
+    path = tmp_path / "ok.jsonl"
+    # The record's own braces are the first level.
+    deep = "[" * (MAX_JSON_DEPTH - 1) + "]" * (MAX_JSON_DEPTH - 1)
+    record = '{"text": "' + "[{" * 500 + '", "meta": ' + deep + ', "n": ' + "9" * 100 + "}"
+    path.write_text(record + "\n", encoding="utf-8")
+    (row,) = iter_rows(path)
+    assert isinstance(row, Row) and row.values["n"] == int("9" * 100)
+    assert json_depth('{"a": "[[\\"[[", "b": [[1]]}') == 3
+
+
+def test_invalid_json_names_the_line_and_the_column(tmp_path: Path) -> None:
+    path = tmp_path / "broken.jsonl"
+    path.write_text('{"text": "a"}\n{"text": x}\n', encoding="utf-8")
+    _, bad = iter_rows(path)
+    assert isinstance(bad, InputError)
+    assert (bad.line, bad.field) == (2, None)
+    assert bad.message == "invalid JSON: Expecting value at column 10"

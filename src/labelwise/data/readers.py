@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from labelwise.data.rows import parse_json_line
 from labelwise.exceptions import InputError
 
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet"}
@@ -134,11 +135,13 @@ def _jsonl_rows(path: Path, lines: list[str]) -> Iterator[tuple[int, dict[str, A
         if not text.strip():
             continue  # blank lines separate nothing in JSONL; tolerate them like pandas does
         try:
-            row = json.loads(text)
+            row = parse_json_line(text)
         except json.JSONDecodeError as exc:
             raise InputError(
                 f"invalid JSON: {exc.msg} at column {exc.colno}", file=path, line=number
             ) from None
+        except ValueError as exc:  # too deep, too many digits, NaN or Infinity
+            raise InputError(str(exc), file=path, line=number) from None
         if not isinstance(row, dict):
             raise InputError(
                 f"each line must be a JSON object, got {type(row).__name__}", file=path, line=number

@@ -30,6 +30,84 @@ MAX_LINE_BYTES = 32 * 2**20
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
+#: Deepest nesting of arrays and objects a JSON line may have. Real metadata nests a few
+#: levels; a deeper document is refused before ``json`` recurses into it (200,000 levels
+#: raised RecursionError), and anything stored can be written back out by any reader.
+MAX_JSON_DEPTH = 64
+#: Most digits of a JSON integer. Python refuses more than 4,300 (its conversion is
+#: quadratic); 100 holds any id, count or 128-bit hash written as a number.
+MAX_INT_DIGITS = 100
+
+_OPENERS = frozenset("[{")
+_CLOSERS = frozenset("]}")
+
+
+def json_depth(text: str) -> int:
+    """Deepest nesting of ``[`` and ``{`` in a JSON text, ignoring those inside strings."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in _OPENERS:
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in _CLOSERS:
+            depth -= 1
+    return deepest
+
+
+def _parse_int(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_INT_DIGITS:
+        raise ValueError(
+            f"a number has {len(digits.lstrip('-')):,} digits; integers may have at most "
+            f"{MAX_INT_DIGITS} (quote it to keep it as text)"
+        )
+    return int(digits)
+
+
+def _parse_float(digits: str) -> float:
+    value = float(digits)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"the number {digits[:40]} is too large for a 64-bit float")
+    return value
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number; write null or quote it")
+
+
+def parse_json_line(text: str) -> Any:
+    """One JSON document, refusing what no store can hold back.
+
+    Raises
+    ------
+    json.JSONDecodeError
+        For text that is not JSON.
+    ValueError
+        For nesting deeper than :data:`MAX_JSON_DEPTH`, integers longer than
+        :data:`MAX_INT_DIGITS` digits, floats beyond 64 bits, ``NaN`` and ``Infinity``.
+    """
+    # Measured before parsing, since the parser recurses once per level; only lines with
+    # enough brackets to be too deep are scanned (a C-speed count rules out the rest).
+    if text.count("[") + text.count("{") > MAX_JSON_DEPTH and (
+        (depth := json_depth(text)) > MAX_JSON_DEPTH
+    ):
+        raise ValueError(
+            f"JSON nested {depth:,} levels deep; at most {MAX_JSON_DEPTH} levels are allowed"
+        )
+    return json.loads(
+        text, parse_int=_parse_int, parse_float=_parse_float, parse_constant=_refuse_constant
+    )
+
+
 @dataclass(frozen=True)
 class Row:
     """One record of a file.
@@ -166,7 +244,7 @@ def _jsonl_rows(
         if not line.text.strip():
             continue
         try:
-            values = json.loads(line.text)
+            values = parse_json_line(line.text)
         except json.JSONDecodeError as exc:
             if line.bad_byte is not None:
                 yield _encoding_error(path, line.number, line.bad_byte, None)
@@ -174,6 +252,9 @@ def _jsonl_rows(
                 yield InputError(
                     f"invalid JSON: {exc.msg} at column {exc.colno}", file=path, line=line.number
                 )
+            continue
+        except ValueError as exc:  # too deep, too many digits, NaN or Infinity
+            yield InputError(str(exc), file=path, line=line.number)
             continue
         if not isinstance(values, dict):
             yield InputError(
