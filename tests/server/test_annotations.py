@@ -122,6 +122,16 @@ class TestRecent:
         assert [a["id"] for a in response.json()] == [second["id"]]
         assert first["id"] != second["id"]
 
+    def test_each_decision_carries_its_items_text(self, client, world, served):
+        # After a reload the page knows no item it served: the list must say what it was.
+        _post(client, world, item_id=served["item_id"], value="bye")
+        response = client.get(
+            f"/api/projects/{world.project.id}/annotations/recent",
+            headers=world.annotator_headers,
+        )
+        [decision] = response.json()
+        assert (decision["item_text"], decision["value"]) == (served["text"], "bye")
+
     def test_limit_is_validated(self, client, world):
         response = client.get(
             f"/api/projects/{world.project.id}/annotations/recent?limit=1000",

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import re
+
+import pytest
 from fastapi.testclient import TestClient
 
 from labelwise.server.app import create_app
@@ -45,6 +48,34 @@ class TestOpenAPI:
         response = client.get("/docs")
         assert response.status_code == 200
         assert "swagger" in response.text.lower()
+
+
+class TestOfflineDocs:
+    """``/docs`` and ``/redoc`` load nothing from the internet (they were blank offline)."""
+
+    @pytest.mark.parametrize("path", ["/docs", "/redoc"])
+    def test_the_page_references_only_local_files_and_they_are_served(self, client, path):
+        response = client.get(path)
+        assert response.status_code == 200
+        urls = re.findall(r"""(?:src|href|url)\s*[=:]\s*['"]([^'"]+)['"]""", response.text)
+        assert urls, response.text
+        for url in urls:
+            assert url.startswith("/") and not url.startswith("//"), url
+            asset = client.get(url)
+            assert asset.status_code == 200, url
+            assert len(asset.content) > 0
+        assert "cdn" not in response.text.lower()
+
+    @pytest.mark.parametrize("path", ["/docs", "/redoc"])
+    def test_the_pages_policy_allows_nothing_from_elsewhere(self, client, path):
+        policy = client.get(path).headers["Content-Security-Policy"]
+        assert "default-src 'self'" in policy
+        assert "http" not in policy and "*" not in policy
+        assert "'unsafe-inline'" not in policy.split("script-src", 1)[1].split(";", 1)[0]
+
+    def test_the_bundled_viewers_are_real(self, client):
+        assert b"SwaggerUIBundle" in client.get("/static/docs/swagger-ui-bundle.js").content
+        assert b"Redoc" in client.get("/static/docs/redoc.standalone.js").content
 
 
 class TestErrorShape:

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -8,7 +11,7 @@ from sqlalchemy import select
 from labelwise.service import projects, queue
 from labelwise.service.errors import NotFoundError, ValidationError
 from labelwise.service.training import SUGGESTIONS, RetrainWorker, request_retrain
-from labelwise.store import AnnotationKind, Job, JobStatus, Lease
+from labelwise.store import Annotation, AnnotationKind, Item, Job, JobStatus, Lease
 from tests.service.pool_factory import make_project, make_user
 
 
@@ -119,7 +122,8 @@ def test_undo_reopens_the_item_and_relabel_replaces(session, setup):
         session, project_id=project.id, annotator=owner, item_id=s.item_id, value="greet"
     )
     recent = queue.recent_decisions(session, project_id=project.id, annotator=owner)
-    assert [a.value for a in recent] == ["greet"]
+    assert [r.annotation.value for r in recent] == ["greet"]
+    assert recent[0].item_text == session.get(Item, s.item_id).text
     undone = queue.undo_annotation(session, project_id=project.id, annotator=owner)
     assert undone.undone_at is not None
     assert queue.recent_decisions(session, project_id=project.id, annotator=owner) == []
@@ -163,6 +167,10 @@ def test_labels_trigger_a_retrain_and_the_queue_switches_to_the_model(
     assert served.strategy.startswith("MarginSampling")
     assert served.score is not None
     assert [label for label, _ in served.suggestions][:3] and len(served.suggestions) == 3
+    (best, p_best), (second, p_second) = served.suggestions[:2]
+    assert served.why == (
+        f"The model is torn between “{best}” and “{second}”: {p_best:.0%} vs {p_second:.0%}."
+    )
 
 
 def test_the_audit_sample_is_served_at_its_share_and_kept_out_of_the_queue(session, setup):
@@ -173,6 +181,7 @@ def test_the_audit_sample_is_served_at_its_share_and_kept_out_of_the_queue(sessi
         s = queue.lease_next(session, project_id=project.id, annotator=owner)
         kinds.append(s.is_audit)
         assert (s.strategy == queue.AUDIT) == s.is_audit
+        assert ("random check of the model's accuracy" in s.why) == s.is_audit
         queue.submit_annotation(
             session,
             project_id=project.id,
@@ -405,3 +414,48 @@ def test_suggestions_fill_the_nine_number_keys(session, session_factory, tmp_pat
     # Classes never labeled have probability 0 and follow in schema order.
     unseen = [label for label, p in served.suggestions if p == 0]
     assert unseen == sorted(unseen, key=project.labels.index)
+
+
+def test_concurrent_replays_of_one_client_key_all_answer_the_stored_row(
+    session, session_factory, setup, monkeypatch
+):
+    # Every replay first finds no stored row (the barrier holds them all past that check),
+    # then races to insert: one stores, the rest must answer its row (no IntegrityError).
+    project, truth, owner, _ = setup
+    served = queue.lease_next(session, project_id=project.id, annotator=owner)
+    assert served is not None
+    n = 6
+    barrier = threading.Barrier(n, timeout=3)
+    checked: set[int] = set()
+    replayed = queue._replayed
+
+    def _replayed_after_all_checked(*args: Any, **kwargs: Any) -> Any:
+        found = replayed(*args, **kwargs)
+        if threading.get_ident() not in checked:
+            checked.add(threading.get_ident())
+            try:
+                barrier.wait()
+            except threading.BrokenBarrierError:  # writers serialized here (old SQLite)
+                pass
+        return found
+
+    monkeypatch.setattr(queue, "_replayed", _replayed_after_all_checked)
+
+    def _submit(_: int) -> int:
+        with session_factory() as own:
+            annotation = queue.submit_annotation(
+                own,
+                project_id=project.id,
+                annotator=owner,
+                item_id=served.item_id,
+                value=truth[served.item_id],
+                client_key="same-key",
+            )
+            return annotation.id
+
+    with ThreadPoolExecutor(n) as pool:
+        ids = list(pool.map(_submit, range(n), timeout=60))
+    stored = session.scalars(select(Annotation).where(Annotation.client_key == "same-key")).all()
+    session.commit()
+    assert len(stored) == 1 and set(ids) == {stored[0].id}
+    assert stored[0].undone_at is None

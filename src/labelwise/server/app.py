@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from labelwise import __version__
+from labelwise.server.docs import mount_docs
 from labelwise.server.errors import register_error_handlers
 from labelwise.server.routes import ROUTERS
 from labelwise.server.schemas.errors import ERROR_RESPONSES
@@ -52,6 +53,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="Active learning for labeling: the labeling server's REST API.",
         lifespan=lifespan,
+        # Served by mount_docs from packaged files: FastAPI's own pages load a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.session_factory = session_factory
@@ -62,4 +66,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router, prefix="/api", responses=ERROR_RESPONSES)
     mount_ui(app)
+    mount_docs(app)
     return app

@@ -25,6 +25,10 @@ from sqlalchemy.orm import Session
 
 from labelwise.service.errors import NotFoundError, ValidationError
 from labelwise.service.events import record
+from labelwise.service.explain import AUDIT as AUDIT  # re-exported, as are the two below
+from labelwise.service.explain import RANDOM_NO_MODEL as RANDOM_NO_MODEL
+from labelwise.service.explain import RANDOM_QUEUE_EMPTY as RANDOM_QUEUE_EMPTY
+from labelwise.service.explain import why_this_item
 from labelwise.service.project_settings import ProjectSettings
 from labelwise.service.training import enqueue_retrain_if_due
 from labelwise.service.transactions import end_read
@@ -41,10 +45,6 @@ from labelwise.store import (
     User,
 )
 
-RANDOM_NO_MODEL = "random (no model yet)"
-RANDOM_QUEUE_EMPTY = "random (queue used up; a retrain is queued)"
-AUDIT = "random audit sample"
-
 
 @dataclass(frozen=True)
 class ServedItem:
@@ -60,6 +60,8 @@ class ServedItem:
         The project's model version whose ranking served it.
     suggestions : list of (label, probability)
         That model's most probable labels for the item, best first.
+    why : str
+        Why it was chosen, in words for the person labeling it (``service.explain``).
     """
 
     lease_id: int
@@ -73,6 +75,7 @@ class ServedItem:
     model_version: int | None
     suggestions: list[tuple[str, float]]
     is_audit: bool
+    why: str = ""
 
 
 def _now() -> datetime:
@@ -106,6 +109,8 @@ def _served(
             select(ModelVersion.version).where(ModelVersion.id == lease.model_version_id)
         )
     )
+    pairs = [(str(label), float(p)) for label, p in suggestions]
+    project = session.get_one(Project, item.project_id)
     return ServedItem(
         lease_id=lease.id,
         item_id=item.id,
@@ -116,8 +121,14 @@ def _served(
         strategy=lease.strategy,
         score=lease.score,
         model_version=version,
-        suggestions=[(str(label), float(p)) for label, p in suggestions],
+        suggestions=pairs,
         is_audit=item.is_audit,
+        why=why_this_item(
+            lease.strategy,
+            pairs,
+            is_audit=item.is_audit,
+            multi_label=project.task is TaskType.MULTI_LABEL,
+        ),
     )
 
 
@@ -679,21 +690,32 @@ def undo_annotation(
     return annotation
 
 
+@dataclass(frozen=True)
+class RecentDecision:
+    """One of an annotator's live decisions, with the text of the item it is about.
+
+    The page lists these after a reload, when it no longer holds the items it served, and
+    its Edit view shows the text and marks the current label from them.
+    """
+
+    annotation: Annotation
+    item_text: str
+
+
 def recent_decisions(
     session: Session, *, project_id: int, annotator: User, limit: int = 10
-) -> list[Annotation]:
+) -> list[RecentDecision]:
     """The annotator's latest live decisions in the project, newest first."""
-    decisions = list(
-        session.scalars(
-            select(Annotation)
-            .where(
-                Annotation.project_id == project_id,
-                Annotation.annotator_id == annotator.id,
-                Annotation.undone_at.is_(None),
-            )
-            .order_by(Annotation.id.desc())
-            .limit(limit)
+    rows = session.execute(
+        select(Annotation, Item.text)
+        .join(Item, Item.id == Annotation.item_id)
+        .where(
+            Annotation.project_id == project_id,
+            Annotation.annotator_id == annotator.id,
+            Annotation.undone_at.is_(None),
         )
-    )
+        .order_by(Annotation.id.desc())
+        .limit(limit)
+    ).all()
     end_read(session)
-    return decisions
+    return [RecentDecision(annotation=row[0], item_text=row[1]) for row in rows]

@@ -12,6 +12,7 @@ from labelwise.server.schemas.annotations import (
     AnnotationIn,
     AnnotationOut,
     FlagIn,
+    RecentDecisionOut,
     SkipIn,
     UndoIn,
 )
@@ -105,14 +106,14 @@ def undo_annotation(
     return AnnotationOut.model_validate(annotation)
 
 
-@router.get("/recent", response_model=list[AnnotationOut])
+@router.get("/recent", response_model=list[RecentDecisionOut])
 def recent_decisions(
     session: SessionDep,
     access: ProjectMember,
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
-) -> list[AnnotationOut]:
-    """Your latest live decisions in the project, newest first."""
+) -> list[RecentDecisionOut]:
+    """Your latest live decisions in the project, newest first, with each item's text."""
     decisions = queue.recent_decisions(
         session, project_id=access.project_id, annotator=access.user, limit=limit
     )
-    return [AnnotationOut.model_validate(a) for a in decisions]
+    return [RecentDecisionOut.from_decision(d) for d in decisions]

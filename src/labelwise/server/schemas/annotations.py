@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from labelwise.server.schemas.common import UtcDateTime
+from labelwise.service.queue import RecentDecision
 from labelwise.store import AnnotationKind
 
 ClientKey = Annotated[
@@ -58,3 +59,14 @@ class AnnotationOut(BaseModel):
     client_key: str | None
     created_at: UtcDateTime
     undone_at: UtcDateTime | None
+
+
+class RecentDecisionOut(AnnotationOut):
+    """A decision of yours, with the item's text (the page relabels from it)."""
+
+    item_text: str
+
+    @classmethod
+    def from_decision(cls, decision: RecentDecision) -> RecentDecisionOut:
+        stored = AnnotationOut.model_validate(decision.annotation)
+        return cls(**stored.model_dump(), item_text=decision.item_text)

@@ -16,8 +16,12 @@ class Suggestion(BaseModel):
 
 
 class Reason(BaseModel):
-    """Why this item: the strategy that ranked it, its score, and the model behind both."""
+    """Why this item: in words, and as the strategy, score and model behind them."""
 
+    explanation: str = Field(
+        description="Why it was chosen, in words for the person labeling it.",
+        examples=["The model is torn between “transfer” and “balance”: 51% vs 49%."],
+    )
     strategy: str
     score: float | None = Field(description="Acquisition score; higher = more informative.")
     model_version: int | None
@@ -46,6 +50,9 @@ class ServedItemOut(BaseModel):
             is_audit=served.is_audit,
             suggestions=[Suggestion(label=lab, probability=p) for lab, p in served.suggestions],
             reason=Reason(
-                strategy=served.strategy, score=served.score, model_version=served.model_version
+                explanation=served.why,
+                strategy=served.strategy,
+                score=served.score,
+                model_version=served.model_version,
             ),
         )

@@ -25,6 +25,7 @@
     started: 0,
     busy: false,
     seen: new Map(), // item_id -> served item, to show text in the recent list
+    texts: new Map(), // item_id -> text, from the recent list (it survives a reload)
     counts: { label: 0, skip: 0, flag: 0 },
     retry: 0,
   };
@@ -116,12 +117,11 @@
     });
   }
 
+  // The server words the reason (service/explain.py); the page only adds the model.
   function describe(item) {
     const reason = item.reason;
-    const parts = ["Why this item: " + reason.strategy];
-    if (reason.score !== null) parts.push("score " + reason.score.toFixed(3));
-    parts.push(reason.model_version === null ? "no model yet" : "model v" + reason.model_version);
-    if (item.is_audit) parts.push("audit sample");
+    const parts = ["Why this item: " + reason.explanation];
+    if (reason.model_version !== null) parts.push("model v" + reason.model_version);
     return parts.join(" · ");
   }
 
@@ -170,16 +170,24 @@
       );
   }
 
+  // The labels of a decision, as a list (none for a skip or a flag).
+  function labelsOf(annotation) {
+    if (annotation.kind !== "label") return [];
+    return Array.isArray(annotation.value) ? annotation.value : [annotation.value];
+  }
+
   function showEdit(annotation) {
     const served = state.seen.get(annotation.item_id);
+    const text = annotation.item_text || (served && served.text) || state.texts.get(annotation.item_id);
     state.editing = { item_id: annotation.item_id, annotation: annotation };
-    state.selected = new Set(
-      annotation.kind === "label" && multi ? annotation.value : []
-    );
-    $("item-text").textContent = served ? served.text : "Item #" + annotation.item_id;
+    // The decision being changed is marked on its buttons (pressed), multi-label or not.
+    state.selected = new Set(labelsOf(annotation));
+    $("item-text").textContent = text === undefined ? "Item #" + annotation.item_id : text;
     $("why").textContent = served ? describe(served) : "";
+    const was = annotation.undone_at === null ? "Currently: " : "Was: ";
     $("editing").textContent =
-      "Relabeling an earlier item: pick its label (Esc goes back to the current item).";
+      "Relabeling an earlier item. " + was + summary(annotation) +
+      ". Pick its label (Esc goes back to the current item).";
     $("editing").hidden = false;
     $("cancel-edit").hidden = false;
     drawChoices(served ? served.suggestions.map((s) => [s.label, s.probability]) : []);
@@ -225,10 +233,10 @@
     list.replaceChildren();
     decisions.forEach(function (annotation) {
       const row = el("li", "kind-" + annotation.kind);
-      const served = state.seen.get(annotation.item_id);
+      state.texts.set(annotation.item_id, annotation.item_text);
       row.append(
         el("span", "what", summary(annotation)),
-        el("span", "text", served ? served.text : "item #" + annotation.item_id)
+        el("span", "text", annotation.item_text)
       );
       const edit = el("button", "edit", "Edit");
       edit.type = "button";
