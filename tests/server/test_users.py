@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from tests.server.conftest import PASSWORD, assert_error
 
 
@@ -38,6 +40,36 @@ class TestCreateUser:
             headers=world.admin_headers,
         )
         assert_error(response, 409, "conflict")
+
+    def test_a_case_variant_of_a_taken_name_is_a_conflict_naming_the_account(self, client, world):
+        response = client.post(
+            "/api/users",
+            json={"username": "ROOT", "password": PASSWORD},
+            headers=world.admin_headers,
+        )
+        error = assert_error(response, 409, "conflict")
+        assert "'root' already exists" in error["message"] and "ignore case" in error["message"]
+        login = client.post("/api/auth/token", json={"username": "Ann", "password": PASSWORD})
+        assert login.status_code == 200, login.text
+
+    @pytest.mark.parametrize(
+        ("username", "password", "message"),
+        [("new", "Password123!", "most common"), ("Grace Hopper", "grace hopper", "username")],
+    )
+    def test_weak_passwords_are_refused_and_nothing_is_stored(
+        self, client, world, username, password, message
+    ):
+        response = client.post(
+            "/api/users",
+            json={"username": username, "password": password},
+            headers=world.admin_headers,
+        )
+        assert message in assert_error(response, 422, "validation_error")["message"]
+        names = [
+            user["username"]
+            for user in client.get("/api/users", headers=world.admin_headers).json()
+        ]
+        assert username not in names
 
     def test_short_password_is_refused(self, client, world):
         response = client.post(

@@ -13,12 +13,15 @@ from datetime import UTC, datetime
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from labelwise.service.errors import AuthenticationError, ConflictError, ValidationError
 from labelwise.service.events import record
-from labelwise.service.transactions import end_read
+from labelwise.service.passwords import MAX_PASSWORD_CHARS, check_password
+from labelwise.service.transactions import begin_write, end_read
 from labelwise.store import ApiToken, User
+from labelwise.store.models import username_key
 
 _hasher = PasswordHasher()
 # Verifying against this when the user does not exist keeps the response time the same,
@@ -27,25 +30,43 @@ _DUMMY_HASH = _hasher.hash("labelwise-dummy-password")
 
 
 def create_user(session: Session, *, username: str, password: str, is_admin: bool = False) -> User:
-    """Add a user with an argon2 password hash. Raises ConflictError for a taken name."""
+    """Add a user with an argon2 password hash.
+
+    Usernames compare case-insensitively: ``Admin`` beside ``admin`` raises ConflictError
+    naming the existing account. The password must pass :func:`check_password`
+    (ValidationError saying why).
+    """
     username = username.strip()
     if not username:
         raise ValidationError("A username may not be empty.")
-    if len(password) < 8:
-        raise ValidationError("A password needs at least 8 characters.")
-    if session.scalar(select(User).where(User.username == username)) is not None:
-        raise ConflictError(f"User {username!r} already exists.")
-    user = User(username=username, password_hash=_hasher.hash(password), is_admin=is_admin)
+    check_password(password, username=username)
+    _refuse_taken(session, username)
+    password_hash = _hasher.hash(password)  # slow on purpose: before the writer lock
+    begin_write(session)
+    _refuse_taken(session, username)
+    user = User(username=username, password_hash=password_hash, is_admin=is_admin)
     session.add(user)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        # A concurrent insert of the same name (PostgreSQL: no writer lock) won the race.
+        session.rollback()
+        _refuse_taken(session, username)
+        raise
     record(session, "user_created", user_id=user.id, username=username, is_admin=is_admin)
     session.commit()
     return user
 
 
 def authenticate(session: Session, *, username: str, password: str) -> User:
-    """The user whose password this is; AuthenticationError otherwise (same message)."""
-    user = session.scalar(select(User).where(User.username == username))
+    """The user whose password this is; AuthenticationError otherwise (same message).
+
+    The username matches whatever its case. A password longer than any that can be set
+    fails without being hashed.
+    """
+    if len(password) > MAX_PASSWORD_CHARS:
+        raise AuthenticationError("Unknown user or wrong password.")
+    user = find_user(session, username=username)
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
@@ -61,6 +82,7 @@ def _digest(token: str) -> str:
 
 def create_token(session: Session, *, user: User, name: str = "") -> str:
     """A new API token for ``user``; the secret is returned once and stored only hashed."""
+    begin_write(session)
     secret = "lw_" + secrets.token_urlsafe(32)
     session.add(ApiToken(user_id=user.id, name=name, token_hash=_digest(secret)))
     session.flush()
@@ -80,6 +102,7 @@ def user_for_token(session: Session, *, token: str) -> User:
 
 
 def revoke_token(session: Session, *, token: str) -> None:
+    begin_write(session)
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
     if row is not None and row.revoked_at is None:
         row.revoked_at = datetime.now(UTC)
@@ -94,8 +117,39 @@ def list_users(session: Session) -> list[User]:
     return found
 
 
+def find_user(session: Session, *, username: str) -> User | None:
+    """The user of this name, whatever its case; None when there is none."""
+    return session.scalar(select(User).where(User.username_key == username_key(username.strip())))
+
+
 def get_user(session: Session, *, username: str) -> User:
-    user = session.scalar(select(User).where(User.username == username))
+    """The user of this name, whatever its case; ValidationError naming it otherwise."""
+    user = find_user(session, username=username)
     if user is None:
         raise ValidationError(f"No user named {username!r}.")
     return user
+
+
+def set_password(session: Session, *, username: str, password: str) -> User:
+    """Give an existing user a new password (checked like a new account's).
+
+    Their API tokens stay valid: revoke them separately when the old password leaked.
+    """
+    user = get_user(session, username=username)
+    check_password(password, username=user.username)
+    password_hash = _hasher.hash(password)  # slow on purpose: before the writer lock
+    begin_write(session)
+    user.password_hash = password_hash
+    record(session, "password_set", user_id=user.id)
+    session.commit()
+    return user
+
+
+def _refuse_taken(session: Session, username: str) -> None:
+    existing = find_user(session, username=username)
+    if existing is not None:
+        same = existing.username == username
+        raise ConflictError(
+            f"User {existing.username!r} already exists"
+            + ("." if same else f" (usernames ignore case, so {username!r} is taken).")
+        )
