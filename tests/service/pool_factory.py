@@ -10,6 +10,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from labelwise.service import projects, users
+from labelwise.service.transactions import begin_write
 from labelwise.store import Item, Project, TaskType, User
 
 INTENTS = {
@@ -67,6 +68,7 @@ def make_project(
                         "is_audit": False,
                     }
                 )
+    begin_write(session)
     session.execute(insert(Item), rows)
     session.commit()
     for item in session.query(Item).filter_by(project_id=project.id):

@@ -17,6 +17,7 @@ from labelwise.service import exports, projects, users
 from labelwise.service.errors import NotFoundError, ValidationError
 from labelwise.service.exports import COLUMNS, LabeledRow, export_labels, list_labels
 from labelwise.service.importing import import_items
+from labelwise.service.transactions import begin_write
 from labelwise.store import Annotation, AnnotationKind, Item, ModelVersion, TaskType
 
 
@@ -58,6 +59,7 @@ def labeled(session, owner, tmp_path, clinc_dir):
 def test_export_writes_one_row_per_live_label_with_every_column(session, labeled, tmp_path):
     project, rows = labeled
     # Provenance on one label, an undone label and a skip: only live labels are exported.
+    begin_write(session)
     version = ModelVersion(project_id=project.id, version=3, label_count=30)
     session.add(version)
     session.flush()

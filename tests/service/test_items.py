@@ -4,6 +4,7 @@ import pytest
 
 from labelwise.service import items, metrics, projects, users
 from labelwise.service.errors import NotFoundError, ValidationError
+from labelwise.service.transactions import begin_write
 from labelwise.store import Item
 
 
@@ -11,6 +12,7 @@ from labelwise.store import Item
 def project(session):
     owner = users.create_user(session, username="owner", password="owner-password")
     project = projects.create_project(session, name="p", labels=["a", "b"], owner=owner)
+    begin_write(session)
     for position, text in enumerate(["one", "two", "three"]):
         session.add(Item(project_id=project.id, position=position, text=text, content_hash=text))
     session.commit()

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from labelwise.service import projects, queue, training
+from labelwise.service.transactions import begin_write
 from labelwise.store import JobStatus, Project
 from tests.service.pool_factory import make_project, make_user
 
@@ -126,6 +127,7 @@ def test_wilson_interval_known_values():
 def test_a_restarted_worker_fails_jobs_left_running(session, session_factory, setup, tmp_path):
     project, truth, owner = setup
     job = training.request_retrain(session, project_id=project.id)
+    begin_write(session)
     job.status = JobStatus.RUNNING
     session.commit()
     worker = training.RetrainWorker(session_factory, data_dir=tmp_path)

@@ -31,3 +31,16 @@ class LeaseExpiredError(ConflictError):
 
 class ValidationError(ServiceError, ValueError):
     """A value the use case cannot accept (an unknown label, a bad setting)."""
+
+
+class ServiceBusyError(ServiceError):
+    """The database is saturated right now (all connections or the writer lock taken).
+
+    Nothing was stored; the same request may be sent again after ``retry_after`` seconds.
+    """
+
+    def __init__(
+        self, message: str = "The server is busy; try again shortly.", *, retry_after: int = 2
+    ) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from labelwise.service.errors import ConflictError, NotFoundError, ValidationError
 from labelwise.service.events import record
 from labelwise.service.project_settings import ProjectSettings
-from labelwise.service.transactions import end_read
+from labelwise.service.transactions import begin_write, end_read
 from labelwise.store import (
     Annotation,
     AnnotationKind,
@@ -50,6 +50,7 @@ def create_project(
     guidelines: str = "",
 ) -> Project:
     """A new project with ``owner`` as its admin."""
+    begin_write(session)
     name = name.strip()
     if not name:
         raise ValidationError("A project name may not be empty.")
@@ -108,6 +109,7 @@ def update_settings(session: Session, *, project_id: int, changes: dict[str, Any
     record(session, "settings_changed", project_id=project_id, changes=changes)
     session.commit()
     return project
+    begin_write(session)
 
 
 def update_guidelines(session: Session, *, project_id: int, guidelines: str) -> Project:
@@ -118,6 +120,7 @@ def update_guidelines(session: Session, *, project_id: int, guidelines: str) -> 
     session.commit()
     return project
 
+    begin_write(session)
 
 @dataclass(frozen=True)
 class Member:
@@ -149,6 +152,7 @@ def add_member(
     )
     if membership is None:
         membership = Membership(project_id=project_id, user_id=user.id, role=role)
+    begin_write(session)
         session.add(membership)
     else:
         membership.role = role

@@ -31,7 +31,7 @@ from labelwise.service.explain import RANDOM_QUEUE_EMPTY as RANDOM_QUEUE_EMPTY
 from labelwise.service.explain import why_this_item
 from labelwise.service.project_settings import ProjectSettings
 from labelwise.service.training import enqueue_retrain_if_due
-from labelwise.service.transactions import end_read
+from labelwise.service.transactions import begin_write, end_read
 from labelwise.store import (
     Annotation,
     AnnotationKind,
@@ -44,6 +44,7 @@ from labelwise.store import (
     TaskType,
     User,
 )
+from labelwise.store.queries import out_of_scope
 
 
 @dataclass(frozen=True)
@@ -140,8 +141,8 @@ def _eligible(project_id: int, annotator_id: int, overlap: int, now: datetime) -
     """SQL condition on ``Item``: this annotator may be served it now.
 
     Not decided (labeled, skipped or flagged) by them, not leased to them, fewer than
-    ``overlap`` people have labeled it or hold it, and not in the held-out evaluation
-    set (already labeled, and never to be shown).
+    ``overlap`` people have labeled it or hold it, not in the held-out evaluation set
+    (already labeled, and never to be shown), and not reviewed out of scope.
     """
     mine = exists().where(
         Annotation.item_id == Item.id,
@@ -178,6 +179,7 @@ def _eligible(project_id: int, annotator_id: int, overlap: int, now: datetime) -
     return and_(
         Item.project_id == project_id,
         Item.is_evaluation.is_(False),
+        ~out_of_scope(Item.id),  # a reviewer took it out of the project (service.flags)
         ~mine,
         ~held_by_me,
         ~imported,
@@ -249,6 +251,7 @@ def lease_next(
     its clock (it was leased a whole item earlier). Expired leases need no clean-up: they
     simply stop counting.
     """
+    begin_write(session)
     now = now or _now()
     project = _lock_project(session, project_id)
     settings = ProjectSettings.model_validate(project.settings)
@@ -519,8 +522,14 @@ def _decide(
     seconds_spent: float | None = None,
 ) -> Annotation:
     """Store one decision, release the annotator's lease on the item; idempotent on the key."""
+    # A replay is answered from a read (no writer lock); the check is repeated inside the
+    # write transaction, where on SQLite it is authoritative (writers are serialized).
     previous = _replayed(session, annotator, client_key)
+    if previous is None:
+        begin_write(session)
+        previous = _replayed(session, annotator, client_key)
     if previous is not None:
+        end_read(session)
         return previous
     project, item = _project_item(session, project_id, item_id)
     stored = _check_value(project, value) if kind is AnnotationKind.LABEL else None
@@ -568,6 +577,14 @@ def _decide(
         created_at=now,
     )
     session.add(annotation)
+    try:
+        # Insert now, before anything below autoflushes it (``enqueue_retrain_if_due``
+        # queries): on PostgreSQL a concurrent replay of the same client key waits here
+        # for the other transaction and fails on the unique key, which means "answer the
+        # stored row", whoever stored it.
+        session.flush()
+    except IntegrityError as error:
+        return _stored_replay(session, annotator, client_key, error)
     if lease is not None:
         lease.released_at = now
     if lease is not None and fetched_ahead:
@@ -585,14 +602,22 @@ def _decide(
         enqueue_retrain_if_due(session, project=project, trigger="labels")
     try:
         session.commit()
-    except IntegrityError:
+    except IntegrityError as error:
         # The same client key committed concurrently: return that decision.
-        session.rollback()
-        replay = _replayed(session, annotator, client_key)
-        if replay is None:
-            raise
-        return replay
+        return _stored_replay(session, annotator, client_key, error)
     return annotation
+
+
+def _stored_replay(
+    session: Session, annotator: User, client_key: str | None, error: IntegrityError
+) -> Annotation:
+    """After a failed insert: the decision stored under ``client_key``, else ``error``."""
+    session.rollback()
+    replay = _replayed(session, annotator, client_key)
+    end_read(session)
+    if replay is None:
+        raise error  # the violation was about something else
+    return replay
 
 
 def submit_annotation(
@@ -667,6 +692,7 @@ def undo_annotation(
     session: Session, *, project_id: int, annotator: User, annotation_id: int | None = None
 ) -> Annotation:
     """Undo one of the annotator's live decisions (by default the latest)."""
+    begin_write(session)
     query = select(Annotation).where(
         Annotation.project_id == project_id,
         Annotation.annotator_id == annotator.id,

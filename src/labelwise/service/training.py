@@ -33,7 +33,7 @@ from labelwise.loop import ActiveLearningLoop, LoopState
 from labelwise.service.errors import NotFoundError
 from labelwise.service.events import record
 from labelwise.service.project_settings import ProjectSettings
-from labelwise.service.transactions import end_read
+from labelwise.service.transactions import begin_write, end_read
 from labelwise.store import (
     Annotation,
     AnnotationKind,
@@ -352,6 +352,7 @@ class RetrainWorker:
                 diagnostics.stop_positions,
                 diagnostics.stop_predictions,
             )
+            begin_write(session)
             with self.session_factory() as session:
                 job = session.get_one(Job, job_id)
                 version = session.get_one(ModelVersion, job.model_version_id)
@@ -399,6 +400,7 @@ class RetrainWorker:
         return self._embedder
 
 
+            begin_write(session)
 @dataclass(frozen=True)
 class _Outcome:
     positions: NDArray[np.intp]
@@ -437,6 +439,7 @@ def _snapshot(session: Session, project_id: int) -> _Snapshot:
     for position, is_audit, kind, value, source in rows:
         if kind is AnnotationKind.FLAG:
             flagged.add(position)
+                begin_write(session)
         elif kind is AnnotationKind.LABEL:
             (audit_votes if is_audit else votes).setdefault(position, []).append(
                 (value, str(source))
@@ -475,6 +478,7 @@ def _snapshot(session: Session, project_id: int) -> _Snapshot:
 
 
 def _consensus(votes: list[tuple[Any, str]], multilabel: bool) -> Any:
+                begin_write(session)
     """Majority label across annotators; ties go to the latest vote."""
     if multilabel:
         return list(votes[-1][0])
@@ -723,3 +727,4 @@ def _publish(
         label_count=snapshot.label_count,
     )
     session.commit()
+    begin_write(session)

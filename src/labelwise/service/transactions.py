@@ -13,8 +13,13 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-#: Execution option that makes a session's next transaction a write transaction.
-WRITE_OPTION = "labelwise_write"
+from labelwise.service.errors import ServiceBusyError
+from labelwise.store.engine import WRITE_OPTION, is_busy_error
+
+__all__ = ["WRITE_OPTION", "begin_write", "busy_error", "end_read"]
+
+#: Seconds a client is asked to wait before retrying a request refused as busy.
+RETRY_AFTER_S = 2
 
 
 def begin_write(session: Session) -> None:
@@ -41,3 +46,18 @@ def end_read(session: Session) -> None:
     theirs before returning.
     """
     session.commit()
+
+
+def busy_error(exc: BaseException) -> ServiceBusyError | None:
+    """The domain error for a database error that means "saturated", else None.
+
+    A writer that waited out the writer lock, SQLite's ``database is locked`` and a
+    connection pool with none free all become :class:`ServiceBusyError` (HTTP 503 with
+    ``Retry-After``): nothing was stored and the request can simply be sent again.
+    """
+    if not is_busy_error(exc):
+        return None
+    return ServiceBusyError(
+        "The server is busy with other requests; nothing was stored, try again shortly.",
+        retry_after=RETRY_AFTER_S,
+    )

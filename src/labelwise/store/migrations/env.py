@@ -6,7 +6,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from labelwise.store.engine import make_engine
+from labelwise.store.engine import make_engine, write_engine
 from labelwise.store.models import Base
 
 config = context.config
@@ -27,5 +27,5 @@ connection = config.attributes.get("connection")
 if connection is not None:
     run(connection)
 else:
-    with make_engine(config.get_main_option("sqlalchemy.url") or "").begin() as conn:
+    with write_engine(make_engine(config.get_main_option("sqlalchemy.url") or "")).begin() as conn:
         run(conn)
