@@ -35,6 +35,19 @@ class Settings(BaseSettings):
         0 disables this limit.
     login_window_seconds : float
         The sliding window both limits count over, in seconds.
+    db_pool_size : int
+        Requests the server runs at once, and the database connections kept for them.
+        The rule that keeps the server from deadlocking under load: a request holds one
+        connection from its first query to its end and hops between threads meanwhile,
+        so the server admits at most ``db_pool_size`` requests (later ones wait in the
+        event loop, holding nothing), opens at most ``db_pool_size`` +
+        ``WORKER_CONNECTIONS`` (2, the retrain worker's) connections, and gives the
+        thread pool at least as many threads as it admits requests. On PostgreSQL keep
+        ``db_pool_size + 2`` times the number of server processes under the server's
+        ``max_connections`` (100 by default).
+    request_queue_seconds : float
+        How long a request may wait for admission; past it the answer is 503 with
+        ``Retry-After`` (so is a writer that waited as long for SQLite's write lock).
     """
 
     model_config = SettingsConfigDict(env_prefix="LABELWISE_", env_file=None)
@@ -47,3 +60,5 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=0)
     login_max_failures_per_ip: int = Field(default=20, ge=0)
     login_window_seconds: float = Field(default=15 * 60, gt=0)
+    db_pool_size: int = Field(default=32, ge=1, le=1000)
+    request_queue_seconds: float = Field(default=30.0, gt=0, le=3600)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 
 from labelwise import __version__
 from labelwise.server.docs import mount_docs
 from labelwise.server.errors import register_error_handlers
+from labelwise.server.limits import SPARE_THREADS, WORKER_CONNECTIONS, RequestLimit
 from labelwise.server.routes import ROUTERS
 from labelwise.server.schemas.errors import ERROR_RESPONSES
 from labelwise.server.security import app_secret
@@ -27,12 +29,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app's lifetime when ``settings.run_worker`` is set.
     """
     settings = Settings() if settings is None else settings
-    engine = make_engine(settings.database_url)
+    # Pool, admitted requests and threads sized together (``Settings.db_pool_size``).
+    engine = make_engine(
+        settings.database_url, pool_size=settings.db_pool_size + WORKER_CONNECTIONS
+    )
     upgrade_database(engine)
     session_factory = make_session_factory(engine)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Every admitted request must find a thread for each of its hops, so none waits
+        # for a thread while holding a connection another request waits for.
+        threads = anyio.to_thread.current_default_thread_limiter()
+        threads.total_tokens = max(threads.total_tokens, settings.db_pool_size + SPARE_THREADS)
         worker = None
         if settings.run_worker:
             worker = RetrainWorker(
@@ -61,6 +70,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_factory = session_factory
     app.state.secret_key = app_secret(settings.secret_key)
     app.state.login_throttle = LoginThrottle.from_settings(settings)
+    app.add_middleware(
+        RequestLimit, limit=settings.db_pool_size, queue_timeout=settings.request_queue_seconds
+    )
     register_error_handlers(app)
     app.exception_handler(LoginThrottled)(login_throttled)
     for router in ROUTERS:

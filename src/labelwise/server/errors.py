@@ -8,7 +8,10 @@ from collections.abc import Mapping
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import HTMLResponse, Response
 
 from labelwise.exceptions import InputError
 from labelwise.server.schemas.errors import ErrorBody, ErrorDetail, public_file_name
@@ -18,9 +21,11 @@ from labelwise.service.errors import (
     LeaseExpiredError,
     NotFoundError,
     PermissionDeniedError,
+    ServiceBusyError,
     ServiceError,
     ValidationError,
 )
+from labelwise.service.transactions import busy_error
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +37,7 @@ SERVICE_ERRORS: Mapping[type[ServiceError], tuple[int, str]] = {
     ConflictError: (409, "conflict"),
     LeaseExpiredError: (409, "lease_expired"),
     ValidationError: (422, "validation_error"),
+    ServiceBusyError: (503, "service_busy"),
 }
 _HTTP_TYPES = {401: "authentication_failed", 403: "permission_denied", 404: "not_found"}
 
@@ -50,12 +56,37 @@ def service_status(exc: ServiceError) -> tuple[int, str]:
     return 400, "bad_request"
 
 
-def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
+def _service_error(request: Request, exc: ServiceError) -> Response:
     if isinstance(exc, InputError):  # e.g. ImportFailedError: located bad input comes first
         return _input_error(request, exc)
+    if isinstance(exc, ServiceBusyError):
+        return _busy(request, exc)
     status_code, kind = service_status(exc)
     headers = {"WWW-Authenticate": "Bearer"} if status_code == 401 else None
     return error_response(status_code, ErrorDetail(type=kind, message=str(exc)), headers)
+
+
+def _busy(request: Request, exc: ServiceBusyError) -> Response:
+    """503 with ``Retry-After``: JSON for the API, a page that reloads itself for the UI."""
+    headers = {"Retry-After": str(exc.retry_after)}
+    if request.url.path.startswith("/ui/") and request.method == "GET":
+        page = (
+            '<!doctype html><meta charset="utf-8">'
+            f'<meta http-equiv="refresh" content="{exc.retry_after}">'
+            "<title>Busy</title><p>The server is busy with other requests; this page "
+            "reloads itself in a moment.</p>"
+        )
+        return HTMLResponse(page, status_code=503, headers=headers)
+    return error_response(503, ErrorDetail(type="service_busy", message=str(exc)), headers)
+
+
+def _database_error(request: Request, exc: Exception) -> Response:
+    """A saturated database (pool exhausted, writer lock timed out) is a 503, not a 500."""
+    busy = busy_error(exc)
+    if busy is None:
+        return _unexpected_error(request, exc)
+    logger.warning("Busy on %s %s: %s", request.method, request.url.path, exc)
+    return _busy(request, busy)
 
 
 def _input_error(_request: Request, exc: InputError) -> JSONResponse:
@@ -101,4 +132,6 @@ def register_error_handlers(app: FastAPI) -> None:
     app.exception_handler(InputError)(_input_error)
     app.exception_handler(RequestValidationError)(_request_validation_error)
     app.exception_handler(StarletteHTTPException)(_http_error)
+    app.exception_handler(OperationalError)(_database_error)
+    app.exception_handler(PoolTimeoutError)(_database_error)
     app.exception_handler(Exception)(_unexpected_error)
