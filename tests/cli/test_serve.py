@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from labelwise.cli import serve
-from labelwise.service import demo
+from labelwise.service import demo, users
 from labelwise.store import Item, Project, make_engine, make_session_factory
 
 
@@ -16,7 +16,8 @@ def test_demo_creates_the_project_once_and_prints_how_to_log_in(cli, database_ur
     assert "admin user: admin" in first.output and "API token: lw_" in first.output
     again = cli("demo", "--no-serve")
     assert again.exit_code == 0, again.output
-    assert "password" not in again.output  # the admin exists: no new password
+    assert "password: " not in again.output  # the admin exists: no new password
+    assert "its password is unchanged: pass --password to set a new one" in again.output
     engine = make_engine(database_url)
     with make_session_factory(engine)() as session:
         project = session.query(Project).one()
@@ -26,9 +27,10 @@ def test_demo_creates_the_project_once_and_prints_how_to_log_in(cli, database_ur
     engine.dispose()
 
 
-def test_serve_builds_settings_from_the_options(tmp_path):
+def test_serve_builds_settings_from_the_options(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     settings = serve._settings("sqlite:///x.db", tmp_path, worker=False)
-    assert settings.database_url == "sqlite:///x.db"
+    assert settings.database_url == f"sqlite:///{tmp_path / 'x.db'}"  # absolute for the server
     assert settings.data_dir == tmp_path and settings.run_worker is False
 
 
@@ -43,3 +45,77 @@ def test_serve_trusts_only_the_named_proxies(cli, monkeypatch):
     assert result.exit_code == 0, result.output
     assert calls[0]["proxy_headers"] is True
     assert calls[0]["forwarded_allow_ips"] == "10.0.0.5"
+
+
+def test_serve_trusts_no_forwarded_headers_unless_a_proxy_is_named(cli, monkeypatch):
+    import uvicorn
+
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda *_args, **kwargs: calls.append(kwargs))
+    monkeypatch.setattr(os, "environ", dict(os.environ))
+    os.environ.pop("LABELWISE_FORWARDED_ALLOW_IPS", None)
+    assert cli("serve", "--no-worker").exit_code == 0
+    assert calls[-1]["proxy_headers"] is False and "forwarded_allow_ips" not in calls[-1]
+    os.environ["LABELWISE_FORWARDED_ALLOW_IPS"] = "10.0.0.9"
+    assert cli("serve", "--no-worker").exit_code == 0
+    assert calls[-1]["proxy_headers"] is True and calls[-1]["forwarded_allow_ips"] == "10.0.0.9"
+
+
+def test_demo_password_on_an_existing_demo_sets_the_admins_password(cli, database_url):
+    assert cli("demo", "--no-serve", "--password", "first demo password").exit_code == 0
+    again = cli("demo", "--no-serve", "--password", "second demo password")
+    assert again.exit_code == 0, again.output
+    assert "admin user: admin  password (changed): second demo password" in again.output
+    weak = cli("demo", "--no-serve", "--password", "password1")
+    assert weak.exit_code == 2 and "most common" in weak.output
+    engine = make_engine(database_url)
+    with make_session_factory(engine)() as session:
+        assert users.authenticate(session, username="admin", password="second demo password")
+    engine.dispose()
+
+
+def test_demo_refuses_a_weak_password_before_making_a_database(tmp_path):
+    from typer.testing import CliRunner
+
+    from labelwise.cli.main import app
+
+    path = tmp_path / "demo.db"
+    result = CliRunner().invoke(
+        app,
+        [
+            "demo",
+            "--no-serve",
+            "--db",
+            f"sqlite:///{path}",
+            "--admin",
+            "demo-admin",
+            "--password",
+            "Demo-Admin",
+        ],
+    )
+    assert result.exit_code == 2 and "may not be the username" in result.output
+    assert not path.exists()
+
+
+def test_demo_prints_an_absolute_url_that_works_from_any_folder(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from labelwise.cli.main import app
+
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(
+        app, ["demo", "--no-serve", "--password", "demo-password"], env={"COLUMNS": "80"}
+    )
+    assert result.exit_code == 0, result.output
+    url = f"sqlite:///{tmp_path / 'labelwise-demo.db'}"
+    assert f"is ready in {url}" in result.output
+    line = next(li for li in result.output.splitlines() if li.startswith("label in the terminal"))
+    assert line.endswith(f"--db {url}")  # one line, however narrow the terminal
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    args = line.removeprefix("label in the terminal: labelwise ").split()
+    labeled = CliRunner().invoke(app, [*args, "--no-worker"], input="q\n")
+    assert labeled.exit_code == 0, labeled.output
+    assert "why this item" in labeled.output
+    assert list(elsewhere.iterdir()) == []

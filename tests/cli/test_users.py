@@ -29,3 +29,29 @@ def test_admins_short_passwords_and_unknown_users(cli):
     assert short.exit_code == 2 and "8 characters" in short.output
     unknown = cli("users", "token", "nobody")
     assert unknown.exit_code == 2 and "No user named 'nobody'" in unknown.output
+
+
+def test_set_password_prompts_twice_and_finds_the_user_whatever_the_case(cli, database_url):
+    assert cli("users", "add", "Alice", "--password", "alice-password").exit_code == 0
+    result = cli("users", "set-password", "ALICE", input="a new passphrase\na new passphrase\n")
+    assert result.exit_code == 0, result.output
+    assert "password set for Alice" in result.output
+    engine = make_engine(database_url)
+    with make_session_factory(engine)() as session:
+        assert users.authenticate(session, username="alice", password="a new passphrase")
+    engine.dispose()
+
+
+def test_set_password_refuses_weak_passwords_and_unknown_users(cli):
+    assert cli("users", "add", "alice", "--password", "alice-password").exit_code == 0
+    weak = cli("users", "set-password", "alice", "--password", "iloveyou2")
+    assert weak.exit_code == 2 and "most common" in weak.output
+    unknown = cli("users", "set-password", "nobody")
+    assert unknown.exit_code == 2 and "No user named 'nobody'" in unknown.output
+    assert "New password" not in unknown.output  # not asked for a password it could not set
+
+
+def test_a_case_variant_of_a_user_is_refused(cli):
+    assert cli("users", "add", "alice", "--password", "alice-password").exit_code == 0
+    again = cli("users", "add", "ALICE", "--password", "alice-password")
+    assert again.exit_code == 2 and "User 'alice' already exists" in again.output

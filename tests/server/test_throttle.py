@@ -304,3 +304,50 @@ class TestApiLogIn:
     def test_openapi_documents_the_429(self, client):
         operation = client.get("/openapi.json").json()["paths"]["/api/auth/token"]["post"]
         assert "429" in operation["responses"]
+
+
+class TestForwardedFor:
+    """Through the ASGI stack uvicorn builds from ``labelwise serve``'s proxy options."""
+
+    @staticmethod
+    def served(settings, proxies: str | None):
+        import uvicorn
+
+        from labelwise.cli import serve
+
+        app = create_app(settings.model_copy(update={"login_max_failures_per_ip": 3}))
+        config = uvicorn.Config(app, log_config=None, **serve.uvicorn_options(proxies))
+        config.load()
+        return config.loaded_app
+
+    @staticmethod
+    def log_in_as(client, forwarded_for: str, username: str, password: str = "wrong"):
+        return client.post(
+            "/api/auth/token",
+            json={"username": username, "password": password},
+            headers={"X-Forwarded-For": forwarded_for},
+        )
+
+    def test_a_local_client_cannot_escape_the_address_limit_by_default(self, settings, factory):
+        factory.user("ana")
+        with TestClient(self.served(settings, None), client=("127.0.0.1", 50000)) as local:
+            for n, name in enumerate(["a", "b", "c"]):
+                response = self.log_in_as(local, f"203.0.113.{n}", name)
+                assert_error(response, 401, "authentication_failed")
+            spoofed = self.log_in_as(local, "198.51.100.77", "ana", PASSWORD)
+            assert_error(spoofed, 429, "rate_limited")
+
+    def test_the_configured_proxys_forwarded_for_is_the_client(self, settings, factory):
+        factory.user("ana")
+        with TestClient(self.served(settings, "127.0.0.1"), client=("127.0.0.1", 50000)) as proxy:
+            for name in ["a", "b", "c"]:
+                response = self.log_in_as(proxy, "203.0.113.9", name)
+                assert_error(response, 401, "authentication_failed")
+            assert_error(self.log_in_as(proxy, "203.0.113.9", "ana", PASSWORD), 429, "rate_limited")
+            # Another client behind the same proxy keeps its own count.
+            assert self.log_in_as(proxy, "198.51.100.1", "ana", PASSWORD).status_code == 200
+        other = ("192.0.2.50", 50000)  # not the configured proxy: its header is ignored
+        with TestClient(self.served(settings, "127.0.0.1"), client=other) as stranger:
+            for n, name in enumerate(["a", "b", "c"]):
+                self.log_in_as(stranger, f"203.0.113.{n}", name)
+            assert_error(self.log_in_as(stranger, "10.9.9.9", "ana", PASSWORD), 429, "rate_limited")

@@ -8,14 +8,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy import select
+from rich.markup import escape
 
 from labelwise.cli.console import make_console
 from labelwise.cli.db import DatabaseOption, database_url, open_session
 from labelwise.cli.errors import reporting_errors
-from labelwise.service import demo, users
+from labelwise.service import demo, passwords, users
 from labelwise.settings import Settings
-from labelwise.store import User, make_engine, upgrade_database
+from labelwise.store import make_engine, upgrade_database
 
 HostOption = Annotated[str, typer.Option(help="Interface to listen on.")]
 PortOption = Annotated[int, typer.Option(help="TCP port.")]
@@ -26,21 +26,39 @@ DataDirOption = Annotated[
 
 
 ProxiesOption = Annotated[
-    str,
+    str | None,
     typer.Option(
         "--forwarded-allow-ips",
-        help="Proxies trusted for X-Forwarded-For/-Proto (comma-separated, or '*'): behind "
-        "a TLS proxy this makes the session cookie Secure and log-in throttling see the "
-        "client's address.",
+        envvar="LABELWISE_FORWARDED_ALLOW_IPS",
+        show_envvar=False,
+        help="Only behind a reverse proxy: the proxy addresses (comma-separated) whose "
+        "X-Forwarded-For/-Proto are believed, so that the session cookie is Secure behind "
+        "TLS and log-in throttling counts the real client [default: none trusted; env "
+        "LABELWISE_FORWARDED_ALLOW_IPS].",
     ),
 ]
 
 
-def _run(settings: Settings, host: str, port: int, proxies: str = "127.0.0.1") -> None:
+def uvicorn_options(proxies: str | None) -> dict[str, object]:
+    """How uvicorn treats forwarded headers: ignored unless ``proxies`` names the proxy.
+
+    uvicorn's own default trusts ``X-Forwarded-For`` from 127.0.0.1, so any local client
+    (another user's process, a script on the same host) could claim any address and
+    escape the per-address log-in limit. Without a proxy in front nothing may set these
+    headers, so by default they are not read at all.
+    """
+    proxies = (proxies or "").strip()
+    if not proxies:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": proxies}
+
+
+def _run(settings: Settings, host: str, port: int, proxies: str | None = None) -> None:
     """Serve ``create_app`` with ``settings`` (handed over as ``LABELWISE_*`` variables).
 
     The CLI and the server are sibling edges over the service layer: neither imports the
-    other, so uvicorn gets the app factory by name.
+    other, so uvicorn gets the app factory by name. Forwarded headers count only from
+    ``proxies`` (see :func:`uvicorn_options`).
     """
     import uvicorn
 
@@ -53,8 +71,7 @@ def _run(settings: Settings, host: str, port: int, proxies: str = "127.0.0.1") -
         host=host,
         port=port,
         log_level="info",
-        proxy_headers=True,
-        forwarded_allow_ips=proxies,
+        **uvicorn_options(proxies),  # type: ignore[arg-type]
     )
 
 
@@ -77,7 +94,7 @@ def serve(
     worker: Annotated[
         bool, typer.Option("--worker/--no-worker", help="Retrain in the background.")
     ] = True,
-    forwarded_allow_ips: ProxiesOption = "127.0.0.1",
+    forwarded_allow_ips: ProxiesOption = None,
 ) -> None:
     """Serve the web UI (/ui/login) and the REST API (/docs) with the retrain worker."""
     _run(_settings(db, data_dir, worker), host, port, forwarded_allow_ips)
@@ -92,7 +109,11 @@ def demo_command(
     data_dir: DataDirOption = None,
     admin: Annotated[str, typer.Option(help="The demo's admin user.")] = "admin",
     password: Annotated[
-        str | None, typer.Option(help="Its password [default: a random one, printed].")
+        str | None,
+        typer.Option(
+            help="Its password; for an existing admin, its new password [default: a random "
+            "one, printed, for a new admin]."
+        ),
     ] = None,
     serve_it: Annotated[
         bool, typer.Option("--serve/--no-serve", help="Start the server afterwards.")
@@ -101,22 +122,37 @@ def demo_command(
     """Create a demo project (600 CLINC150 utterances, 20 intents) and serve it."""
     console = make_console()
     with reporting_errors():
+        if password is not None:  # refused before any database is made
+            passwords.check_password(password, username=admin)
         engine = make_engine(db)
         try:
             upgrade_database(engine)
         finally:
             engine.dispose()
         with open_session(db) as session:
-            user = session.scalar(select(User).where(User.username == admin))
+            user = users.find_user(session, username=admin)
             secret = None
+            changed = False
             if user is None:
                 secret = password or secrets.token_urlsafe(12)
                 user = users.create_user(session, username=admin, password=secret, is_admin=True)
+            elif password is not None:
+                user = users.set_password(session, username=admin, password=password)
+                secret, changed = password, True
             project = demo.create_demo_project(session, owner=user)
             token = users.create_token(session, user=user, name="demo")
     console.print(f"demo project [bold]{project.name}[/bold] (id {project.id}) is ready in {db}")
     if secret is not None:
-        console.print(f"admin user: [bold]{admin}[/bold]  password: [bold]{secret}[/bold]")
+        state = " (changed)" if changed else ""
+        console.print(
+            f"admin user: [bold]{escape(user.username)}[/bold]  password{state}: "
+            f"[bold]{escape(secret)}[/bold]"
+        )
+    else:
+        console.print(
+            f"admin user: [bold]{escape(user.username)}[/bold] (existing; its password is "
+            "unchanged: pass --password to set a new one)"
+        )
     console.print(f"API token: {token}")
     console.print(f"label in the terminal: labelwise label {project.name} --user {admin} --db {db}")
     if serve_it:
