@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -39,7 +39,7 @@ ProxiesOption = Annotated[
 ]
 
 
-def uvicorn_options(proxies: str | None) -> dict[str, object]:
+def uvicorn_options(proxies: str | None) -> dict[str, Any]:
     """How uvicorn treats forwarded headers: ignored unless ``proxies`` names the proxy.
 
     uvicorn's own default trusts ``X-Forwarded-For`` from 127.0.0.1, so any local client
@@ -71,7 +71,7 @@ def _run(settings: Settings, host: str, port: int, proxies: str | None = None) -
         host=host,
         port=port,
         log_level="info",
-        **uvicorn_options(proxies),  # type: ignore[arg-type]
+        **uvicorn_options(proxies),
     )
 
 
