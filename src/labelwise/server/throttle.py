@@ -232,12 +232,13 @@ class LoginThrottle:
 def client_ip(request: Request) -> str:
     """The key a request's client is counted under: its address, IPv6 by /64 network.
 
-    This is ``request.client.host``, the peer of the TCP connection. Behind a reverse
-    proxy that is the proxy, for every user at once; uvicorn's ``--proxy-headers`` (on by
-    default) replaces it with the ``X-Forwarded-For`` client, but only for proxies listed
-    in ``--forwarded-allow-ips`` (``FORWARDED_ALLOW_IPS``; default ``127.0.0.1``), so set
-    that to the proxy's address. One IPv6 host usually holds a whole /64, so its
-    addresses share one count.
+    This is ``request.client.host``, the peer of the TCP connection: ``labelwise serve``
+    reads no forwarded headers unless ``--forwarded-allow-ips`` (or
+    ``LABELWISE_FORWARDED_ALLOW_IPS``) names the proxy, so a client cannot pick the address
+    it is counted under by sending ``X-Forwarded-For``. Behind a reverse proxy the peer is
+    the proxy, for every user at once: name it, and uvicorn replaces the peer with the
+    ``X-Forwarded-For`` client for requests from it only. One IPv6 host usually holds a
+    whole /64, so its addresses share one count.
     """
     host = request.client.host if request.client is not None else ""
     try:
