@@ -44,6 +44,7 @@ from labelwise.store import (
     TaskType,
     User,
 )
+from labelwise.store.queries import out_of_scope
 
 
 @dataclass(frozen=True)
@@ -140,8 +141,8 @@ def _eligible(project_id: int, annotator_id: int, overlap: int, now: datetime) -
     """SQL condition on ``Item``: this annotator may be served it now.
 
     Not decided (labeled, skipped or flagged) by them, not leased to them, fewer than
-    ``overlap`` people have labeled it or hold it, and not in the held-out evaluation
-    set (already labeled, and never to be shown).
+    ``overlap`` people have labeled it or hold it, not in the held-out evaluation set
+    (already labeled, and never to be shown), and not reviewed out of scope.
     """
     mine = exists().where(
         Annotation.item_id == Item.id,
@@ -178,6 +179,7 @@ def _eligible(project_id: int, annotator_id: int, overlap: int, now: datetime) -
     return and_(
         Item.project_id == project_id,
         Item.is_evaluation.is_(False),
+        ~out_of_scope(Item.id),  # a reviewer took it out of the project (service.flags)
         ~mine,
         ~held_by_me,
         ~imported,

@@ -1,0 +1,23 @@
+"""Reusable SQL conditions shared by serving and training."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import exists
+
+from labelwise.store.models import Annotation, AnnotationKind
+
+#: ``annotations.resolution`` of a flag whose reviewer took the item out of the project's
+#: scope: it is neither served again nor trained on (its labels stay, for the record).
+OUT_OF_SCOPE = "out_of_scope"
+
+
+def out_of_scope(item_id: Any) -> Any:
+    """SQL condition: the item ``item_id`` (a column) was reviewed out of scope."""
+    return exists().where(
+        Annotation.item_id == item_id,
+        Annotation.kind == AnnotationKind.FLAG,
+        Annotation.undone_at.is_(None),
+        Annotation.resolution == OUT_OF_SCOPE,
+    )
