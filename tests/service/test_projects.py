@@ -2,12 +2,17 @@ from __future__ import annotations
 
 import pytest
 
-from labelwise.service import policies, projects, users
+from labelwise.service import demo, importing, policies, projects, queue, users
 from labelwise.service.errors import (
     ConflictError,
     NotFoundError,
     PermissionDeniedError,
     ValidationError,
+)
+from labelwise.service.project_settings import (
+    DEFAULT_AUDIT_FRACTION,
+    DEFAULT_RETRAIN_EVERY,
+    MAX_LEASE_SECONDS,
 )
 from labelwise.store import Role
 
@@ -26,11 +31,21 @@ def test_create_project_makes_the_owner_admin(session, owner):
 @pytest.mark.parametrize(
     ("labels", "settings", "message"),
     [
-        ([], None, "at least one"),
+        ([], None, "at least two labels"),
+        (["a"], None, "at least two labels"),
+        (["a", " "], None, "may not be empty"),
         (["a", "a"], None, "distinct"),
-        (["a"], {"strategy": "psychic"}, "unknown strategy"),
-        (["a"], {"retrain_every": 0}, "retrain_every"),
-        (["a"], {"no_such_knob": 1}, "no_such_knob"),
+        (["a", "b"], {"strategy": "psychic"}, "unknown strategy"),
+        (["a", "b"], {"retrain_every": 0}, "retrain_every"),
+        (["a", "b"], {"no_such_knob": 1}, "no_such_knob"),
+        # Every number has an upper bound (a 10**12-second lease made ``next`` fail).
+        (["a", "b"], {"lease_seconds": 10**12}, "lease_seconds"),
+        (["a", "b"], {"retrain_every": 10**9}, "retrain_every"),
+        (["a", "b"], {"min_labels": 10**9}, "min_labels"),
+        (["a", "b"], {"queue_size": 10**9}, "queue_size"),
+        (["a", "b"], {"overlap": 11}, "overlap"),
+        (["a", "b"], {"audit_fraction": 0.9}, "audit_fraction"),
+        (["a", "b"], {"regularization": float("inf")}, "regularization"),
     ],
 )
 def test_bad_projects_are_refused_with_the_reason(session, owner, labels, settings, message):
@@ -39,13 +54,13 @@ def test_bad_projects_are_refused_with_the_reason(session, owner, labels, settin
 
 
 def test_duplicate_project_name_conflicts(session, owner):
-    projects.create_project(session, name="p", labels=["a"], owner=owner)
+    projects.create_project(session, name="p", labels=["a", "b"], owner=owner)
     with pytest.raises(ConflictError):
-        projects.create_project(session, name="p", labels=["a"], owner=owner)
+        projects.create_project(session, name="p", labels=["a", "b"], owner=owner)
 
 
 def test_outsiders_do_not_see_a_project_and_annotators_are_not_admins(session, owner):
-    project = projects.create_project(session, name="p", labels=["a"], owner=owner)
+    project = projects.create_project(session, name="p", labels=["a", "b"], owner=owner)
     outsider = users.create_user(session, username="out", password="outsider-pw")
     annotator = users.create_user(session, username="ann", password="annotator-pw")
     projects.add_member(session, project_id=project.id, user=annotator)
@@ -58,8 +73,32 @@ def test_outsiders_do_not_see_a_project_and_annotators_are_not_admins(session, o
 
 
 def test_update_settings_validates_the_merged_settings(session, owner):
-    project = projects.create_project(session, name="p", labels=["a"], owner=owner)
+    project = projects.create_project(session, name="p", labels=["a", "b"], owner=owner)
     projects.update_settings(session, project_id=project.id, changes={"retrain_every": 5})
     assert project.settings["retrain_every"] == 5
     with pytest.raises(ValidationError):
         projects.update_settings(session, project_id=project.id, changes={"overlap": 0})
+
+
+def test_new_projects_and_the_demo_share_one_default_cadence_and_audit_share(session, owner):
+    project = projects.create_project(session, name="p", labels=["a", "b"], owner=owner)
+    assert project.settings["retrain_every"] == DEFAULT_RETRAIN_EVERY == 20
+    assert project.settings["audit_fraction"] == DEFAULT_AUDIT_FRACTION == 0.1
+    demo_project = demo.create_demo_project(session, owner=owner)
+    assert demo_project.settings["retrain_every"] == DEFAULT_RETRAIN_EVERY
+    assert demo_project.settings["audit_fraction"] == DEFAULT_AUDIT_FRACTION
+
+
+def test_the_longest_lease_still_serves(session, owner, tmp_path):
+    project = projects.create_project(
+        session,
+        name="p",
+        labels=["a", "b"],
+        owner=owner,
+        settings={"lease_seconds": MAX_LEASE_SECONDS, "audit_fraction": 0.0},
+    )
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text('{"text": "hello"}\n', encoding="utf-8")
+    importing.import_items(session, project_id=project.id, path=rows)
+    served = queue.lease_next(session, project_id=project.id, annotator=owner)
+    assert served is not None and served.text == "hello"

@@ -14,6 +14,7 @@ from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
 
+from labelwise.server.schemas.common import OffsetQuery, ProjectIdPath
 from labelwise.server.security import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE, session_csrf_ok
 from labelwise.service import policies, users
 from labelwise.service.errors import AuthenticationError, PermissionDeniedError
@@ -86,12 +87,16 @@ class ProjectAccess:
     role: Role
 
 
-def project_member(project_id: int, session: SessionDep, user: CurrentUser) -> ProjectAccess:
+def project_member(
+    project_id: ProjectIdPath, session: SessionDep, user: CurrentUser
+) -> ProjectAccess:
     role = policies.require_member(session, project_id=project_id, user=user)
     return ProjectAccess(project_id=project_id, user=user, role=role)
 
 
-def project_admin(project_id: int, session: SessionDep, user: CurrentUser) -> ProjectAccess:
+def project_admin(
+    project_id: ProjectIdPath, session: SessionDep, user: CurrentUser
+) -> ProjectAccess:
     policies.require_project_admin(session, project_id=project_id, user=user)
     return ProjectAccess(project_id=project_id, user=user, role=Role.ADMIN)
 
@@ -115,7 +120,7 @@ class Page:
 
 
 def page(
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> Page:
     return Page(offset=offset, limit=limit)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -11,6 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.responses import HTMLResponse, Response
 
 from labelwise.exceptions import InputError
@@ -98,7 +100,29 @@ def _input_error(_request: Request, exc: InputError) -> JSONResponse:
     return error_response(422, ErrorDetail(type="input_error", **detail))
 
 
+def _json_decode_error(exc: RequestValidationError, error: Mapping[str, Any]) -> JSONResponse:
+    """A body that is not JSON: say where, as a line and a column (not as a field)."""
+    position = error["loc"][-1] if isinstance(error["loc"][-1], int) else 0
+    document = exc.body if isinstance(exc.body, str) else ""
+    line = document.count("\n", 0, position) + 1
+    column = position - document.rfind("\n", 0, position)
+    reason = error.get("ctx", {}).get("error", "JSON decode error")
+    message = f"the request body is not valid JSON: {reason} at line {line}, column {column}"
+    return error_response(
+        422,
+        ErrorDetail(
+            type="request_validation_error",
+            message=message,
+            line=line,
+            errors=[{"loc": ["body"], "message": message, "type": "json_invalid"}],
+        ),
+    )
+
+
 def _request_validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = exc.errors()
+    if errors and errors[0].get("type") == "json_invalid":
+        return _json_decode_error(exc, errors[0])
     problems = [
         {"loc": list(e["loc"]), "message": e["msg"], "type": e["type"]} for e in exc.errors()
     ]
@@ -116,9 +140,28 @@ def _request_validation_error(_request: Request, exc: RequestValidationError) ->
     )
 
 
-def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+# HEAD is left out as the OpenAPI schema leaves it out (Starlette answers it for every GET).
+_METHODS = ("DELETE", "GET", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path (Starlette names the first route's only)."""
+    return ", ".join(
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.router.routes
+        )
+    )
+
+
+def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     detail = ErrorDetail(type=_HTTP_TYPES.get(exc.status_code, "http_error"), message=exc.detail)
-    return error_response(exc.status_code, detail, exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
+    return error_response(exc.status_code, detail, headers or None)
 
 
 def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:

@@ -55,10 +55,16 @@ def create_project(
     if not name:
         raise ValidationError("A project name may not be empty.")
     clean = [str(label).strip() for label in labels]
-    if not clean or any(not label for label in clean):
-        raise ValidationError("A project needs at least one non-empty label.")
+    if any(not label for label in clean):
+        raise ValidationError("Label names may not be empty.")
     if len(set(clean)) != len(clean):
         raise ValidationError("Label names must be distinct.")
+    if len(clean) < 2:
+        # With one label there is no decision to make and nothing a classifier can learn.
+        raise ValidationError(
+            f"A project needs at least two labels, got {clean}; add the alternative "
+            "(for example 'other')."
+        )
     checked = parse_settings(settings)
     if session.scalar(select(Project.id).where(Project.name == name)) is not None:
         raise ConflictError(f"A project named {name!r} already exists.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from labelwise.server.deps import PageDep, ProjectMember, SessionDep
+from labelwise.server.schemas.common import ItemIdPath
 from labelwise.server.schemas.items import ItemOut, ItemsPage
 from labelwise.service import items
 
@@ -20,6 +21,6 @@ def list_items(session: SessionDep, access: ProjectMember, page: PageDep) -> Ite
 
 
 @router.get("/{item_id}", response_model=ItemOut)
-def read_item(item_id: int, session: SessionDep, access: ProjectMember) -> ItemOut:
+def read_item(item_id: ItemIdPath, session: SessionDep, access: ProjectMember) -> ItemOut:
     item = items.get_item(session, project_id=access.project_id, item_id=item_id)
     return ItemOut.model_validate(item)

@@ -6,12 +6,12 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from labelwise.server.schemas.common import UtcDateTime
+from labelwise.server.schemas.common import Id, Text, UtcDateTime
 from labelwise.service.queue import RecentDecision
 from labelwise.store import AnnotationKind
 
 ClientKey = Annotated[
-    str | None,
+    Text | None,
     Field(
         max_length=200,
         description="Any string unique per decision; a retry with the same key is not stored twice.",
@@ -20,26 +20,27 @@ ClientKey = Annotated[
 
 
 class AnnotationIn(BaseModel):
-    item_id: int
-    value: str | list[str] = Field(description="A label name, or a list of them (multi-label).")
+    item_id: Id
+    value: Text | list[Text] = Field(description="A label name, or a list of them (multi-label).")
     client_key: ClientKey = None
-    seconds_spent: float | None = Field(default=None, ge=0)
-    lease_id: int | None = None
+    # A tab left open overnight is fine; infinity and NaN are not a duration.
+    seconds_spent: float | None = Field(default=None, ge=0, le=1e9, allow_inf_nan=False)
+    lease_id: Id | None = None
 
 
 class SkipIn(BaseModel):
-    item_id: int
+    item_id: Id
     client_key: ClientKey = None
 
 
 class FlagIn(BaseModel):
-    item_id: int
-    comment: str = Field(min_length=1, max_length=5000)
+    item_id: Id
+    comment: Text = Field(min_length=1, max_length=5000)
     client_key: ClientKey = None
 
 
 class UndoIn(BaseModel):
-    annotation_id: int | None = Field(default=None, description="Default: your latest decision.")
+    annotation_id: Id | None = Field(default=None, description="Default: your latest decision.")
 
 
 class AnnotationOut(BaseModel):

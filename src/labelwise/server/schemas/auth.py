@@ -6,11 +6,13 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from labelwise.server.schemas.common import Text
+
 
 class LoginIn(BaseModel):
-    username: str = Field(min_length=1, max_length=100)
-    password: str = Field(min_length=1)
-    token_name: str = Field(default="", max_length=100, description="A note to tell tokens apart.")
+    username: Text = Field(min_length=1, max_length=100)
+    password: Text = Field(min_length=1, max_length=1000)
+    token_name: Text = Field(default="", max_length=100, description="A note to tell tokens apart.")
 
 
 class TokenOut(BaseModel):

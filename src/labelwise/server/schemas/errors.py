@@ -37,10 +37,16 @@ class ErrorBody(BaseModel):
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": description}
     for status, description in [
+        (400, "A body that could not be parsed (not UTF-8, or a broken form)"),
         (401, "Missing, unknown or revoked token"),
         (403, "The caller lacks the role this needs"),
         (404, "Not found, or not visible to the caller"),
         (409, "Clashes with stored state"),
-        (422, "Invalid request or input"),
+        (
+            422,
+            "Invalid request or input: a missing or malformed field, a string with a NUL "
+            "character, an id outside 1..2**31-1, an offset beyond 2**63-1",
+        ),
+        (503, "The server is saturated; retry after the Retry-After header's seconds"),
     ]
 }

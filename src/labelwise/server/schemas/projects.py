@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from labelwise.server.schemas.common import UtcDateTime
+from labelwise.server.schemas.common import LabelName, Name, Text, UtcDateTime
 from labelwise.store import Role, TaskType
 
 
 class ProjectIn(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    labels: list[str] = Field(min_length=1)
+    name: Name = Field(min_length=1, max_length=200)
+    labels: list[Annotated[LabelName, Field(min_length=1, max_length=200)]] = Field(
+        min_length=2,
+        max_length=10_000,
+        json_schema_extra={"uniqueItems": True},
+        description="At least two distinct names: a choice needs two options.",
+    )
     task: TaskType = TaskType.SINGLE_LABEL
     settings: dict[str, Any] | None = Field(
         default=None, description="Overrides of the default project settings."
     )
-    guidelines: str = ""
+    guidelines: Text = Field(default="", max_length=100_000)
 
 
 class ProjectOut(BaseModel):
@@ -33,7 +38,7 @@ class ProjectOut(BaseModel):
 
 
 class MemberIn(BaseModel):
-    username: str = Field(min_length=1, max_length=100)
+    username: Text = Field(min_length=1, max_length=100)
     role: Role = Role.ANNOTATOR
 
 
@@ -54,4 +59,4 @@ class MemberRow(BaseModel):
 
 
 class GuidelinesIn(BaseModel):
-    guidelines: str = Field(max_length=100_000)
+    guidelines: Text = Field(max_length=100_000)

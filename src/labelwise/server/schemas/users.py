@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from labelwise.server.schemas.common import UtcDateTime
+from labelwise.server.schemas.common import Text, UtcDateTime
 
 
 class UserIn(BaseModel):
-    username: str = Field(min_length=1, max_length=100)
-    password: str = Field(min_length=8)
+    username: Text = Field(min_length=1, max_length=100)
+    password: Text = Field(min_length=8, max_length=1000)
     is_admin: bool = False
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from labelwise.exceptions import InputError
 from labelwise.server.deps import SessionDep, SettingsDep
 from labelwise.server.files import saved_upload
+from labelwise.server.schemas.common import Text
 from labelwise.server.schemas.errors import public_file_name
 from labelwise.server.security import CSRF_FIELD, SESSION_COOKIE, session_csrf_ok
 from labelwise.server.ui.pages import (
@@ -110,7 +111,7 @@ def manage(
     return _manage_page(request, session, user, project_id)
 
 
-SettingField = Annotated[str | None, Form(max_length=100)]
+SettingField = Annotated[Text | None, Form(max_length=100)]
 
 
 @router.post("/projects/{project_id}/manage/settings")
@@ -156,7 +157,7 @@ def save_guidelines(
     session: SessionDep,
     _user: UiProjectAdmin,
     _csrf: CsrfChecked,
-    guidelines: Annotated[str, Form(max_length=100_000)] = "",
+    guidelines: Annotated[Text, Form(max_length=100_000)] = "",
 ) -> Response:
     projects.update_guidelines(session, project_id=project_id, guidelines=guidelines)
     return _see_other(f"/ui/projects/{project_id}/manage?done=guidelines")
@@ -169,8 +170,8 @@ def save_member(
     session: SessionDep,
     user: UiProjectAdmin,
     _csrf: CsrfChecked,
-    username: Annotated[str, Form(max_length=100)] = "",
-    role: Annotated[str, Form(max_length=20)] = Role.ANNOTATOR.value,
+    username: Annotated[Text, Form(max_length=100)] = "",
+    role: Annotated[Text, Form(max_length=20)] = Role.ANNOTATOR.value,
 ) -> Response:
     try:
         if role not in {r.value for r in Role}:
@@ -202,8 +203,8 @@ def import_file(
     user: UiProjectAdmin,
     file: UploadFile,
     _csrf: CsrfChecked,
-    text_field: Annotated[str, Form(min_length=1, max_length=200)] = "text",
-    label_field: Annotated[str, Form(min_length=1, max_length=200)] = "label",
+    text_field: Annotated[Text, Form(min_length=1, max_length=200)] = "text",
+    label_field: Annotated[Text, Form(min_length=1, max_length=200)] = "label",
     skip_bad_rows: Annotated[bool, Form()] = False,
     evaluation: Annotated[bool, Form()] = False,
 ) -> Response:
@@ -266,8 +267,8 @@ def add_user(
     session: SessionDep,
     user: UiSiteAdmin,
     _csrf: CsrfChecked,
-    username: Annotated[str, Form(max_length=100)] = "",
-    password: Annotated[str, Form(max_length=1000)] = "",
+    username: Annotated[Text, Form(max_length=100)] = "",
+    password: Annotated[Text, Form(max_length=1000)] = "",
     is_admin: Annotated[bool, Form()] = False,
 ) -> Response:
     try:
@@ -306,10 +307,10 @@ def create_project(
     session: SessionDep,
     user: UiSiteAdmin,
     _csrf: CsrfChecked,
-    name: Annotated[str, Form(max_length=200)] = "",
-    labels: Annotated[str, Form(max_length=1_000_000)] = "",
-    task: Annotated[str, Form(max_length=50)] = TaskType.SINGLE_LABEL.value,
-    guidelines: Annotated[str, Form(max_length=100_000)] = "",
+    name: Annotated[Text, Form(max_length=200)] = "",
+    labels: Annotated[Text, Form(max_length=1_000_000)] = "",
+    task: Annotated[Text, Form(max_length=50)] = TaskType.SINGLE_LABEL.value,
+    guidelines: Annotated[Text, Form(max_length=100_000)] = "",
 ) -> Response:
     """A new project from a name and one label per line; the creator becomes its admin."""
     values = {"name": name, "labels": labels, "task": task, "guidelines": guidelines}

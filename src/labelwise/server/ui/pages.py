@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 
 from labelwise.server.deps import SessionDep
+from labelwise.server.schemas.common import ProjectIdPath
 from labelwise.server.security import SESSION_COOKIE, csrf_token, request_secret
 from labelwise.service import policies, users
 from labelwise.service.errors import AuthenticationError, NotFoundError, PermissionDeniedError
@@ -74,7 +75,7 @@ def ui_user(request: Request, session: SessionDep) -> User:
 UiUser = Annotated[User, Depends(ui_user)]
 
 
-def ui_member(project_id: int, session: SessionDep, user: UiUser) -> User:
+def ui_member(project_id: ProjectIdPath, session: SessionDep, user: UiUser) -> User:
     try:
         policies.require_member(session, project_id=project_id, user=user)
     except (NotFoundError, PermissionDeniedError):
@@ -82,7 +83,7 @@ def ui_member(project_id: int, session: SessionDep, user: UiUser) -> User:
     return user
 
 
-def ui_project_admin(project_id: int, session: SessionDep, user: UiUser) -> User:
+def ui_project_admin(project_id: ProjectIdPath, session: SessionDep, user: UiUser) -> User:
     try:
         policies.require_project_admin(session, project_id=project_id, user=user)
     except (NotFoundError, PermissionDeniedError):

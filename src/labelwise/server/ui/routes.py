@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from labelwise.server.deps import SessionDep
+from labelwise.server.schemas.common import Text
 from labelwise.server.security import (
     CSRF_FIELD,
     LOGIN_CSRF_COOKIE,
@@ -72,8 +73,8 @@ def login_form(request: Request) -> HTMLResponse:
 def log_in(
     request: Request,
     session: SessionDep,
-    username: Annotated[str, Form(max_length=200)] = "",
-    password: Annotated[str, Form(max_length=1000)] = "",
+    username: Annotated[Text, Form(max_length=200)] = "",
+    password: Annotated[Text, Form(max_length=1000)] = "",
     csrf: Annotated[str | None, Form(alias=CSRF_FIELD)] = None,
 ) -> Response:
     expected = request.cookies.get(LOGIN_CSRF_COOKIE)
