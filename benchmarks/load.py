@@ -142,34 +142,34 @@ class ImportRun:
                 "upload_seconds": round(time.monotonic() - start, 2),
                 "response": _short(response),
             }
-            job = _job_url(response, self.project_id)
-            while job is not None and time.monotonic() < deadline:
+            job_id = _import_job(response)
+            while job_id is not None and time.monotonic() < deadline:
                 time.sleep(1.0)
                 try:
-                    polled = client.get(job)
+                    polled = client.get(f"/api/projects/{self.project_id}/jobs")
                 except httpx.HTTPError as exc:
                     self.outcome["poll_error"] = f"{type(exc).__name__}: {exc}"
                     continue
-                body = polled.json() if polled.status_code == 200 else {}
-                if body.get("status") not in ("queued", "running"):
-                    self.outcome["job"] = _short(polled)
+                found = (
+                    [j for j in polled.json() if j.get("id") == job_id] if polled.is_success else []
+                )
+                if found and found[0].get("status") not in ("queued", "running"):
+                    self.outcome["job"] = found[0]
                     break
             self.outcome["seconds"] = round(time.monotonic() - start, 2)
 
 
-def _job_url(response: httpx.Response, project_id: int) -> str | None:
-    """Where a background import reports progress, when the upload started one."""
+def _import_job(response: httpx.Response) -> int | None:
+    """The job id when the upload queued a background import (a 202 naming its job)."""
     if response.status_code not in (200, 201, 202):
         return None
-    if response.headers.get("Location"):
-        return response.headers["Location"]
     body = response.json()
     if not isinstance(body, dict):
         return None
-    job_id = body.get("job_id") or (body.get("job") or {}).get("id")
-    if job_id is None and body.get("kind") == "import":
-        job_id = body.get("id")
-    return None if job_id is None else f"/api/projects/{project_id}/jobs/{job_id}"
+    job = body.get("job_id", (body.get("job") or {}).get("id"))
+    if job is None and body.get("kind") == "import":
+        job = body.get("id")
+    return None if job is None else int(job)
 
 
 def _short(response: httpx.Response) -> Any:

@@ -2,9 +2,9 @@
 
 Shared by ``tests/server/test_load.py`` (60 annotators, 15 s, SQLite) and
 ``benchmarks/load.py`` (100 annotators, 60 s, both databases, with and without a large
-import). Each annotator is a thread with its own ``httpx.Client`` (one kept-alive
-connection) that loops ``queue/next`` → submit the gold label, bounded by a deadline and
-a request count; every request has a timeout, so a run stops by itself.
+import). Each annotator is a thread (its own token and kept-alive connection, from one
+shared ``httpx.Client``) that loops ``queue/next`` → submit the gold label, bounded by a
+deadline and a request count; every request has a timeout, so a run stops by itself.
 
 What counts:
 
@@ -106,6 +106,7 @@ class LoadResult:
     # (item id, annotator index) for every item a ``next`` served.
     served: list[tuple[int, int]] = field(default_factory=list)
     exhausted: int = 0
+    client_errors: int = 0
     first_errors: list[str] = field(default_factory=list)
 
     @property
@@ -127,6 +128,7 @@ class LoadResult:
             "statuses": dict(sorted(self.statuses.items())),
             "no_answer": dict(sorted(self.no_answer.items())),
             "annotators_out_of_items": self.exhausted,
+            "client_errors": self.client_errors,
             "first_errors": self.first_errors,
         }
 
@@ -160,9 +162,18 @@ def run_annotators(
         raise ValueError(f"the load run talks to loopback only, not {url}")
     result = LoadResult(annotators=len(crowd.annotator_tokens))
     lock = threading.Lock()
+    project = crowd.project_id
+    # One client for all annotators, with a connection each (httpx's pool is thread-safe):
+    # a hundred clients would cost seconds of CPU for SSL contexts http never uses.
+    client = httpx.Client(
+        base_url=url,
+        timeout=request_timeout,
+        limits=httpx.Limits(
+            max_connections=result.annotators + 1, max_keepalive_connections=result.annotators + 1
+        ),
+    )
     start = time.monotonic()
     deadline = start + seconds
-    project = crowd.project_id
 
     def note(kind: str, response: httpx.Response | None, elapsed: float, error: str = "") -> None:
         with lock:
@@ -176,10 +187,11 @@ def run_annotators(
             if (response is None or response.status_code >= 300) and len(result.first_errors) < 10:
                 result.first_errors.append(text)
 
-    def call(client: httpx.Client, kind: str, path: str, body: Any) -> httpx.Response | None:
+    def call(index: int, kind: str, path: str, body: Any) -> httpx.Response | None:
+        headers = {"Authorization": f"Bearer {crowd.annotator_tokens[index]}"}
         t0 = time.monotonic()
         try:
-            response = client.post(path, json=body)
+            response = client.post(path, json=body, headers=headers)
         except httpx.TimeoutException:
             note(kind, None, time.monotonic() - t0, "timeout")
             return None
@@ -199,53 +211,61 @@ def run_annotators(
         time.sleep(max(0.0, min(wait, deadline - time.monotonic())))
 
     def annotator(index: int) -> None:
-        headers = {"Authorization": f"Bearer {crowd.annotator_tokens[index]}"}
+        # A bug on the client's side is a failed run too, never a silently quiet thread.
+        try:
+            annotate(index)
+        except Exception as exc:  # noqa: BLE001
+            with lock:
+                result.client_errors += 1
+                result.first_errors.append(f"annotator {index}: {exc!r}")
+
+    def annotate(index: int) -> None:
         requests = 0
-        with httpx.Client(base_url=url, headers=headers, timeout=request_timeout) as client:
-            while time.monotonic() < deadline and requests < max_requests:
-                requests += 1
-                response = call(client, "next", f"/api/projects/{project}/queue/next", None)
-                if response is None or response.status_code not in (200, 204):
-                    pause(response)
-                    continue
-                if response.status_code == 204:
-                    with lock:
-                        result.exhausted += 1
-                    return
-                item = response.json()
+        while time.monotonic() < deadline and requests < max_requests:
+            requests += 1
+            response = call(index, "next", f"/api/projects/{project}/queue/next", None)
+            if response is None or response.status_code not in (200, 204):
+                pause(response)
+                continue
+            if response.status_code == 204:
                 with lock:
-                    result.served.append((item["item_id"], index))
-                body = {
-                    "item_id": item["item_id"],
-                    "value": oracle(item["text"]),
-                    "client_key": str(uuid.uuid4()),
-                    "lease_id": item["lease_id"],
-                }
-                for _attempt in range(submit_attempts):
-                    if time.monotonic() >= deadline or requests >= max_requests:
-                        break
-                    requests += 1
-                    response = call(client, "submit", f"/api/projects/{project}/annotations", body)
-                    if response is not None and response.status_code in (200, 201):
-                        stored = response.json()
-                        with lock:
-                            result.acknowledged.append(
-                                Acknowledged(
-                                    stored["id"],
-                                    body["item_id"],
-                                    index,
-                                    body["value"],
-                                    body["client_key"],
-                                )
+                    result.exhausted += 1
+                return
+            item = response.json()
+            with lock:
+                result.served.append((item["item_id"], index))
+            body = {
+                "item_id": item["item_id"],
+                "value": oracle(item["text"]),
+                "client_key": str(uuid.uuid4()),
+                "lease_id": item["lease_id"],
+            }
+            for attempt in range(submit_attempts):
+                # The first submit always goes (the item is leased); retries only in time.
+                if attempt and (time.monotonic() >= deadline or requests >= max_requests):
+                    break
+                requests += 1
+                response = call(index, "submit", f"/api/projects/{project}/annotations", body)
+                if response is not None and response.status_code in (200, 201):
+                    stored = response.json()
+                    with lock:
+                        result.acknowledged.append(
+                            Acknowledged(
+                                stored["id"],
+                                body["item_id"],
+                                index,
+                                body["value"],
+                                body["client_key"],
                             )
-                        break
-                    if (
-                        response is not None
-                        and response.status_code < 500
-                        and response.status_code != 429
-                    ):
-                        break  # a 4xx will not change on a retry
-                    pause(response)
+                        )
+                    break
+                if (
+                    response is not None
+                    and response.status_code < 500
+                    and response.status_code != 429
+                ):
+                    break  # a 4xx will not change on a retry
+                pause(response)
 
     threads = [
         threading.Thread(target=annotator, args=(i,), name=f"annotator-{i}", daemon=True)
@@ -258,6 +278,7 @@ def run_annotators(
     for thread in threads:
         thread.join(max(0.0, deadline - time.monotonic()) + request_timeout * submit_attempts + 5)
     result.seconds = time.monotonic() - start
+    client.close()
     return result
 
 

@@ -50,9 +50,10 @@ def test_sixty_annotators_on_sqlite(
     check = check_store(session_factory, crowd, result)
     report = json.dumps({**result.summary(), **check.summary()}, indent=2, default=str)
 
+    assert result.client_errors == 0, report
     assert result.server_errors == 0, report
     assert not result.no_answer, report
     assert check.lost == 0, report
     assert check.double_assignments == 0, report
-    # The run measured something: labels kept coming (about 6/s on 2 cores at worst).
-    assert len(result.acknowledged) >= 5 * SECONDS, report
+    # The run measured something: labels kept coming (a loose floor: CI's cores are shared).
+    assert len(result.acknowledged) >= SECONDS, report
