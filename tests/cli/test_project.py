@@ -40,12 +40,14 @@ def test_create_with_a_labels_file_and_settings(cli, admin, database_url, tmp_pa
 
 def test_create_refusals_exit_2_with_the_reason(cli, admin):
     cases = [
-        (["intents", "--labels", "a"], "already exists"),
-        (["p", "--labels", "a", "--strategy", "psychic"], "unknown strategy"),
-        (["p", "--labels", "a", "--features", "bert"], "features"),
+        (["intents", "--labels", "a,b"], "already exists"),
+        (["p", "--labels", "a,b", "--strategy", "psychic"], "unknown strategy"),
+        (["p", "--labels", "a,b", "--features", "bert"], "features"),
         (["p", "--owner-less"], "No such option"),
         (["p"], "exactly one of --labels and --labels-file"),
-        (["p", "--labels", "a", "--owner", "ghost"], "No user named 'ghost'"),
+        (["p", "--labels", "a,b", "--owner", "ghost"], "No user named 'ghost'"),
+        (["p", "--labels", "only"], "at least two labels"),
+        (["p", "--labels", "a,b", "--audit-share", "0.9"], "less than or equal to 0.5"),
     ]
     for args, message in cases:
         if "--owner" not in args and "--owner-less" not in args:
@@ -53,6 +55,17 @@ def test_create_refusals_exit_2_with_the_reason(cli, admin):
         result = cli("project", "create", *args)
         assert result.exit_code == 2, (args, result.output)
         assert message in result.output, (args, result.output)
+
+
+def test_create_sets_the_audit_share_and_defaults_to_the_shared_one(cli, admin, database_url):
+    assert cli("project", "create", "d", "--labels", "a,b", "--owner", admin).exit_code == 0
+    assert load(database_url, "d").settings["audit_fraction"] == 0.1
+    assert load(database_url, "d").settings["retrain_every"] == 20
+    result = cli(
+        "project", "create", "n", "--labels", "a,b", "--audit-share", "0", "--owner", admin
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert load(database_url, "n").settings["audit_fraction"] == 0.0
 
 
 @pytest.mark.usefixtures("admin")

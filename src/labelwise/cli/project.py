@@ -36,14 +36,28 @@ def create(
         str | None, typer.Option(help="'tfidf' or 'minilm' [default: tfidf].")
     ] = None,
     retrain_every: Annotated[
-        int | None, typer.Option(help="New labels between retrains [default: 50].")
+        int | None, typer.Option(help="New labels between retrains [default: 20].")
+    ] = None,
+    audit_share: Annotated[
+        float | None,
+        typer.Option(
+            help="Share of items served from a random audit sample, never trained on, "
+            "for an unbiased accuracy; 0 turns it off [default: 0.1].",
+            min=0.0,
+            max=0.5,
+        ),
     ] = None,
     db: DatabaseOption = None,
 ) -> None:
     """Create a labeling project."""
     with reporting_errors():
         names = _label_names(labels, labels_file)
-        chosen = {"strategy": strategy, "features": features, "retrain_every": retrain_every}
+        chosen = {
+            "strategy": strategy,
+            "features": features,
+            "retrain_every": retrain_every,
+            "audit_fraction": audit_share,
+        }
         settings: dict[str, Any] = {k: v for k, v in chosen.items() if v is not None}
         with open_session(db) as session:
             user = users.get_user(session, username=owner)
