@@ -96,3 +96,75 @@ class TestWorkerInTheApp:
                     break
                 time.sleep(0.05)
         assert status == "done"
+
+
+class TestFailedJobs:
+    """A failure is one line for annotators, the detail for admins, the traceback in the log."""
+
+    @pytest.fixture
+    def failed(self, monkeypatch, caplog, session_factory, settings, client, world, trainable):
+        from labelwise.service import training
+
+        def broken(*_args, **_kwargs):
+            raise FileNotFoundError(2, "No such file or directory", "/srv/labelwise/secret.npz")
+
+        monkeypatch.setattr(training, "train_and_rank", broken)
+        client.post(f"/api/projects/{trainable.id}/jobs/retrain", headers=world.admin_headers)
+        with caplog.at_level("ERROR", logger="labelwise.service.training"):
+            RetrainWorker(session_factory, data_dir=settings.data_dir).run_pending()
+        return trainable
+
+    def jobs(self, client, project, headers):
+        response = client.get(f"/api/projects/{project.id}/jobs", headers=headers)
+        assert response.status_code == 200, response.text
+        return [job for job in response.json() if job["status"] == "failed"]
+
+    def test_annotators_get_one_path_free_line_and_no_detail(self, client, world, failed):
+        (job,) = self.jobs(client, failed, world.annotator_headers)
+        assert job["status"] == "failed"
+        assert job["error"] == (
+            "Retraining failed on the server; a project admin can see why in the job's detail."
+        )
+        assert job["detail"] is None
+
+    def test_admins_get_the_exception_without_its_traceback(self, client, world, failed):
+        (job,) = self.jobs(client, failed, world.admin_headers)
+        assert job["detail"] == (
+            "FileNotFoundError: [Errno 2] No such file or directory: '/srv/labelwise/secret.npz'"
+        )
+        assert "Traceback" not in job["detail"] and "\n" not in job["error"]
+        dashboard = client.get(f"/api/projects/{failed.id}/dashboard", headers=world.admin_headers)
+        shown = {j["id"]: j["detail"] for j in dashboard.json()["jobs"]}
+        assert shown[job["id"]] == job["detail"]
+
+    @pytest.mark.usefixtures("failed")
+    def test_the_log_has_the_traceback(self, caplog):
+        import logging
+
+        records = caplog.get_records("setup")  # the job ran in the fixture
+        (record,) = [r for r in records if r.name == "labelwise.service.training"]
+        assert record.levelname == "ERROR" and record.exc_info is not None
+        traceback = logging.Formatter().formatException(record.exc_info)
+        assert "Traceback" in traceback and "in broken" in traceback
+        assert "/srv/labelwise/secret.npz" in traceback
+
+
+class TestSkippedJobs:
+    """Too few trainable labels: its own status and a plain note, never done + an error."""
+
+    def test_a_one_class_retrain_is_skipped_with_a_note(
+        self, client, factory, world, session_factory, settings
+    ):
+        project = factory.project(world.admin, name="one-class", settings={"min_labels": 2})
+        factory.items(
+            project, [{"text": "hi", "label": "greet"}, {"text": "hey", "label": "greet"}]
+        )
+        url = f"/api/projects/{project.id}/jobs"
+        client.post(f"{url}/retrain", headers=world.admin_headers)
+        RetrainWorker(session_factory, data_dir=settings.data_dir).run_pending()
+        (job,) = client.get(url, headers=world.admin_headers).json()
+        assert (job["status"], job["error"], job["model_version_id"]) == ("skipped", None, None)
+        assert job["label_count"] == 2
+        assert job["message"].startswith("Skipped: 2 labeled items in 1 class so far")
+        dashboard = client.get(f"/api/projects/{project.id}/dashboard", headers=world.admin_headers)
+        assert dashboard.json()["jobs"][0]["status"] == "skipped"

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import traceback
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from labelwise.learners import Committee, ProbabilisticClassifier
 from labelwise.loop import ActiveLearningLoop, LoopState
 from labelwise.service.errors import NotFoundError
 from labelwise.service.events import record
+from labelwise.service.job_errors import record_failure
 from labelwise.service.project_settings import ProjectSettings
 from labelwise.service.transactions import begin_write, end_read
 from labelwise.store import (
@@ -317,7 +317,9 @@ class RetrainWorker:
             with self.session_factory() as session:
                 job = session.get_one(Job, job_id)
                 job.status = JobStatus.FAILED
-                job.error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"
+                # Members see one path-free line, admins the detail, and the log (above)
+                # the whole traceback.
+                record_failure(job, exc, what="Retraining")
                 job.finished_at = _now()
                 record(session, "retrain_failed", project_id=job.project_id, job_id=job_id)
                 session.commit()

@@ -7,15 +7,17 @@ from fastapi import APIRouter, status
 from labelwise.server.deps import ProjectAdmin, ProjectMember, SessionDep
 from labelwise.server.schemas.training import JobOut, ModelVersionOut
 from labelwise.service import training
+from labelwise.store import Role
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["training"])
 
 
 @router.get("/jobs", response_model=list[JobOut])
 def list_jobs(session: SessionDep, access: ProjectMember) -> list[JobOut]:
-    """Retrain jobs, newest first."""
+    """Retrain jobs, newest first; a failure's ``detail`` for project admins only."""
     jobs = training.list_jobs(session, project_id=access.project_id)
-    return [JobOut.model_validate(job) for job in jobs]
+    admin = access.role is Role.ADMIN
+    return [JobOut.model_validate(job).for_member(admin=admin) for job in jobs]
 
 
 @router.post("/jobs/retrain", response_model=JobOut, status_code=status.HTTP_202_ACCEPTED)

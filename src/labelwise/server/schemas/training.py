@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AliasPath, BaseModel, ConfigDict, Field
 
 from labelwise.server.schemas.common import UtcDateTime
 from labelwise.store import JobStatus
 
 
 class JobOut(BaseModel):
+    """A background job. ``error`` is one line for every member; ``detail`` says what went
+    wrong (the exception, which may name server paths) and is filled for project admins
+    only: routes that serve members clear it (:meth:`for_member`)."""
+
     model_config = ConfigDict(from_attributes=True)
 
     id: int
@@ -18,11 +22,26 @@ class JobOut(BaseModel):
     trigger: str
     status: JobStatus
     error: str | None
+    detail: str | None = Field(
+        default=None,
+        validation_alias=AliasPath("progress", "detail"),
+        description="Why the job failed; project admins only (null for annotators).",
+    )
+    message: str | None = Field(
+        default=None,
+        validation_alias=AliasPath("progress", "message"),
+        description="A plain note, not an error: why a retrain was skipped (too few "
+        "trainable labels).",
+    )
     label_count: int | None
     model_version_id: int | None
     created_at: UtcDateTime
     started_at: UtcDateTime | None
     finished_at: UtcDateTime | None
+
+    def for_member(self, *, admin: bool) -> JobOut:
+        """This job as a member with (``admin``) or without admin rights may see it."""
+        return self if admin else self.model_copy(update={"detail": None})
 
 
 class ModelVersionOut(BaseModel):
