@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
 
-from labelwise.cli.label import resolve_answer
+from labelwise.cli.label import match_labels
 from labelwise.service import queue
 from labelwise.service.queue import ServedItem
 from labelwise.store import (
@@ -47,11 +48,12 @@ def decisions(database_url):
 
 @pytest.mark.usefixtures("pool")
 def test_label_skip_undo_and_quit(cli, database_url):
-    # label by full name, skip, label by prefix, undo it, label again, quit
-    keys = "timer\ns\ntransl\nu\ntransfer\nq\n"
+    # label by full name, skip (confirmed), label by prefix, undo it, label again, quit
+    keys = "timer\ns\ny\ntransl\nu\ntransfer\nq\n"
     result = cli("label", "intents", "--user", "root", "--no-worker", input=keys)
     assert result.exit_code == 0, result.output
     assert "why this item" in result.output and "undone" in result.output
+    assert "3 decisions this session (2 labels)" in result.output
     rows = decisions(database_url)
     live = [r for r in rows if r.undone_at is None]
     assert [r.kind for r in live] == [
@@ -64,11 +66,35 @@ def test_label_skip_undo_and_quit(cli, database_url):
 
 
 @pytest.mark.usefixtures("pool")
-def test_an_ambiguous_answer_asks_again(cli, database_url):
-    result = cli("label", "intents", "--user", "root", "--no-worker", input="t\ntimer\nq\n")
+def test_an_ambiguous_prefix_lists_its_matches_and_asks_again(cli, database_url):
+    result = cli("label", "intents", "--user", "root", "--no-worker", input="t\nTI\nq\n")
     assert result.exit_code == 0, result.output
-    assert "no single label matches 't'" in result.output
+    assert "'t' matches 3 labels: translate, timer, transfer" in result.output
     assert [r.value for r in decisions(database_url)] == ["timer"]
+
+
+@pytest.mark.usefixtures("pool")
+def test_skip_and_flag_ask_first_and_a_counter_follows_each_decision(cli, database_url):
+    # s, then no: nothing stored; f, yes, a comment; then a label in capitals
+    keys = "s\nn\nf\ny\nunclear text\nTIMER\nq\n"
+    result = cli("label", "intents", "--user", "root", "--no-worker", input=keys)
+    assert result.exit_code == 0, result.output
+    assert "skip this item? [y/N]" in result.output
+    assert "flag this item for review? [y/N]" in result.output
+    rows = decisions(database_url)
+    assert [r.kind for r in rows] == [AnnotationKind.FLAG, AnnotationKind.LABEL]
+    assert rows[1].value == "timer"
+    assert rows[0].comment == "unclear text"
+    assert "1 this session · 24 of 24 items still unlabeled" in result.output
+    assert "2 this session · 23 of 24 items still unlabeled" in result.output
+    assert "2 decisions this session (1 label)" in result.output
+
+
+@pytest.mark.usefixtures("pool")
+def test_the_end_of_input_quits_cleanly(cli):
+    result = cli("label", "intents", "--user", "root", "--no-worker", input="timer\n")
+    assert result.exit_code == 0, result.output
+    assert "1 decision this session (1 label)" in result.output
 
 
 @pytest.mark.usefixtures("pool")
@@ -89,10 +115,14 @@ def test_retrain_wait_trains_and_reports_the_version(cli, database_url, tmp_path
     engine.dispose()
     result = cli("retrain", "intents", "--data-dir", str(tmp_path))
     assert result.exit_code == 0, result.output
-    assert "model v1: 12 labels" in result.output
+    # (an audit share of the twelve is held out of training)
+    assert re.search(r"model v1: \d+ labels \(job \d+, [\d.]+ s\)", result.output), result.output
+    assert "labeled items" in result.output and "fit seconds" in result.output
+    # a readable table, not a dict
+    assert "{" not in result.output and "'" not in result.output
 
 
-def test_resolve_answer():
+def test_match_labels():
     served = ServedItem(
         lease_id=1,
         item_id=1,
@@ -107,8 +137,12 @@ def test_resolve_answer():
         is_audit=False,
     )
     labels = ["timer", "transfer", "translate"]
-    assert resolve_answer("", served, labels) == "timer"
-    assert resolve_answer("2", served, labels) == "transfer"
-    assert resolve_answer("transl", served, labels) == "translate"
-    assert resolve_answer("tr", served, labels) is None
-    assert resolve_answer("9", served, labels) is None
+    assert match_labels("", served, labels) == ["timer"]
+    assert match_labels("2", served, labels) == ["transfer"]
+    assert match_labels("transl", served, labels) == ["translate"]
+    assert match_labels("TRANSL", served, labels) == ["translate"]
+    assert match_labels("tr", served, labels) == ["transfer", "translate"]
+    assert match_labels("9", served, labels) == []
+    assert match_labels("x", served, labels) == []
+    # an exact name wins over the longer names it prefixes
+    assert match_labels("Timer", served, [*labels, "timer_cancel"]) == ["timer"]

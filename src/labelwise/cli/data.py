@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -13,9 +13,9 @@ from labelwise.cli.console import make_console
 from labelwise.cli.db import DatabaseOption, open_session, resolve_project
 from labelwise.cli.errors import SHOWN_ERRORS, reporting_errors
 from labelwise.data import LabelSource
-from labelwise.service import users
-from labelwise.service.exports import export_labels
-from labelwise.service.importing import ImportReport, import_items
+
+if TYPE_CHECKING:
+    from labelwise.service.importing import ImportReport
 
 
 def import_file(
@@ -44,6 +44,9 @@ def import_file(
     db: DatabaseOption = None,
 ) -> None:
     """Add a file's rows as items (and its labels as annotations) in one transaction."""
+    from labelwise.service import users
+    from labelwise.service.importing import import_items
+
     with reporting_errors(), open_session(db) as session:
         found = resolve_project(session, project)
         annotator = None if user is None else users.get_user(session, username=user)
@@ -88,6 +91,8 @@ def export(
     db: DatabaseOption = None,
 ) -> None:
     """Write a project's labels, one row per label with its provenance."""
+    from labelwise.service.exports import export_labels
+
     with reporting_errors(), open_session(db) as session:
         found = resolve_project(session, project)
         count = export_labels(

@@ -13,7 +13,6 @@ from labelwise.cli.console import make_console
 from labelwise.cli.db import DatabaseOption, open_session, resolve_project
 from labelwise.cli.errors import reporting_errors
 from labelwise.exceptions import InputError
-from labelwise.service import projects, users
 from labelwise.store import Role, TaskType
 
 app = typer.Typer(no_args_is_help=True, help="Create projects and manage their members.")
@@ -50,6 +49,8 @@ def create(
     db: DatabaseOption = None,
 ) -> None:
     """Create a labeling project."""
+    from labelwise.service import projects, users
+
     with reporting_errors():
         names = _label_names(labels, labels_file)
         chosen = {
@@ -105,6 +106,8 @@ def add_member(
     db: DatabaseOption = None,
 ) -> None:
     """Give a user a role in a project (changing an existing role)."""
+    from labelwise.service import projects, users
+
     with reporting_errors(), open_session(db) as session:
         found = resolve_project(session, project)
         member = users.get_user(session, username=user)
@@ -118,6 +121,8 @@ def status(
     db: DatabaseOption = None,
 ) -> None:
     """Items, labels and models of a project."""
+    from labelwise.service import projects
+
     with reporting_errors(), open_session(db) as session:
         found = resolve_project(session, project)
         progress = projects.project_status(session, project_id=found.id)

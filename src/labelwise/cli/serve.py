@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shlex
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,14 +12,19 @@ import typer
 from rich.markup import escape
 
 from labelwise.cli.console import make_console
-from labelwise.cli.db import DatabaseOption, database_url, open_session
+from labelwise.cli.db import (
+    DatabaseOption,
+    connect,
+    create_database,
+    database_url,
+    display_url,
+    open_session,
+)
 from labelwise.cli.errors import reporting_errors
-from labelwise.service import demo, passwords, users
 from labelwise.settings import Settings
-from labelwise.store import make_engine, upgrade_database
 
 HostOption = Annotated[str, typer.Option(help="Interface to listen on.")]
-PortOption = Annotated[int, typer.Option(help="TCP port.")]
+PortOption = Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")]
 DataDirOption = Annotated[
     Path | None,
     typer.Option(help="Model artifacts and embedding cache [default: LABELWISE_DATA_DIR]."),
@@ -97,6 +103,10 @@ def serve(
     forwarded_allow_ips: ProxiesOption = None,
 ) -> None:
     """Serve the web UI (/ui/login) and the REST API (/docs) with the retrain worker."""
+    # The app migrates an older schema on start, but never creates a database: a typo in
+    # --db must not leave an empty one behind.
+    with reporting_errors():
+        connect(db, migrate=True).dispose()
     _run(_settings(db, data_dir, worker), host, port, forwarded_allow_ips)
 
 
@@ -120,15 +130,14 @@ def demo_command(
     ] = True,
 ) -> None:
     """Create a demo project (600 CLINC150 utterances, 20 intents) and serve it."""
+    from labelwise.service import demo, passwords, users
+
     console = make_console()
     with reporting_errors():
         if password is not None:  # refused before any database is made
             passwords.check_password(password, username=admin)
-        engine = make_engine(db)
-        try:
-            upgrade_database(engine)
-        finally:
-            engine.dispose()
+        db = database_url(db)
+        create_database(db)
         with open_session(db) as session:
             user = users.find_user(session, username=admin)
             secret = None
@@ -141,7 +150,9 @@ def demo_command(
                 secret, changed = password, True
             project = demo.create_demo_project(session, owner=user)
             token = users.create_token(session, user=user, name="demo")
-    console.print(f"demo project [bold]{project.name}[/bold] (id {project.id}) is ready in {db}")
+    console.print(
+        f"demo project [bold]{project.name}[/bold] (id {project.id}) is ready in {display_url(db)}"
+    )
     if secret is not None:
         state = " (changed)" if changed else ""
         console.print(
@@ -154,7 +165,8 @@ def demo_command(
             "unchanged: pass --password to set a new one)"
         )
     console.print(f"API token: {token}")
-    console.print(f"label in the terminal: labelwise label {project.name} --user {admin} --db {db}")
+    command = shlex.join(["labelwise", "label", project.name, "--user", admin, "--db", db])
+    console.print(f"label in the terminal: {escape(command)}", soft_wrap=True)
     if serve_it:
         console.print(
             f"labeling page: http://{host}:{port}/ui/login   API docs: http://{host}:{port}/docs"

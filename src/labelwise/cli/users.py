@@ -9,7 +9,6 @@ import typer
 from labelwise.cli.console import make_console
 from labelwise.cli.db import DatabaseOption, open_session
 from labelwise.cli.errors import reporting_errors
-from labelwise.service import users
 
 app = typer.Typer(no_args_is_help=True, help="Add users, set passwords and issue API tokens.")
 
@@ -27,6 +26,8 @@ def add(
     db: DatabaseOption = None,
 ) -> None:
     """Add a user."""
+    from labelwise.service import users
+
     secret = password or typer.prompt(
         f"Password for {name}", hide_input=True, confirmation_prompt=True
     )
@@ -44,6 +45,8 @@ def set_password(
     db: DatabaseOption = None,
 ) -> None:
     """Set a user's password, e.g. a locked-out admin's (their API tokens stay valid)."""
+    from labelwise.service import users
+
     with reporting_errors():
         if password is None:
             # Find the account before asking for a password it could never get.
@@ -64,6 +67,8 @@ def token(
     db: DatabaseOption = None,
 ) -> None:
     """Print a new API token for a user (shown once; only its hash is stored)."""
+    from labelwise.service import users
+
     with reporting_errors(), open_session(db) as session:
         user = users.get_user(session, username=name)
         secret = users.create_token(session, user=user, name=label)

@@ -1,0 +1,100 @@
+"""``labelwise simulate``: replay active learning on a labeled dataset and report labels saved.
+
+Only the options live here; the work (NumPy, scikit-learn, the strategies) is imported by
+the command when it runs, in :mod:`labelwise.cli._simulate`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+DEFAULT_CACHE = Path.home() / ".cache" / "labelwise" / "embeddings"
+#: The names in ``labelwise.strategies.STRATEGIES`` (a test keeps them equal), spelled out
+#: so the help text needs no scikit-learn.
+STRATEGY_NAMES = (
+    "random",
+    "least_confidence",
+    "margin",
+    "entropy",
+    "vote_entropy",
+    "consensus_entropy",
+    "kl_max_disagreement",
+    "bald",
+    "egl",
+    "eer",
+    "coreset",
+    "badge",
+    "cluster_margin",
+)
+
+
+def simulate(
+    data: Annotated[Path, typer.Option(help="Labeled pool: .jsonl, .csv or .parquet.")],
+    test: Annotated[
+        Path | None,
+        typer.Option(help="Held-out test set; default: a random --test-size share of --data."),
+    ] = None,
+    strategy: Annotated[
+        str, typer.Option(help=f"Comma-separated, from: {', '.join(STRATEGY_NAMES)}.")
+    ] = "margin,entropy,least_confidence,random",
+    features: Annotated[
+        str, typer.Option(help="'tfidf', 'minilm' (offline MiniLM) or a local model folder.")
+    ] = "tfidf",
+    init: Annotated[int, typer.Option(help="Random seed-set size.")] = 150,
+    batch: Annotated[int, typer.Option(help="Labels per query round.")] = 100,
+    budget: Annotated[int, typer.Option(help="Labels per run, seed set included.")] = 5000,
+    seeds: Annotated[int, typer.Option(help="Number of seeds (0 .. seeds-1).")] = 3,
+    target: Annotated[float, typer.Option(help="Target as a fraction of full-data score.")] = 0.99,
+    continue_to_target: Annotated[
+        bool, typer.Option(help="Past the budget, go on until each run reaches the target.")
+    ] = False,
+    c: Annotated[
+        float, typer.Option("--C", help="Inverse regularisation of the logistic regression.")
+    ] = 10.0,
+    test_size: Annotated[float, typer.Option(help="Test share when --test is not given.")] = 0.2,
+    text_field: Annotated[str, typer.Option(help="Text column / key.")] = "text",
+    label_field: Annotated[str, typer.Option(help="Label column / key.")] = "label",
+    jobs: Annotated[int, typer.Option(help="Runs in parallel processes.")] = 1,
+    stop_kappa: Annotated[
+        float, typer.Option(help="Stabilizing predictions: mean Cohen's kappa to reach.")
+    ] = 0.99,
+    stop_window: Annotated[int, typer.Option(help="Stabilizing predictions: rounds averaged.")] = 3,
+    stop_change: Annotated[
+        float, typer.Option(help="Classification change: largest share of changed predictions.")
+    ] = 0.005,
+    stop_uncertainty: Annotated[
+        float, typer.Option(help="Overall uncertainty: mean least confidence to fall below.")
+    ] = 0.1,
+    val: Annotated[
+        Path | None,
+        typer.Option(help="Held-out validation set for the target-metric stopping criterion."),
+    ] = None,
+    stop_target: Annotated[
+        float, typer.Option(help="Target metric criterion: accuracy on --val to reach.")
+    ] = 0.85,
+    cold_start: Annotated[
+        str,
+        typer.Option(
+            help="Seed set: 'random', 'representative' (k-means) or 'zero-shot' (label names)."
+        ),
+    ] = "random",
+    self_training: Annotated[
+        bool, typer.Option(help="Also train on confident pseudo-labels from the pool.")
+    ] = False,
+    dedup: Annotated[
+        float,
+        typer.Option(help="Cosine threshold for near-duplicate suppression in batches; 0 = off."),
+    ] = 0.0,
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("simulation-output"),
+    cache_dir: Annotated[
+        Path, typer.Option(envvar="LABELWISE_CACHE_DIR", help="Embedding cache folder.")
+    ] = DEFAULT_CACHE,
+) -> None:
+    """Simulate active learning with a ground-truth oracle; write curves, plot and summary."""
+    options = dict(locals())  # every option, by name, exactly as parsed
+    from labelwise.cli import _simulate
+
+    _simulate.run(**options)
