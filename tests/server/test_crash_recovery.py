@@ -15,6 +15,7 @@ import httpx
 from sqlalchemy.orm import Session
 
 from labelwise.service import projects, users
+from labelwise.service.transactions import begin_write
 from labelwise.store import Item, make_engine
 from tests.server.live import LiveServer, login
 
@@ -28,6 +29,7 @@ def test_acknowledged_submits_survive_a_sigkill(database_url, tmp_path):
         project = projects.create_project(
             session, name="crash", labels=LABELS, owner=admin, settings={"retrain_every": 25}
         )
+        begin_write(session)
         session.add_all(
             Item(project_id=project.id, position=i, text=f"utterance {i}", content_hash=f"h{i}")
             for i in range(400)
