@@ -50,7 +50,6 @@ def create_project(
     guidelines: str = "",
 ) -> Project:
     """A new project with ``owner`` as its admin."""
-    begin_write(session)
     name = name.strip()
     if not name:
         raise ValidationError("A project name may not be empty.")
@@ -66,6 +65,7 @@ def create_project(
             "(for example 'other')."
         )
     checked = parse_settings(settings)
+    begin_write(session)  # after the checks: a refused request never waits for the lock
     if session.scalar(select(Project.id).where(Project.name == name)) is not None:
         raise ConflictError(f"A project named {name!r} already exists.")
     project = Project(
@@ -109,24 +109,24 @@ def list_projects(session: Session, *, user: User) -> list[Project]:
 
 def update_settings(session: Session, *, project_id: int, changes: dict[str, Any]) -> Project:
     """Merge ``changes`` into the project's settings, validated as a whole."""
+    begin_write(session)
     project = get_project(session, project_id=project_id)
     checked = parse_settings({**project.settings, **changes})
     project.settings = checked.model_dump()
     record(session, "settings_changed", project_id=project_id, changes=changes)
     session.commit()
     return project
-    begin_write(session)
 
 
 def update_guidelines(session: Session, *, project_id: int, guidelines: str) -> Project:
     """Replace the guidelines annotators read beside each item (plain text)."""
+    begin_write(session)
     project = get_project(session, project_id=project_id)
     project.guidelines = guidelines
     record(session, "guidelines_changed", project_id=project_id, length=len(guidelines))
     session.commit()
     return project
 
-    begin_write(session)
 
 @dataclass(frozen=True)
 class Member:
@@ -152,13 +152,13 @@ def add_member(
     session: Session, *, project_id: int, user: User, role: Role = Role.ANNOTATOR
 ) -> Membership:
     """Give ``user`` a role in the project (updating an existing membership)."""
+    begin_write(session)
     get_project(session, project_id=project_id)
     membership = session.scalar(
         select(Membership).where(Membership.project_id == project_id, Membership.user_id == user.id)
     )
     if membership is None:
         membership = Membership(project_id=project_id, user_id=user.id, role=role)
-    begin_write(session)
         session.add(membership)
     else:
         membership.role = role

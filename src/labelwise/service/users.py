@@ -107,7 +107,7 @@ def revoke_token(session: Session, *, token: str) -> None:
     if row is not None and row.revoked_at is None:
         row.revoked_at = datetime.now(UTC)
         record(session, "token_revoked", user_id=row.user_id)
-        session.commit()
+    session.commit()  # also when nothing changed: the write transaction ends here
 
 
 def list_users(session: Session) -> list[User]:
