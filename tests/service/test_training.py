@@ -1,13 +1,16 @@
 from __future__ import annotations
 
+import threading
 import time
+from datetime import timedelta
 
 import numpy as np
 import pytest
+from sqlalchemy import func, select, update
 
 from labelwise.service import projects, queue, training
 from labelwise.service.transactions import begin_write
-from labelwise.store import JobStatus, Project
+from labelwise.store import Annotation, Item, Job, JobStatus, Project
 from tests.service.pool_factory import make_project, make_user
 
 
@@ -26,7 +29,8 @@ def label_n(session, project, owner, truth, n):
 @pytest.fixture
 def setup(session):
     owner = make_user(session, "owner")
-    project, truth = make_project(session, owner)
+    # No audit sample: these tests count labels, and audit labels are never trained on.
+    project, truth = make_project(session, owner, settings={"audit_fraction": 0.0})
     return project, truth, owner
 
 
@@ -52,7 +56,9 @@ def test_too_few_labels_end_the_job_without_a_model(session, session_factory, se
     job = training.request_retrain(session, project_id=project.id)
     training.RetrainWorker(session_factory, data_dir=tmp_path).run_pending()
     session.refresh(job)
-    assert job.status is JobStatus.DONE and "Not enough labels" in (job.error or "")
+    assert job.status is JobStatus.SKIPPED and job.error is None
+    assert job.progress["message"].startswith("Skipped: 2 labeled items")
+    assert job.label_count == 2
     assert training.list_model_versions(session, project_id=project.id) == []
 
 
@@ -143,7 +149,7 @@ def test_a_project_without_items_retrains_to_no_model(session, session_factory, 
     job = training.request_retrain(session, project_id=project.id)
     training.RetrainWorker(session_factory, data_dir=tmp_path).run_pending()
     session.refresh(job)
-    assert job.status is JobStatus.DONE and "Not enough labels" in (job.error or "")
+    assert job.status is JobStatus.SKIPPED and "Skipped: 0 labeled items" in job.progress["message"]
     session.commit()
 
 
@@ -160,3 +166,230 @@ def test_versions_carry_pool_diagnostics_and_stop_kappa(session, session_factory
     assert 0 < second.metrics["mean_confidence"] <= 1
     assert first.metrics["stop_kappa"] is None
     assert -1 <= second.metrics["stop_kappa"] <= 1
+
+
+# -- what counts toward a retrain, and what a too-small one does ---------------------------
+
+
+def queued(session, project):
+    jobs = list(
+        session.scalars(
+            select(Job).where(Job.project_id == project.id, Job.status == JobStatus.QUEUED)
+        )
+    )
+    session.commit()
+    return jobs
+
+
+def test_audit_evaluation_and_undone_labels_do_not_trigger_a_retrain(session, setup):
+    project, truth, owner = setup  # min_labels 6
+
+    def submit(item_ids):
+        for item_id in item_ids:
+            queue.submit_annotation(
+                session,
+                project_id=project.id,
+                annotator=owner,
+                item_id=item_id,
+                value=truth[item_id],
+            )
+
+    items = sorted(truth)
+    begin_write(session)
+    session.execute(update(Item).where(Item.id.in_(items[:3])).values(is_audit=True))
+    session.execute(update(Item).where(Item.id.in_(items[3:5])).values(is_evaluation=True))
+    # Labels on evaluation items come only from imports of old; they never train.
+    session.add_all(
+        Annotation(project_id=project.id, item_id=i, annotator_id=owner.id, value=truth[i])
+        for i in items[3:5]
+    )
+    session.commit()
+    submit(items[:3])  # audit
+    submit(items[5:10])  # trainable, the last one undone
+    queue.undo_annotation(session, project_id=project.id, annotator=owner)
+    assert training._label_count(session, project.id) == 4
+    assert queued(session, project) == []
+    submit(items[10:12])  # 4 + 2 = 6 trainable: due now
+    [job] = queued(session, project)
+    assert job.label_count == 6
+
+
+def test_a_retrain_with_one_class_is_skipped_before_featurizing_the_pool(
+    session, session_factory, setup, tmp_path, monkeypatch
+):
+    project, truth, owner = setup
+    greet = [item_id for item_id, label in sorted(truth.items()) if label == "greet"]
+    for item_id in greet[:8]:
+        queue.submit_annotation(
+            session, project_id=project.id, annotator=owner, item_id=item_id, value="greet"
+        )
+    [job] = queued(session, project)
+
+    def featurize(*_args, **_kwargs):
+        raise AssertionError("the pool was featurized for a retrain that cannot train")
+
+    monkeypatch.setattr(training.RetrainWorker, "_pool", featurize)
+    training.RetrainWorker(session_factory, data_dir=tmp_path).run_pending()
+    session.refresh(job)
+    assert (job.status, job.error, job.model_version_id) == (JobStatus.SKIPPED, None, None)
+    assert job.progress["message"] == (
+        "Skipped: 8 labeled items in 1 class so far; a model needs at least 6 labeled "
+        "items and 2 classes (audit, evaluation and undone labels don't count)."
+    )
+    session.commit()
+
+
+def test_a_job_counts_the_labels_its_version_was_trained_on(
+    session, session_factory, setup, tmp_path
+):
+    project, truth, owner = setup
+    label_n(session, project, owner, truth, 6)
+    [job] = queued(session, project)
+    assert job.label_count == 6
+    label_n(session, project, owner, truth, 3)  # arrive before the worker runs
+    training.RetrainWorker(session_factory, data_dir=tmp_path).run_pending()
+    session.refresh(job)
+    [version] = training.list_model_versions(session, project_id=project.id)
+    assert job.status is JobStatus.DONE and job.model_version_id == version.id
+    assert job.label_count == version.label_count == version.metrics["labeled_items"] == 9
+
+
+# -- one queued retrain per project, under concurrency -------------------------------------
+
+
+def _in_threads(n, work):
+    """Run ``work(i)`` in ``n`` threads released together; returns results, raises errors."""
+    barrier = threading.Barrier(n)
+    results, errors = [None] * n, []
+
+    def run(i):
+        try:
+            barrier.wait(timeout=30)
+            results[i] = work(i)
+        except Exception as exc:  # noqa: BLE001 - reported below, in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+    assert errors == []
+    return results
+
+
+def test_concurrent_manual_retrains_queue_one_job(session, session_factory, setup):
+    project, _, _ = setup
+
+    def ask(_):
+        with session_factory() as own:
+            return training.request_retrain(own, project_id=project.id).id
+
+    for _ in range(3):  # rounds: a race is a matter of timing
+        ids = _in_threads(8, ask)
+        [job] = queued(session, project)
+        assert set(ids) == {job.id}
+        begin_write(session)
+        session.execute(update(Job).values(status=JobStatus.DONE))
+        session.commit()
+    assert session.scalar(select(func.count()).select_from(Job)) == 3
+    session.commit()
+
+
+def test_concurrent_due_triggers_queue_one_job_and_keep_their_transactions(
+    session, session_factory, setup
+):
+    project, truth, owner = setup
+    label_n(session, project, owner, truth, 6)
+    begin_write(session)
+    session.execute(update(Job).values(status=JobStatus.DONE, label_count=0))
+    session.commit()
+
+    def trigger(i):
+        with session_factory() as own:
+            begin_write(own)
+            found = own.get_one(Project, project.id)
+            job = training.enqueue_retrain_if_due(own, project=found, trigger="labels", force=True)
+            # The caller's transaction is intact: it can still write and commit.
+            found.guidelines = f"written by {i}"
+            own.commit()
+            return None if job is None else job.id
+
+    ids = _in_threads(8, trigger)
+    [job] = queued(session, project)
+    assert set(ids) == {job.id}
+    session.expire_all()
+    assert session.get_one(Project, project.id).guidelines.startswith("written by ")
+    session.commit()
+
+
+# -- back-off after failures -----------------------------------------------------------------
+
+
+def _age_latest_failure(session, project, seconds):
+    """Pretend the latest failed job finished ``seconds`` ago."""
+    job = session.scalar(
+        select(Job)
+        .where(Job.project_id == project.id, Job.status == JobStatus.FAILED)
+        .order_by(Job.id.desc())
+        .limit(1)
+    )
+    begin_write(session)
+    job.finished_at = training._now() - timedelta(seconds=seconds)
+    session.commit()
+
+
+def test_failed_retrains_back_off_automatic_triggers_but_not_manual_ones(
+    session, session_factory, setup, tmp_path, monkeypatch
+):
+    project, truth, owner = setup  # min_labels 6, retrain_every 5
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(training, "train_and_rank", broken)
+    worker = training.RetrainWorker(session_factory, data_dir=tmp_path)
+    label_n(session, project, owner, truth, 6)
+    assert worker.run_pending() == 1  # failure 1: automatic triggers wait 30 s
+    label_n(session, project, owner, truth, 10)
+    assert queued(session, project) == []
+    _age_latest_failure(session, project, 31)
+    label_n(session, project, owner, truth, 1)
+    assert len(queued(session, project)) == 1
+    assert worker.run_pending() == 1  # failure 2: 60 s
+    _age_latest_failure(session, project, 31)
+    label_n(session, project, owner, truth, 5)
+    assert queued(session, project) == []
+    _age_latest_failure(session, project, 61)
+    label_n(session, project, owner, truth, 1)
+    assert len(queued(session, project)) == 1
+    assert worker.run_pending() == 1  # failure 3: 120 s
+    label_n(session, project, owner, truth, 5)
+    assert queued(session, project) == []
+    # A person asking is not a storm: a manual retrain queues at once.
+    job = training.request_retrain(session, project_id=project.id)
+    assert job.status is JobStatus.QUEUED and job.trigger == "manual"
+    monkeypatch.undo()
+    assert worker.run_pending() == 1
+    session.refresh(job)
+    assert job.model_version_id is not None
+    # A success ends the back-off.
+    assert training.retry_after(session, project_id=project.id) is None
+    session.commit()
+
+
+def test_the_back_off_doubles_up_to_an_hour(session, setup):
+    project, _, _ = setup
+    now = training._now()
+    for k in range(1, 10):
+        begin_write(session)
+        session.add(
+            Job(project_id=project.id, status=JobStatus.FAILED, finished_at=now, label_count=k)
+        )
+        session.commit()
+        resume = training.retry_after(session, project_id=project.id)
+        expected = min(30 * 2 ** (k - 1), 3600)
+        assert resume is not None
+        assert (resume - now).total_seconds() == pytest.approx(expected)
+    session.commit()

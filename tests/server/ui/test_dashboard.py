@@ -250,6 +250,21 @@ class TestPage:
         assert '<tr class="status-failed">' in jobs
         assert "disk &lt;full&gt;" in jobs
 
+    def test_skipped_jobs_show_their_own_status_and_a_plain_note(
+        self, client, factory, world, session_factory, settings
+    ):
+        project = factory.project(world.admin, name="skips", settings={"min_labels": 2})
+        factory.items(
+            project, [{"text": "hi", "label": "greet"}, {"text": "hey", "label": "greet"}]
+        )
+        client.post(f"/api/projects/{project.id}/jobs/retrain", headers=world.admin_headers)
+        RetrainWorker(session_factory, data_dir=settings.data_dir).run_pending()
+        ui_login(client, world.admin.username)
+        jobs = client.get(f"/ui/projects/{project.id}/dashboard").text.split('id="h-jobs"')[1]
+        assert '<tr class="status-skipped">' in jobs and ">skipped</span>" in jobs
+        assert '<td class="note-text">Skipped: 2 labeled items in 1 class so far' in jobs
+        assert "error-text" not in jobs
+
     def test_data_is_escaped(self, client, factory, world):
         project = factory.project(
             world.admin, name="<b>x</b>", labels=("<img src=x onerror=alert(1)>", "ok")
