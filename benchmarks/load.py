@@ -38,11 +38,9 @@ import os
 import platform
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -55,18 +53,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.conftest import take_intents
 from tests.server.live import LiveServer
-from tests.server.load import Crowd, check_store, run_annotators, seed
+from tests.server.load import (
+    Crowd,
+    ImportRun,
+    check_store,
+    oracle,
+    run_annotators,
+    second_project,
+    seed,
+    write_large_import,
+)
 
 from labelwise.data import read_dataset
-from labelwise.service import projects, users
+from labelwise.service import users
 from labelwise.store import make_engine, make_session_factory, upgrade_database
 from loop_latency import reset_database
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parent.parent / "shared" / "data" / "clinc150"
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/labelwise_load"
-# Marks an imported copy of an utterance: "<utterance> ~~<k>~~ <padding>".
-COPY_MARK = " ~~"
 
 
 def gold_rows(data_dir: Path, intents: int) -> dict[str, str]:
@@ -76,110 +81,6 @@ def gold_rows(data_dir: Path, intents: int) -> dict[str, str]:
         rows = take_intents(read_dataset(data_dir / f"{split}.jsonl", require_labels=True), intents)
         gold.update(zip(rows.texts, map(str, rows.labels), strict=True))
     return gold
-
-
-def write_large_import(path: Path, gold: dict[str, str], megabytes: float, row_bytes: int) -> int:
-    """A JSONL file of about ``megabytes`` MB of padded utterance copies; returns its rows."""
-    texts = list(gold)
-    target = int(megabytes * 1_000_000)
-    padding = "lorem ipsum dolor sit amet " * (row_bytes // 27 + 1)
-    written = rows = 0
-    with path.open("w", encoding="utf-8") as out:
-        while written < target:
-            base = texts[rows % len(texts)]
-            head = f"{base}{COPY_MARK}{rows}~~ "
-            line = json.dumps({"text": head + padding[: max(0, row_bytes - len(head) - 12)]}) + "\n"
-            out.write(line)
-            written += len(line.encode("utf-8"))
-            rows += 1
-    return rows
-
-
-def oracle(gold: dict[str, str]) -> Any:
-    def label(text: str) -> str:
-        return gold.get(text) or gold[text.split(COPY_MARK, 1)[0]]
-
-    return label
-
-
-@dataclass
-class ImportRun:
-    """An admin's upload in a thread beside the annotators; a background job is followed."""
-
-    url: str
-    token: str
-    project_id: int
-    path: Path
-    timeout: float
-    outcome: dict[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.thread = threading.Thread(target=self._run, name="import", daemon=True)
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def join(self) -> dict[str, Any]:
-        self.thread.join(self.timeout + 10)
-        return self.outcome
-
-    def _run(self) -> None:
-        headers = {"Authorization": f"Bearer {self.token}"}
-        start = time.monotonic()
-        deadline = start + self.timeout
-        with httpx.Client(base_url=self.url, headers=headers, timeout=self.timeout) as client:
-            try:
-                with self.path.open("rb") as fh:
-                    response = client.post(
-                        f"/api/projects/{self.project_id}/import",
-                        files={"file": (self.path.name, fh, "application/x-ndjson")},
-                    )
-            except httpx.HTTPError as exc:
-                self.outcome = {"error": f"{type(exc).__name__}: {exc}"}
-                return
-            self.outcome = {
-                "upload_status": response.status_code,
-                "upload_seconds": round(time.monotonic() - start, 2),
-                "response": _short(response),
-            }
-            job_id = _import_job(response)
-            while job_id is not None and time.monotonic() < deadline:
-                time.sleep(1.0)
-                try:
-                    polled = client.get(f"/api/projects/{self.project_id}/jobs")
-                except httpx.HTTPError as exc:
-                    self.outcome["poll_error"] = f"{type(exc).__name__}: {exc}"
-                    continue
-                found = (
-                    [j for j in polled.json() if j.get("id") == job_id] if polled.is_success else []
-                )
-                if found and found[0].get("status") not in ("queued", "running"):
-                    self.outcome["job"] = found[0]
-                    break
-            self.outcome["seconds"] = round(time.monotonic() - start, 2)
-
-
-def _import_job(response: httpx.Response) -> int | None:
-    """The job id when the upload queued a background import (a 202 naming its job)."""
-    if response.status_code not in (200, 201, 202):
-        return None
-    body = response.json()
-    if not isinstance(body, dict):
-        return None
-    job = body.get("job_id", (body.get("job") or {}).get("id"))
-    if job is None and body.get("kind") == "import":
-        job = body.get("id")
-    return None if job is None else int(job)
-
-
-def _short(response: httpx.Response) -> Any:
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text[:300]
-    if isinstance(body, dict):
-        return {k: v for k, v in body.items() if k != "skipped"}
-    return body
 
 
 @contextmanager
@@ -218,10 +119,11 @@ def one_run(
             )
             import_project = crowd.project_id
             if variant == "import" and args.import_into == "other":
-                import_project = _second_project(factory, sorted(set(gold.values())))
+                import_project = second_project(factory, sorted(set(gold.values())))
             data_dir = tmp / "data"
             data_dir.mkdir()
-            with LiveServer(url, data_dir) as server:
+            server = LiveServer(url, data_dir).start(timeout=180.0)  # slow on busy cores
+            try:
                 upload = None
                 if variant == "import":
                     assert big is not None
@@ -240,6 +142,8 @@ def one_run(
                 )
                 imported = upload.join() if upload is not None else None
                 jobs = _retrains(server.url, crowd)
+            finally:
+                server.stop()
             check = check_store(factory, crowd, result)
             engine.dispose()
             # The server's own account of any failure (its log goes with the temp folder).
@@ -253,13 +157,6 @@ def one_run(
         "import": imported,
         "server_log_tail": log[-3000:] if result.first_errors else "",
     }
-
-
-def _second_project(factory: Any, labels: list[str]) -> int:
-    with factory() as session:
-        admin = users.get_user(session, username="lead")
-        project = projects.create_project(session, name="bulk", labels=labels, owner=admin)
-        return int(project.id)
 
 
 def _retrains(url: str, crowd: Crowd) -> dict[str, int]:
@@ -304,9 +201,10 @@ def markdown(result: dict[str, Any]) -> str:
         if imported is None:
             import_cell = "–"
         else:
+            job = imported.get("job") or {}
             import_cell = (
-                f"HTTP {imported.get('upload_status', '?')}, "
-                f"{imported.get('seconds', imported.get('upload_seconds', float('nan')))} s"
+                f"HTTP {imported.get('upload_status', '?')}, job {job.get('status', '?')}, "
+                f"{imported.get('seconds', '?')} s"
             )
         lines.append(
             f"| {run['database']} | {'yes' if run['variant'] == 'import' else 'no'} "

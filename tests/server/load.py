@@ -19,6 +19,7 @@ What counts:
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -39,6 +40,9 @@ from labelwise.store import Annotation, AnnotationKind, Lease
 
 #: Gold label for a served item's text (the oracle).
 Oracle = Callable[[str], str]
+
+# Marks an imported copy of an utterance: "<utterance> ~~<k>~~ <padding>".
+COPY_MARK = " ~~"
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,14 @@ def seed(
             ids.append(user.id)
         importing.import_items(session, project_id=project.id, path=items_file, user=admin)
         return Crowd(project.id, tokens, ids, admin_token)
+
+
+def second_project(session_factory: sessionmaker[Session], labels: Sequence[str]) -> int:
+    """An empty project of the admin's in the same database: where a bulk import goes."""
+    with session_factory() as session:
+        admin = users.get_user(session, username="lead")
+        project = projects.create_project(session, name="bulk", labels=list(labels), owner=admin)
+        return int(project.id)
 
 
 @dataclass(frozen=True)
@@ -396,3 +408,130 @@ def _overlapping_leases(rows: Sequence[Any], examples: list[str]) -> set[int]:
                             f"{other} ({other_start}–{other_end}) overlap"
                         )
     return items
+
+
+def write_large_import(
+    path: Path, gold: Mapping[str, str], megabytes: float, row_bytes: int
+) -> int:
+    """A JSONL file of about ``megabytes`` MB of padded utterance copies; returns its rows."""
+    texts = list(gold)
+    target = int(megabytes * 1_000_000)
+    padding = "lorem ipsum dolor sit amet " * (row_bytes // 27 + 1)
+    written = rows = 0
+    with path.open("w", encoding="utf-8") as out:
+        while written < target:
+            base = texts[rows % len(texts)]
+            head = f"{base}{COPY_MARK}{rows}~~ "
+            line = json.dumps({"text": head + padding[: max(0, row_bytes - len(head) - 12)]}) + "\n"
+            out.write(line)
+            written += len(line.encode("utf-8"))
+            rows += 1
+    return rows
+
+
+def oracle(gold: Mapping[str, str]) -> Oracle:
+    def label(text: str) -> str:
+        return gold.get(text) or gold[text.split(COPY_MARK, 1)[0]]
+
+    return label
+
+
+@dataclass
+class ImportRun:
+    """An admin's upload in a thread beside the annotators.
+
+    The upload answers 202 with the import job it queued; the job is then polled
+    (``GET /imports/{id}``) until it ends or ``timeout`` passes. ``outcome`` keeps the
+    upload's status and seconds, and the finished job (status, report).
+    """
+
+    url: str
+    token: str
+    project_id: int
+    path: Path
+    timeout: float
+    outcome: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.thread = threading.Thread(target=self._run, name="import", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def join(self) -> dict[str, Any]:
+        self.thread.join(self.timeout + 10)
+        return self.outcome
+
+    def added(self) -> int | None:
+        """Items the import added: from its report, or from its finished job."""
+        for source in (self.outcome.get("response"), self.outcome.get("job")):
+            found = _find_key(source, "added")
+            if found is not None:
+                return int(found)
+        return None
+
+    def _run(self) -> None:
+        headers = {"Authorization": f"Bearer {self.token}"}
+        start = time.monotonic()
+        deadline = start + self.timeout
+        with httpx.Client(base_url=self.url, headers=headers, timeout=self.timeout) as client:
+            try:
+                with self.path.open("rb") as fh:
+                    response = client.post(
+                        f"/api/projects/{self.project_id}/import",
+                        files={"file": (self.path.name, fh, "application/x-ndjson")},
+                    )
+            except httpx.HTTPError as exc:
+                self.outcome = {"error": f"{type(exc).__name__}: {exc}"}
+                return
+            self.outcome = {
+                "upload_status": response.status_code,
+                "upload_seconds": round(time.monotonic() - start, 2),
+                "response": _short(response),
+            }
+            job_id = _import_job(response)
+            while job_id is not None and time.monotonic() < deadline:
+                time.sleep(0.5)
+                try:
+                    polled = client.get(f"/api/projects/{self.project_id}/imports/{job_id}")
+                except httpx.HTTPError as exc:
+                    self.outcome["poll_error"] = f"{type(exc).__name__}: {exc}"
+                    continue
+                if not polled.is_success:
+                    self.outcome["poll_status"] = polled.status_code
+                    continue
+                job = polled.json()
+                if job.get("status") not in ("queued", "running"):
+                    self.outcome["job"] = _short(polled)
+                    break
+            self.outcome["seconds"] = round(time.monotonic() - start, 2)
+
+
+def _import_job(response: httpx.Response) -> int | None:
+    """The job id when the upload queued a background import (202 with the job)."""
+    if response.status_code != 202:
+        return None
+    return int(response.json()["id"])
+
+
+def _short(response: httpx.Response) -> Any:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:300]
+    if isinstance(body, dict):
+        return {k: v for k, v in body.items() if k != "skipped"}
+    return body
+
+
+def _find_key(value: Any, key: str) -> Any:
+    """``value[key]``, looked for through nested dicts (a job's progress or result)."""
+    if not isinstance(value, dict):
+        return None
+    if key in value:
+        return value[key]
+    for inner in value.values():
+        found = _find_key(inner, key)
+        if found is not None:
+            return found
+    return None

@@ -1,13 +1,15 @@
 """Sixty annotators for fifteen seconds on SQLite: no 5xx, nothing lost, nothing served twice.
 
 The small version of ``benchmarks/load.py`` (100 annotators, 60 s, both databases, with
-and without a large import). A real server (uvicorn, retrain worker inside) on loopback;
-every annotator loops ``queue/next`` → submit the gold label while retrains run.
+and without a 200 MB import). A real server (uvicorn, retrain worker inside) on
+loopback; every annotator loops ``queue/next`` → submit the gold label while retrains
+run and an admin imports a small file into a second project of the same database.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -16,10 +18,18 @@ from sqlalchemy.orm import Session, sessionmaker
 from labelwise.data import read_dataset
 from tests.conftest import take_intents
 from tests.server.live import LiveServer
-from tests.server.load import check_store, run_annotators, seed
+from tests.server.load import (
+    ImportRun,
+    check_store,
+    run_annotators,
+    second_project,
+    seed,
+    write_large_import,
+)
 
 ANNOTATORS = 60
 SECONDS = 15.0
+IMPORT_MB = 2.0
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -31,24 +41,39 @@ def test_sixty_annotators_on_sqlite(
 ) -> None:
     rows = take_intents(read_dataset(clinc_dir / "train.jsonl", require_labels=True), 10)
     gold = dict(zip(rows.texts, map(str, rows.labels), strict=True))
+    labels = sorted(set(gold.values()))
     items = tmp_path / "items.jsonl"
     items.write_text("".join(json.dumps({"text": t}) + "\n" for t in gold), encoding="utf-8")
     crowd = seed(
         session_factory,
         annotators=ANNOTATORS,
-        labels=sorted(set(gold.values())),
+        labels=labels,
         items_file=items,
         # Retrains keep happening underneath: one every 25 labels, on TF-IDF features.
         settings={"features": "tfidf", "retrain_every": 25, "min_labels": 10},
     )
+    bulk = second_project(session_factory, labels)
+    upload = tmp_path / "bulk.jsonl"
+    bulk_rows = write_large_import(upload, gold, IMPORT_MB, row_bytes=760)
     data_dir = tmp_path / "data"
     data_dir.mkdir()
-    with LiveServer(database_url, data_dir) as server:
+    # A generous start-up allowance: on shared CI cores the server's imports alone can
+    # take most of LiveServer's default minute.
+    server = LiveServer(database_url, data_dir).start(timeout=180.0)
+    try:
+        importing = ImportRun(server.url, crowd.admin_token, bulk, upload, timeout=120.0)
+        importing.start()
+        time.sleep(0.5)  # the upload is under way when the annotators begin
         result = run_annotators(
             server.url, crowd, gold.__getitem__, seconds=SECONDS, request_timeout=45.0
         )
+        imported = importing.join()
+    finally:
+        server.stop()
     check = check_store(session_factory, crowd, result)
-    report = json.dumps({**result.summary(), **check.summary()}, indent=2, default=str)
+    report = json.dumps(
+        {**result.summary(), **check.summary(), "import": imported}, indent=2, default=str
+    )
 
     assert result.client_errors == 0, report
     assert result.server_errors == 0, report
@@ -57,3 +82,5 @@ def test_sixty_annotators_on_sqlite(
     assert check.double_assignments == 0, report
     # The run measured something: labels kept coming (a loose floor: CI's cores are shared).
     assert len(result.acknowledged) >= SECONDS, report
+    # ...and the import beside it went through, all of it.
+    assert importing.added() == bulk_rows, report
