@@ -14,14 +14,15 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from sklearn.linear_model import LogisticRegression
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Select, delete, func, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from labelwise.data import LabelSchema, LabelSource, Pool
@@ -29,7 +30,7 @@ from labelwise.evaluation import pool_diagnostics, stop_set
 from labelwise.features import EmbeddingCache, SentenceEmbedder, TfidfFeaturizer
 from labelwise.learners import Committee, ProbabilisticClassifier
 from labelwise.loop import ActiveLearningLoop, LoopState
-from labelwise.service.errors import NotFoundError
+from labelwise.service.errors import ConflictError, NotFoundError
 from labelwise.service.events import record
 from labelwise.service.job_errors import record_failure
 from labelwise.service.project_settings import ProjectSettings
@@ -46,6 +47,7 @@ from labelwise.store import (
     QueueEntry,
     TaskType,
 )
+from labelwise.store.queries import out_of_scope
 from labelwise.strategies import STRATEGIES
 
 log = logging.getLogger(__name__)
@@ -58,51 +60,163 @@ KEEP_ROUNDS = 2
 SUGGESTIONS = 9
 #: Pool items whose predictions successive models are compared on (stabilizing predictions).
 STOP_SET = 1000
+#: ``Job.kind`` of a retrain.
+RETRAIN = "retrain"
+#: Back-off after consecutive failed retrains: automatic triggers wait
+#: ``min(BACKOFF_SECONDS * 2**(k-1), BACKOFF_MAX_SECONDS)`` after the latest failure.
+BACKOFF_SECONDS = 30.0
+BACKOFF_MAX_SECONDS = 3600.0
+#: Enough recent jobs to reach the maximum back-off (30 s * 2**7 > 1 h).
+_BACKOFF_STREAK = 8
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _label_count(session: Session, project_id: int) -> int:
+def _utc(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; every time the store writes is UTC.
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def trainable_labels(project_id: int) -> Select[tuple[int, Any, LabelSource]]:
+    """The label annotations a retrain trains on, as ``(position, value, source)`` rows.
+
+    Live (not undone) label annotations on items that are neither audit nor evaluation
+    items, oldest first. The retrain trigger counts exactly these rows and the snapshot
+    trains on exactly these, so a job's ``label_count`` is the count its version reports.
+    """
+    return _label_rows(project_id, audit=False)
+
+
+def _label_rows(project_id: int, *, audit: bool) -> Select[tuple[int, Any, LabelSource]]:
+    # Audit items measure the model and evaluation items score it: neither is trained on.
     return (
-        session.scalar(
-            select(func.count()).where(
-                Annotation.project_id == project_id,
-                Annotation.kind == AnnotationKind.LABEL,
-                Annotation.undone_at.is_(None),
-            )
+        select(Item.position, Annotation.value, Annotation.source)
+        .join(Item, Item.id == Annotation.item_id)
+        .where(
+            Annotation.project_id == project_id,
+            Annotation.kind == AnnotationKind.LABEL,
+            Annotation.undone_at.is_(None),
+            Item.is_audit.is_(audit),
+            Item.is_evaluation.is_(False),
+            # A reviewer ruled it outside the project: its labels teach nothing (flags.py).
+            # Correlated on the item only: the outer query reads annotations too.
+            ~out_of_scope(Item.id).correlate(Item),
         )
-        or 0
+        .order_by(Annotation.id)
     )
+
+
+def _label_count(session: Session, project_id: int) -> int:
+    counted = trainable_labels(project_id).order_by(None).subquery()
+    return session.scalar(select(func.count()).select_from(counted)) or 0
+
+
+def _queued_retrain(session: Session, project_id: int) -> Job | None:
+    return session.scalar(
+        select(Job).where(
+            Job.project_id == project_id,
+            Job.kind == RETRAIN,
+            Job.status == JobStatus.QUEUED,
+        )
+    )
+
+
+def retry_after(session: Session, *, project_id: int) -> datetime | None:
+    """When automatic triggers may queue a retrain again after failures (None: now).
+
+    After ``k`` consecutive failed retrains (the newest finished ones), automatic
+    triggers wait ``min(BACKOFF_SECONDS * 2**(k-1), BACKOFF_MAX_SECONDS)`` after the
+    latest failure, so a persistent fault does not become a retrain on every submit.
+    """
+    recent = session.execute(
+        select(Job.status, Job.finished_at, Job.created_at)
+        .where(
+            Job.project_id == project_id,
+            Job.kind == RETRAIN,
+            Job.status.in_((JobStatus.DONE, JobStatus.FAILED, JobStatus.SKIPPED)),
+        )
+        .order_by(Job.id.desc())
+        .limit(_BACKOFF_STREAK)
+    ).all()
+    failures = 0
+    for status, _, _ in recent:
+        if status is not JobStatus.FAILED:
+            break
+        failures += 1
+    if not failures:
+        return None
+    _, finished_at, created_at = recent[0]
+    wait = min(BACKOFF_SECONDS * 2 ** (failures - 1), BACKOFF_MAX_SECONDS)
+    return _utc(finished_at or created_at) + timedelta(seconds=wait)
 
 
 def enqueue_retrain_if_due(
-    session: Session, *, project: Project, trigger: str, force: bool = False
+    session: Session,
+    *,
+    project: Project,
+    trigger: str,
+    force: bool = False,
+    manual: bool = False,
 ) -> Job | None:
-    """Queue a retrain when ``retrain_every`` labels arrived since the last one (or ``force``).
+    """Queue a retrain when ``retrain_every`` trainable labels arrived since the last one.
 
-    Runs inside the caller's transaction. At most one job per project waits in the
-    queue; labels that arrive while a job runs are picked up by the next one.
+    Runs inside the caller's write transaction. At most one retrain per project waits
+    in the queue (a partial unique index holds that on both databases, also against a
+    concurrent submit); labels that arrive while a job runs are picked up by the next.
+
+    Parameters
+    ----------
+    force : bool
+        Ignore the cadence (the ranked queue ran dry). An automatic forced trigger still
+        needs a new trainable label since the last retrain and respects the back-off.
+    manual : bool
+        A person asked: queue regardless of cadence and of the back-off after failures.
+
+    Returns
+    -------
+    Job or None
+        The queued retrain (this call's, or the one already waiting), or None when
+        none is due.
     """
-    waiting = session.scalar(
-        select(Job).where(Job.project_id == project.id, Job.status == JobStatus.QUEUED)
-    )
+    # Flush the caller's pending rows here, outside the savepoint below: their
+    # constraint errors are the caller's to handle, not a sign of a concurrent retrain.
+    session.flush()
+    waiting = _queued_retrain(session, project.id)
     if waiting is not None:
-        return None
+        return waiting
     settings = ProjectSettings.model_validate(project.settings)
     count = _label_count(session, project.id)
-    last = session.scalar(
-        select(func.max(Job.label_count)).where(
-            Job.project_id == project.id, Job.status != JobStatus.FAILED
+    if not manual:
+        last = session.scalar(
+            select(func.max(Job.label_count)).where(
+                Job.project_id == project.id,
+                Job.kind == RETRAIN,
+                # Not a queued one: one queued since the look-up above (a concurrent
+                # submit) is found by the insert below, not mistaken for "not due".
+                Job.status.not_in((JobStatus.FAILED, JobStatus.QUEUED)),
+            )
         )
-    )
-    due = count >= settings.min_labels and count - (last or 0) >= settings.retrain_every
-    if not (force or due or (last is None and count >= settings.min_labels)):
-        return None
-    job = Job(project_id=project.id, trigger=trigger, label_count=count)
-    session.add(job)
-    session.flush()
+        if last is None:
+            due = count >= settings.min_labels or force
+        elif force:
+            due = count > last
+        else:
+            due = count >= settings.min_labels and count - last >= settings.retrain_every
+        if not due:
+            return None
+        resume = retry_after(session, project_id=project.id)
+        if resume is not None and _now() < resume:
+            return None
+    job = Job(project_id=project.id, kind=RETRAIN, trigger=trigger, label_count=count)
+    try:
+        with session.begin_nested():
+            session.add(job)
+    except IntegrityError:
+        # A concurrent transaction queued one first (uq_jobs_one_queued_retrain); only
+        # the savepoint rolled back, so the caller's transaction carries on.
+        return _queued_retrain(session, project.id)
     record(session, "retrain_queued", project_id=project.id, job_id=job.id, trigger=trigger)
     return job
 
@@ -112,11 +226,14 @@ def request_retrain(session: Session, *, project_id: int, trigger: str = "manual
     project = session.get(Project, project_id, populate_existing=True)
     if project is None:
         raise NotFoundError(f"Project {project_id} does not exist.")
-    job = enqueue_retrain_if_due(session, project=project, trigger=trigger, force=True)
+    begin_write(session)
+    # None only when the waiting job was claimed between a failed insert and the
+    # look-up; the index is free again then, so the second call queues one.
+    job = enqueue_retrain_if_due(
+        session, project=project, trigger=trigger, manual=True
+    ) or enqueue_retrain_if_due(session, project=project, trigger=trigger, manual=True)
     if job is None:
-        job = session.scalars(
-            select(Job).where(Job.project_id == project_id, Job.status == JobStatus.QUEUED)
-        ).one()
+        raise ConflictError("Another retrain is being queued right now; try again.")
     session.commit()
     return job
 
@@ -308,10 +425,17 @@ class RetrainWorker:
             with self.session_factory() as session:
                 job = session.get_one(Job, job_id)
                 snapshot = _snapshot(session, job.project_id)
-                texts = self._new_texts(session, snapshot)
+                # The cheap check first: featurizing the pool (a MiniLM pass, a TF-IDF
+                # refit) is most of a retrain's time and is wasted on too few labels.
+                skipped = _too_few_labels(snapshot)
+                texts = [] if skipped else self._new_texts(session, snapshot)
                 session.commit()
-            pool = self._pool(snapshot.project_id, texts)
-            outcome = train_and_rank(pool, snapshot)
+            if skipped is None:
+                pool = self._pool(snapshot.project_id, texts)
+                outcome = train_and_rank(pool, snapshot)
+            else:
+                pool = Pool(np.zeros((0, 1), dtype=np.float32), [])
+                outcome = _skipped(snapshot, skipped)
             with self.session_factory() as session:
                 _publish(session, job_id, snapshot, outcome, self.data_dir, started)
         except Exception as exc:  # any failure must end as a failed job
@@ -420,17 +544,19 @@ class _Outcome:
 def _snapshot(session: Session, project_id: int) -> _Snapshot:
     project = session.get_one(Project, project_id)
     settings = ProjectSettings.model_validate(project.settings)
-    rows = session.execute(
-        select(Item.position, Item.is_audit, Annotation.kind, Annotation.value, Annotation.source)
-        .join(Annotation, Annotation.item_id == Item.id)
-        # An evaluation item is never trained on, even if someone labeled it directly.
-        .where(
-            Item.project_id == project_id,
-            Annotation.undone_at.is_(None),
-            Item.is_evaluation.is_(False),
+    rows = session.execute(trainable_labels(project_id)).all()
+    audit_rows = session.execute(_label_rows(project_id, audit=True)).all()
+    flagged = set(
+        session.scalars(
+            select(Item.position)
+            .join(Annotation, Annotation.item_id == Item.id)
+            .where(
+                Annotation.project_id == project_id,
+                Annotation.kind == AnnotationKind.FLAG,
+                Annotation.undone_at.is_(None),
+            )
         )
-        .order_by(Annotation.id)
-    ).all()
+    )
     evaluation = session.execute(
         select(Item.position, Item.reference_label)
         .where(Item.project_id == project_id, Item.is_evaluation.is_(True))
@@ -439,14 +565,10 @@ def _snapshot(session: Session, project_id: int) -> _Snapshot:
     multilabel = project.task is TaskType.MULTI_LABEL
     votes: dict[int, list[tuple[Any, str]]] = {}
     audit_votes: dict[int, list[tuple[Any, str]]] = {}
-    flagged: set[int] = set()
-    for position, is_audit, kind, value, source in rows:
-        if kind is AnnotationKind.FLAG:
-            flagged.add(position)
-        elif kind is AnnotationKind.LABEL:
-            (audit_votes if is_audit else votes).setdefault(position, []).append(
-                (value, str(source))
-            )
+    for position, value, source in rows:
+        votes.setdefault(position, []).append((value, str(source)))
+    for position, value, source in audit_rows:
+        audit_votes.setdefault(position, []).append((value, str(source)))
     # Only projects with an audit share have audit items; skipping the scan keeps the
     # snapshot (which holds SQLite's write lock) short on large pools.
     audit_only = (
@@ -495,25 +617,42 @@ def _source(votes: list[tuple[Any, str]]) -> str:
     return LabelSource.HUMAN.value if LabelSource.HUMAN.value in sources else sources[-1]
 
 
+def _too_few_labels(snapshot: _Snapshot) -> str | None:
+    """Why the snapshot cannot train a model, in plain words; None when it can."""
+    need = snapshot.settings.min_labels
+    n_items = len(snapshot.positions)
+    n_classes = len({str(v) for v in snapshot.values})
+    if n_items >= need and n_classes >= 2:
+        return None
+    classes = "class" if n_classes == 1 else "classes"
+    return (
+        f"Skipped: {n_items} labeled items in {n_classes} {classes} so far; a model needs "
+        f"at least {need} labeled items and 2 classes (audit, evaluation and undone "
+        "labels don't count)."
+    )
+
+
+def _skipped(snapshot: _Snapshot, reason: str) -> _Outcome:
+    return _Outcome(
+        positions=np.zeros(0, dtype=np.intp),
+        scores=np.zeros(0),
+        suggestions=[],
+        strategy=repr(STRATEGIES[snapshot.settings.strategy]()),
+        metrics={},
+        parameters={},
+        skipped=reason,
+    )
+
+
 def train_and_rank(pool: Pool, snapshot: _Snapshot) -> _Outcome:
     """Fit the project's learner on the snapshot and rank the unlabeled pool (no database)."""
     settings = snapshot.settings
     schema = LabelSchema(snapshot.labels, multilabel=snapshot.multilabel)
     strategy = STRATEGIES[settings.strategy]()
     distinct = {str(v) for v in snapshot.values}
-    if len(snapshot.positions) < settings.min_labels or len(distinct) < 2 or len(pool) == 0:
-        return _Outcome(
-            positions=np.zeros(0, dtype=np.intp),
-            scores=np.zeros(0),
-            suggestions=[],
-            strategy=repr(strategy),
-            metrics={},
-            parameters={},
-            skipped=(
-                f"Not enough labels to train: {len(snapshot.positions)} labeled items in "
-                f"{len(distinct)} classes (need {settings.min_labels} items and 2 classes)."
-            ),
-        )
+    skipped = _too_few_labels(snapshot)
+    if skipped is not None or len(pool) == 0:
+        return _skipped(snapshot, skipped or "The pool has no items to train on.")
     learner: Any = ProbabilisticClassifier(
         LogisticRegression(C=settings.regularization, max_iter=1000),
         classes=schema.classes,
@@ -651,9 +790,13 @@ def _publish(
     )
     assert project is not None
     now = _now()
+    # The count this job trained on, which its version reports too (labels that arrived
+    # after the job was queued are in the snapshot).
+    job.label_count = snapshot.label_count
     if outcome.skipped is not None:
-        job.status = JobStatus.DONE
-        job.error = outcome.skipped
+        # Nothing went wrong and nothing was produced: its own status and a plain note.
+        job.status = JobStatus.SKIPPED
+        job.progress = {**job.progress, "message": outcome.skipped}
         job.finished_at = now
         record(session, "retrain_skipped", project_id=project.id, job_id=job_id)
         session.commit()
