@@ -224,6 +224,37 @@ class TestUsersAndProjects:
             project = projects.find_project(session, name="faq")
             assert (project.labels, project.task.value) == (["a", "b", "c"], "multi_label")
 
+    def test_a_project_gets_the_audit_share_typed_or_the_default(
+        self, client, world, session_factory
+    ):
+        csrf = ui_login(client, world.admin.username)
+        assert 'placeholder="0.1"' in client.get("/ui/admin/projects/new").text
+        for name, share, expected in (("typed", "0.25", 0.25), ("default", "", 0.1)):
+            response = client.post(
+                "/ui/admin/projects/new",
+                data={"csrf_token": csrf, "name": name, "labels": "a\nb", "audit_share": share},
+                follow_redirects=False,
+            )
+            assert response.status_code == 303, response.text
+            with session_factory() as session:
+                project = projects.find_project(session, name=name)
+                assert project.settings["audit_fraction"] == expected
+        for share, message in (("lots", "must be a number"), ("0.9", "audit_fraction")):
+            response = client.post(
+                "/ui/admin/projects/new",
+                data={"csrf_token": csrf, "name": "bad", "labels": "a\nb", "audit_share": share},
+            )
+            assert response.status_code == 422
+            assert message in response.text
+
+    def test_a_one_label_project_is_refused(self, client, world):
+        csrf = ui_login(client, world.admin.username)
+        response = client.post(
+            "/ui/admin/projects/new", data={"csrf_token": csrf, "name": "solo", "labels": "a"}
+        )
+        assert response.status_code == 422
+        assert "at least two labels" in response.text
+
     def test_a_bad_project_keeps_what_was_typed(self, client, world):
         csrf = ui_login(client, world.admin.username)
         response = client.post(

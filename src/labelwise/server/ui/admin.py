@@ -31,7 +31,7 @@ from labelwise.server.ui.pages import (
 )
 from labelwise.service import importing, projects, training, users
 from labelwise.service.errors import ServiceError, ValidationError
-from labelwise.service.project_settings import ProjectSettings
+from labelwise.service.project_settings import DEFAULT_AUDIT_FRACTION, ProjectSettings
 from labelwise.store import Role, TaskType, User
 from labelwise.strategies import STRATEGIES
 
@@ -295,6 +295,7 @@ def _new_project_page(
         "user": user,
         "csrf_token": session_csrf(request),
         "tasks": [task.value for task in TaskType],
+        "default_audit_share": DEFAULT_AUDIT_FRACTION,
         "error": error,
         "values": values or {},
     }
@@ -311,18 +312,34 @@ def create_project(
     labels: Annotated[Text, Form(max_length=1_000_000)] = "",
     task: Annotated[Text, Form(max_length=50)] = TaskType.SINGLE_LABEL.value,
     guidelines: Annotated[Text, Form(max_length=100_000)] = "",
+    audit_share: Annotated[Text, Form(max_length=20)] = "",
 ) -> Response:
     """A new project from a name and one label per line; the creator becomes its admin."""
-    values = {"name": name, "labels": labels, "task": task, "guidelines": guidelines}
+    values = {
+        "name": name,
+        "labels": labels,
+        "task": task,
+        "guidelines": guidelines,
+        "audit_share": audit_share,
+    }
     try:
         if task not in {t.value for t in TaskType}:
             raise ValidationError(f"Unknown task {task!r}.")
+        settings: dict[str, Any] = {}
+        if audit_share.strip():
+            try:
+                settings["audit_fraction"] = float(audit_share)
+            except ValueError:
+                raise ValidationError(
+                    f"The audit share must be a number from 0 to 0.5, not {audit_share!r}."
+                ) from None
         project = projects.create_project(
             session,
             name=name,
             labels=[line.strip() for line in labels.splitlines() if line.strip()],
             owner=user,
             task=TaskType(task),
+            settings=settings,
             guidelines=guidelines,
         )
     except ServiceError as exc:
