@@ -146,3 +146,46 @@ def test_match_labels():
     assert match_labels("x", served, labels) == []
     # an exact name wins over the longer names it prefixes
     assert match_labels("Timer", served, [*labels, "timer_cancel"]) == ["timer"]
+
+
+def answers_from(keys, monkeypatch):
+    """An ``_Answers`` in keypress mode whose terminal yields ``keys`` one by one."""
+    import io
+
+    from rich.console import Console
+
+    from labelwise.cli import label as label_module
+
+    pressed = iter(keys)
+    monkeypatch.setattr(label_module, "_read_key", lambda: next(pressed))
+    monkeypatch.setattr(label_module, "_echo", lambda _text: None)
+    console = Console(file=io.StringIO(), width=100)
+    return label_module._Answers(console, keypress=True)
+
+
+def test_a_keypress_is_a_whole_answer_and_letters_start_a_name(monkeypatch):
+    answers = answers_from(["3", "s", "\r", "t", "i", "x", "\x7f", "\r"], monkeypatch)
+    assert answers.answer() == "3"  # no Enter needed
+    assert answers.answer() == "s"
+    assert answers.answer() == ""  # Enter alone: the first suggestion
+    assert answers.answer() == "ti"  # typed, with a backspace, then Enter
+
+
+def test_slash_types_a_name_that_starts_like_a_command_and_escape_cancels(monkeypatch):
+    answers = answers_from(["/", "s", "e", "t", "\r", "t", "\x1b", "y", "n"], monkeypatch)
+    assert answers.answer() == "set"
+    assert answers.answer() is None
+    assert answers.confirm("skip this item?") is True
+    assert answers.confirm("skip this item?") is False
+
+
+def test_ctrl_c_in_keypress_mode_quits(monkeypatch):
+    from labelwise.cli import label as label_module
+
+    def interrupted():
+        raise label_module._Quit
+
+    answers = answers_from([], monkeypatch)
+    monkeypatch.setattr(label_module, "_read_key", interrupted)
+    with pytest.raises(label_module._Quit):
+        answers.answer()

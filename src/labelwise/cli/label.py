@@ -167,9 +167,10 @@ class _Quit(Exception):
 
 
 def _show(console: Console, served: ServedItem) -> None:
-    version = "no model yet" if served.model_version is None else f"model v{served.model_version}"
-    score = "" if served.score is None else f", score {served.score:.3f}"
-    console.rule(f"[dim]why this item: {escape(served.strategy)}{score} ({version})[/dim]")
+    version = "" if served.model_version is None else f" (model v{served.model_version})"
+    # The plain-words reason the web page shows, not the strategy's repr and raw score.
+    why = served.why or served.strategy
+    console.rule(f"[dim]why this item: {escape(why)}{version}[/dim]")
     console.print(f"[bold]{escape(served.text)}[/bold]")
     for i, (label, p) in enumerate(served.suggestions[:9], start=1):
         console.print(f"  [cyan]{i}[/cyan] {escape(label)}  [dim]{p:.0%}[/dim]")
