@@ -170,3 +170,23 @@ class TestSkippedJobs:
         dashboard = client.get(f"/api/projects/{project.id}/dashboard", headers=world.admin_headers)
         shown = {j["id"]: j["status"] for j in dashboard.json()["jobs"]}
         assert shown[job["id"]] == "skipped"
+
+
+def test_a_traceback_stored_by_an_older_version_is_hidden_from_annotators(
+    client, world, session_factory
+):
+    from labelwise.service.transactions import begin_write
+    from labelwise.store import Job, JobStatus
+
+    legacy = 'OSError: boom\nTraceback (most recent call last):\n  File "/srv/app/x.py"'
+    with session_factory() as session:
+        begin_write(session)
+        session.add(Job(project_id=world.project.id, status=JobStatus.FAILED, error=legacy))
+        session.commit()
+    url = f"/api/projects/{world.project.id}/jobs"
+    (seen,) = client.get(url, headers=world.annotator_headers).json()
+    assert seen["error"] == (
+        "This retrain failed on the server; a project admin can see why in the job's detail."
+    )
+    (admin_view,) = client.get(url, headers=world.admin_headers).json()
+    assert admin_view["error"] == legacy

@@ -7,7 +7,10 @@ from typing import Any
 from pydantic import AliasPath, BaseModel, ConfigDict, Field
 
 from labelwise.server.schemas.common import UtcDateTime
+from labelwise.service.job_errors import failure_message
 from labelwise.store import JobStatus
+
+LEGACY_TRACEBACK = "Traceback (most recent call last)"
 
 
 class JobOut(BaseModel):
@@ -41,7 +44,13 @@ class JobOut(BaseModel):
 
     def for_member(self, *, admin: bool) -> JobOut:
         """This job as a member with (``admin``) or without admin rights may see it."""
-        return self if admin else self.model_copy(update={"detail": None})
+        if admin:
+            return self
+        error = self.error
+        if error is not None and LEGACY_TRACEBACK in error:
+            # Stored before errors were split into a line and a detail: hide the traceback.
+            error = failure_message(f"This {self.kind}")
+        return self.model_copy(update={"detail": None, "error": error})
 
 
 class ModelVersionOut(BaseModel):
