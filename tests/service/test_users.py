@@ -83,3 +83,29 @@ def test_set_password_replaces_the_hash_and_checks_the_policy(session):
         users.authenticate(session, username="ana", password="correct horse")
     with pytest.raises(ValidationError, match="No user named 'bob'"):
         users.set_password(session, username="bob", password="a brand new passphrase")
+
+
+def test_concurrent_case_variants_make_one_account_and_one_conflict(session_factory):
+    import threading
+
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def create(name: str) -> None:
+        with session_factory() as session:
+            barrier.wait()
+            try:
+                users.create_user(session, username=name, password="correct horse")
+                outcomes.append("created")
+            except ConflictError as exc:
+                assert "already exists" in str(exc)
+                outcomes.append("conflict")
+
+    threads = [threading.Thread(target=create, args=(name,)) for name in ("Bob", "bob")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["conflict", "created"]
+    with session_factory() as session:
+        assert len(users.list_users(session)) == 1
