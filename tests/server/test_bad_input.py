@@ -60,6 +60,8 @@ def test_a_nul_in_any_string_field_is_refused_and_nothing_is_stored(
             "client_key",
         ),
         ("POST", f"{base}/annotations/skip", {"item_id": item_id, "client_key": NUL}, "client_key"),
+        ("POST", f"{base}/flags/1/resolve", {"resolution": "label", "label": NUL}, "label"),
+        ("POST", f"{base}/annotations", {"item_id": item_id, "value": NUL}, "value"),
     ]
     before = _counts(session_factory)
     with session_factory() as session:
@@ -100,6 +102,7 @@ def test_ids_outside_32_bits_answer_422_on_every_route(
         ("POST", f"{base}/annotations/flag", {"item_id": bad_id, "comment": "odd"}),
         ("POST", f"{base}/annotations/undo", {"annotation_id": bad_id}),
         ("POST", f"/api/projects/{bad_id}/queue/next", None),
+        ("POST", f"{base}/flags/{bad_id}/resolve", {"resolution": "requeue"}),
     ]
     for method, url, body in requests:
         response = client.request(method, url, json=body, headers=world.admin_headers)

@@ -119,6 +119,13 @@ def _json_decode_error(exc: RequestValidationError, error: Mapping[str, Any]) ->
     )
 
 
+def _union_arm(part: object) -> bool:
+    return isinstance(part, str) and (part in _SCALAR_ARMS or "[" in part or "(" in part)
+
+
+_SCALAR_ARMS = frozenset({"str", "int", "float", "bool", "list", "dict"})
+
+
 def _request_validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
     errors = exc.errors()
     if errors and errors[0].get("type") == "json_invalid":
@@ -127,8 +134,9 @@ def _request_validation_error(_request: Request, exc: RequestValidationError) ->
         {"loc": list(e["loc"]), "message": e["msg"], "type": e["type"]} for e in exc.errors()
     ]
     first = problems[0] if problems else {"loc": [], "message": "invalid request"}
-    # ("body", "labels", 0) → "labels.0": the field as the client wrote it.
-    field = ".".join(str(part) for part in first["loc"][1:]) or None
+    # ("body", "labels", 0) → "labels.0": the field as the client wrote it, without the
+    # names pydantic gives the arms of a union ("value.function-after[refuse_nul(), str]").
+    field = ".".join(str(part) for part in first["loc"][1:] if not _union_arm(part)) or None
     return error_response(
         422,
         ErrorDetail(

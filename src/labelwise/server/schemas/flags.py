@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from labelwise.server.schemas.common import UtcDateTime
+from labelwise.server.schemas.common import Text, UtcDateTime
 from labelwise.service.flags import FlagResolution, FlagReview
 
 
@@ -46,7 +46,7 @@ class FlagResolveIn(BaseModel):
             "flag, the item is served again."
         )
     )
-    label: str | list[str] | None = Field(
+    label: Text | list[Text] | None = Field(
         default=None,
         description="The label to give (a list for multi-label); only with 'label'.",
     )

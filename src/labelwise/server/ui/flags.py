@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request, status
+from fastapi import APIRouter, Form, Path, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from labelwise.server.deps import SessionDep
+from labelwise.server.schemas.common import MAX_ID, Text
 from labelwise.server.ui.admin import CsrfChecked
 from labelwise.server.ui.pages import UiProjectAdmin, render, session_csrf
 from labelwise.service import flags, projects
@@ -72,12 +73,12 @@ def flag_review(
 def resolve_flag(
     request: Request,
     project_id: int,
-    flag_id: int,
+    flag_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     session: SessionDep,
     user: UiProjectAdmin,
     _csrf: CsrfChecked,
-    resolution: Annotated[str, Form(max_length=20)] = "",
-    label: Annotated[list[str] | None, Form(max_length=500)] = None,
+    resolution: Annotated[Text, Form(max_length=20)] = "",
+    label: Annotated[list[Text] | None, Form(max_length=500)] = None,
 ) -> Response:
     """Resolve one flag from its form; the service checks the label."""
     try:
