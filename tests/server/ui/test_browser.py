@@ -373,6 +373,8 @@ def test_number_keys_pick_the_first_nine_labels_then_the_nine_suggestions(
         page.keyboard.press("s")
         expect(page.locator("#count-skip")).to_have_text(str(skipped))
     expect(page.locator("#why")).to_contain_text("model v1")
+    # In words (it printed "MarginSampling(chunk_size=16384) · score 0.998").
+    expect(page.locator("#why")).to_contain_text("The model is torn between")
     expect(choices).to_have_count(9)
     expect(page.locator("#choices .prob")).to_have_count(9)
     seventh = choices.nth(6).get_attribute("data-label")
