@@ -57,6 +57,15 @@ def test_create_refusals_exit_2_with_the_reason(cli, admin):
         assert message in result.output, (args, result.output)
 
 
+def test_a_broken_json_labels_file_names_line_and_column(cli, admin, tmp_path):
+    labels = tmp_path / "labels.json"
+    labels.write_text('["a",\n "b" "c"]', encoding="utf-8")
+    result = cli("project", "create", "j", "--labels-file", str(labels), "--owner", admin)
+    assert result.exit_code == 2, result.output
+    assert "line 2" in result.output
+    assert "invalid JSON: Expecting ',' delimiter at column 6" in result.output
+
+
 def test_create_sets_the_audit_share_and_defaults_to_the_shared_one(cli, admin, database_url):
     assert cli("project", "create", "d", "--labels", "a,b", "--owner", admin).exit_code == 0
     assert load(database_url, "d").settings["audit_fraction"] == 0.1

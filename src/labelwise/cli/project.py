@@ -90,7 +90,7 @@ def _label_names(labels: str | None, labels_file: Path | None) -> list[str]:
             loaded = json.loads(text)
         except json.JSONDecodeError as exc:
             raise InputError(
-                f"invalid JSON: {exc.msg}", file=labels_file, line=exc.lineno
+                f"invalid JSON: {exc.msg} at column {exc.colno}", file=labels_file, line=exc.lineno
             ) from None
         if not isinstance(loaded, list):
             raise InputError("expected a JSON list of label names", file=labels_file)
