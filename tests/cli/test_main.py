@@ -60,7 +60,8 @@ def test_importing_the_cli_loads_no_scientific_stack():
     code = (
         "import sys, labelwise.cli.main; "
         "print(sorted({m.split('.')[0] for m in sys.modules} & "
-        "{'sklearn', 'torch', 'pandas', 'scipy', 'pyarrow', 'sentence_transformers', 'argon2'}))"
+        "{'sklearn', 'torch', 'pandas', 'scipy', 'pyarrow', 'sentence_transformers', 'argon2', "
+        "'sqlalchemy', 'pydantic'}))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True

@@ -16,17 +16,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy import Engine
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from labelwise.cli.console import make_console
 from labelwise.cli.errors import reporting_errors
 from labelwise.exceptions import LabelwiseError
-from labelwise.settings import Settings
-from labelwise.store.engine import MIGRATIONS, make_engine, make_session_factory, upgrade_database
 
+# SQLAlchemy (and through it the store) is imported by the functions that use it: the
+# command line is parsed, and --help printed, without it.
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.engine import URL
     from sqlalchemy.orm import Session
 
     from labelwise.store import Project
@@ -61,11 +60,18 @@ def database_url(db: str | None) -> str:
     an absolute one (so a printed URL works from any folder), and ``postgres://``,
     ``postgresql://`` or ``postgresql+psycopg2://`` the installed ``postgresql+psycopg://``.
     """
-    return normalize_url(db or Settings().database_url)
+    if db:
+        return normalize_url(db)
+    from labelwise.settings import Settings  # pydantic-settings: only when --db is missing
+
+    return normalize_url(Settings().database_url)
 
 
 def normalize_url(raw: str) -> str:
     """``raw`` in the one spelling :func:`~labelwise.store.make_engine` accepts; see above."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     raw = raw.strip()
     if "://" not in raw:
         if not raw:
@@ -91,6 +97,8 @@ def normalize_url(raw: str) -> str:
 
 def display_url(url: str) -> str:
     """The URL with any password masked, for printing."""
+    from sqlalchemy.engine import make_url
+
     return _display(make_url(url))
 
 
@@ -109,6 +117,11 @@ def connect(db: str | None, *, migrate: bool = False) -> Engine:
         Accept a database at an older schema revision (``serve``, whose app migrates on
         start); otherwise the schema must be at this version's head.
     """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import DBAPIError
+
+    from labelwise.store.engine import make_engine
+
     url = database_url(db)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
@@ -147,6 +160,8 @@ def _schema_problem(engine: Engine) -> _Problem | None:
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
+    from labelwise.store.engine import MIGRATIONS
+
     script = ScriptDirectory(str(MIGRATIONS))
     heads = set(script.get_heads())
     with engine.connect() as connection:
@@ -174,6 +189,8 @@ def _init_hint(url: str) -> str:
 @contextmanager
 def open_session(db: str | None) -> Iterator[Session]:
     """A session on an existing database, its engine disposed afterwards (one command, one engine)."""
+    from labelwise.store.engine import make_session_factory
+
     engine = connect(db)
     try:
         with make_session_factory(engine)() as session:
@@ -221,6 +238,8 @@ def init(
 
 def create_database(url: str) -> None:
     """Create (or migrate) the database at the normalized ``url``: ``init`` and ``demo`` only."""
+    from labelwise.store.engine import make_engine, upgrade_database
+
     engine = make_engine(url)
     try:
         upgrade_database(engine)

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
-from sqlalchemy.exc import SQLAlchemyError
 
 from labelwise.cli.console import make_error_console
 from labelwise.exceptions import LabelwiseError
@@ -35,7 +34,12 @@ def reporting_errors() -> Iterator[None]:
             # soft_wrap: a path or a command in the message stays one copyable line.
             make_error_console().print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(code=2) from None
-    except SQLAlchemyError as exc:
+    except Exception as exc:
+        # Only a database error becomes a message; SQLAlchemy is imported when one may be.
+        from sqlalchemy.exc import SQLAlchemyError
+
+        if not isinstance(exc, SQLAlchemyError):
+            raise
         reason = str(getattr(exc, "orig", None) or exc).strip()
         make_error_console().print(
             f"[red]database error:[/red] {escape(reason.splitlines()[0] if reason else '')}\n"

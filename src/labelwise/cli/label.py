@@ -20,7 +20,6 @@ from rich.table import Table
 from labelwise.cli.console import make_console
 from labelwise.cli.db import DatabaseOption, connect, resolve_project
 from labelwise.cli.errors import plural, reporting_errors
-from labelwise.settings import Settings
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -188,6 +187,7 @@ def label(
 ) -> None:
     """Label items one at a time from the active-learning queue, in the terminal."""
     from labelwise.service import training, users
+    from labelwise.settings import Settings
     from labelwise.store import make_session_factory
 
     console = make_console()
@@ -359,6 +359,7 @@ def retrain(
 ) -> None:
     """Queue a retrain (a running server's worker picks it up), or with --wait run it here."""
     from labelwise.service import training
+    from labelwise.settings import Settings
     from labelwise.store import make_session_factory
 
     console = make_console()

@@ -13,7 +13,7 @@ from labelwise.cli.console import make_console
 from labelwise.cli.db import DatabaseOption, open_session, resolve_project
 from labelwise.cli.errors import reporting_errors
 from labelwise.exceptions import InputError
-from labelwise.store import Role, TaskType
+from labelwise.store.enums import Role, TaskType
 
 app = typer.Typer(no_args_is_help=True, help="Create projects and manage their members.")
 

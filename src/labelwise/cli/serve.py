@@ -6,7 +6,7 @@ import os
 import secrets
 import shlex
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -21,7 +21,9 @@ from labelwise.cli.db import (
     open_session,
 )
 from labelwise.cli.errors import reporting_errors
-from labelwise.settings import Settings
+
+if TYPE_CHECKING:
+    from labelwise.settings import Settings
 
 HostOption = Annotated[str, typer.Option(help="Interface to listen on.")]
 PortOption = Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")]
@@ -82,6 +84,8 @@ def _run(settings: Settings, host: str, port: int, proxies: str | None = None) -
 
 
 def _settings(db: str | None, data_dir: Path | None, worker: bool) -> Settings:
+    from labelwise.settings import Settings
+
     base = Settings()
     return base.model_copy(
         update={

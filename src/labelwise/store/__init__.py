@@ -3,29 +3,61 @@
 SQLite (a file, WAL mode) is the zero-set-up default; PostgreSQL serves teams through a
 ``postgresql+psycopg://`` URL. The store may import library value types (``LabelSource``)
 and nothing above it.
+
+Names resolve on first use (PEP 562): the CLI imports ``labelwise.store.enums`` for its
+options without paying for SQLAlchemy.
 """
 
-from labelwise.store.engine import make_engine, make_session_factory, upgrade_database
-from labelwise.store.models import (
-    Annotation,
-    AnnotationKind,
-    ApiToken,
-    Base,
-    Event,
-    ImportRow,
-    Item,
-    Job,
-    JobStatus,
-    Lease,
-    Membership,
-    ModelVersion,
-    Project,
-    QueryRound,
-    QueueEntry,
-    Role,
-    TaskType,
-    User,
-)
+import importlib as _importlib
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
+
+if _TYPE_CHECKING:
+    from labelwise.store.engine import make_engine, make_session_factory, upgrade_database
+    from labelwise.store.models import (
+        Annotation,
+        AnnotationKind,
+        ApiToken,
+        Base,
+        Event,
+        ImportRow,
+        Item,
+        Job,
+        JobStatus,
+        Lease,
+        Membership,
+        ModelVersion,
+        Project,
+        QueryRound,
+        QueueEntry,
+        Role,
+        TaskType,
+        User,
+    )
+
+_LAZY = {
+    "Annotation": "labelwise.store.models",
+    "AnnotationKind": "labelwise.store.enums",
+    "ApiToken": "labelwise.store.models",
+    "Base": "labelwise.store.models",
+    "Event": "labelwise.store.models",
+    "ImportRow": "labelwise.store.models",
+    "Item": "labelwise.store.models",
+    "Job": "labelwise.store.models",
+    "JobStatus": "labelwise.store.enums",
+    "Lease": "labelwise.store.models",
+    "Membership": "labelwise.store.models",
+    "ModelVersion": "labelwise.store.models",
+    "Project": "labelwise.store.models",
+    "QueryRound": "labelwise.store.models",
+    "QueueEntry": "labelwise.store.models",
+    "Role": "labelwise.store.enums",
+    "TaskType": "labelwise.store.enums",
+    "User": "labelwise.store.models",
+    "make_engine": "labelwise.store.engine",
+    "make_session_factory": "labelwise.store.engine",
+    "upgrade_database": "labelwise.store.engine",
+}
 
 __all__ = [
     "Annotation",
@@ -50,3 +82,17 @@ __all__ = [
     "make_session_factory",
     "upgrade_database",
 ]
+
+
+def __getattr__(name: str) -> _Any:
+    try:
+        module = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'labelwise.store' has no attribute {name!r}") from None
+    value = getattr(_importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this hook
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

@@ -40,6 +40,12 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from labelwise.data import LabelSource
 
+# Re-exported (``as``): they lived here before ``store.enums``, and callers import them from here.
+from labelwise.store.enums import AnnotationKind as AnnotationKind
+from labelwise.store.enums import JobStatus as JobStatus
+from labelwise.store.enums import Role as Role
+from labelwise.store.enums import TaskType as TaskType
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -80,32 +86,6 @@ def _enum(cls: type[StrEnum]) -> Enum:
         name=cls.__name__.lower(),
         length=32,
     )
-
-
-class TaskType(StrEnum):
-    SINGLE_LABEL = "single_label"
-    MULTI_LABEL = "multi_label"
-    SPANS = "spans"  # admitted by the schema; served once the entity-extraction view exists
-
-
-class Role(StrEnum):
-    ADMIN = "admin"
-    ANNOTATOR = "annotator"
-
-
-class AnnotationKind(StrEnum):
-    LABEL = "label"
-    SKIP = "skip"
-    FLAG = "flag"
-
-
-class JobStatus(StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
-    # A retrain with too few trainable labels: nothing went wrong, nothing was produced.
-    SKIPPED = "skipped"
 
 
 class User(Base):

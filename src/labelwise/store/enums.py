@@ -1,0 +1,32 @@
+"""The store's enumerations, apart from the ORM models so that the CLI can declare options
+over them (``--role``) without importing SQLAlchemy."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class TaskType(StrEnum):
+    SINGLE_LABEL = "single_label"
+    MULTI_LABEL = "multi_label"
+    SPANS = "spans"  # admitted by the schema; served once the entity-extraction view exists
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    ANNOTATOR = "annotator"
+
+
+class AnnotationKind(StrEnum):
+    LABEL = "label"
+    SKIP = "skip"
+    FLAG = "flag"
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    # A retrain with too few trainable labels: nothing went wrong, nothing was produced.
+    SKIPPED = "skipped"
