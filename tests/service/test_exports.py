@@ -10,11 +10,11 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from labelwise.data import LabelSource
-from labelwise.service import exports, projects, users
-from labelwise.service.errors import NotFoundError, ValidationError
+from labelwise.service import exports, projects, queue, users
+from labelwise.service.errors import ConflictError, NotFoundError, ValidationError
 from labelwise.service.exports import COLUMNS, LabeledRow, export_labels, list_labels
 from labelwise.service.importing import import_items
 from labelwise.service.transactions import begin_write
@@ -45,7 +45,8 @@ def labeled(session, owner, tmp_path, clinc_dir):
     """A project with 40 CLINC150 items, 30 of them labeled by ``owner``."""
     with (clinc_dir / "train.jsonl").open(encoding="utf-8") as handle:
         rows = [json.loads(next(handle)) for _ in range(40)]
-    names = sorted({row["label"] for row in rows})
+    # The first 40 rows share one intent; a project needs a second label.
+    names = sorted({row["label"] for row in rows} | {"other"})
     for i, row in enumerate(rows):
         row["id"] = i
         if i % 4 == 3:
@@ -134,7 +135,7 @@ def test_multi_label_round_trip(session, owner, tmp_path, suffix):
         ],
     )
     import_items(session, project_id=project.id, path=source, user=owner)
-    path = tmp_path / f"tags{suffix}"
+    path = tmp_path / "out" / f"tags{suffix}"
     assert export_labels(session, project_id=project.id, path=path) == 2
     written = read_any(path)
     labels = [r["label"] for r in written]
@@ -159,7 +160,7 @@ def test_csv_meta_is_a_json_string(session, labeled, tmp_path):
 
 
 def test_empty_export_still_has_the_columns(session, owner, tmp_path):
-    project = projects.create_project(session, name="empty", labels=["a"], owner=owner)
+    project = projects.create_project(session, name="empty", labels=["a", "b"], owner=owner)
     for suffix in (".jsonl", ".csv", ".parquet"):
         path = tmp_path / f"none{suffix}"
         assert export_labels(session, project_id=project.id, path=path) == 0
@@ -197,7 +198,7 @@ def test_a_failed_export_leaves_the_old_file_and_no_temp_file(
 
     monkeypatch.setattr(exports, "_write_text", broken)
     with pytest.raises(OSError, match="disk full"):
-        export_labels(session, project_id=project.id, path=path)
+        export_labels(session, project_id=project.id, path=path, overwrite=True)
     assert path.read_text(encoding="utf-8") == "old contents\n"
     assert [p.name for p in folder.iterdir()] == ["labels.jsonl"]
 
@@ -206,3 +207,124 @@ def test_unsupported_export_format(session, labeled, tmp_path):
     project, _ = labeled
     with pytest.raises(ValidationError, match="xlsx"):
         export_labels(session, project_id=project.id, path=tmp_path / "labels.xlsx")
+
+
+def test_rows_name_the_annotator_by_id_and_mark_audit_items(session, owner, labeled, tmp_path):
+    project, _ = labeled
+    begin_write(session)
+    session.execute(update(Item).where(Item.position == 0).values(is_audit=True))
+    session.commit()
+    for suffix in (".jsonl", ".csv"):
+        path = tmp_path / f"labels{suffix}"
+        export_labels(session, project_id=project.id, path=path)
+        first, second = read_any(path)[:2]
+        if suffix == ".csv":
+            assert (first["annotator_id"], first["is_audit"]) == (str(owner.id), "true")
+            assert second["is_audit"] == "false"
+        else:
+            assert (first["annotator_id"], first["is_audit"]) == (owner.id, True)
+            assert second["is_audit"] is False
+        assert first["annotator"] == "owner"
+
+
+def _skip_and_flag(session, project, owner):
+    items = session.scalars(select(Item).order_by(Item.position)).all()
+    queue.skip_item(session, project_id=project.id, annotator=owner, item_id=items[3].id)
+    queue.flag_item(
+        session,
+        project_id=project.id,
+        annotator=owner,
+        item_id=items[7].id,
+        comment="two intents, néither fits",
+    )
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".parquet"])
+def test_skips_and_flags_are_rows_with_their_comments_on_request(
+    session, owner, labeled, tmp_path, suffix
+):
+    project, _ = labeled
+    _skip_and_flag(session, project, owner)
+    plain = tmp_path / f"plain{suffix}"
+    assert export_labels(session, project_id=project.id, path=plain) == 30
+    assert "kind" not in read_any(plain)[0]
+
+    path = tmp_path / f"all{suffix}"
+    assert export_labels(session, project_id=project.id, path=path, include=["skips,flags"]) == 32
+    out = read_any(path)
+    assert list(out[0]) == [*COLUMNS, "kind", "comment"]
+    decisions = {int(r["position"]): (r["kind"], r["comment"]) for r in out}
+    assert decisions[3] == ("skip", "")
+    assert decisions[7] == ("flag", "two intents, néither fits")
+    assert {r["kind"] for r in out if int(r["position"]) not in (3, 7)} == {"label"}
+    # A skip or a flag has no label: empty in CSV, null elsewhere.
+    unlabeled = [r["label"] for r in out if r["kind"] != "label"]
+    assert all(label in ("", None) or pd.isna(label) for label in unlabeled)
+    only_flags = tmp_path / f"flags{suffix}"
+    assert export_labels(session, project_id=project.id, path=only_flags, include=["flags"]) == 31
+
+
+def test_include_names_only_skips_and_flags(session, labeled, tmp_path):
+    project, _ = labeled
+    with pytest.raises(ValidationError, match="include may name flags and skips, got labels"):
+        export_labels(session, project_id=project.id, path=tmp_path / "x.csv", include=["labels"])
+    assert exports.parse_include(["skips, flags", "flags"]) == {"skips", "flags"}
+
+
+def test_parquet_columns_are_typed(session, owner, labeled, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    project, _ = labeled
+    _skip_and_flag(session, project, owner)
+    queue.undo_annotation(session, project_id=project.id, annotator=owner)  # the flag
+    path = tmp_path / "labels.parquet"
+    export_labels(
+        session, project_id=project.id, path=path, include_undone=True, include=["skips,flags"]
+    )
+    schema = pq.read_schema(path)
+    time = pa.timestamp("us", tz="UTC")
+    assert schema.field("created_at").type == time and schema.field("undone_at").type == time
+    for name in ("annotation_id", "item_id", "position", "annotator_id", "model_version"):
+        assert schema.field(name).type == pa.int64(), name
+    assert schema.field("is_audit").type == pa.bool_()
+    assert schema.field("seconds_spent").type == pa.float64()
+    frame = pd.read_parquet(path, dtype_backend="numpy_nullable")
+    assert str(frame["model_version"].dtype) == "Int64"  # nullable: no model yet
+    assert frame["model_version"].isna().all()
+    assert str(frame["created_at"].dtype) == "datetime64[us, UTC]"
+    undone = frame[frame["undone_at"].notna()]
+    assert undone["kind"].tolist() == ["flag"]
+    assert (undone["undone_at"] >= undone["created_at"]).all()
+
+
+def test_an_existing_file_is_refused_unless_overwrite(session, labeled, tmp_path):
+    project, _ = labeled
+    (tmp_path / "out").mkdir()
+    path = tmp_path / "out" / "labels.csv"
+    path.write_text("keep me\n", encoding="utf-8")
+    with pytest.raises(ConflictError, match=r"labels\.csv already exists"):
+        export_labels(session, project_id=project.id, path=path)
+    assert path.read_text(encoding="utf-8") == "keep me\n"
+    assert [p.name for p in path.parent.iterdir()] == ["labels.csv"]  # no temp file left
+    assert export_labels(session, project_id=project.id, path=path, overwrite=True) == 30
+    assert len(read_any(path)) == 30
+
+
+def test_a_file_that_appears_during_the_export_is_not_clobbered(
+    session, labeled, tmp_path, monkeypatch
+):
+    project, _ = labeled
+    path = tmp_path / "out" / "labels.jsonl"
+    write_text = exports._write_text
+
+    def racing(*args, **kwargs):
+        count = write_text(*args, **kwargs)
+        path.write_text("someone else's\n", encoding="utf-8")
+        return count
+
+    monkeypatch.setattr(exports, "_write_text", racing)
+    with pytest.raises(ConflictError):
+        export_labels(session, project_id=project.id, path=path)
+    assert path.read_text(encoding="utf-8") == "someone else's\n"
+    assert [p.name for p in path.parent.iterdir()] == ["labels.jsonl"]

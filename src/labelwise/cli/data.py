@@ -88,6 +88,14 @@ def export(
     include_undone: Annotated[
         bool, typer.Option("--include-undone", help="Also undone labels, with undone_at.")
     ] = False,
+    with_skips_and_flags: Annotated[
+        bool,
+        typer.Option(
+            "--with-skips-and-flags",
+            help="Also skips and flags as rows, with kind and comment columns.",
+        ),
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace the file if it exists.")] = False,
     db: DatabaseOption = None,
 ) -> None:
     """Write a project's labels, one row per label with its provenance."""
@@ -96,6 +104,12 @@ def export(
     with reporting_errors(), open_session(db) as session:
         found = resolve_project(session, project)
         count = export_labels(
-            session, project_id=found.id, path=file, include_undone=include_undone
+            session,
+            project_id=found.id,
+            path=file,
+            include_undone=include_undone,
+            include=("skips,flags",) if with_skips_and_flags else (),
+            overwrite=force,
         )
-    make_console().print(f"wrote {count:,} labels to {escape(str(file))}")
+    what = "rows" if with_skips_and_flags else "labels"
+    make_console().print(f"wrote {count:,} {what} to {escape(str(file))}")

@@ -1,11 +1,18 @@
 """Export a project's labels: one row per live label annotation, to a file or a page.
 
 Columns: ``annotation_id``, ``item_id``, ``position``, ``text``, ``label`` (a name, or a
-list of names in multi-label projects; ``|``-joined in CSV), ``source``, ``annotator``,
+list of names in multi-label projects; ``|``-joined in CSV), ``source``, ``annotator``
+(the username) and ``annotator_id`` (the user's own id, stable across renames),
 ``created_at`` (ISO 8601, UTC), ``seconds_spent``, ``model_version``, ``strategy``,
-``query_score`` and ``meta`` (the item's metadata: an object in JSONL, a JSON string in
-CSV and Parquet, where one column type must fit every item). With ``include_undone``
-an ``undone_at`` column is added.
+``query_score``, ``is_audit`` (the item belongs to the audit sample: its labels measure
+the model and are never trained on) and ``meta`` (the item's metadata: an object in
+JSONL, a JSON string in CSV and Parquet, where one column type must fit every item).
+With ``include_undone`` an ``undone_at`` column is added. With ``include={"skips",
+"flags"}`` (either or both) skip and flag decisions are rows too, with ``kind``
+(``label``, ``skip`` or ``flag``) and ``comment`` columns; their ``label`` is empty.
+
+Parquet columns are typed: ids and counts int64 (null where absent), times
+``timestamp[us, tz=UTC]``, ``is_audit`` boolean.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ import csv
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,7 +32,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from labelwise.data.rows import FORMATS
-from labelwise.service.errors import NotFoundError, ValidationError
+from labelwise.service.errors import ConflictError, NotFoundError, ValidationError
 from labelwise.store import Annotation, AnnotationKind, Item, ModelVersion, Project, TaskType, User
 
 COLUMNS = (
@@ -36,13 +43,19 @@ COLUMNS = (
     "label",
     "source",
     "annotator",
+    "annotator_id",
     "created_at",
     "seconds_spent",
     "model_version",
     "strategy",
     "query_score",
+    "is_audit",
     "meta",
 )
+#: Columns added when skips and flags are exported too.
+DECISION_COLUMNS = ("kind", "comment")
+#: What ``include`` may add besides labels, and the annotation kind each stands for.
+INCLUDE = {"skips": AnnotationKind.SKIP, "flags": AnnotationKind.FLAG}
 MAX_PAGE = 1_000
 _CHUNK = 5_000
 
@@ -51,32 +64,66 @@ _CHUNK = 5_000
 class LabeledRow:
     """One label annotation with its item and provenance.
 
-    ``label`` is a name, or a list of names in a multi-label project; ``created_at`` and
-    ``undone_at`` are timezone-aware UTC times; ``seconds_spent`` is in seconds.
+    ``label`` is a name, or a list of names in a multi-label project (None for a skip or
+    a flag); ``created_at`` and ``undone_at`` are timezone-aware UTC times;
+    ``seconds_spent`` is in seconds.
     """
 
     annotation_id: int
     item_id: int
     position: int
     text: str
-    label: str | list[str]
+    label: str | list[str] | None
     source: str
     annotator: str | None
+    annotator_id: int | None
     created_at: datetime
     seconds_spent: float | None
     model_version: int | None
     strategy: str | None
     query_score: float | None
+    is_audit: bool
     meta: dict[str, Any]
     undone_at: datetime | None = None
+    kind: str = AnnotationKind.LABEL.value
+    comment: str = ""
 
-    def to_record(self, *, include_undone: bool = False) -> dict[str, Any]:
+    def to_record(
+        self, *, include_undone: bool = False, include_decisions: bool = False
+    ) -> dict[str, Any]:
         """The row as plain JSON values (ISO 8601 times), in column order."""
-        out = {name: getattr(self, name) for name in COLUMNS}
+        out = self.to_typed(include_undone=include_undone, include_decisions=include_decisions)
         out["created_at"] = self.created_at.isoformat()
         if include_undone:
             out["undone_at"] = None if self.undone_at is None else self.undone_at.isoformat()
         return out
+
+    def to_typed(
+        self, *, include_undone: bool = False, include_decisions: bool = False
+    ) -> dict[str, Any]:
+        """The row in column order with its values as they are (datetimes stay datetimes)."""
+        return {name: getattr(self, name) for name in columns(include_undone, include_decisions)}
+
+
+def columns(include_undone: bool = False, include_decisions: bool = False) -> list[str]:
+    """The export's columns, in order, for these options."""
+    out = list(COLUMNS)
+    if include_undone:
+        out.append("undone_at")
+    if include_decisions:
+        out.extend(DECISION_COLUMNS)
+    return out
+
+
+def parse_include(values: Iterable[str]) -> frozenset[str]:
+    """``include`` names (``skips``, ``flags``; commas allowed) checked, as a set."""
+    names = {part.strip() for value in values for part in value.split(",") if part.strip()}
+    unknown = sorted(names - set(INCLUDE))
+    if unknown:
+        raise ValidationError(
+            f"include may name {' and '.join(sorted(INCLUDE))}, got {', '.join(unknown)}."
+        )
+    return frozenset(names)
 
 
 def list_labels(
@@ -88,18 +135,33 @@ def list_labels(
     if not 1 <= limit <= MAX_PAGE:
         raise ValidationError(f"limit must be in [1, {MAX_PAGE}], got {limit}.")
     project = _project(session, project_id)
-    query = _labels_query(project_id, include_undone=False).offset(offset).limit(limit)
+    query = _labels_query(project_id, include_undone=False, kinds=()).offset(offset).limit(limit)
     multi = project.task is TaskType.MULTI_LABEL
     return [_row(tuple(values), multi) for values in session.execute(query)]
 
 
 def export_labels(
-    session: Session, *, project_id: int, path: Path, include_undone: bool = False
+    session: Session,
+    *,
+    project_id: int,
+    path: Path,
+    include_undone: bool = False,
+    include: Iterable[str] = (),
+    overwrite: bool = False,
 ) -> int:
     """Write the project's labels to ``path`` (``.jsonl``, ``.csv`` or ``.parquet``).
 
-    The file is written beside its destination and renamed into place, so a reader
+    The file is written beside its destination and moved into place, so a reader
     never sees half a file and a failed export leaves an older file as it was.
+
+    Parameters
+    ----------
+    include : iterable of str
+        ``"skips"`` and/or ``"flags"`` (or ``"skips,flags"``): those decisions become
+        rows too, with ``kind`` and ``comment`` columns.
+    overwrite : bool
+        Replace an existing file at ``path``; without it an existing file is refused
+        (``ConflictError``) and left as it was.
 
     Returns
     -------
@@ -112,9 +174,13 @@ def export_labels(
         raise ValidationError(
             f"Cannot export to {path.suffix!r} files; use one of {sorted(FORMATS)}."
         )
+    kinds = tuple(INCLUDE[name] for name in sorted(parse_include(include)))
+    if not overwrite and path.exists():
+        raise _exists(path)
     project = _project(session, project_id)
     multi = project.task is TaskType.MULTI_LABEL
-    query = _labels_query(project_id, include_undone=include_undone)
+    decisions = bool(kinds)
+    query = _labels_query(project_id, include_undone=include_undone, kinds=kinds)
     result = session.execute(query.execution_options(yield_per=_CHUNK))
     rows = (_row(tuple(values), multi) for values in result)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -122,11 +188,12 @@ def export_labels(
     os.close(handle)
     temp = Path(temp_name)
     try:
+        names = columns(include_undone, decisions)
         if fmt == "parquet":
-            count = _write_parquet(temp, rows, multi=multi, include_undone=include_undone)
+            count = _write_parquet(temp, rows, multi=multi, names=names)
         else:
-            count = _write_text(temp, rows, fmt=fmt, include_undone=include_undone)
-        os.replace(temp, path)
+            count = _write_text(temp, rows, fmt=fmt, names=names)
+        _move_into_place(temp, path, overwrite=overwrite)
     except BaseException:
         with suppress(FileNotFoundError):
             temp.unlink()
@@ -137,6 +204,28 @@ def export_labels(
     return count
 
 
+def _exists(path: Path) -> ConflictError:
+    return ConflictError(f"{path.resolve()} already exists; not overwritten (--force replaces it).")
+
+
+def _move_into_place(temp: Path, path: Path, *, overwrite: bool) -> None:
+    if overwrite:
+        os.replace(temp, path)
+        return
+    try:
+        # A hard link fails if the name exists, so a file that appeared during the
+        # export is not clobbered either (os.replace would silently replace it).
+        os.link(temp, path)
+    except FileExistsError:
+        raise _exists(path) from None
+    except OSError:  # a file system without hard links: the check above must do
+        if path.exists():
+            raise _exists(path) from None
+        os.replace(temp, path)
+    else:
+        temp.unlink()
+
+
 def _project(session: Session, project_id: int) -> Project:
     project = session.get(Project, project_id)
     if project is None:
@@ -144,7 +233,9 @@ def _project(session: Session, project_id: int) -> Project:
     return project
 
 
-def _labels_query(project_id: int, *, include_undone: bool) -> Select[tuple[Any, ...]]:
+def _labels_query(
+    project_id: int, *, include_undone: bool, kinds: tuple[AnnotationKind, ...]
+) -> Select[tuple[Any, ...]]:
     query = (
         select(
             Annotation.id,
@@ -154,18 +245,25 @@ def _labels_query(project_id: int, *, include_undone: bool) -> Select[tuple[Any,
             Annotation.value,
             Annotation.source,
             User.username,
+            Annotation.annotator_id,
             Annotation.created_at,
             Annotation.seconds_spent,
             ModelVersion.version,
             Annotation.strategy,
             Annotation.query_score,
+            Item.is_audit,
             Item.meta,
             Annotation.undone_at,
+            Annotation.kind,
+            Annotation.comment,
         )
         .join(Item, Item.id == Annotation.item_id)
         .outerjoin(User, User.id == Annotation.annotator_id)
         .outerjoin(ModelVersion, ModelVersion.id == Annotation.model_version_id)
-        .where(Annotation.project_id == project_id, Annotation.kind == AnnotationKind.LABEL)
+        .where(
+            Annotation.project_id == project_id,
+            Annotation.kind.in_((AnnotationKind.LABEL, *kinds)),
+        )
         .order_by(Item.position, Annotation.id)
     )
     if not include_undone:
@@ -187,16 +285,23 @@ def _row(values: tuple[Any, ...], multi: bool) -> LabeledRow:
         value,
         source,
         annotator,
+        annotator_id,
         created_at,
         seconds_spent,
         model_version,
         strategy,
         query_score,
+        is_audit,
         meta,
         undone_at,
+        kind,
+        comment,
     ) = values
-    if multi:
-        label: str | list[str] = [str(v) for v in value] if isinstance(value, list) else [value]
+    label: str | list[str] | None
+    if kind is not AnnotationKind.LABEL:
+        label = None
+    elif multi:
+        label = [str(v) for v in value] if isinstance(value, list) else [value]
     else:
         label = "|".join(value) if isinstance(value, list) else str(value)
     return LabeledRow(
@@ -207,32 +312,38 @@ def _row(values: tuple[Any, ...], multi: bool) -> LabeledRow:
         label=label,
         source=str(source),
         annotator=annotator,
+        annotator_id=annotator_id,
         created_at=_utc(created_at),
         seconds_spent=seconds_spent,
         model_version=model_version,
         strategy=strategy,
         query_score=query_score,
+        is_audit=bool(is_audit),
         meta=meta or {},
         undone_at=None if undone_at is None else _utc(undone_at),
+        kind=str(kind),
+        comment=comment or "",
     )
 
 
-def _write_text(path: Path, rows: Iterator[LabeledRow], *, fmt: str, include_undone: bool) -> int:
+def _write_text(path: Path, rows: Iterator[LabeledRow], *, fmt: str, names: list[str]) -> int:
     count = 0
+    undone, decisions = "undone_at" in names, "kind" in names
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = None
         if fmt == "csv":
-            columns = [*COLUMNS, "undone_at"] if include_undone else list(COLUMNS)
-            writer = csv.DictWriter(handle, fieldnames=columns)
+            writer = csv.DictWriter(handle, fieldnames=names)
             writer.writeheader()
         for row in rows:
-            record = row.to_record(include_undone=include_undone)
+            record = row.to_record(include_undone=undone, include_decisions=decisions)
             if writer is None:
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
             else:
                 if isinstance(record["label"], list):
                     record["label"] = "|".join(record["label"])
                 record["meta"] = json.dumps(record["meta"], ensure_ascii=False)
+                # As JSON spells it (and pandas/R read it), not Python's True.
+                record["is_audit"] = "true" if record["is_audit"] else "false"
                 writer.writerow(record)
             count += 1
         handle.flush()
@@ -240,35 +351,45 @@ def _write_text(path: Path, rows: Iterator[LabeledRow], *, fmt: str, include_und
     return count
 
 
-def _write_parquet(
-    path: Path, rows: Iterator[LabeledRow], *, multi: bool, include_undone: bool
-) -> int:
+def _parquet_schema(names: list[str], *, multi: bool) -> Any:
+    import pyarrow as pa
+
+    time = pa.timestamp("us", tz="UTC")
+    types = {
+        "annotation_id": pa.int64(),
+        "item_id": pa.int64(),
+        "position": pa.int64(),
+        "text": pa.string(),
+        "label": pa.list_(pa.string()) if multi else pa.string(),
+        "source": pa.string(),
+        "annotator": pa.string(),
+        "annotator_id": pa.int64(),
+        "created_at": time,
+        "seconds_spent": pa.float64(),
+        "model_version": pa.int64(),
+        "strategy": pa.string(),
+        "query_score": pa.float64(),
+        "is_audit": pa.bool_(),
+        "meta": pa.string(),
+        "undone_at": time,
+        "kind": pa.string(),
+        "comment": pa.string(),
+    }
+    required = {"annotation_id", "item_id", "position", "text", "created_at", "is_audit"}
+    return pa.schema([pa.field(name, types[name], nullable=name not in required) for name in names])
+
+
+def _write_parquet(path: Path, rows: Iterator[LabeledRow], *, multi: bool, names: list[str]) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    fields = [
-        pa.field("annotation_id", pa.int64()),
-        pa.field("item_id", pa.int64()),
-        pa.field("position", pa.int64()),
-        pa.field("text", pa.string()),
-        pa.field("label", pa.list_(pa.string()) if multi else pa.string()),
-        pa.field("source", pa.string()),
-        pa.field("annotator", pa.string()),
-        pa.field("created_at", pa.string()),
-        pa.field("seconds_spent", pa.float64()),
-        pa.field("model_version", pa.int64()),
-        pa.field("strategy", pa.string()),
-        pa.field("query_score", pa.float64()),
-        pa.field("meta", pa.string()),
-    ]
-    if include_undone:
-        fields.append(pa.field("undone_at", pa.string()))
-    schema = pa.schema(fields)
+    schema = _parquet_schema(names, multi=multi)
+    undone, decisions = "undone_at" in names, "kind" in names
     count = 0
     with pq.ParquetWriter(path, schema) as writer:
         chunk: list[dict[str, Any]] = []
         for row in rows:
-            record = row.to_record(include_undone=include_undone)
+            record = row.to_typed(include_undone=undone, include_decisions=decisions)
             record["meta"] = json.dumps(record["meta"], ensure_ascii=False)
             chunk.append(record)
             if len(chunk) == _CHUNK:

@@ -31,12 +31,28 @@ def export_labels(
     settings: SettingsDep,
     access: ProjectAdmin,
     file_format: Annotated[Literal["jsonl", "csv", "parquet"], Query(alias="format")] = "jsonl",
+    include: Annotated[
+        str,
+        Query(
+            max_length=40,
+            pattern=r"^(skips|flags)?(,(skips|flags))*$",
+            description="Also skip and/or flag decisions as rows (with kind and comment): "
+            "skips, flags or skips,flags.",
+        ),
+    ] = "",
 ) -> FileResponse:
     """Every live label with its item and provenance, as a file download."""
     folder = scratch_dir(settings, "exports")
     path = folder / f"project-{access.project_id}-labels.{file_format}"
     try:
-        exports.export_labels(session, project_id=access.project_id, path=path)
+        # A fresh scratch folder per download: nothing there to keep.
+        exports.export_labels(
+            session,
+            project_id=access.project_id,
+            path=path,
+            include=(include,),
+            overwrite=True,
+        )
     except BaseException:
         remove_dir(folder)
         raise
