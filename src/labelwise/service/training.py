@@ -402,6 +402,12 @@ class RetrainWorker:
 
     def _claim(self) -> int | None:
         with self.session_factory() as session:
+            # Polled several times a second: look first, so an idle worker never queues
+            # on the writer lock behind the annotators' writes.
+            waiting = session.scalar(select(Job.id).where(Job.status == JobStatus.QUEUED).limit(1))
+            if waiting is None:
+                end_read(session)
+                return None
             begin_write(session)
             job = session.scalar(
                 select(Job)
