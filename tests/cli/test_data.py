@@ -83,3 +83,29 @@ def test_file_level_errors_show_the_location(cli, tmp_path):
     assert f"{path}, line 1, field 'text': no 'text' column" in result.output.replace("\n", "")
     bad_export = cli("export", "intents", str(tmp_path / "labels.xlsx"))
     assert bad_export.exit_code == 2 and "xlsx" in bad_export.output
+
+
+def test_export_refuses_to_overwrite_without_force(cli, admin, clinc_dir, tmp_path):
+    path, rows = clinc_file(clinc_dir, tmp_path, n=6)
+    assert cli("import", "intents", str(path), "--user", admin).exit_code == 0
+    out = tmp_path / "labels.csv"
+    out.write_text("precious\n", encoding="utf-8")
+    refused = cli("export", "intents", str(out))
+    assert refused.exit_code == 2
+    assert str(out.resolve()) in refused.output and "--force" in refused.output
+    assert out.read_text(encoding="utf-8") == "precious\n"
+    forced = cli("export", "intents", str(out), "--force")
+    assert forced.exit_code == 0, forced.output
+    frame = pd.read_csv(out)
+    assert len(frame) == len(rows) and "annotator_id" in frame and "is_audit" in frame
+
+
+def test_export_with_skips_and_flags(cli, admin, clinc_dir, tmp_path):
+    path, rows = clinc_file(clinc_dir, tmp_path, n=6)
+    assert cli("import", "intents", str(path), "--user", admin).exit_code == 0
+    out = tmp_path / "all.jsonl"
+    result = cli("export", "intents", str(out), "--with-skips-and-flags")
+    assert result.exit_code == 0, result.output
+    assert f"wrote {len(rows)} rows" in result.output
+    written = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert {r["kind"] for r in written} == {"label"} and "comment" in written[0]

@@ -58,3 +58,36 @@ class TestExport:
 
     def test_annotator_is_forbidden(self, client, world):
         assert_error(_export(client, world, world.annotator_headers), 403, "permission_denied")
+
+    def test_skips_and_flags_on_request(self, client, world, factory):
+        factory.items(world.project, [{"text": "unclear one"}, {"text": "skip me"}])
+        url = f"/api/projects/{world.project.id}"
+        items = client.get(f"{url}/items", headers=world.admin_headers).json()["items"]
+        ids = {item["text"]: item["id"] for item in items}
+        flagged = client.post(
+            f"{url}/annotations/flag",
+            json={"item_id": ids["unclear one"], "comment": "out of scope?"},
+            headers=world.annotator_headers,
+        )
+        assert flagged.status_code in (200, 201), flagged.text
+        skipped = client.post(
+            f"{url}/annotations/skip",
+            json={"item_id": ids["skip me"]},
+            headers=world.annotator_headers,
+        )
+        assert skipped.status_code in (200, 201), skipped.text
+        plain = _export(client, world, format="csv")
+        assert [r["label"] for r in csv.DictReader(io.StringIO(plain.text))] == ["greet", "bye"]
+        response = _export(client, world, format="parquet", include="skips,flags")
+        assert response.status_code == 200, response.text
+        table = pq.read_table(io.BytesIO(response.content))
+        rows = {r["text"]: (r["kind"], r["comment"]) for r in table.to_pylist()}
+        assert rows["unclear one"] == ("flag", "out of scope?")
+        assert rows["skip me"] == ("skip", "")
+        assert rows["hello there"] == ("label", "")
+        assert str(table.schema.field("created_at").type) == "timestamp[us, tz=UTC]"
+        assert table.column("annotator_id").to_pylist()[-1] == world.annotator.id
+
+    def test_unknown_include_names_the_parameter(self, client, world):
+        response = _export(client, world, include="labels")
+        assert assert_error(response, 422, "request_validation_error")["field"] == "include"
