@@ -202,9 +202,10 @@ def markdown(result: dict[str, Any]) -> str:
             import_cell = "–"
         else:
             job = imported.get("job") or {}
+            staged = (job.get("progress") or {}).get("rows_staged", "?")
             import_cell = (
-                f"HTTP {imported.get('upload_status', '?')}, job {job.get('status', '?')}, "
-                f"{imported.get('seconds', '?')} s"
+                f"HTTP {imported.get('upload_status', '?')}, job {job.get('status', '?')} "
+                f"({staged} rows staged) after {imported.get('seconds', '?')} s"
             )
         lines.append(
             f"| {run['database']} | {'yes' if run['variant'] == 'import' else 'no'} "

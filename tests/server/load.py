@@ -500,9 +500,9 @@ class ImportRun:
                 if not polled.is_success:
                     self.outcome["poll_status"] = polled.status_code
                     continue
-                job = polled.json()
-                if job.get("status") not in ("queued", "running"):
-                    self.outcome["job"] = _short(polled)
+                # The last state seen stays: a job still running at the timeout shows how far.
+                self.outcome["job"] = _short(polled)
+                if polled.json().get("status") not in ("queued", "running"):
                     break
             self.outcome["seconds"] = round(time.monotonic() - start, 2)
 
