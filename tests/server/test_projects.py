@@ -40,7 +40,9 @@ class TestCreateProject:
 
     def test_duplicate_name_is_a_conflict(self, client, world):
         response = client.post(
-            "/api/projects", json={"name": "intents", "labels": ["x"]}, headers=world.admin_headers
+            "/api/projects",
+            json={"name": "intents", "labels": ["x", "y"]},
+            headers=world.admin_headers,
         )
         assert_error(response, 409, "conflict")
 
@@ -56,7 +58,7 @@ class TestCreateProject:
     def test_unknown_task_names_the_field(self, client, world):
         response = client.post(
             "/api/projects",
-            json={"name": "t", "labels": ["x"], "task": "poetry"},
+            json={"name": "t", "labels": ["x", "y"], "task": "poetry"},
             headers=world.admin_headers,
         )
         assert assert_error(response, 422, "request_validation_error")["field"] == "task"
@@ -91,7 +93,7 @@ class TestUpdateSettings:
         assert response.status_code == 200
         settings = response.json()["settings"]
         assert settings["strategy"] == "entropy"
-        assert settings["retrain_every"] == 50
+        assert settings["retrain_every"] == 20
 
     def test_bad_setting_is_a_422(self, client, world):
         response = client.patch(
