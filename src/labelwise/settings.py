@@ -45,6 +45,9 @@ class Settings(BaseSettings):
         thread pool at least as many threads as it admits requests. On PostgreSQL keep
         ``db_pool_size + 2`` times the number of server processes under the server's
         ``max_connections`` (100 by default).
+    max_upload_bytes : int
+        The largest file an import may upload, in bytes (512 MiB by default); a larger
+        one is refused with 413 while it is being written, and nothing is kept.
     request_queue_seconds : float
         How long a request may wait for admission; past it the answer is 503 with
         ``Retry-After`` (so is a writer that waited as long for SQLite's write lock).
@@ -61,4 +64,5 @@ class Settings(BaseSettings):
     login_max_failures_per_ip: int = Field(default=20, ge=0)
     login_window_seconds: float = Field(default=15 * 60, gt=0)
     db_pool_size: int = Field(default=32, ge=1, le=1000)
+    max_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1)
     request_queue_seconds: float = Field(default=30.0, gt=0, le=3600)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -43,11 +43,30 @@ def import_file(
     ] = False,
     db: DatabaseOption = None,
 ) -> None:
-    """Add a file's rows as items (and its labels as annotations) in one transaction."""
+    """Add a file's rows as items (and its labels as annotations): all of them, or none."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     from labelwise.service import users
     from labelwise.service.importing import import_items
 
-    with reporting_errors(), open_session(db) as session:
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=make_console(),
+        transient=True,
+    )
+    task = progress.add_task(f"reading {escape(file.name)}", total=None)
+
+    def show(state: dict[str, Any]) -> None:
+        bad = state.get("n_errors", 0)
+        progress.update(
+            task,
+            description=f"{state['phase']} {escape(file.name)}: {state['rows_read']:,} rows read"
+            + (f", {bad:,} bad" if bad else ""),
+        )
+
+    with reporting_errors(), open_session(db) as session, progress:
         found = resolve_project(session, project)
         annotator = None if user is None else users.get_user(session, username=user)
         report = import_items(
@@ -60,6 +79,7 @@ def import_file(
             on_error="skip" if skip_bad_rows else "abort",
             source=source,
             evaluation=evaluation,
+            on_progress=show,
         )
     render_report(report)
 
@@ -75,6 +95,10 @@ def render_report(report: ImportReport) -> None:
         f"{len(report.skipped):,}",
     )
     console.print(table)
+    if report.attached:
+        console.print(f"  attached to existing items: {report.attached:,}")
+    for note in report.notes:
+        console.print(f"  {escape(note)}")
     for row in report.skipped[:SHOWN_ERRORS]:
         where = f"line {row['line']}" + (f", field {row['field']!r}" if row["field"] else "")
         console.print(f"  skipped {escape(where)}: {escape(row['message'])}")

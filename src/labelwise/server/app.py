@@ -17,6 +17,7 @@ from labelwise.server.schemas.errors import ERROR_RESPONSES
 from labelwise.server.security import app_secret
 from labelwise.server.throttle import LoginThrottle, LoginThrottled, login_throttled
 from labelwise.server.ui.routes import mount_ui
+from labelwise.service.import_jobs import remove_partial_uploads
 from labelwise.service.training import RetrainWorker
 from labelwise.settings import Settings
 from labelwise.store import make_engine, make_session_factory, upgrade_database
@@ -42,6 +43,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # for a thread while holding a connection another request waits for.
         threads = anyio.to_thread.current_default_thread_limiter()
         threads.total_tokens = max(threads.total_tokens, settings.db_pool_size + SPARE_THREADS)
+        # Uploads a crash left half-written (the worker also drops staged rows and
+        # the files of ended jobs when it starts).
+        remove_partial_uploads(settings.data_dir)
         worker = None
         if settings.run_worker:
             worker = RetrainWorker(

@@ -12,8 +12,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
 from starlette.responses import HTMLResponse, Response
+from starlette.routing import Match
 
 from labelwise.exceptions import InputError
 from labelwise.server.schemas.errors import ErrorBody, ErrorDetail, public_file_name
@@ -25,6 +25,7 @@ from labelwise.service.errors import (
     PermissionDeniedError,
     ServiceBusyError,
     ServiceError,
+    UploadTooLargeError,
     ValidationError,
 )
 from labelwise.service.transactions import busy_error
@@ -39,6 +40,7 @@ SERVICE_ERRORS: Mapping[type[ServiceError], tuple[int, str]] = {
     ConflictError: (409, "conflict"),
     LeaseExpiredError: (409, "lease_expired"),
     ValidationError: (422, "validation_error"),
+    UploadTooLargeError: (413, "upload_too_large"),
     ServiceBusyError: (503, "service_busy"),
 }
 _HTTP_TYPES = {401: "authentication_failed", 403: "permission_denied", 404: "not_found"}

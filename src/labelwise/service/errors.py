@@ -33,6 +33,10 @@ class ValidationError(ServiceError, ValueError):
     """A value the use case cannot accept (an unknown label, a bad setting)."""
 
 
+class UploadTooLargeError(ValidationError):
+    """An uploaded file is larger than the server's upload limit; nothing was kept."""
+
+
 class ServiceBusyError(ServiceError):
     """The database is saturated right now (all connections or the writer lock taken).
 

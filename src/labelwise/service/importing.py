@@ -1,45 +1,88 @@
 """Import items (and optional labels) from a JSONL, CSV or Parquet file into a project.
 
-One file is one transaction: either every good row is stored (with ``on_error="skip"``)
+An import is a job (``Job.kind == "import"``): the server's worker runs it in the
+background, the CLI runs the same job inline (:func:`import_items`). The file is parsed
+outside any transaction and its good rows are staged (``import_rows``) in short
+transactions, so labeling goes on meanwhile; then one transaction publishes them.
+
+One file is all or nothing: either every good row is stored (with ``on_error="skip"``)
 or, when a row is bad and ``on_error="abort"``, nothing is, and the error lists every bad
 row by file, line and field. Blank lines are skipped silently (they hold no record);
 duplicates (by :func:`content_hash`) of items already in the project or earlier in the
-file are counted, not stored, labels included, so importing a file twice adds nothing.
+file are counted, not stored as items; their labels are attached to the existing item as
+new annotations, unless that item already has the same label from the same source (so
+importing a file twice adds nothing) or is a held-out evaluation item; the report's
+``notes`` say what was left out and why.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, Literal, cast
 
-from sqlalchemy import Table, func, insert, select, text
+from sqlalchemy import (
+    Integer,
+    Table,
+    and_,
+    delete,
+    false,
+    func,
+    insert,
+    literal,
+    null,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Subquery
 
 from labelwise.data.rows import Row, iter_rows
 from labelwise.data.schema import LabelSource
 from labelwise.exceptions import InputError
 from labelwise.service.errors import NotFoundError, ServiceError, ValidationError
 from labelwise.service.events import record
-from labelwise.store import Annotation, AnnotationKind, Item, Project, TaskType, User
+from labelwise.service.job_errors import DETAIL, failure_detail, failure_message
+from labelwise.service.transactions import begin_write, end_read
+from labelwise.store import (
+    Annotation,
+    AnnotationKind,
+    ImportRow,
+    Item,
+    Job,
+    JobStatus,
+    Project,
+    TaskType,
+    User,
+)
 
 #: Longest text an item may have, in characters (a long e-mail is ~10,000).
 MAX_TEXT_CHARS = 100_000
 #: Row errors an ImportFailedError carries; the count of all of them is kept.
 MAX_REPORTED_ERRORS = 100
 _BATCH = 5_000
+#: Rows staged per transaction: about 10-30 ms of write lock on SQLite.
+STAGE_BATCH = 2_000
+#: ``Job.kind`` of an import.
+IMPORT_KIND = "import"
+_IN_CHUNK = 500
+_DISCARD_BATCH = 10_000
 #: Imports at least this large refresh PostgreSQL's table statistics right away.
 ANALYZE_AFTER = 1_000
 # Core tables, not ORM classes, for the bulk inserts: the ORM's bulk path re-collects
 # every row (about twice the time for 100,000 rows) for features an import does not use.
 _ITEMS = cast(Table, Item.__table__)
 _ANNOTATIONS = cast(Table, Annotation.__table__)
+_IMPORT_ROWS = cast(Table, ImportRow.__table__)
 
 
 class ImportFailedError(ServiceError, InputError):
@@ -91,6 +134,10 @@ class ImportReport:
         ``InputError.to_dict()`` of every bad row skipped (``on_error="skip"``).
     evaluation : bool
         The rows were imported as the held-out evaluation set.
+    attached : int
+        Labels of duplicate rows attached to the item already holding that text.
+    notes : list of str
+        What was left out beyond bad rows, and why (one sentence each).
     """
 
     file: str
@@ -100,6 +147,8 @@ class ImportReport:
     labeled: int
     skipped: list[dict[str, Any]] = field(default_factory=list)
     evaluation: bool = False
+    attached: int = 0
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -124,6 +173,42 @@ class _Candidate:
     meta: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class ImportOptions:
+    """What an import job was asked to do: the file's columns, error mode, label source.
+
+    Stored as the job's ``payload`` (plain JSON), so a queued job survives a restart.
+    """
+
+    text_field: str = "text"
+    label_field: str = "label"
+    on_error: Literal["abort", "skip"] = "abort"
+    source: LabelSource = LabelSource.HUMAN
+    max_text_chars: int = MAX_TEXT_CHARS
+    evaluation: bool = False
+    user_id: int | None = None
+
+    def check(self) -> None:
+        if self.on_error not in ("abort", "skip"):
+            raise ValidationError(f"on_error must be 'abort' or 'skip', got {self.on_error!r}.")
+        if self.max_text_chars < 1:
+            raise ValidationError(f"max_text_chars must be at least 1, got {self.max_text_chars}.")
+
+    def to_payload(self, path: Path) -> dict[str, Any]:
+        return {**asdict(self), "source": str(self.source), "file": str(path)}
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> ImportOptions:
+        names = set(cls.__dataclass_fields__)
+        values = {k: v for k, v in payload.items() if k in names}
+        values["source"] = LabelSource(values.get("source", LabelSource.HUMAN))
+        return cls(**values)
+
+
+#: A progress callback: the job's progress dict, after each staged batch.
+ProgressCallback = Callable[[dict[str, Any]], None]
+
+
 def import_items(
     session: Session,
     *,
@@ -136,8 +221,12 @@ def import_items(
     source: LabelSource = LabelSource.HUMAN,
     max_text_chars: int = MAX_TEXT_CHARS,
     evaluation: bool = False,
+    on_progress: ProgressCallback | None = None,
 ) -> ImportReport:
     """Add the file's rows as items of the project, with their labels if present.
+
+    The same import job the server's worker runs (staged in short transactions, then
+    published at once), run here and now: for the CLI and for small files.
 
     Parameters
     ----------
@@ -162,6 +251,8 @@ def import_items(
         never trained on; each model version is scored on them. A row whose text is
         already in the project (in either role) is left out as a duplicate, so an
         evaluation item can never leak into training.
+    on_progress : callable, optional
+        Called with the job's progress (rows read, bytes) after each staged batch.
 
     Raises
     ------
@@ -172,62 +263,106 @@ def import_items(
     ImportFailedError
         Bad rows with ``on_error="abort"``.
     """
-    if on_error not in ("abort", "skip"):
-        raise ValidationError(f"on_error must be 'abort' or 'skip', got {on_error!r}.")
-    if max_text_chars < 1:
-        raise ValidationError(f"max_text_chars must be at least 1, got {max_text_chars}.")
-    path = Path(path)
-    user_id = user.id if user is not None else None
+    options = ImportOptions(
+        text_field=text_field,
+        label_field=label_field,
+        on_error=on_error,
+        source=source,
+        max_text_chars=max_text_chars,
+        evaluation=evaluation,
+        user_id=user.id if user is not None else None,
+    )
+    job_id = create_import_job(
+        session, project_id=project_id, path=Path(path), options=options, trigger="inline"
+    )
+    try:
+        report = run_import(session, job_id=job_id, on_progress=on_progress)
+    except BaseException as exc:
+        session.rollback()
+        fail_import_job(session, job_id=job_id, error=exc)
+        raise
+    return report
+
+
+def create_import_job(
+    session: Session, *, project_id: int, path: Path, options: ImportOptions, trigger: str
+) -> int:
+    """Queue an import job for ``path`` (already on disk); returns its id."""
+    options.check()
     project = session.get(Project, project_id)
     if project is None:
         raise NotFoundError(f"Project {project_id} does not exist.")
-    task = project.task
-    # End the read before parsing: on SQLite every transaction holds the write lock
-    # (BEGIN IMMEDIATE), and annotators should not wait while a large file is parsed.
-    session.rollback()
+    size = path.stat().st_size if path.is_file() else 0
+    begin_write(session)
+    job = Job(
+        project_id=project_id,
+        kind=IMPORT_KIND,
+        trigger=trigger,
+        payload=options.to_payload(path),
+        progress={"phase": "queued", "rows_read": 0, "bytes_total": size, "file": path.name},
+    )
+    session.add(job)
+    session.flush()
+    job_id = job.id
+    session.commit()
+    return job_id
 
-    errors: list[InputError] = []
-    candidates: list[_Candidate] = []
-    n_rows = 0
-    for row in iter_rows(path, text_field=text_field):
-        n_rows += 1
-        parsed = (
-            row
-            if isinstance(row, InputError)
-            else _parse(row, path, task, text_field, label_field, max_text_chars)
-        )
-        if evaluation and isinstance(parsed, _Candidate) and parsed.label is None:
-            parsed = InputError(
-                "an evaluation set needs a label on every row",
-                file=path,
-                line=parsed.line,
-                field=label_field,
-            )
-        if isinstance(parsed, InputError):
-            errors.append(parsed)
-        else:
-            candidates.append(parsed)
-    if n_rows == 0:
-        raise InputError("no records found", file=path)
 
+def run_import(
+    session: Session, *, job_id: int, on_progress: ProgressCallback | None = None
+) -> ImportReport:
+    """Parse, stage and publish one import job's file; the job ends ``done``.
+
+    Parsing happens outside any transaction; rows are staged in batches of
+    ``STAGE_BATCH``, each its own short write transaction (the writer lock is released
+    between them, so annotators' writes interleave), and the job's progress is updated
+    with each. Publishing is one transaction: every item, label and evaluation row of
+    the file appears at once, or none does. On failure the staged rows are removed and
+    the error raised; the caller marks the job failed.
+    """
+    job = session.get_one(Job, job_id, populate_existing=True)
+    options = ImportOptions.from_payload(job.payload)
+    path = Path(job.payload["file"])
+    project = session.get(Project, job.project_id)
+    if project is None:
+        raise NotFoundError(f"Project {job.project_id} does not exist.")
+    project_id, task, labels = project.id, project.task, list(project.labels)
+    end_read(session)
+    progress: dict[str, Any] = {
+        "phase": "reading",
+        "file": path.name,
+        "rows_read": 0,
+        "rows_staged": 0,
+        "bytes_total": path.stat().st_size if path.is_file() else 0,
+        "n_errors": 0,
+    }
     try:
-        report = _store(
-            session,
-            project_id=project_id,
-            path=path,
-            user_id=user_id,
-            candidates=candidates,
-            errors=errors,
-            n_rows=n_rows,
-            on_error=on_error,
-            source=source,
-            label_field=label_field,
-            evaluation=evaluation,
-        )
+        n_rows, errors = _stage(session, job_id, path, options, task, labels, progress, on_progress)
+        if n_rows == 0:
+            raise InputError("no records found", file=path)
+        if errors and options.on_error == "abort":
+            raise ImportFailedError(path, errors[:MAX_REPORTED_ERRORS], len(errors))
+        progress["phase"] = "publishing"
+        _set_progress(session, job_id, progress, on_progress)
+        report = _publish(session, job_id, project_id, path, options, n_rows, errors)
     except BaseException:
         session.rollback()
+        _discard_staged(session, job_id)
         raise
+    progress.update(phase="done", report=report.to_dict())
+    progress["report"]["skipped"] = [
+        {**row, "file": path.name} for row in progress["report"]["skipped"]
+    ]
+    begin_write(session)
+    session.execute(
+        update(Job)
+        .where(Job.id == job_id)
+        .values(status=JobStatus.DONE, progress=progress, finished_at=datetime.now(UTC))
+    )
     session.commit()
+    if on_progress is not None:
+        on_progress(progress)
+    _discard_staged(session, job_id)
     if report.added >= ANALYZE_AFTER and session.get_bind().dialect.name == "postgresql":
         # Fresh statistics, so the planner drives the queue query from the ranked
         # entries instead of testing every new item (milliseconds instead of ~0.3 s on
@@ -237,137 +372,409 @@ def import_items(
     return report
 
 
-def _store(
+def fail_import_job(session: Session, *, job_id: int, error: BaseException) -> None:
+    """Mark the job failed; located input errors go to its progress (file names only)."""
+    progress: dict[str, Any] = dict(
+        session.scalar(select(Job.progress).where(Job.id == job_id)) or {}
+    )
+    progress["phase"] = "failed"
+    if isinstance(error, InputError):
+        located = getattr(error, "errors", None) or [error]
+        progress["errors"] = [_public(e.to_dict()) for e in located]
+        progress["n_errors"] = getattr(error, "n_errors", len(located))
+        message = str(error) if not isinstance(error, ImportFailedError) else error.message
+        where = _public(error.to_dict())
+        parts = [where["file"] or "", f"line {where['line']}" if where["line"] else ""]
+        message = ", ".join(p for p in parts if p) + (": " if any(parts) else "") + message
+    else:
+        # Not the input's fault, and the message may name server folders: members (who
+        # see every job in the list) get one line, admins the detail (job_errors.py).
+        message = failure_message("The import")
+        progress[DETAIL] = failure_detail(error)
+    begin_write(session)
+    session.execute(
+        update(Job)
+        .where(Job.id == job_id)
+        .values(
+            status=JobStatus.FAILED,
+            progress=progress,
+            error=message,
+            finished_at=datetime.now(UTC),
+        )
+    )
+    session.commit()
+
+
+def discard_staged_rows(session: Session, *, job_ids: Iterable[int] | None = None) -> int:
+    """Remove staged rows of the given jobs (all jobs: None); returns how many."""
+    if job_ids is None:
+        job_ids = list(session.scalars(select(ImportRow.job_id).distinct()))
+        end_read(session)
+    return sum(_discard_staged(session, job_id) for job_id in job_ids)
+
+
+def _public(error: dict[str, Any]) -> dict[str, Any]:
+    file = error.get("file")
+    return {**error, "file": PurePath(file).name if file else file}
+
+
+def _set_progress(
     session: Session,
-    *,
+    job_id: int,
+    progress: dict[str, Any],
+    on_progress: ProgressCallback | None,
+) -> None:
+    begin_write(session)
+    session.execute(update(Job).where(Job.id == job_id).values(progress=dict(progress)))
+    session.commit()
+    if on_progress is not None:
+        on_progress(dict(progress))
+
+
+def _stage(
+    session: Session,
+    job_id: int,
+    path: Path,
+    options: ImportOptions,
+    task: TaskType,
+    labels: list[str],
+    progress: dict[str, Any],
+    on_progress: ProgressCallback | None,
+) -> tuple[int, list[InputError]]:
+    """Parse the file and stage its good rows; returns the row count and the bad rows."""
+    known = set(labels)
+    errors: list[InputError] = []
+    seen: set[str] = set()
+    batch: list[dict[str, Any]] = []
+    n_rows = 0
+    label_field = options.label_field
+    # Once a row is bad in abort mode nothing will be published: parsing goes on (to
+    # report every bad row) but nothing more is staged.
+    staging = True
+
+    def flush() -> None:
+        if batch:
+            begin_write(session)
+            session.execute(insert(_IMPORT_ROWS), batch)
+            session.commit()
+            progress["rows_staged"] += len(batch)
+            batch.clear()
+        progress["rows_read"] = n_rows
+        progress["n_errors"] = len(errors)
+        _set_progress(session, job_id, progress, on_progress)
+
+    for row in iter_rows(path, text_field=options.text_field):
+        n_rows += 1
+        parsed = (
+            row
+            if isinstance(row, InputError)
+            else _parse(row, path, task, options.text_field, label_field, options.max_text_chars)
+        )
+        if options.evaluation and isinstance(parsed, _Candidate) and parsed.label is None:
+            parsed = InputError(
+                "an evaluation set needs a label on every row",
+                file=path,
+                line=parsed.line,
+                field=label_field,
+            )
+        if isinstance(parsed, _Candidate):
+            parsed = _unknown_label(parsed, known, labels, path, label_field) or parsed
+        if isinstance(parsed, InputError):
+            errors.append(parsed)
+            staging = staging and options.on_error == "skip"
+            if not staging:
+                batch.clear()
+        elif staging:
+            first = parsed.hash not in seen
+            seen.add(parsed.hash)
+            batch.append(
+                {
+                    "job_id": job_id,
+                    "line": parsed.line,
+                    "text": parsed.text,
+                    "content_hash": parsed.hash,
+                    "label": parsed.label,
+                    "meta": parsed.meta,
+                    "first": first,
+                }
+            )
+        if n_rows % STAGE_BATCH == 0:
+            flush()
+    flush()
+    return n_rows, errors
+
+
+def _discard_staged(session: Session, job_id: int) -> int:
+    """Delete a job's staged rows; on SQLite in id ranges (short write transactions)."""
+    low, high = session.execute(
+        select(func.min(ImportRow.id), func.max(ImportRow.id)).where(ImportRow.job_id == job_id)
+    ).one()
+    end_read(session)
+    if low is None:
+        return 0
+    # PostgreSQL needs no batches (nothing waits on its writers); an id range, unlike a
+    # "LIMIT n" select, does not walk the dead rows of the batches before it.
+    step = high - low + 1 if session.get_bind().dialect.name == "postgresql" else _DISCARD_BATCH
+    removed = 0
+    for begin in range(low, high + 1, step):
+        begin_write(session)
+        removed += cast(
+            CursorResult[Any],
+            session.execute(
+                delete(ImportRow).where(
+                    ImportRow.job_id == job_id, ImportRow.id.between(begin, begin + step - 1)
+                )
+            ),
+        ).rowcount
+        session.commit()
+    return removed
+
+
+def _publish(
+    session: Session,
+    job_id: int,
     project_id: int,
     path: Path,
-    user_id: int | None,
-    candidates: list[_Candidate],
-    errors: list[InputError],
+    options: ImportOptions,
     n_rows: int,
-    on_error: str,
-    source: LabelSource,
-    label_field: str,
-    evaluation: bool,
+    errors: list[InputError],
 ) -> ImportReport:
+    """Move the staged rows into the project, in one transaction (set-based SQL)."""
+    begin_write(session)
     # The row lock serializes imports into one project (PostgreSQL; SQLite's write lock
     # already does), so two of them cannot hand out the same positions.
     project = session.get(Project, project_id, with_for_update=True, populate_existing=True)
     if project is None:
         raise NotFoundError(f"Project {project_id} does not exist.")
-    known = set(project.labels)
-    valid: list[_Candidate] = []
-    for candidate in candidates:
-        problem = _unknown_label(candidate, known, project.labels, path, label_field)
-        if problem is None:
-            valid.append(candidate)
-        else:
-            errors.append(problem)
-    errors.sort(key=lambda e: e.line or 0)
-    if errors and on_error == "abort":
-        raise ImportFailedError(path, errors[:MAX_REPORTED_ERRORS], len(errors))
-
-    existing = _existing_hashes(session, project_id, {c.hash for c in valid})
-    fresh: list[_Candidate] = []
-    for candidate in valid:
-        if candidate.hash not in existing:
-            existing.add(candidate.hash)
-            fresh.append(candidate)
-    start = (
-        session.scalar(select(func.max(Item.position)).where(Item.project_id == project_id))
-        if fresh
-        else None
-    )
-    start = -1 if start is None else start
-    start += 1
+    last = session.scalar(select(func.max(Item.position)).where(Item.project_id == project_id))
+    start = 0 if last is None else last + 1
     now = datetime.now(UTC)
-    item_rows = [
-        {
-            "project_id": project_id,
-            "position": start + offset,
-            "text": candidate.text,
-            "meta": candidate.meta,
-            "source": path.name[-500:],
-            "content_hash": candidate.hash,
-            "is_audit": False,
-            "is_evaluation": evaluation,
-            "reference_label": candidate.label if evaluation else None,
-            "created_at": now,
-        }
-        for offset, candidate in enumerate(fresh)
+    staged = ImportRow
+    in_job = staged.job_id == job_id
+    already = (
+        select(Item.id)
+        .where(Item.project_id == project_id, Item.content_hash == staged.content_hash)
+        .exists()
+    )
+    new_items = select(
+        literal(project_id),
+        (literal(start - 1) + func.row_number().over(order_by=staged.id)),
+        staged.text,
+        staged.meta,
+        literal(path.name[-500:]),
+        staged.content_hash,
+        false(),
+        literal(options.evaluation),
+        staged.label if options.evaluation else null(),
+        literal(now, type_=_ITEMS.c.created_at.type),
+    ).where(in_job, staged.first, ~already)
+    columns = [
+        "project_id",
+        "position",
+        "text",
+        "meta",
+        "source",
+        "content_hash",
+        "is_audit",
+        "is_evaluation",
+        "reference_label",
+        "created_at",
     ]
-    for batch in _batches(item_rows):
-        session.execute(insert(_ITEMS), batch)
+    # Counted, not taken from rowcount: psycopg reports -1 for INSERT ... SELECT.
+    session.execute(insert(_ITEMS).from_select(columns, new_items))
+    top = session.scalar(select(func.max(Item.position)).where(Item.project_id == project_id))
+    added = 0 if top is None else top - start + 1
+    n_valid = session.scalar(select(func.count()).where(in_job)) or 0
 
-    labeled = [
-        (start + i, c.label) for i, c in enumerate(fresh) if c.label is not None and not evaluation
-    ]
-    if labeled:
-        ids = dict(
-            session.execute(
-                select(Item.position, Item.id).where(
-                    Item.project_id == project_id, Item.position >= start
-                )
-            ).all()
+    labeled = attached = 0
+    notes: list[str] = []
+    # Each staged row finds its item through the (project_id, content_hash) index: a
+    # plain join lets SQLite drive from items and scan the staged rows once per item.
+    matched = _matched(project_id, job_id)
+    is_new = and_(matched.c.first, Item.position >= start)
+    if options.evaluation:
+        kept_out = session.scalar(
+            select(func.count())
+            .select_from(matched)
+            .join(Item, Item.id == matched.c.item_id)
+            .where(~is_new)
         )
-        annotation_rows = [
-            {
-                "project_id": project_id,
-                "item_id": ids[position],
-                "annotator_id": user_id,
-                "kind": AnnotationKind.LABEL,
-                "value": label,
-                "source": source,
-                "created_at": now,
-            }
-            for position, label in labeled
-        ]
-        for batch in _batches(annotation_rows):
-            session.execute(insert(_ANNOTATIONS), batch)
+        if kept_out:
+            notes.append(
+                f"{_count(kept_out, 'row')} left out: the text is already in the project, "
+                "and an evaluation item must be new (its label was not kept)"
+            )
+    else:
+        source = literal(options.source, type_=_ANNOTATIONS.c.source.type)
+        new_labels = (
+            select(
+                literal(project_id),
+                Item.id,
+                literal(options.user_id, type_=Integer),
+                literal(AnnotationKind.LABEL, type_=_ANNOTATIONS.c.kind.type),
+                matched.c.label,
+                source,
+                literal(now, type_=_ANNOTATIONS.c.created_at.type),
+            )
+            .select_from(matched)
+            .join(Item, Item.id == matched.c.item_id)
+            .where(is_new, matched.c.label.is_not(None))
+        )
+        session.execute(
+            insert(_ANNOTATIONS).from_select(
+                ["project_id", "item_id", "annotator_id", "kind", "value", "source", "created_at"],
+                new_labels,
+            )
+        )
+        labeled = (
+            session.scalar(
+                select(func.count())
+                .select_from(Annotation)
+                .join(Item, Item.id == Annotation.item_id)
+                .where(Item.project_id == project_id, Item.position >= start)
+            )
+            or 0
+        )
+        attached, attach_notes = _attach_labels(session, job_id, project_id, start, options, now)
+        notes.extend(attach_notes)
 
     report = ImportReport(
         file=path.name,
         rows=n_rows,
-        added=len(fresh),
-        duplicates=len(valid) - len(fresh),
-        labeled=len(labeled),
+        added=added,
+        duplicates=n_valid - added,
+        labeled=labeled,
         skipped=[e.to_dict() for e in errors],
-        evaluation=evaluation,
+        evaluation=options.evaluation,
+        attached=attached,
+        notes=notes,
     )
     record(
         session,
         "import",
         project_id=project_id,
-        user_id=user_id,
+        user_id=options.user_id,
+        job_id=job_id,
         file=report.file,
         rows=report.rows,
         added=report.added,
         duplicates=report.duplicates,
         labeled=report.labeled,
+        attached=report.attached,
         skipped=len(report.skipped),
-        evaluation=evaluation,
-        source=str(source),
-        first_position=start if fresh else None,
+        evaluation=options.evaluation,
+        source=str(options.source),
+        first_position=start if added else None,
     )
+    session.commit()
     return report
 
 
-def _existing_hashes(session: Session, project_id: int, hashes: set[str]) -> set[str]:
-    """The subset of ``hashes`` already in the project.
+def _attach_labels(
+    session: Session,
+    job_id: int,
+    project_id: int,
+    start: int,
+    options: ImportOptions,
+    now: datetime,
+) -> tuple[int, list[str]]:
+    """Labels of rows whose text was already an item: new annotations on that item.
 
-    One streamed pass over the project's hashes keeps only those in the file, so memory
-    follows the file, not the project. (Chunked ``IN`` lists were tried: right after a
-    large import PostgreSQL has no statistics yet and scans the table once per chunk.)
+    A label is left out, and counted in a note, when the item is held out for
+    evaluation (it would leak into training) or when the item already has the same
+    label from the same source (importing a file twice adds nothing).
     """
-    query = select(Item.content_hash).where(Item.project_id == project_id)
-    stream = session.scalars(query.execution_options(yield_per=20_000))
-    return {value for value in stream if value in hashes}
+    matched = _matched(project_id, job_id)
+    rows = session.execute(
+        select(Item.id, Item.is_evaluation, matched.c.label)
+        .select_from(matched)
+        .join(Item, Item.id == matched.c.item_id)
+        .where(
+            matched.c.label.is_not(None),
+            ~and_(matched.c.first, Item.position >= start),
+        )
+        .order_by(matched.c.id)
+    ).all()
+    if not rows:
+        return 0, []
+    held_out = sum(1 for _, is_evaluation, _ in rows if is_evaluation)
+    candidates = [(item_id, label) for item_id, is_evaluation, label in rows if not is_evaluation]
+    present: set[tuple[int, str]] = set()
+    item_ids = sorted({item_id for item_id, _ in candidates})
+    for begin in range(0, len(item_ids), _IN_CHUNK):
+        chunk = item_ids[begin : begin + _IN_CHUNK]
+        present.update(
+            (item_id, _canonical(value))
+            for item_id, value in session.execute(
+                select(Annotation.item_id, Annotation.value).where(
+                    Annotation.item_id.in_(chunk),
+                    Annotation.kind == AnnotationKind.LABEL,
+                    Annotation.source == options.source,
+                    Annotation.undone_at.is_(None),
+                )
+            )
+        )
+    new_rows: list[dict[str, Any]] = []
+    for item_id, label in candidates:
+        key = (item_id, _canonical(label))
+        if key in present:
+            continue
+        present.add(key)
+        new_rows.append(
+            {
+                "project_id": project_id,
+                "item_id": item_id,
+                "annotator_id": options.user_id,
+                "kind": AnnotationKind.LABEL,
+                "value": label,
+                "source": options.source,
+                "created_at": now,
+            }
+        )
+    for begin in range(0, len(new_rows), _BATCH):
+        session.execute(insert(_ANNOTATIONS), new_rows[begin : begin + _BATCH])
+    notes = []
+    if new_rows:
+        notes.append(
+            f"{_count(len(new_rows), 'label')} attached to items already in the project "
+            f"(as new {options.source} annotations)"
+        )
+    same = len(candidates) - len(new_rows)
+    if same:
+        notes.append(
+            f"{_count(same, 'label')} left out: the item already had that label "
+            f"from the same source ({options.source})"
+        )
+    if held_out:
+        notes.append(
+            f"{_count(held_out, 'label')} left out: the text is a held-out evaluation "
+            "item, which is never trained on"
+        )
+    return len(new_rows), notes
 
 
-def _batches(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-    for begin in range(0, len(rows), _BATCH):
-        yield rows[begin : begin + _BATCH]
+def _matched(project_id: int, job_id: int) -> Subquery:
+    """The job's staged rows with the id of the project's item holding their text."""
+    staged = ImportRow
+    item_id = (
+        select(Item.id)
+        .where(Item.project_id == project_id, Item.content_hash == staged.content_hash)
+        .scalar_subquery()
+    )
+    return (
+        select(staged.id, staged.first, staged.label, item_id.label("item_id"))
+        .where(staged.job_id == job_id)
+        .subquery()
+    )
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 label``, ``2 labels``, ``1,000 rows``."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def _parse(

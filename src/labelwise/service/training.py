@@ -32,6 +32,8 @@ from labelwise.learners import Committee, ProbabilisticClassifier
 from labelwise.loop import ActiveLearningLoop, LoopState
 from labelwise.service.errors import ConflictError, NotFoundError
 from labelwise.service.events import record
+from labelwise.service.import_jobs import recover_imports, run_import_job
+from labelwise.service.importing import IMPORT_KIND
 from labelwise.service.job_errors import record_failure
 from labelwise.service.project_settings import ProjectSettings
 from labelwise.service.transactions import begin_write, end_read
@@ -336,6 +338,7 @@ class RetrainWorker:
         if self._thread is not None and self._thread.is_alive():
             return
         self.fail_interrupted()
+        recover_imports(self.session_factory, self.data_dir)
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="labelwise-retrain", daemon=True)
         self._thread.start()
@@ -389,9 +392,18 @@ class RetrainWorker:
                     _, due = self._diagnostics_due.popitem()
                     self._diagnose(*due)
                 return ran
-            self.run_job(job_id)
+            if self._job_kind(job_id) == IMPORT_KIND:
+                run_import_job(self.session_factory, job_id)
+            else:
+                self.run_job(job_id)
             ran += 1
         return ran
+
+    def _job_kind(self, job_id: int) -> str:
+        with self.session_factory() as session:
+            kind = session.scalar(select(Job.kind).where(Job.id == job_id)) or ""
+            end_read(session)
+            return kind
 
     def _claim_peek(self) -> bool:
         """True when a job is waiting (without claiming it)."""

@@ -8,6 +8,7 @@ import pytest
 
 from labelwise.server.ui import admin
 from labelwise.service import projects
+from labelwise.service.training import RetrainWorker
 from labelwise.store import Role
 from tests.server.ui.helpers import XSS_TEXT, ui_login
 
@@ -131,52 +132,68 @@ class TestMembersGuidelinesRetrain:
         assert [(j["trigger"], j["status"]) for j in jobs] == [("manual", "queued")]
 
 
-class TestImport:
-    def _upload(self, client, csrf, pid, name, body, **fields):
-        return client.post(
+@pytest.fixture
+def upload(client, session_factory, settings):
+    """Post the import form, check it redirects to the job's page, run the worker, show it."""
+
+    def post(csrf, pid, name, body, **fields):
+        queued = client.post(
             f"/ui/projects/{pid}/manage/import",
             data={"csrf_token": csrf, **fields},
             files={"file": (name, body, "application/octet-stream")},
+            follow_redirects=False,
         )
+        if queued.status_code != 303:
+            return queued
+        page = client.get(queued.headers["location"])
+        assert "Waiting to start." in page.text
+        assert '<meta http-equiv="refresh" content="2">' in page.text
+        RetrainWorker(session_factory, data_dir=settings.data_dir).run_pending()
+        return client.get(queued.headers["location"])
 
-    def test_a_good_file_is_imported_and_reported(self, client, world):
+    return post
+
+
+class TestImport:
+    def test_a_good_file_is_imported_and_reported(self, client, world, upload):
         csrf = ui_login(client, world.admin.username)
         pid = world.project.id
         body = b'{"text": "hello", "label": "greet"}\n{"text": "bye now"}\n{"text": "hello"}\n'
-        response = self._upload(client, csrf, pid, "items.jsonl", body)
+        response = upload(csrf, pid, "items.jsonl", body)
         assert response.status_code == 200
-        report = response.text.split('id="import-report">')[1].split("</p>")[0]
-        assert "3 rows read: 2 items added" in " ".join(report.split())
-        assert "1 duplicates left out, 1 labels stored" in " ".join(report.split())
+        assert "refresh" not in response.text
+        report = " ".join(response.text.split('id="import-report">')[1].split("</p>")[0].split())
+        assert "3 rows read: 2 items added" in report
+        assert "1 duplicate not added again, 1 label stored" in report
 
-    def test_a_bad_file_names_line_and_field_and_stores_nothing(self, client, world):
+    def test_a_bad_file_names_line_and_field_and_stores_nothing(self, client, world, upload):
         csrf = ui_login(client, world.admin.username)
         pid = world.project.id
         body = b'{"text": "fine"}\n{"text": "x", "label": "nope"}\n{"txt": "y"}\n'
-        response = self._upload(client, csrf, pid, "bad.jsonl", body)
-        assert response.status_code == 422
-        assert "bad.jsonl, line 2, field &#39;label&#39;" in response.text
+        response = upload(csrf, pid, "bad.jsonl", body)
+        assert "Failed: nothing was imported." in response.text
+        assert "bad.jsonl, line 2, field label" in response.text
         assert "bad.jsonl, line 3" in response.text
-        assert "/tmp" not in response.text and "uploads" not in response.text
+        assert "/tmp" not in response.text and "imports/" not in response.text
         assert client.get(f"/api/projects/{pid}/items").json()["total"] == 0
 
-    def test_an_evaluation_set_is_imported_as_held_out(self, client, world):
+    def test_an_evaluation_set_is_imported_as_held_out(self, client, world, upload):
         csrf = ui_login(client, world.admin.username)
         pid = world.project.id
         body = b'{"text": "hello", "label": "greet"}\n{"text": "ciao", "label": "bye"}\n'
-        response = self._upload(client, csrf, pid, "eval.jsonl", body, evaluation="true")
+        response = upload(csrf, pid, "eval.jsonl", body, evaluation="true")
         assert response.status_code == 200
-        assert "(held-out evaluation set)" in response.text
+        assert "their labels kept to score each model" in response.text
         items = client.get(f"/api/projects/{pid}/items").json()["items"]
         assert [i["is_evaluation"] for i in items] == [True, True]
 
-    def test_skip_bad_rows_keeps_the_good_ones(self, client, world):
+    def test_skip_bad_rows_keeps_the_good_ones(self, client, world, upload):
         csrf = ui_login(client, world.admin.username)
         pid = world.project.id
         body = b'{"text": "fine"}\n{"txt": "y"}\n'
-        response = self._upload(client, csrf, pid, "mixed.jsonl", body, skip_bad_rows="true")
+        response = upload(csrf, pid, "mixed.jsonl", body, skip_bad_rows="true")
         assert response.status_code == 200
-        assert "1 bad rows skipped" in " ".join(response.text.split())
+        assert "1 bad row skipped" in " ".join(response.text.split())
         assert client.get(f"/api/projects/{pid}/items").json()["total"] == 1
 
 

@@ -1,10 +1,13 @@
-"""What an import did."""
+"""What an import did, and how far a queued import job has got."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
+
+from labelwise.server.schemas.common import UtcDateTime
+from labelwise.store import JobStatus
 
 
 class ImportReportOut(BaseModel):
@@ -17,3 +20,35 @@ class ImportReportOut(BaseModel):
     labeled: int
     skipped: list[dict[str, Any]]
     evaluation: bool
+    attached: int = 0
+    notes: list[str] = []
+
+
+class ImportProgressOut(BaseModel):
+    """``phase``: queued, reading, publishing, done or failed."""
+
+    phase: str = "queued"
+    file: str | None = None
+    rows_read: int = 0
+    rows_staged: int = 0
+    bytes_total: int = 0
+    n_errors: int = 0
+
+
+class ImportJobOut(BaseModel):
+    """An import job: its status and progress; ``report`` once done, ``errors`` if failed.
+
+    ``errors`` lists the first bad rows (file, line, field, message); ``n_errors`` in the
+    progress counts them all. A failed import stored nothing.
+    """
+
+    id: int
+    project_id: int
+    status: JobStatus
+    progress: ImportProgressOut
+    report: ImportReportOut | None = None
+    errors: list[dict[str, Any]] = []
+    error: str | None = None
+    created_at: UtcDateTime
+    started_at: UtcDateTime | None = None
+    finished_at: UtcDateTime | None = None

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request, UploadFile, status
+from fastapi import APIRouter, Depends, Form, Path, Request, UploadFile, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from labelwise.exceptions import InputError
 from labelwise.server.deps import SessionDep, SettingsDep
-from labelwise.server.files import saved_upload
-from labelwise.server.schemas.common import Text
+from labelwise.server.files import safe_name
+from labelwise.server.routes.imports import import_job_out
+from labelwise.server.schemas.common import MAX_ID, Text
 from labelwise.server.schemas.errors import public_file_name
 from labelwise.server.security import CSRF_FIELD, SESSION_COOKIE, session_csrf_ok
 from labelwise.server.ui.pages import (
@@ -29,10 +30,10 @@ from labelwise.server.ui.pages import (
     render,
     session_csrf,
 )
-from labelwise.service import importing, projects, training, users
-from labelwise.service.errors import ServiceError, ValidationError
+from labelwise.service import import_jobs, importing, projects, training, users
+from labelwise.service.errors import ServiceError, UploadTooLargeError, ValidationError
 from labelwise.service.project_settings import DEFAULT_AUDIT_FRACTION, ProjectSettings
-from labelwise.store import Role, TaskType, User
+from labelwise.store import JobStatus, Role, TaskType, User
 from labelwise.strategies import STRATEGIES
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -208,31 +209,55 @@ def import_file(
     skip_bad_rows: Annotated[bool, Form()] = False,
     evaluation: Annotated[bool, Form()] = False,
 ) -> Response:
-    """Import an uploaded file; the page shows the report, or every located bad row."""
+    """Queue an import of the uploaded file; its page follows the job's progress."""
     try:
-        with saved_upload(file, settings) as path:
-            report = importing.import_items(
-                session,
-                project_id=project_id,
-                path=path,
-                user=user,
-                text_field=text_field,
-                label_field=label_field,
-                on_error="skip" if skip_bad_rows else "abort",
-                evaluation=evaluation,
-            )
-    except InputError as exc:
-        located = getattr(exc, "errors", None) or [exc]
-        return _manage_page(
-            request,
-            session,
-            user,
-            project_id,
-            error=_located(exc),
-            problems=[_located(e) for e in located],
-            status_code=422,
+        path = import_jobs.store_upload(
+            file.file,
+            data_dir=settings.data_dir,
+            filename=safe_name(file.filename),
+            max_bytes=settings.max_upload_bytes,
         )
-    return _manage_page(request, session, user, project_id, import_report=report)
+        job = import_jobs.queue_import(
+            session,
+            project_id=project_id,
+            path=path,
+            user=user,
+            text_field=text_field,
+            label_field=label_field,
+            on_error="skip" if skip_bad_rows else "abort",
+            evaluation=evaluation,
+        )
+    except UploadTooLargeError as exc:
+        return _manage_page(request, session, user, project_id, error=str(exc), status_code=413)
+    return _see_other(f"/ui/projects/{project_id}/manage/imports/{job.id}")
+
+
+@router.get("/projects/{project_id}/manage/imports/{job_id}")
+def import_progress(
+    request: Request,
+    project_id: int,
+    job_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    session: SessionDep,
+    user: UiProjectAdmin,
+) -> HTMLResponse:
+    """An import job's progress (the page refreshes itself until the job ends), then its result."""
+    job = import_job_out(import_jobs.get_import_job(session, project_id=project_id, job_id=job_id))
+    context: dict[str, Any] = {
+        "user": user,
+        "project": projects.get_project(session, project_id=project_id),
+        "csrf_token": session_csrf(request),
+        "job": job.model_dump(mode="json"),
+        "running": job.status in (JobStatus.QUEUED, JobStatus.RUNNING),
+        "size": _size(job.progress.bytes_total),
+    }
+    return render(request, "import_job.html", context)
+
+
+def _size(n_bytes: int) -> str:
+    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if n_bytes >= scale:
+            return f"{n_bytes / scale:,.1f} {unit}"
+    return f"{n_bytes:,}-byte"
 
 
 def _located(error: InputError) -> str:
