@@ -122,6 +122,16 @@ def test_retrain_wait_trains_and_reports_the_version(cli, database_url, tmp_path
     assert "{" not in result.output and "'" not in result.output
 
 
+@pytest.mark.usefixtures("pool")
+def test_retrain_with_too_few_labels_says_skipped_and_why(cli, tmp_path):
+    result = cli("retrain", "intents", "--data-dir", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "skipped" in result.output and "Skipped: 0 labeled items" in result.output
+    assert "failed" not in result.output and "Traceback" not in result.output
+    status = cli("status", "intents")
+    assert "jobs skipped" in status.output, status.output
+
+
 def test_match_labels():
     served = ServedItem(
         lease_id=1,
