@@ -133,7 +133,9 @@ def queue_import(
     except BaseException:
         remove_upload(path)
         raise
-    return session.get_one(Job, job_id)
+    job = session.get_one(Job, job_id)
+    end_read(session)
+    return job
 
 
 def get_import_job(session: Session, *, project_id: int, job_id: int) -> Job:
