@@ -163,3 +163,10 @@ def test_a_wrong_method_names_every_allowed_one(client: TestClient, world: World
     response = client.put("/api/auth/token", headers=world.admin_headers)
     assert response.status_code == 405
     assert response.headers["Allow"] == "DELETE, POST"
+
+
+@pytest.mark.usefixtures("world")
+def test_the_pages_forms_refuse_a_nul_too(client: TestClient) -> None:
+    response = client.post("/ui/login", data={"username": NUL, "password": PASSWORD})
+    assert assert_error(response, 422, "request_validation_error")["field"] == "username"
+    assert "NUL" in response.json()["error"]["message"]
