@@ -29,8 +29,10 @@ def test_import_prints_the_report_and_export_round_trips(cli, admin, clinc_dir, 
     assert "import of clinc.jsonl" in result.output
     assert f"│   {len(rows)} │    {len(rows)} │" in result.output
 
-    again = cli("import", "1", str(path))
+    # The same file again: no item added, and its labels (same source) are not doubled.
+    again = cli("import", "1", str(path), "--source", "rule")
     assert again.exit_code == 0 and "duplicates" in again.output
+    assert f"{len(rows)} labels left out" in again.output
 
     out = tmp_path / "labels.parquet"
     exported = cli("export", "intents", str(out))

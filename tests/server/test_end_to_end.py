@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from collections import defaultdict
 from pathlib import Path
@@ -88,8 +89,14 @@ def test_two_annotators_label_while_the_model_retrains(database_url, tmp_path, c
                 f"/api/projects/{project.id}/import",
                 files={"file": ("utterances.jsonl", handle, "application/x-ndjson")},
             )
-        assert report.status_code == 200, report.text
-        assert report.json()["added"] == N_INTENTS * PER_INTENT
+        assert report.status_code == 202, report.text
+        job = report.json()
+        deadline = time.monotonic() + 120
+        while job["status"] in ("queued", "running") and time.monotonic() < deadline:
+            time.sleep(0.2)
+            job = lead.get(f"/api/projects/{project.id}/imports/{job['id']}").json()
+        assert job["status"] == "done", job
+        assert job["report"]["added"] == N_INTENTS * PER_INTENT
 
         logs: dict[str, list[tuple[int, int | None]]] = {"lead": [], "ann": []}
         threads = [
