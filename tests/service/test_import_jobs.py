@@ -223,9 +223,11 @@ class TestUploads:
 
         crashed = tmp_path / "data" / "imports" / f"x{import_jobs.PARTIAL_SUFFIX}"
         crashed.mkdir(parents=True)
+        legacy = tmp_path / "data" / "uploads" / "tmpabc"  # an older version's scratch folder
+        legacy.mkdir(parents=True)
         settings = Settings(database_url=database_url, data_dir=tmp_path / "data", run_worker=False)
         with TestClient(create_app(settings)):
-            assert not crashed.exists()
+            assert not crashed.exists() and not legacy.exists()
 
 
 class TestLabelsForTextsAlreadyInThePool:

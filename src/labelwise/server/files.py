@@ -1,15 +1,14 @@
-"""Uploaded and exported files: scratch folders under ``settings.data_dir``, removed after use."""
+"""Exported files' scratch folders under ``settings.data_dir`` (removed after use), safe names.
+
+Uploads for imports are kept by :mod:`labelwise.service.import_jobs` until their job ends.
+"""
 
 from __future__ import annotations
 
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path, PurePath
-
-from fastapi import UploadFile
 
 from labelwise.settings import Settings
 
@@ -31,16 +30,3 @@ def safe_name(filename: str | None, default: str = "upload") -> str:
     """The client's file name without folders or odd characters; the suffix (format) stays."""
     name = _UNSAFE.sub("_", PurePath(filename or "").name).lstrip(".")
     return name or default
-
-
-@contextmanager
-def saved_upload(upload: UploadFile, settings: Settings) -> Iterator[Path]:
-    """The upload saved under its own (safe) name, so errors name the file the client sent."""
-    folder = scratch_dir(settings, "uploads")
-    try:
-        path = folder / safe_name(upload.filename)
-        with path.open("wb") as out:
-            shutil.copyfileobj(upload.file, out)
-        yield path
-    finally:
-        remove_dir(folder)

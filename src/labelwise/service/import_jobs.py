@@ -86,10 +86,16 @@ def remove_upload(path: Path) -> None:
 
 def remove_partial_uploads(data_dir: Path) -> int:
     """Delete uploads a crash left half-written; returns how many."""
+    removed = 0
+    # Before import jobs, uploads were parsed from scratch folders here, removed after
+    # use; a crash left them behind.
+    legacy = Path(data_dir) / "uploads"
+    if legacy.is_dir():
+        removed += sum(1 for _ in legacy.iterdir())
+        shutil.rmtree(legacy, ignore_errors=True)
     root = Path(data_dir) / IMPORTS_DIR
     if not root.is_dir():
-        return 0
-    removed = 0
+        return removed
     for folder in root.glob(f"*{PARTIAL_SUFFIX}"):
         shutil.rmtree(folder, ignore_errors=True)
         removed += 1
