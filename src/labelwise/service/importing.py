@@ -593,12 +593,17 @@ def _publish(
     matched = _matched(project_id, job_id)
     is_new = and_(matched.c.first, Item.position >= start)
     if options.evaluation:
-        kept_out = session.scalar(
-            select(func.count())
-            .select_from(matched)
-            .join(Item, Item.id == matched.c.item_id)
-            .where(~is_new)
-        )
+        kept_out = 0
+        if n_valid > added:  # only a row that made no item was left out
+            kept_out = (
+                session.scalar(
+                    select(func.count())
+                    .select_from(matched)
+                    .join(Item, Item.id == matched.c.item_id)
+                    .where(~is_new)
+                )
+                or 0
+            )
         if kept_out:
             notes.append(
                 f"{_count(kept_out, 'row')} left out: the text is already in the project, "
@@ -635,8 +640,11 @@ def _publish(
             )
             or 0
         )
-        attached, attach_notes = _attach_labels(session, job_id, project_id, start, options, now)
-        notes.extend(attach_notes)
+        if n_valid > added:  # only a row that made no item can attach its label
+            attached, attach_notes = _attach_labels(
+                session, job_id, project_id, start, options, now
+            )
+            notes.extend(attach_notes)
 
     report = ImportReport(
         file=path.name,
