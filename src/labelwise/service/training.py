@@ -103,8 +103,7 @@ def _label_rows(project_id: int, *, audit: bool) -> Select[tuple[int, Any, Label
             Item.is_audit.is_(audit),
             Item.is_evaluation.is_(False),
             # A reviewer ruled it outside the project: its labels teach nothing (flags.py).
-            # Correlated on the item only: the outer query reads annotations too.
-            ~out_of_scope(Item.id).correlate(Item),
+            ~out_of_scope(Item.id),
         )
         .order_by(Annotation.id)
     )

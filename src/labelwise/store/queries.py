@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import exists
+from sqlalchemy.orm import aliased
 
 from labelwise.store.models import Annotation, AnnotationKind
 
@@ -14,10 +15,16 @@ OUT_OF_SCOPE = "out_of_scope"
 
 
 def out_of_scope(item_id: Any) -> Any:
-    """SQL condition: the item ``item_id`` (a column) was reviewed out of scope."""
+    """SQL condition: the item ``item_id`` (a column) was reviewed out of scope.
+
+    The flag is read through an alias, so the condition also works inside a query that
+    itself selects annotations (SQLAlchemy would otherwise correlate the subquery's
+    ``annotations`` away into the outer query).
+    """
+    flag = aliased(Annotation)
     return exists().where(
-        Annotation.item_id == item_id,
-        Annotation.kind == AnnotationKind.FLAG,
-        Annotation.undone_at.is_(None),
-        Annotation.resolution == OUT_OF_SCOPE,
+        flag.item_id == item_id,
+        flag.kind == AnnotationKind.FLAG,
+        flag.undone_at.is_(None),
+        flag.resolution == OUT_OF_SCOPE,
     )
