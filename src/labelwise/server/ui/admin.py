@@ -30,7 +30,7 @@ from labelwise.server.ui.pages import (
     render,
     session_csrf,
 )
-from labelwise.service import import_jobs, importing, projects, training, users
+from labelwise.service import import_jobs, projects, training, users
 from labelwise.service.errors import ServiceError, UploadTooLargeError, ValidationError
 from labelwise.service.project_settings import DEFAULT_AUDIT_FRACTION, ProjectSettings
 from labelwise.store import JobStatus, Role, TaskType, User
@@ -79,7 +79,6 @@ def _manage_page(
     *,
     error: str = "",
     problems: list[str] | None = None,
-    import_report: importing.ImportReport | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
     project = projects.get_project(session, project_id=project_id)
@@ -99,7 +98,6 @@ def _manage_page(
         "message": _done(request),
         "error": error,
         "problems": problems or [],
-        "import_report": import_report,
     }
     return render(request, "manage.html", context, status_code=status_code)
 
