@@ -26,13 +26,14 @@ from labelwise.service.importing import (
     IMPORT_KIND,
     MAX_TEXT_CHARS,
     ImportOptions,
+    PublishInterruptedError,
     create_import_job,
     discard_staged_rows,
     fail_import_job,
     run_import,
 )
 from labelwise.service.transactions import end_read
-from labelwise.store import Job, JobStatus, User
+from labelwise.store import ImportRow, Job, JobStatus, User
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +165,11 @@ def run_import_job(session_factory: sessionmaker[Session], job_id: int) -> None:
             end_read(session)
             path = Path(payload["file"]) if payload.get("file") else None
             run_import(session, job_id=job_id)
+        except PublishInterruptedError:
+            # Every row is still staged; the job is queued again to finish the publish.
+            log.warning(
+                "import job %s stopped while publishing; queued to resume", job_id, exc_info=True
+            )
         except InputError as exc:  # bad rows or an unreadable file: the job says where
             session.rollback()
             fail_import_job(session, job_id=job_id, error=exc)
@@ -180,11 +186,19 @@ def recover_imports(session_factory: sessionmaker[Session], data_dir: Path) -> N
     """At worker start: drop partial uploads, staged rows and files of ended jobs.
 
     One worker per database is assumed (as for retrains): jobs left running were marked
-    failed before this runs, so no staged row belongs to a live job.
+    failed before this runs, except imports stopped while publishing, which are queued
+    again to finish (see :func:`resumable`): their staged rows and files are kept.
     """
     remove_partial_uploads(data_dir)
     with session_factory() as session:
-        discard_staged_rows(session)
+        ended = session.scalars(
+            select(ImportRow.job_id)
+            .distinct()
+            .join(Job, Job.id == ImportRow.job_id)
+            .where(Job.status.not_in([JobStatus.QUEUED, JobStatus.RUNNING]))
+        ).all()
+        end_read(session)
+        discard_staged_rows(session, job_ids=ended)
         waiting = {
             Path(payload["file"]).parent.name
             for payload in session.scalars(
@@ -198,6 +212,15 @@ def recover_imports(session_factory: sessionmaker[Session], data_dir: Path) -> N
         for folder in root.iterdir():
             if folder.is_dir() and folder.name not in waiting:
                 shutil.rmtree(folder, ignore_errors=True)
+
+
+def resumable(job: Job) -> bool:
+    """An import job stopped while publishing: all of its rows are valid and staged.
+
+    A worker that finds one left running queues it again instead of failing it; the
+    run picks the publish up at the first staged row left.
+    """
+    return job.kind == IMPORT_KIND and (job.progress or {}).get("phase") == "publishing"
 
 
 def _size(n_bytes: int) -> str:

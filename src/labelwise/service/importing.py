@@ -72,6 +72,12 @@ MAX_REPORTED_ERRORS = 100
 _BATCH = 5_000
 #: Rows staged per transaction: about 10-30 ms of write lock on SQLite.
 STAGE_BATCH = 2_000
+#: Staged rows published per write transaction: well under 0.5 s of SQLite's write lock
+#: (items, their labels and the staged rows' deletion; see docs/architecture.md).
+PUBLISH_BATCH = 2_000
+#: Tries of a publish that stopped for a reason other than its rows (the database, a
+#: killed worker) before the job is failed with what it had published.
+PUBLISH_ATTEMPTS = 3
 #: ``Job.kind`` of an import.
 IMPORT_KIND = "import"
 _IN_CHUNK = 500
@@ -83,6 +89,14 @@ ANALYZE_AFTER = 1_000
 _ITEMS = cast(Table, Item.__table__)
 _ANNOTATIONS = cast(Table, Annotation.__table__)
 _IMPORT_ROWS = cast(Table, ImportRow.__table__)
+
+
+class PublishInterruptedError(ServiceError):
+    """The publish stopped part-way for a reason other than the rows; the job is queued again.
+
+    Every row was valid and is still staged, so the worker finishes the publish (from
+    the first staged row left) when it next runs: the import still ends with all rows.
+    """
 
 
 class ImportFailedError(ServiceError, InputError):
@@ -277,6 +291,8 @@ def import_items(
     )
     try:
         report = run_import(session, job_id=job_id, on_progress=on_progress)
+    except PublishInterruptedError:
+        raise  # the job is queued again: the worker finishes the publish
     except BaseException as exc:
         session.rollback()
         fail_import_job(session, job_id=job_id, error=exc)
@@ -316,44 +332,91 @@ def run_import(
     Parsing happens outside any transaction; rows are staged in batches of
     ``STAGE_BATCH``, each its own short write transaction (the writer lock is released
     between them, so annotators' writes interleave), and the job's progress is updated
-    with each. Publishing is one transaction: every item, label and evaluation row of
-    the file appears at once, or none does. On failure the staged rows are removed and
-    the error raised; the caller marks the job failed.
+    with each. A bad row (``on_error="abort"``) or an unreadable file fails the job
+    before anything is published: the staged rows are removed and the error raised; the
+    caller marks the job failed.
+
+    Once every row is staged the publish cannot fail on data; it moves the staged rows
+    into the project ``PUBLISH_BATCH`` at a time, each batch one short write transaction
+    that also deletes the rows it moved and records how far it got in the job's
+    progress. A publish that stops part-way (a database error, a killed worker) is
+    resumed from the rows still staged: a job found in phase ``publishing`` skips
+    straight to it, so the import still ends with all of its rows.
+
+    Raises
+    ------
+    PublishInterruptedError
+        The publish stopped part-way; the job is queued again to finish it.
     """
     job = session.get_one(Job, job_id, populate_existing=True)
     options = ImportOptions.from_payload(job.payload)
     path = Path(job.payload["file"])
+    saved = dict(job.progress or {})
     project = session.get(Project, job.project_id)
     if project is None:
         raise NotFoundError(f"Project {job.project_id} does not exist.")
     project_id, task, labels = project.id, project.task, list(project.labels)
     end_read(session)
-    progress: dict[str, Any] = {
-        "phase": "reading",
-        "file": path.name,
-        "rows_read": 0,
-        "rows_staged": 0,
-        "bytes_total": path.stat().st_size if path.is_file() else 0,
-        "n_errors": 0,
-    }
-    try:
-        n_rows, errors = _stage(session, job_id, path, options, task, labels, progress, on_progress)
-        if n_rows == 0:
-            raise InputError("no records found", file=path)
-        if errors and options.on_error == "abort":
-            raise ImportFailedError(path, errors[:MAX_REPORTED_ERRORS], len(errors))
-        progress["phase"] = "publishing"
+    if saved.get("phase") == "publishing":
+        progress = saved
+    else:
+        progress = {
+            "phase": "reading",
+            "file": path.name,
+            "rows_read": 0,
+            "rows_staged": 0,
+            "bytes_total": path.stat().st_size if path.is_file() else 0,
+            "n_errors": 0,
+        }
+        try:
+            n_rows, errors = _stage(
+                session, job_id, path, options, task, labels, progress, on_progress
+            )
+            if n_rows == 0:
+                raise InputError("no records found", file=path)
+            if errors and options.on_error == "abort":
+                raise ImportFailedError(path, errors[:MAX_REPORTED_ERRORS], len(errors))
+        except BaseException:
+            session.rollback()
+            _discard_staged(session, job_id)
+            raise
+        progress.update(
+            phase="publishing",
+            skipped=[_public(e.to_dict()) for e in errors],
+            published=dict.fromkeys(_TALLIES, 0),
+            first_position=None,
+        )
         _set_progress(session, job_id, progress, on_progress)
-        report = _publish(session, job_id, project_id, path, options, n_rows, errors)
-    except BaseException:
+    try:
+        report = _publish(session, job_id, project_id, path, options, progress, on_progress)
+    except BaseException as exc:
         session.rollback()
-        _discard_staged(session, job_id)
+        _publish_stopped(session, job_id, progress, exc)
         raise
+    first_position = progress["first_position"] if report.added else None
+    progress = {k: v for k, v in progress.items() if k not in ("skipped", "published")}
     progress.update(phase="done", report=report.to_dict())
-    progress["report"]["skipped"] = [
-        {**row, "file": path.name} for row in progress["report"]["skipped"]
-    ]
+    progress["report"]["skipped"] = [_public(row) for row in progress["report"]["skipped"]]
+    # The event and the job's end in one transaction: a resumed publish that finds no
+    # staged row left records the import once.
     begin_write(session)
+    record(
+        session,
+        "import",
+        project_id=project_id,
+        user_id=options.user_id,
+        job_id=job_id,
+        file=report.file,
+        rows=report.rows,
+        added=report.added,
+        duplicates=report.duplicates,
+        labeled=report.labeled,
+        attached=report.attached,
+        skipped=len(report.skipped),
+        evaluation=options.evaluation,
+        source=str(options.source),
+        first_position=first_position,
+    )
     session.execute(
         update(Job)
         .where(Job.id == job_id)
@@ -362,7 +425,6 @@ def run_import(
     session.commit()
     if on_progress is not None:
         on_progress(progress)
-    _discard_staged(session, job_id)
     if report.added >= ANALYZE_AFTER and session.get_bind().dialect.name == "postgresql":
         # Fresh statistics, so the planner drives the queue query from the ranked
         # entries instead of testing every new item (milliseconds instead of ~0.3 s on
@@ -370,6 +432,39 @@ def run_import(
         session.execute(text("ANALYZE items"))
         session.commit()
     return report
+
+
+def _publish_stopped(
+    session: Session, job_id: int, progress: dict[str, Any], exc: BaseException
+) -> None:
+    """A publish stopped part-way: queue the job to finish it, or give up after a few tries.
+
+    Raises PublishInterruptedError (from ``exc``) when the job was queued again; returns
+    when the tries are used up (the caller fails the job; the staged rest is removed).
+    """
+    attempts = int(progress.get("publish_attempts", 0)) + 1
+    published = progress.get("published") or {}
+    if attempts >= PUBLISH_ATTEMPTS:
+        _discard_staged(session, job_id)
+        progress["note"] = (
+            f"publishing stopped {attempts} times; {published.get('added', 0):,} new items "
+            "of the file are in the project, the rest was not imported"
+        )
+        begin_write(session)
+        session.execute(update(Job).where(Job.id == job_id).values(progress=dict(progress)))
+        session.commit()
+        return
+    progress["publish_attempts"] = attempts
+    begin_write(session)
+    session.execute(
+        update(Job).where(Job.id == job_id).values(status=JobStatus.QUEUED, progress=dict(progress))
+    )
+    session.commit()
+    raise PublishInterruptedError(
+        f"Publishing {progress.get('file', 'the file')} stopped part-way "
+        f"({published.get('added', 0):,} items in so far); every row is still staged and "
+        "the worker finishes the import when it next runs."
+    ) from exc
 
 
 def fail_import_job(session: Session, *, job_id: int, error: BaseException) -> None:
@@ -530,27 +625,107 @@ def _discard_staged(session: Session, job_id: int) -> int:
     return removed
 
 
+#: What each publish batch adds up, kept in the job's progress so a resumed publish
+#: reports the whole file.
+_TALLIES = ("n_valid", "added", "labeled", "attached", "same", "held_out", "kept_out")
+
+
 def _publish(
     session: Session,
     job_id: int,
     project_id: int,
     path: Path,
     options: ImportOptions,
-    n_rows: int,
-    errors: list[InputError],
+    progress: dict[str, Any],
+    on_progress: ProgressCallback | None,
 ) -> ImportReport:
-    """Move the staged rows into the project, in one transaction (set-based SQL)."""
-    begin_write(session)
-    # The row lock serializes imports into one project (PostgreSQL; SQLite's write lock
-    # already does), so two of them cannot hand out the same positions.
+    """Move the job's staged rows into the project, ``PUBLISH_BATCH`` rows per transaction.
+
+    Each batch takes the positions after the project's last one under the project's
+    lock, so positions stay dense even if two imports publish into one project at once,
+    and deletes the staged rows it moved, so a resumed publish starts where it stopped.
+    """
+    tallies: dict[str, int] = progress["published"]
+    now = datetime.now(UTC)
+    while True:
+        low = session.scalar(select(func.min(ImportRow.id)).where(ImportRow.job_id == job_id))
+        end_read(session)
+        if low is None:
+            break
+        high = low + PUBLISH_BATCH - 1
+        begin_write(session)
+        batch = _publish_batch(session, job_id, project_id, path, options, now, low, high)
+        for name, value in batch.items():
+            if name == "first_position":
+                if progress["first_position"] is None and value is not None:
+                    progress["first_position"] = value
+            else:
+                tallies[name] += value
+        progress["rows_published"] = tallies["n_valid"]
+        session.execute(update(Job).where(Job.id == job_id).values(progress=dict(progress)))
+        session.commit()
+        if on_progress is not None:
+            on_progress(dict(progress))
+
+    notes: list[str] = []
+    if tallies["kept_out"]:
+        notes.append(
+            f"{_count(tallies['kept_out'], 'row')} left out: the text is already in the "
+            "project, and an evaluation item must be new (its label was not kept)"
+        )
+    if tallies["attached"]:
+        notes.append(
+            f"{_count(tallies['attached'], 'label')} attached to items already in the "
+            f"project (as new {options.source} annotations)"
+        )
+    if tallies["same"]:
+        notes.append(
+            f"{_count(tallies['same'], 'label')} left out: the item already had that label "
+            f"from the same source ({options.source})"
+        )
+    if tallies["held_out"]:
+        notes.append(
+            f"{_count(tallies['held_out'], 'label')} left out: the text is a held-out "
+            "evaluation item, which is never trained on"
+        )
+    report = ImportReport(
+        file=path.name,
+        rows=int(progress["rows_read"]),
+        added=tallies["added"],
+        duplicates=tallies["n_valid"] - tallies["added"],
+        labeled=tallies["labeled"],
+        # Stored with file names only (members read the progress); the caller gets the path.
+        skipped=[{**row, "file": str(path)} for row in progress.get("skipped") or []],
+        evaluation=options.evaluation,
+        attached=tallies["attached"],
+        notes=notes,
+    )
+    return report
+
+
+def _publish_batch(
+    session: Session,
+    job_id: int,
+    project_id: int,
+    path: Path,
+    options: ImportOptions,
+    now: datetime,
+    low: int,
+    high: int,
+) -> dict[str, Any]:
+    """Publish the staged rows with ids ``low..high`` (set-based SQL) and delete them.
+
+    Runs inside the caller's write transaction; returns the batch's tallies.
+    """
+    # The row lock serializes publishing batches into one project (PostgreSQL; SQLite's
+    # write lock already does), so two of them cannot hand out the same positions.
     project = session.get(Project, project_id, with_for_update=True, populate_existing=True)
     if project is None:
         raise NotFoundError(f"Project {project_id} does not exist.")
     last = session.scalar(select(func.max(Item.position)).where(Item.project_id == project_id))
     start = 0 if last is None else last + 1
-    now = datetime.now(UTC)
     staged = ImportRow
-    in_job = staged.job_id == job_id
+    in_batch = and_(staged.job_id == job_id, staged.id.between(low, high))
     already = (
         select(Item.id)
         .where(Item.project_id == project_id, Item.content_hash == staged.content_hash)
@@ -567,7 +742,7 @@ def _publish(
         literal(options.evaluation),
         staged.label if options.evaluation else null(),
         literal(now, type_=_ITEMS.c.created_at.type),
-    ).where(in_job, staged.first, ~already)
+    ).where(in_batch, staged.first, ~already)
     columns = [
         "project_id",
         "position",
@@ -584,18 +759,17 @@ def _publish(
     session.execute(insert(_ITEMS).from_select(columns, new_items))
     top = session.scalar(select(func.max(Item.position)).where(Item.project_id == project_id))
     added = 0 if top is None else top - start + 1
-    n_valid = session.scalar(select(func.count()).where(in_job)) or 0
+    n_valid = session.scalar(select(func.count()).where(in_batch)) or 0
+    tallies: dict[str, Any] = dict.fromkeys(_TALLIES, 0)
+    tallies.update(n_valid=n_valid, added=added, first_position=start if added else None)
 
-    labeled = attached = 0
-    notes: list[str] = []
     # Each staged row finds its item through the (project_id, content_hash) index: a
     # plain join lets SQLite drive from items and scan the staged rows once per item.
-    matched = _matched(project_id, job_id)
+    matched = _matched(project_id, job_id, low, high)
     is_new = and_(matched.c.first, Item.position >= start)
     if options.evaluation:
-        kept_out = 0
         if n_valid > added:  # only a row that made no item was left out
-            kept_out = (
+            tallies["kept_out"] = (
                 session.scalar(
                     select(func.count())
                     .select_from(matched)
@@ -603,11 +777,6 @@ def _publish(
                     .where(~is_new)
                 )
                 or 0
-            )
-        if kept_out:
-            notes.append(
-                f"{_count(kept_out, 'row')} left out: the text is already in the project, "
-                "and an evaluation item must be new (its label was not kept)"
             )
     else:
         source = literal(options.source, type_=_ANNOTATIONS.c.source.type)
@@ -631,51 +800,22 @@ def _publish(
                 new_labels,
             )
         )
-        labeled = (
-            session.scalar(
-                select(func.count())
-                .select_from(Annotation)
-                .join(Item, Item.id == Annotation.item_id)
-                .where(Item.project_id == project_id, Item.position >= start)
+        if added:
+            tallies["labeled"] = (
+                session.scalar(
+                    select(func.count())
+                    .select_from(Annotation)
+                    .join(Item, Item.id == Annotation.item_id)
+                    .where(Item.project_id == project_id, Item.position >= start)
+                )
+                or 0
             )
-            or 0
-        )
         if n_valid > added:  # only a row that made no item can attach its label
-            attached, attach_notes = _attach_labels(
-                session, job_id, project_id, start, options, now
+            tallies.update(
+                _attach_labels(session, job_id, project_id, start, options, now, low, high)
             )
-            notes.extend(attach_notes)
-
-    report = ImportReport(
-        file=path.name,
-        rows=n_rows,
-        added=added,
-        duplicates=n_valid - added,
-        labeled=labeled,
-        skipped=[e.to_dict() for e in errors],
-        evaluation=options.evaluation,
-        attached=attached,
-        notes=notes,
-    )
-    record(
-        session,
-        "import",
-        project_id=project_id,
-        user_id=options.user_id,
-        job_id=job_id,
-        file=report.file,
-        rows=report.rows,
-        added=report.added,
-        duplicates=report.duplicates,
-        labeled=report.labeled,
-        attached=report.attached,
-        skipped=len(report.skipped),
-        evaluation=options.evaluation,
-        source=str(options.source),
-        first_position=start if added else None,
-    )
-    session.commit()
-    return report
+    session.execute(delete(ImportRow).where(in_batch))
+    return tallies
 
 
 def _attach_labels(
@@ -685,14 +825,16 @@ def _attach_labels(
     start: int,
     options: ImportOptions,
     now: datetime,
-) -> tuple[int, list[str]]:
-    """Labels of rows whose text was already an item: new annotations on that item.
+    low: int,
+    high: int,
+) -> dict[str, int]:
+    """Labels of staged rows ``low..high`` whose text was already an item: new annotations.
 
-    A label is left out, and counted in a note, when the item is held out for
-    evaluation (it would leak into training) or when the item already has the same
-    label from the same source (importing a file twice adds nothing).
+    A label is left out, and counted (``held_out``, ``same``), when the item is held out
+    for evaluation (it would leak into training) or when the item already has the same
+    label from the same source (importing a file twice adds nothing). Returns the counts.
     """
-    matched = _matched(project_id, job_id)
+    matched = _matched(project_id, job_id, low, high)
     rows = session.execute(
         select(Item.id, Item.is_evaluation, matched.c.label)
         .select_from(matched)
@@ -704,7 +846,7 @@ def _attach_labels(
         .order_by(matched.c.id)
     ).all()
     if not rows:
-        return 0, []
+        return {}
     held_out = sum(1 for _, is_evaluation, _ in rows if is_evaluation)
     candidates = [(item_id, label) for item_id, is_evaluation, label in rows if not is_evaluation]
     present: set[tuple[int, str]] = set()
@@ -741,28 +883,15 @@ def _attach_labels(
         )
     for begin in range(0, len(new_rows), _BATCH):
         session.execute(insert(_ANNOTATIONS), new_rows[begin : begin + _BATCH])
-    notes = []
-    if new_rows:
-        notes.append(
-            f"{_count(len(new_rows), 'label')} attached to items already in the project "
-            f"(as new {options.source} annotations)"
-        )
-    same = len(candidates) - len(new_rows)
-    if same:
-        notes.append(
-            f"{_count(same, 'label')} left out: the item already had that label "
-            f"from the same source ({options.source})"
-        )
-    if held_out:
-        notes.append(
-            f"{_count(held_out, 'label')} left out: the text is a held-out evaluation "
-            "item, which is never trained on"
-        )
-    return len(new_rows), notes
+    return {
+        "attached": len(new_rows),
+        "same": len(candidates) - len(new_rows),
+        "held_out": held_out,
+    }
 
 
-def _matched(project_id: int, job_id: int) -> Subquery:
-    """The job's staged rows with the id of the project's item holding their text."""
+def _matched(project_id: int, job_id: int, low: int, high: int) -> Subquery:
+    """The job's staged rows ``low..high`` with the id of the item holding their text."""
     staged = ImportRow
     item_id = (
         select(Item.id)
@@ -771,7 +900,7 @@ def _matched(project_id: int, job_id: int) -> Subquery:
     )
     return (
         select(staged.id, staged.first, staged.label, item_id.label("item_id"))
-        .where(staged.job_id == job_id)
+        .where(staged.job_id == job_id, staged.id.between(low, high))
         .subquery()
     )
 

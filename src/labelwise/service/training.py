@@ -32,7 +32,7 @@ from labelwise.learners import Committee, ProbabilisticClassifier
 from labelwise.loop import ActiveLearningLoop, LoopState
 from labelwise.service.errors import ConflictError, NotFoundError
 from labelwise.service.events import record
-from labelwise.service.import_jobs import recover_imports, run_import_job
+from labelwise.service.import_jobs import recover_imports, resumable, run_import_job
 from labelwise.service.importing import IMPORT_KIND
 from labelwise.service.job_errors import record_failure
 from labelwise.service.project_settings import ProjectSettings
@@ -354,17 +354,30 @@ class RetrainWorker:
 
         One worker per database is assumed: a starting worker owns every running job.
         Returns how many were marked; their projects keep serving their last good model.
+        An import stopped while publishing is queued again instead, to be finished (its
+        rows are all valid and staged), and the event of a failed job is named after its
+        kind (``import_failed``, ``retrain_failed``).
         """
         with self.session_factory() as session:
             begin_write(session)
             stale = list(session.scalars(select(Job).where(Job.status == JobStatus.RUNNING)))
+            failed = 0
             for job in stale:
+                if resumable(job):
+                    # Every row is valid and staged: finishing the publish keeps the
+                    # import all or nothing, failing it now would leave part of it in.
+                    job.status = JobStatus.QUEUED
+                    record(session, "import_resumed", project_id=job.project_id, job_id=job.id)
+                    continue
                 job.status = JobStatus.FAILED
                 job.error = "Interrupted: the worker stopped while this job ran."
                 job.finished_at = _now()
-                record(session, "retrain_failed", project_id=job.project_id, job_id=job.id)
+                if job.kind == IMPORT_KIND:  # the import page shows the phase
+                    job.progress = {**(job.progress or {}), "phase": "failed"}
+                record(session, f"{job.kind}_failed", project_id=job.project_id, job_id=job.id)
+                failed += 1
             session.commit()
-            return len(stale)
+            return failed
 
     def wake(self) -> None:
         """Look for jobs now instead of at the next poll."""
