@@ -74,7 +74,7 @@ _BATCH = 5_000
 STAGE_BATCH = 2_000
 #: Staged rows published per write transaction: well under 0.5 s of SQLite's write lock
 #: (items, their labels and the staged rows' deletion; see docs/architecture.md).
-PUBLISH_BATCH = 2_000
+PUBLISH_BATCH = 1_000
 #: Tries of a publish that stopped for a reason other than its rows (the database, a
 #: killed worker) before the job is failed with what it had published.
 PUBLISH_ATTEMPTS = 3
@@ -647,11 +647,13 @@ def _publish(
     """
     tallies: dict[str, int] = progress["published"]
     now = datetime.now(UTC)
-    while True:
-        low = session.scalar(select(func.min(ImportRow.id)).where(ImportRow.job_id == job_id))
-        end_read(session)
-        if low is None:
-            break
+    # Batches are id ranges of the rows still staged (a resumed publish starts at the
+    # first one left); a range may hold fewer rows when another import staged meanwhile.
+    first, last = session.execute(
+        select(func.min(ImportRow.id), func.max(ImportRow.id)).where(ImportRow.job_id == job_id)
+    ).one()
+    end_read(session)
+    for low in range(first or 0, 0 if last is None else last + 1, PUBLISH_BATCH):
         high = low + PUBLISH_BATCH - 1
         begin_write(session)
         batch = _publish_batch(session, job_id, project_id, path, options, now, low, high)
@@ -814,7 +816,12 @@ def _publish_batch(
             tallies.update(
                 _attach_labels(session, job_id, project_id, start, options, now, low, high)
             )
-    session.execute(delete(ImportRow).where(in_batch))
+    # Core, not ORM: the ORM's delete would fetch the deleted ids back (RETURNING).
+    session.execute(
+        delete(_IMPORT_ROWS).where(
+            _IMPORT_ROWS.c.job_id == job_id, _IMPORT_ROWS.c.id.between(low, high)
+        )
+    )
     return tallies
 
 
