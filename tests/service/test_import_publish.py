@@ -274,3 +274,23 @@ def test_an_import_interrupted_before_its_publish_fails_as_an_import(
     kinds = session.scalars(select(Event.kind).where(Event.kind.like("%_failed"))).all()
     assert kinds == ["import_failed"]
     session.rollback()
+
+
+def test_a_server_worker_does_not_claim_the_clis_inline_import(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    project: Project,
+    tmp_path: Path,
+) -> None:
+    worker = RetrainWorker(session_factory, data_dir=tmp_path / "data")
+    claimed: list[int | None] = []
+
+    def meanwhile(progress: dict[str, Any]) -> None:
+        if progress["phase"] == "reading" and not claimed:
+            claimed.append(worker._claim())
+
+    path = _write(tmp_path / "rows.jsonl", _rows(23))
+    report = import_items(session, project_id=project.id, path=path, on_progress=meanwhile)
+    assert claimed == [None]
+    assert report.added == 21
+    _check_whole_file(session, project.id, 23)

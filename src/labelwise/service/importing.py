@@ -310,10 +310,15 @@ def create_import_job(
         raise NotFoundError(f"Project {project_id} does not exist.")
     size = path.stat().st_size if path.is_file() else 0
     begin_write(session)
+    # An inline job (the CLI's) is running from the start: queued, a server's worker
+    # would claim it too and both would stage and publish the same file.
+    inline = trigger == "inline"
     job = Job(
         project_id=project_id,
         kind=IMPORT_KIND,
         trigger=trigger,
+        status=JobStatus.RUNNING if inline else JobStatus.QUEUED,
+        started_at=datetime.now(UTC) if inline else None,
         payload=options.to_payload(path),
         progress={"phase": "queued", "rows_read": 0, "bytes_total": size, "file": path.name},
     )
