@@ -196,6 +196,26 @@ class TestImport:
         assert "1 bad row skipped" in " ".join(response.text.split())
         assert client.get(f"/api/projects/{pid}/items").json()["total"] == 1
 
+    def test_a_publishing_import_shows_how_many_rows_are_in(self, client, world, session_factory):
+        from labelwise.service.transactions import begin_write
+        from labelwise.store import Job, JobStatus
+
+        csrf = ui_login(client, world.admin.username)
+        assert csrf
+        pid = world.project.id
+        progress = {"phase": "publishing", "file": "big.jsonl", "rows_read": 1_200}
+        progress |= {"rows_staged": 1_200, "rows_published": 500, "bytes_total": 10}
+        with session_factory() as session:
+            begin_write(session)
+            job = Job(project_id=pid, kind="import", trigger="upload", progress=progress)
+            job.status = JobStatus.RUNNING
+            session.add(job)
+            session.commit()
+            job_id = job.id
+        page = " ".join(client.get(f"/ui/projects/{pid}/manage/imports/{job_id}").text.split())
+        assert "Publishing: 500 of 1,200 rows in the project." in page
+        assert "the new items appear batch by batch" in page
+
 
 class TestUsersAndProjects:
     def test_site_admin_adds_a_user_who_can_log_in(self, client, world):

@@ -25,14 +25,20 @@ class ImportReportOut(BaseModel):
 
 
 class ImportProgressOut(BaseModel):
-    """``phase``: queued, reading, publishing, done or failed."""
+    """``phase``: queued, reading, publishing, done or failed.
+
+    ``rows_published`` counts staged rows moved into the project so far (the publish runs
+    in short batches); ``note`` says what got in when a publish failed part-way.
+    """
 
     phase: str = "queued"
     file: str | None = None
     rows_read: int = 0
     rows_staged: int = 0
+    rows_published: int = 0
     bytes_total: int = 0
     n_errors: int = 0
+    note: str | None = None
 
 
 class ImportJobOut(BaseModel):
