@@ -35,7 +35,8 @@ def write_jsonl(path: Path, rows: Sequence[Mapping[str, object]]) -> Path:
 @pytest.fixture
 def setup(session, tmp_path):
     owner = make_user(session, "owner")
-    project, truth = make_project(session, owner)
+    # No audit sample: every label counted below is a training label.
+    project, truth = make_project(session, owner, settings={"audit_fraction": 0})
     report = importing.import_items(
         session,
         project_id=project.id,

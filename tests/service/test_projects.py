@@ -14,12 +14,20 @@ from labelwise.service.project_settings import (
     DEFAULT_RETRAIN_EVERY,
     MAX_LEASE_SECONDS,
 )
-from labelwise.store import Role
+from labelwise.store import TaskType, Role
 
 
 @pytest.fixture
 def owner(session):
     return users.create_user(session, username="owner", password="owner-password")
+
+
+@pytest.mark.parametrize("task", [TaskType.MULTI_LABEL, TaskType.SPANS])
+def test_one_tag_or_one_entity_type_is_a_real_task(session, owner, task):
+    project = projects.create_project(
+        session, name=f"one-{task.value}", labels=["PER"], owner=owner, task=task
+    )
+    assert project.labels == ["PER"]
 
 
 def test_create_project_makes_the_owner_admin(session, owner):
@@ -31,7 +39,7 @@ def test_create_project_makes_the_owner_admin(session, owner):
 @pytest.mark.parametrize(
     ("labels", "settings", "message"),
     [
-        ([], None, "at least two labels"),
+        ([], None, "at least one label"),
         (["a"], None, "at least two labels"),
         (["a", " "], None, "may not be empty"),
         (["a", "a"], None, "distinct"),

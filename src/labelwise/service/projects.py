@@ -39,6 +39,11 @@ def parse_settings(raw: dict[str, Any] | None) -> ProjectSettings:
         raise ValidationError(f"Invalid project settings: {problems}.") from None
 
 
+# With one label a single-label item has no decision to make and a classifier nothing to
+# learn. One tag (present or not) or one entity type is a real multi-label or spans task.
+_FEWEST_LABELS = {TaskType.SINGLE_LABEL: 2}
+
+
 def create_project(
     session: Session,
     *,
@@ -58,11 +63,12 @@ def create_project(
         raise ValidationError("Label names may not be empty.")
     if len(set(clean)) != len(clean):
         raise ValidationError("Label names must be distinct.")
-    if len(clean) < 2:
-        # With one label there is no decision to make and nothing a classifier can learn.
+    if not clean:
+        raise ValidationError("A project needs at least one label.")
+    if len(clean) < _FEWEST_LABELS.get(task, 1):
         raise ValidationError(
-            f"A project needs at least two labels, got {clean}; add the alternative "
-            "(for example 'other')."
+            f"A {task.value.replace('_', '-')} project needs at least two labels, got "
+            f"{clean}; add the alternative (for example 'other')."
         )
     checked = parse_settings(settings)
     begin_write(session)  # after the checks: a refused request never waits for the lock

@@ -13,10 +13,11 @@ from labelwise.store import Role, TaskType
 class ProjectIn(BaseModel):
     name: Name = Field(min_length=1, max_length=200)
     labels: list[Annotated[LabelName, Field(min_length=1, max_length=200)]] = Field(
-        min_length=2,
+        min_length=1,
         max_length=10_000,
         json_schema_extra={"uniqueItems": True},
-        description="At least two distinct names: a choice needs two options.",
+        description="Distinct names; a single-label project needs at least two (a choice "
+        "needs two options), a multi-label or spans project at least one.",
     )
     task: TaskType = TaskType.SINGLE_LABEL
     settings: dict[str, Any] | None = Field(
