@@ -14,7 +14,7 @@ from labelwise.service.project_settings import (
     DEFAULT_RETRAIN_EVERY,
     MAX_LEASE_SECONDS,
 )
-from labelwise.store import TaskType, Role
+from labelwise.store import Role, TaskType
 
 
 @pytest.fixture
