@@ -208,6 +208,23 @@ class TestImportJob:
         assert "big.jsonl" in error["message"] and "100 bytes" in error["message"]
         assert list((settings.data_dir / "imports").iterdir()) == []
 
+    def test_a_body_declared_too_large_is_refused_before_it_is_read(self, world, settings):
+        from fastapi.testclient import TestClient
+
+        from labelwise.server.app import create_app
+        from labelwise.server.limits import MULTIPART_OVERHEAD_BYTES
+
+        small = settings.model_copy(update={"max_upload_bytes": 100})
+        body = _jsonl({"text": "x" * (MULTIPART_OVERHEAD_BYTES + 200)})
+        with TestClient(create_app(small)) as client:
+            response = _queue(client, world, "huge.jsonl", body)
+        error = assert_error(response, 413, "upload_too_large")
+        assert "at most 100 bytes" in error["message"]
+        # The form parser never ran: no temporary file, no job, nothing under the data dir.
+        assert not (settings.data_dir / "imports").exists() or not any(
+            (settings.data_dir / "imports").iterdir()
+        )
+
     def test_labeling_goes_on_while_an_import_runs(
         self, client, factory, world, session_factory, settings, monkeypatch
     ):

@@ -11,7 +11,12 @@ from fastapi import FastAPI
 from labelwise import __version__
 from labelwise.server.docs import mount_docs
 from labelwise.server.errors import register_error_handlers
-from labelwise.server.limits import SPARE_THREADS, WORKER_CONNECTIONS, RequestLimit
+from labelwise.server.limits import (
+    SPARE_THREADS,
+    WORKER_CONNECTIONS,
+    BodyLimit,
+    RequestLimit,
+)
 from labelwise.server.routes import ROUTERS
 from labelwise.server.schemas.errors import ERROR_RESPONSES
 from labelwise.server.security import app_secret
@@ -77,6 +82,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         RequestLimit, limit=settings.db_pool_size, queue_timeout=settings.request_queue_seconds
     )
+    # Outermost (added last): an oversized upload is refused before it waits for a slot.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)
     register_error_handlers(app)
     app.exception_handler(LoginThrottled)(login_throttled)
     for router in ROUTERS:

@@ -66,24 +66,71 @@ class RequestLimit:
             slots.release()
 
 
+#: What a multipart request may carry beyond its file (boundaries, part headers, fields).
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
+
+
+class BodyLimit:
+    """ASGI middleware refusing, before reading it, a body its length says is too large.
+
+    The form parser would otherwise spool the whole upload to a temporary file before
+    any route could look at it. Bodies without a ``Content-Length`` (chunked) are still
+    measured while the import copies them (``service.import_jobs``).
+
+    Parameters
+    ----------
+    app : ASGIApp
+    max_bytes : int
+        The largest file an upload may carry (``Settings.max_upload_bytes``); the body may
+        exceed it by :data:`MULTIPART_OVERHEAD_BYTES`.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            declared = dict(scope["headers"]).get(b"content-length", b"")
+            if declared.isdigit() and int(declared) > self.max_bytes + MULTIPART_OVERHEAD_BYTES:
+                message = (
+                    f"The upload is {int(declared):,} bytes; this server takes files of at "
+                    f"most {self.max_bytes:,} bytes (LABELWISE_MAX_UPLOAD_BYTES). Nothing "
+                    "was stored."
+                )
+                await _error(send, 413, "upload_too_large", message)
+                return
+        await self.app(scope, receive, send)
+
+
 async def _busy(send: Send) -> None:
-    body = json.dumps(
-        {
-            "error": {
-                "type": "service_busy",
-                "message": "The server is busy with other requests; nothing was done, "
-                "try again shortly.",
-            }
-        }
-    ).encode()
+    await _error(
+        send,
+        503,
+        "service_busy",
+        "The server is busy with other requests; nothing was done, try again shortly.",
+        headers=[(b"retry-after", str(RETRY_AFTER_S).encode())],
+    )
+
+
+async def _error(
+    send: Send,
+    status: int,
+    kind: str,
+    message: str,
+    *,
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    # The app's one error body shape, written before the app (and its handlers) ran.
+    body = json.dumps({"error": {"type": kind, "message": message}}).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 503,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
-                (b"retry-after", str(RETRY_AFTER_S).encode()),
+                *(headers or []),
             ],
         }
     )
