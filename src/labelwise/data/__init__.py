@@ -4,8 +4,9 @@ Names resolve on first use (PEP 562) so that the store, which needs only
 :class:`LabelSource`, does not import pandas and SciPy through :class:`Pool`.
 """
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from labelwise._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from labelwise.data.pool import Pool
@@ -23,15 +24,4 @@ _LAZY = {
 __all__ = ["LabelSchema", "LabelSource", "Pool", "TextDataset", "read_dataset"]
 
 
-def __getattr__(name: str) -> Any:
-    try:
-        module = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'labelwise.data' has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip this hook
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

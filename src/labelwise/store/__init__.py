@@ -8,9 +8,9 @@ Names resolve on first use (PEP 562): the CLI imports ``labelwise.store.enums`` 
 options without paying for SQLAlchemy.
 """
 
-import importlib as _importlib
 from typing import TYPE_CHECKING as _TYPE_CHECKING
-from typing import Any as _Any
+
+from labelwise._lazy import lazy_exports as _lazy_exports
 
 if _TYPE_CHECKING:
     from labelwise.store.engine import make_engine, make_session_factory, upgrade_database
@@ -84,15 +84,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> _Any:
-    try:
-        module = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'labelwise.store' has no attribute {name!r}") from None
-    value = getattr(_importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip this hook
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+__getattr__, __dir__ = _lazy_exports(__name__, _LAZY, globals())
