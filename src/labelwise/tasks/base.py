@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from labelwise.data.schema import LabelSchema
+from labelwise.evaluation.agreement import Agreement
 from labelwise.exceptions import InputError, InvalidLabelError
 
 
@@ -40,6 +41,8 @@ class Task(ABC):
         The fewest label names a project of this kind can have.
     metric : str
         Name of the per-item score behind held-out and audit estimates (see :meth:`correct`).
+    several : bool
+        An item may take several label names at once (the page offers a multiple choice).
     per_class_proba : bool
         The learner's probabilities are one independent yes/no per class (their rows need
         not sum to 1) rather than one distribution over the classes.
@@ -49,6 +52,7 @@ class Task(ABC):
     view: ClassVar[str | None] = None
     fewest_labels: ClassVar[int] = 1
     metric: ClassVar[str] = "accuracy"
+    several: ClassVar[bool] = False
     per_class_proba: ClassVar[bool] = False
 
     @classmethod
@@ -163,6 +167,13 @@ class Task(ABC):
         """:attr:`metric` over the items: the fraction :meth:`correct` (NaN when empty)."""
         right = self.correct(predicted, reference)
         return float(np.mean(right)) if right.size else float("nan")
+
+    def agreement(self, ratings: Sequence[Sequence[Any]]) -> Agreement | None:  # noqa: ARG002
+        """Chance-corrected agreement among annotators, given per item the values they gave.
+
+        None when the task has no agreement measure (the default) or no item has two values.
+        """
+        return None
 
     # --- exporting ---------------------------------------------------------------------
 

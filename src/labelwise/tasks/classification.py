@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
+from labelwise.evaluation.agreement import Agreement, annotator_agreement
 from labelwise.exceptions import InvalidLabelError
 from labelwise.tasks.base import Task, is_blank, require_values, sentence
 
@@ -119,6 +120,9 @@ class SingleLabel(_Classes):
             count=len(predicted),
         )
 
+    def agreement(self, ratings: Sequence[Sequence[Any]]) -> Agreement | None:
+        return annotator_agreement([[str(v) for v in item] for item in ratings])
+
     def export_value(self, value: Any) -> str:
         # A list here was stored before the project's task was changed; keep it readable.
         return SEPARATOR.join(map(str, value)) if isinstance(value, list) else str(value)
@@ -163,6 +167,7 @@ class MultiLabel(_Classes):
     # One tag (present or not) is a real multi-label task.
     fewest_labels: ClassVar[int] = 1
     metric: ClassVar[str] = "exact_match"
+    several: ClassVar[bool] = True
     per_class_proba: ClassVar[bool] = True
 
     def parse(self, value: Any, *, text: str | None = None) -> list[str] | None:  # noqa: ARG002
