@@ -12,14 +12,17 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 from labelwise.data.schema import LabelSchema
-from labelwise.evaluation.agreement import Agreement
 from labelwise.exceptions import InputError, InvalidLabelError
+
+if TYPE_CHECKING:
+    # At run time only where used: labelwise.evaluation loads scikit-learn.
+    from labelwise.evaluation.agreement import Agreement
 
 
 class Task(ABC):

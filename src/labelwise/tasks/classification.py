@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
 
-from labelwise.evaluation.agreement import Agreement, annotator_agreement
 from labelwise.exceptions import InvalidLabelError
 from labelwise.tasks.base import Task, is_blank, require_values, sentence
+
+if TYPE_CHECKING:
+    from labelwise.evaluation.agreement import Agreement
 
 #: Separates label names in a one-string multi-label value, in every file format.
 SEPARATOR = "|"
@@ -121,6 +123,8 @@ class SingleLabel(_Classes):
         )
 
     def agreement(self, ratings: Sequence[Sequence[Any]]) -> Agreement | None:
+        from labelwise.evaluation.agreement import annotator_agreement
+
         return annotator_agreement([[str(v) for v in item] for item in ratings])
 
     def export_value(self, value: Any) -> str:
