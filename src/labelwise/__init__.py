@@ -1,6 +1,6 @@
 """labelwise: active learning for labeling.
 
-The library API: pools and schemas, featurizers, learners, query strategies, the loop
+The library API: pools, schemas and tasks, featurizers, learners, query strategies, the loop
 and the simulation harness. Nothing here imports web, database or terminal-UI code.
 
 The names resolve on first use (PEP 562): importing ``labelwise.cli`` or
@@ -18,6 +18,7 @@ if _TYPE_CHECKING:
     from labelwise.exceptions import (
         EmptyPoolError,
         InputError,
+        InvalidLabelError,
         LabelwiseError,
         MissingDependencyError,
         NotFittedError,
@@ -38,6 +39,7 @@ if _TYPE_CHECKING:
         RandomSampling,
         UtilityStrategy,
     )
+    from labelwise.tasks import MultiLabel, SingleLabel, Task, task_for
 
 _LAZY = {
     "ActiveLearningLoop": "labelwise.loop",
@@ -45,6 +47,7 @@ _LAZY = {
     "EmptyPoolError": "labelwise.exceptions",
     "EntropySampling": "labelwise.strategies",
     "InputError": "labelwise.exceptions",
+    "InvalidLabelError": "labelwise.exceptions",
     "LabelSchema": "labelwise.data",
     "LabelSource": "labelwise.data",
     "LabelwiseError": "labelwise.exceptions",
@@ -52,6 +55,7 @@ _LAZY = {
     "LoopState": "labelwise.loop",
     "MarginSampling": "labelwise.strategies",
     "MissingDependencyError": "labelwise.exceptions",
+    "MultiLabel": "labelwise.tasks",
     "NotFittedError": "labelwise.exceptions",
     "Oracle": "labelwise.loop",
     "Pool": "labelwise.data",
@@ -64,7 +68,9 @@ _LAZY = {
     "SentenceEmbedder": "labelwise.features",
     "SimulatedOracle": "labelwise.simulation",
     "SimulationConfig": "labelwise.simulation",
+    "SingleLabel": "labelwise.tasks",
     "StateError": "labelwise.exceptions",
+    "Task": "labelwise.tasks",
     "TextDataset": "labelwise.data",
     "TfidfFeaturizer": "labelwise.features",
     "UtilityStrategy": "labelwise.strategies",
@@ -72,6 +78,7 @@ _LAZY = {
     "labels_to_reach": "labelwise.evaluation",
     "read_dataset": "labelwise.data",
     "run_simulation": "labelwise.simulation",
+    "task_for": "labelwise.tasks",
 }
 """Where each public name lives; imported on first attribute access."""
 
@@ -83,6 +90,7 @@ __all__ = [
     "EmptyPoolError",
     "EntropySampling",
     "InputError",
+    "InvalidLabelError",
     "LabelSchema",
     "LabelSource",
     "LabelwiseError",
@@ -90,6 +98,7 @@ __all__ = [
     "LoopState",
     "MarginSampling",
     "MissingDependencyError",
+    "MultiLabel",
     "NotFittedError",
     "Oracle",
     "Pool",
@@ -102,7 +111,9 @@ __all__ = [
     "SentenceEmbedder",
     "SimulatedOracle",
     "SimulationConfig",
+    "SingleLabel",
     "StateError",
+    "Task",
     "TextDataset",
     "TfidfFeaturizer",
     "UtilityStrategy",
@@ -111,6 +122,7 @@ __all__ = [
     "labels_to_reach",
     "read_dataset",
     "run_simulation",
+    "task_for",
 ]
 
 

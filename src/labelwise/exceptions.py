@@ -7,6 +7,7 @@ The tree::
     ├── NotFittedError(ValueError, AttributeError)
     ├── MissingDependencyError(ImportError)  an optional extra is not installed
     ├── StateError(ValueError)               a loop state that does not fit the pool or the call
+    ├── InvalidLabelError(ValueError)        a label value that does not fit the task
     └── QueryError(ValueError)
         ├── EmptyPoolError                   the pool has no items at all
         └── PoolExhaustedError               no unlabeled item is left to query
@@ -79,6 +80,15 @@ class MissingDependencyError(LabelwiseError, ImportError):
 
 class StateError(LabelwiseError, ValueError):
     """A loop state or a ``teach`` call does not fit the pool (bad index, duplicate, mismatch)."""
+
+
+class InvalidLabelError(LabelwiseError, ValueError):
+    """A label value that does not fit its task (wrong shape, unknown name, bad span).
+
+    Raised by :meth:`labelwise.tasks.Task.validate` for values sent by a client, and by
+    :meth:`~labelwise.tasks.Task.parse` before :meth:`~labelwise.tasks.Task.parse_field`
+    locates it as an :class:`InputError`.
+    """
 
 
 class QueryError(LabelwiseError, ValueError):

@@ -11,6 +11,7 @@ import pytest
 
 from labelwise.data.readers import TextDataset, read_dataset
 from labelwise.exceptions import InputError, LabelwiseError
+from labelwise.tasks import MultiLabel
 
 
 def write_jsonl(path: Path, rows: list[Any]) -> Path:
@@ -64,7 +65,7 @@ def test_jsonl_multilabel_lists(tmp_path: Path) -> None:
             {"text": "d", "label": ["tech"]},
         ],
     )
-    ds = read_dataset(path, multilabel=True)
+    ds = read_dataset(path, task=MultiLabel())
     assert ds.labels == [["sport", "news"], [], None, ["tech"]]
     assert ds.classes() == ["news", "sport", "tech"]
 
@@ -84,7 +85,7 @@ def test_csv_texts_labels_metadata(tmp_path: Path) -> None:
 def test_csv_multilabel_pipe_separated(tmp_path: Path) -> None:
     path = tmp_path / "ml.csv"
     path.write_text("text,label\nx,a|b\ny, c \nz,\n", encoding="utf-8")
-    ds = read_dataset(path, multilabel=True)
+    ds = read_dataset(path, task=MultiLabel())
     assert ds.labels == [["a", "b"], ["c"], None]
 
 
@@ -107,7 +108,7 @@ def test_parquet_texts_labels_metadata(tmp_path: Path) -> None:
 def test_parquet_multilabel_lists(tmp_path: Path) -> None:
     path = tmp_path / "ml.parquet"
     pd.DataFrame({"text": ["p", "q"], "label": [["a", "b"], ["c"]]}).to_parquet(path, index=False)
-    ds = read_dataset(path, multilabel=True)
+    ds = read_dataset(path, task=MultiLabel())
     assert ds.labels == [["a", "b"], ["c"]]
 
 
@@ -181,7 +182,7 @@ def test_non_string_label(tmp_path: Path, label: Any, type_name: str) -> None:
 
 def test_multilabel_label_must_be_list_of_strings(tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "bad.jsonl", [{"text": "ok", "label": ["a", 3]}])
-    err = read_error(path, multilabel=True)
+    err = read_error(path, task=MultiLabel())
     assert (err.line, err.field) == (1, "label")
 
 
@@ -189,7 +190,8 @@ def test_non_utf8_bytes_name_the_line(tmp_path: Path) -> None:
     path = tmp_path / "latin1.jsonl"
     path.write_bytes('{"text": "ok"}\n{"text": "fine"}\n{"text": "café"}\n'.encode("latin-1"))
     err = read_error(path)
-    assert (err.file, err.line, err.field) == (str(path), 3, None)
+    # The shared row reader (iter_rows) names the field that holds the bad byte.
+    assert (err.file, err.line, err.field) == (str(path), 3, "text")
     assert "UTF-8" in err.message
     assert "0xe9" in err.message
 
@@ -198,7 +200,7 @@ def test_non_utf8_bytes_in_csv(tmp_path: Path) -> None:
     path = tmp_path / "latin1.csv"
     path.write_bytes("text,label\nnaïve,a\n".encode("latin-1"))
     err = read_error(path)
-    assert (err.line, err.field) == (2, None)
+    assert (err.line, err.field) == (2, "text")
 
 
 def test_csv_missing_text_column(tmp_path: Path) -> None:
@@ -213,7 +215,7 @@ def test_csv_wrong_field_count(tmp_path: Path) -> None:
     path.write_text("text,label\nhello,greet\n\nbye,bye,extra\n", encoding="utf-8")
     err = read_error(path)
     assert (err.file, err.line) == (str(path), 4)
-    assert err.message == "expected 2 fields, found 3"
+    assert err.message.startswith("expected 2 fields, found 3")
 
 
 def test_empty_csv_has_no_header(tmp_path: Path) -> None:

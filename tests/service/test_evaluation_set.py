@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from labelwise.data import LabelSchema, Pool
+from labelwise.data import Pool
 from labelwise.service import importing, projects, queue, training
 from labelwise.service.errors import ValidationError
 from labelwise.service.importing import ImportFailedError
 from labelwise.store import Annotation, Item, TaskType
+from labelwise.tasks import MultiLabel, SingleLabel
 from tests.service.pool_factory import INTENTS, make_project, make_user
 from tests.service.test_training import label_n
 
@@ -154,10 +155,10 @@ class _Predicts:
     ],
 )
 def test_held_out_accuracy_counts_exact_matches(multilabel, predicted, truth, correct):
-    schema = LabelSchema(["a", "b", "c"], multilabel=multilabel)
+    task = (MultiLabel if multilabel else SingleLabel)(["a", "b", "c"])
     pool = Pool(features=np.zeros((5, 2)))
     metrics = training._held_out_accuracy(
-        _Predicts(predicted), pool, np.array([0, 2, 4]), truth, schema, "eval"
+        _Predicts(predicted), pool, np.array([0, 2, 4]), truth, task, "eval"
     )
     assert metrics["eval_accuracy"] == pytest.approx(correct / 3)
     assert metrics["eval_n"] == 3

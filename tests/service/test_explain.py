@@ -34,7 +34,9 @@ class TestWhyThisItem:
         assert why.startswith("The models in its committee disagree about it")
 
     def test_multi_label_names_the_label_closest_to_a_coin_flip(self) -> None:
-        why = why_this_item("MarginSampling()", [("bug", 0.9), ("billing", 0.52)], multi_label=True)
+        why = why_this_item(
+            "MarginSampling()", [("bug", 0.9), ("billing", 0.52)], per_class_proba=True
+        )
         assert why == "The model is unsure whether “billing” applies: 52%."
 
     def test_audit_items_are_a_random_check_even_when_a_model_exists(self) -> None:

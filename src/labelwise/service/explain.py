@@ -54,7 +54,7 @@ def why_this_item(
     suggestions: Sequence[tuple[str, float]],
     *,
     is_audit: bool = False,
-    multi_label: bool = False,
+    per_class_proba: bool = False,
 ) -> str:
     """One sentence saying why an item was served.
 
@@ -68,8 +68,8 @@ def why_this_item(
         own, not a share of one.
     is_audit : bool
         The item belongs to the audit sample.
-    multi_label : bool
-        The project's items take several labels.
+    per_class_proba : bool
+        Each probability is its label's own yes/no (the task's ``per_class_proba``: multi-label).
 
     Returns
     -------
@@ -94,7 +94,7 @@ def why_this_item(
         return _PLAIN[family]
     if not suggestions:
         return "The model ranked it among the most useful items to label next."
-    if multi_label:
+    if per_class_proba:
         label, probability = min(suggestions, key=lambda pair: abs(pair[1] - 0.5))
         return f"The model is unsure whether “{label}” applies: {_percent(probability)}."
     best, p_best = suggestions[0]

@@ -33,7 +33,9 @@ from sqlalchemy.orm import Session
 
 from labelwise.data.rows import FORMATS
 from labelwise.service.errors import ConflictError, NotFoundError, ValidationError
-from labelwise.store import Annotation, AnnotationKind, Item, ModelVersion, Project, TaskType, User
+from labelwise.service.projects import task_of
+from labelwise.store import Annotation, AnnotationKind, Item, ModelVersion, Project, User
+from labelwise.tasks import Task
 
 COLUMNS = (
     "annotation_id",
@@ -73,7 +75,7 @@ class LabeledRow:
     item_id: int
     position: int
     text: str
-    label: str | list[str] | None
+    label: Any  # the task's export value: a name, a list of names, ...; None for a decision
     source: str
     annotator: str | None
     annotator_id: int | None
@@ -136,8 +138,8 @@ def list_labels(
         raise ValidationError(f"limit must be in [1, {MAX_PAGE}], got {limit}.")
     project = _project(session, project_id)
     query = _labels_query(project_id, include_undone=False, kinds=()).offset(offset).limit(limit)
-    multi = project.task is TaskType.MULTI_LABEL
-    return [_row(tuple(values), multi) for values in session.execute(query)]
+    task = task_of(project)
+    return [_row(tuple(values), task) for values in session.execute(query)]
 
 
 def export_labels(
@@ -178,11 +180,11 @@ def export_labels(
     if not overwrite and path.exists():
         raise _exists(path)
     project = _project(session, project_id)
-    multi = project.task is TaskType.MULTI_LABEL
+    task = task_of(project)
     decisions = bool(kinds)
     query = _labels_query(project_id, include_undone=include_undone, kinds=kinds)
     result = session.execute(query.execution_options(yield_per=_CHUNK))
-    rows = (_row(tuple(values), multi) for values in result)
+    rows = (_row(tuple(values), task) for values in result)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(handle)
@@ -190,9 +192,9 @@ def export_labels(
     try:
         names = columns(include_undone, decisions)
         if fmt == "parquet":
-            count = _write_parquet(temp, rows, multi=multi, names=names)
+            count = _write_parquet(temp, rows, task=task, names=names)
         else:
-            count = _write_text(temp, rows, fmt=fmt, names=names)
+            count = _write_text(temp, rows, fmt=fmt, names=names, task=task)
         _move_into_place(temp, path, overwrite=overwrite)
     except BaseException:
         with suppress(FileNotFoundError):
@@ -276,7 +278,7 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _row(values: tuple[Any, ...], multi: bool) -> LabeledRow:
+def _row(values: tuple[Any, ...], task: Task) -> LabeledRow:
     (
         annotation_id,
         item_id,
@@ -297,13 +299,7 @@ def _row(values: tuple[Any, ...], multi: bool) -> LabeledRow:
         kind,
         comment,
     ) = values
-    label: str | list[str] | None
-    if kind is not AnnotationKind.LABEL:
-        label = None
-    elif multi:
-        label = [str(v) for v in value] if isinstance(value, list) else [value]
-    else:
-        label = "|".join(value) if isinstance(value, list) else str(value)
+    label = task.export_value(value) if kind is AnnotationKind.LABEL else None
     return LabeledRow(
         annotation_id=annotation_id,
         item_id=item_id,
@@ -326,7 +322,9 @@ def _row(values: tuple[Any, ...], multi: bool) -> LabeledRow:
     )
 
 
-def _write_text(path: Path, rows: Iterator[LabeledRow], *, fmt: str, names: list[str]) -> int:
+def _write_text(
+    path: Path, rows: Iterator[LabeledRow], *, fmt: str, names: list[str], task: Task
+) -> int:
     count = 0
     undone, decisions = "undone_at" in names, "kind" in names
     with path.open("w", encoding="utf-8", newline="") as handle:
@@ -339,8 +337,8 @@ def _write_text(path: Path, rows: Iterator[LabeledRow], *, fmt: str, names: list
             if writer is None:
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
             else:
-                if isinstance(record["label"], list):
-                    record["label"] = "|".join(record["label"])
+                if record["label"] is not None:
+                    record["label"] = task.export_text(record["label"])
                 record["meta"] = json.dumps(record["meta"], ensure_ascii=False)
                 # As JSON spells it (and pandas/R read it), not Python's True.
                 record["is_audit"] = "true" if record["is_audit"] else "false"
@@ -351,7 +349,7 @@ def _write_text(path: Path, rows: Iterator[LabeledRow], *, fmt: str, names: list
     return count
 
 
-def _parquet_schema(names: list[str], *, multi: bool) -> Any:
+def _parquet_schema(names: list[str], *, task: Task) -> Any:
     import pyarrow as pa
 
     time = pa.timestamp("us", tz="UTC")
@@ -360,7 +358,7 @@ def _parquet_schema(names: list[str], *, multi: bool) -> Any:
         "item_id": pa.int64(),
         "position": pa.int64(),
         "text": pa.string(),
-        "label": pa.list_(pa.string()) if multi else pa.string(),
+        "label": task.export_arrow_type(),
         "source": pa.string(),
         "annotator": pa.string(),
         "annotator_id": pa.int64(),
@@ -379,11 +377,11 @@ def _parquet_schema(names: list[str], *, multi: bool) -> Any:
     return pa.schema([pa.field(name, types[name], nullable=name not in required) for name in names])
 
 
-def _write_parquet(path: Path, rows: Iterator[LabeledRow], *, multi: bool, names: list[str]) -> int:
+def _write_parquet(path: Path, rows: Iterator[LabeledRow], *, task: Task, names: list[str]) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    schema = _parquet_schema(names, multi=multi)
+    schema = _parquet_schema(names, task=task)
     undone, decisions = "undone_at" in names, "kind" in names
     count = 0
     with pq.ParquetWriter(path, schema) as writer:

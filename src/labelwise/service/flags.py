@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, aliased
 
 from labelwise.service.errors import ConflictError, NotFoundError, ValidationError
 from labelwise.service.events import record
-from labelwise.service.queue import _check_value
+from labelwise.service.projects import check_label
 from labelwise.service.training import enqueue_retrain_if_due
 from labelwise.service.transactions import begin_write, end_read
 from labelwise.store import Annotation, AnnotationKind, Item, Project, User
@@ -238,7 +238,8 @@ def resolve_flag(
             session.rollback()
             raise ValidationError("Resolving a flag by labeling needs the label to give.")
         try:
-            value = _check_value(project, label)
+            item_text = session.scalar(select(Item.text).where(Item.id == flag.item_id))
+            value = check_label(project, label, text=item_text)
         except ValidationError:
             session.rollback()
             raise

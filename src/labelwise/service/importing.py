@@ -48,10 +48,11 @@ from sqlalchemy.sql import Subquery
 
 from labelwise.data.rows import Row, iter_rows
 from labelwise.data.schema import LabelSource
-from labelwise.exceptions import InputError
+from labelwise.exceptions import InputError, InvalidLabelError
 from labelwise.service.errors import NotFoundError, ServiceError, ValidationError
 from labelwise.service.events import record
 from labelwise.service.job_errors import DETAIL, failure_detail, failure_message
+from labelwise.service.projects import task_of
 from labelwise.service.transactions import begin_write, end_read
 from labelwise.store import (
     Annotation,
@@ -61,9 +62,9 @@ from labelwise.store import (
     Job,
     JobStatus,
     Project,
-    TaskType,
     User,
 )
+from labelwise.tasks import Task
 
 #: Longest text an item may have, in characters (a long e-mail is ~10,000).
 MAX_TEXT_CHARS = 100_000
@@ -360,7 +361,7 @@ def run_import(
     project = session.get(Project, job.project_id)
     if project is None:
         raise NotFoundError(f"Project {job.project_id} does not exist.")
-    project_id, task, labels = project.id, project.task, list(project.labels)
+    project_id, task = project.id, task_of(project)
     end_read(session)
     if saved.get("phase") == "publishing":
         progress = saved
@@ -374,9 +375,7 @@ def run_import(
             "n_errors": 0,
         }
         try:
-            n_rows, errors = _stage(
-                session, job_id, path, options, task, labels, progress, on_progress
-            )
+            n_rows, errors = _stage(session, job_id, path, options, task, progress, on_progress)
             if n_rows == 0:
                 raise InputError("no records found", file=path)
             if errors and options.on_error == "abort":
@@ -536,13 +535,11 @@ def _stage(
     job_id: int,
     path: Path,
     options: ImportOptions,
-    task: TaskType,
-    labels: list[str],
+    task: Task,
     progress: dict[str, Any],
     on_progress: ProgressCallback | None,
 ) -> tuple[int, list[InputError]]:
     """Parse the file and stage its good rows; returns the row count and the bad rows."""
-    known = set(labels)
     errors: list[InputError] = []
     seen: set[str] = set()
     batch: list[dict[str, Any]] = []
@@ -577,8 +574,6 @@ def _stage(
                 line=parsed.line,
                 field=label_field,
             )
-        if isinstance(parsed, _Candidate):
-            parsed = _unknown_label(parsed, known, labels, path, label_field) or parsed
         if isinstance(parsed, InputError):
             errors.append(parsed)
             staging = staging and options.on_error == "skip"
@@ -929,7 +924,7 @@ def _count(n: int, noun: str) -> str:
 def _parse(
     row: Row,
     path: Path,
-    task: TaskType,
+    task: Task,
     text_field: str,
     label_field: str,
     max_text_chars: int,
@@ -954,64 +949,11 @@ def _parse(
         # PostgreSQL text cannot hold NUL, and no real text needs one.
         return error("text contains a NUL character", text_field)
     try:
-        label = _label_of(values.get(label_field), task)
-    except _LabelProblem as exc:
+        label = task.parse(values.get(label_field), text=text)
+    except InvalidLabelError as exc:
         return error(str(exc), label_field)
     meta = {k: _json_safe(v) for k, v in values.items() if k not in (text_field, label_field)}
     return _Candidate(row.line, text, content_hash(text), label, meta)
-
-
-class _LabelProblem(Exception):
-    """A label value of the wrong shape; the message says which shape is expected."""
-
-
-def _label_of(value: Any, task: TaskType) -> str | list[str] | None:
-    """The label in the project's shape (None: the row is unlabeled).
-
-    In a multi-label project an empty list is a decision ("none of the labels apply")
-    and is stored; an empty string or a missing value means "not labeled".
-    """
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if isinstance(value, str) and not value.strip():
-        return None
-    if task is TaskType.SPANS:
-        raise _LabelProblem("span labels cannot be imported yet; leave the label column out")
-    if task is TaskType.MULTI_LABEL:
-        if isinstance(value, str):
-            names = [part.strip() for part in value.split("|")]
-        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
-            names = [v.strip() for v in value]
-        else:
-            raise _LabelProblem(
-                "a multi-label label must be a list of label names or a "
-                f"'|'-separated string, got {type(value).__name__}"
-            )
-        # Order kept, repeats dropped: ["a", "a"] is the same decision as ["a"].
-        return list(dict.fromkeys(name for name in names if name))
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    raise _LabelProblem(f"label must be a string, got {type(value).__name__}")
-
-
-def _unknown_label(
-    candidate: _Candidate, known: set[str], labels: list[str], path: Path, label_field: str
-) -> InputError | None:
-    label = candidate.label
-    names = [] if label is None else [label] if isinstance(label, str) else label
-    unknown = [name for name in names if name not in known]
-    if not unknown:
-        return None
-    shown = ", ".join(repr(name) for name in labels[:10]) + (", ..." if len(labels) > 10 else "")
-    noun = "labels" if len(unknown) > 1 else "label"
-    return InputError(
-        f"unknown {noun} {', '.join(repr(n) for n in unknown)}; the project's labels are {shown}",
-        file=path,
-        line=candidate.line,
-        field=label_field,
-    )
 
 
 def _json_safe(value: Any) -> Any:

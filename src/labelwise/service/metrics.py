@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from labelwise.evaluation import Agreement, annotator_agreement
-from labelwise.service.projects import ProjectStatus, project_status
+from labelwise.evaluation import Agreement
+from labelwise.service.projects import ProjectStatus, project_status, task_of
 from labelwise.service.transactions import end_read
-from labelwise.store import Annotation, AnnotationKind, ModelVersion, Project, TaskType
+from labelwise.store import Annotation, AnnotationKind, ModelVersion, Project
 
 
 @dataclass(frozen=True)
@@ -36,10 +37,12 @@ def project_metrics(session: Session, *, project_id: int) -> ProjectMetrics:
 
 
 def _agreement(session: Session, project_id: int) -> Agreement | None:
-    """Agreement among the people who labeled the same items (overlap > 1), single-label."""
+    """Agreement among the people who labeled the same items (overlap > 1), by the task's
+    measure (None for tasks without one)."""
     project = session.get(Project, project_id)
-    if project is None or project.task is not TaskType.SINGLE_LABEL:
+    if project is None:
         return None
+    task = task_of(project)
     rows = session.execute(
         select(Annotation.item_id, Annotation.value).where(
             Annotation.project_id == project_id,
@@ -48,7 +51,7 @@ def _agreement(session: Session, project_id: int) -> Agreement | None:
             Annotation.annotator_id.is_not(None),
         )
     ).all()
-    by_item: dict[int, list[str]] = {}
+    by_item: dict[int, list[Any]] = {}
     for item_id, value in rows:
-        by_item.setdefault(item_id, []).append(str(value))
-    return annotator_agreement(list(by_item.values()))
+        by_item.setdefault(item_id, []).append(value)
+    return task.agreement(list(by_item.values()))

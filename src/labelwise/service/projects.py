@@ -10,6 +10,7 @@ from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from labelwise.exceptions import InvalidLabelError
 from labelwise.service.errors import ConflictError, NotFoundError, ValidationError
 from labelwise.service.events import record
 from labelwise.service.project_settings import ProjectSettings
@@ -26,6 +27,7 @@ from labelwise.store import (
     TaskType,
     User,
 )
+from labelwise.tasks import Task, task_for
 
 
 def parse_settings(raw: dict[str, Any] | None) -> ProjectSettings:
@@ -39,9 +41,20 @@ def parse_settings(raw: dict[str, Any] | None) -> ProjectSettings:
         raise ValidationError(f"Invalid project settings: {problems}.") from None
 
 
-# With one label a single-label item has no decision to make and a classifier nothing to
-# learn. One tag (present or not) or one entity type is a real multi-label or spans task.
-_FEWEST_LABELS = {TaskType.SINGLE_LABEL: 2}
+_WORDS = {2: "two", 3: "three"}
+
+
+def task_of(project: Project) -> Task:
+    """The project's task: what its labels are and how its label values behave."""
+    return task_for(project.task, project.labels)
+
+
+def check_label(project: Project, value: Any, *, text: str | None = None) -> Any:
+    """A label value sent for ``project`` in stored form; ValidationError names the problem."""
+    try:
+        return task_of(project).validate(value, text=text)
+    except InvalidLabelError as exc:
+        raise ValidationError(str(exc)) from None
 
 
 def create_project(
@@ -65,9 +78,11 @@ def create_project(
         raise ValidationError("Label names must be distinct.")
     if not clean:
         raise ValidationError("A project needs at least one label.")
-    if len(clean) < _FEWEST_LABELS.get(task, 1):
+    fewest = task_for(task).fewest_labels
+    if len(clean) < fewest:
         raise ValidationError(
-            f"A {task.value.replace('_', '-')} project needs at least two labels, got "
+            f"A {task.value.replace('_', '-')} project needs at least "
+            f"{_WORDS.get(fewest, str(fewest))} labels, got "
             f"{clean}; add the alternative (for example 'other')."
         )
     checked = parse_settings(settings)

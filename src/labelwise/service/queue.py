@@ -30,6 +30,7 @@ from labelwise.service.explain import RANDOM_NO_MODEL as RANDOM_NO_MODEL
 from labelwise.service.explain import RANDOM_QUEUE_EMPTY as RANDOM_QUEUE_EMPTY
 from labelwise.service.explain import why_this_item
 from labelwise.service.project_settings import ProjectSettings
+from labelwise.service.projects import check_label, task_of
 from labelwise.service.training import enqueue_retrain_if_due
 from labelwise.service.transactions import begin_write, end_read
 from labelwise.store import (
@@ -41,7 +42,6 @@ from labelwise.store import (
     Project,
     QueryRound,
     QueueEntry,
-    TaskType,
     User,
 )
 from labelwise.store.queries import out_of_scope
@@ -128,7 +128,7 @@ def _served(
             lease.strategy,
             pairs,
             is_audit=item.is_audit,
-            multi_label=project.task is TaskType.MULTI_LABEL,
+            per_class_proba=task_of(project).per_class_proba,
         ),
     )
 
@@ -424,27 +424,6 @@ def _lease_suggestions(session: Session, project: Project, lease: Lease) -> Sequ
     return found or ()
 
 
-def _check_value(project: Project, value: Any) -> Any:
-    """The annotation value in stored form; ValidationError names the problem."""
-    labels = set(project.labels)
-    if project.task is TaskType.SINGLE_LABEL:
-        if not isinstance(value, str):
-            raise ValidationError("A single-label project takes one label name (a string).")
-        if value not in labels:
-            raise ValidationError(
-                f"Unknown label {value!r}; the project's labels are {project.labels[:20]}."
-            )
-        return value
-    if project.task is TaskType.MULTI_LABEL:
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ValidationError("A multi-label project takes a list of label names.")
-        unknown = sorted(set(value) - labels)
-        if unknown:
-            raise ValidationError(f"Unknown labels {unknown}.")
-        return sorted(set(value), key=project.labels.index)
-    raise ValidationError(f"Labeling {project.task.value!r} projects is not supported yet.")
-
-
 def _project_item(session: Session, project_id: int, item_id: int) -> tuple[Project, Item]:
     project = session.get(Project, project_id, populate_existing=True)
     item = session.get(Item, item_id)
@@ -532,7 +511,7 @@ def _decide(
         end_read(session)
         return previous
     project, item = _project_item(session, project_id, item_id)
-    stored = _check_value(project, value) if kind is AnnotationKind.LABEL else None
+    stored = check_label(project, value, text=item.text) if kind is AnnotationKind.LABEL else None
     now = _now()
     lease = session.scalar(
         select(Lease)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -25,7 +24,7 @@ from sqlalchemy import Select, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from labelwise.data import LabelSchema, LabelSource, Pool
+from labelwise.data import LabelSource, Pool
 from labelwise.evaluation import pool_diagnostics, stop_set
 from labelwise.features import EmbeddingCache, SentenceEmbedder, TfidfFeaturizer
 from labelwise.learners import Committee, ProbabilisticClassifier
@@ -36,6 +35,7 @@ from labelwise.service.import_jobs import recover_imports, resumable, run_import
 from labelwise.service.importing import IMPORT_KIND
 from labelwise.service.job_errors import record_failure
 from labelwise.service.project_settings import ProjectSettings
+from labelwise.service.projects import task_of
 from labelwise.service.transactions import begin_write, end_read
 from labelwise.store import (
     Annotation,
@@ -47,10 +47,10 @@ from labelwise.store import (
     Project,
     QueryRound,
     QueueEntry,
-    TaskType,
 )
 from labelwise.store.queries import out_of_scope
 from labelwise.strategies import STRATEGIES
+from labelwise.tasks import Task
 
 log = logging.getLogger(__name__)
 
@@ -279,7 +279,7 @@ class _Features:
 class _Snapshot:
     project_id: int
     labels: list[str]
-    multilabel: bool
+    task: Task
     settings: ProjectSettings
     positions: NDArray[np.intp]
     values: list[Any]
@@ -481,7 +481,7 @@ class RetrainWorker:
                 record(session, "retrain_failed", project_id=job.project_id, job_id=job_id)
                 session.commit()
             return
-        if outcome.skipped is None and not snapshot.multilabel:
+        if outcome.skipped is None and not snapshot.task.per_class_proba:
             # Run when the job queue is idle, newest version per project only: the
             # diagnostics pass must not delay the next retrain.
             self._diagnostics_due[snapshot.project_id] = (job_id, snapshot, outcome, pool)
@@ -592,7 +592,7 @@ def _snapshot(session: Session, project_id: int) -> _Snapshot:
         .where(Item.project_id == project_id, Item.is_evaluation.is_(True))
         .order_by(Item.position)
     ).all()
-    multilabel = project.task is TaskType.MULTI_LABEL
+    task = task_of(project)
     votes: dict[int, list[tuple[Any, str]]] = {}
     audit_votes: dict[int, list[tuple[Any, str]]] = {}
     for position, value, source in rows:
@@ -615,13 +615,13 @@ def _snapshot(session: Session, project_id: int) -> _Snapshot:
     return _Snapshot(
         project_id=project_id,
         labels=list(project.labels),
-        multilabel=multilabel,
+        task=task,
         settings=settings,
         positions=np.asarray(labeled, dtype=np.intp),
-        values=[_consensus(votes[p], multilabel) for p in labeled],
+        values=[task.consensus([v for v, _ in votes[p]]) for p in labeled],
         sources=[_source(votes[p]) for p in labeled],
         audit=np.asarray(audited, dtype=np.intp),
-        audit_values=[_consensus(audit_votes[p], multilabel) for p in audited],
+        audit_values=[task.consensus([v for v, _ in audit_votes[p]]) for p in audited],
         evaluation=np.asarray([p for p, _ in evaluation], dtype=np.intp),
         evaluation_values=[value for _, value in evaluation],
         excluded=np.asarray(
@@ -630,15 +630,6 @@ def _snapshot(session: Session, project_id: int) -> _Snapshot:
         ),
         label_count=sum(len(v) for v in votes.values()),
     )
-
-
-def _consensus(votes: list[tuple[Any, str]], multilabel: bool) -> Any:
-    """Majority label across annotators; ties go to the latest vote."""
-    if multilabel:
-        return list(votes[-1][0])
-    counts = Counter(value for value, _ in votes)
-    best = max(counts.values())
-    return next(value for value, _ in reversed(votes) if counts[value] == best)
 
 
 def _source(votes: list[tuple[Any, str]]) -> str:
@@ -677,7 +668,7 @@ def _skipped(snapshot: _Snapshot, reason: str) -> _Outcome:
 def train_and_rank(pool: Pool, snapshot: _Snapshot) -> _Outcome:
     """Fit the project's learner on the snapshot and rank the unlabeled pool (no database)."""
     settings = snapshot.settings
-    schema = LabelSchema(snapshot.labels, multilabel=snapshot.multilabel)
+    schema = snapshot.task.schema
     strategy = STRATEGIES[settings.strategy]()
     distinct = {str(v) for v in snapshot.values}
     skipped = _too_few_labels(snapshot)
@@ -728,11 +719,13 @@ def train_and_rank(pool: Pool, snapshot: _Snapshot) -> _Outcome:
         "pool_size": len(pool),
     }
     metrics.update(
-        _held_out_accuracy(model, pool, snapshot.audit, snapshot.audit_values, schema, "audit")
+        _held_out_accuracy(
+            model, pool, snapshot.audit, snapshot.audit_values, snapshot.task, "audit"
+        )
     )
     metrics.update(
         _held_out_accuracy(
-            model, pool, snapshot.evaluation, snapshot.evaluation_values, schema, "eval"
+            model, pool, snapshot.evaluation, snapshot.evaluation_values, snapshot.task, "eval"
         )
     )
     return _Outcome(
@@ -751,24 +744,20 @@ def _held_out_accuracy(
     pool: Pool,
     positions: NDArray[np.intp],
     values: list[Any],
-    schema: LabelSchema,
+    task: Task,
     prefix: str,
 ) -> dict[str, Any]:
-    """Accuracy on held-out items with a Wilson 95% interval, as ``{prefix}_accuracy``,
-    ``{prefix}_n`` and ``{prefix}_ci95`` (nothing when there are none).
+    """The task's metric on held-out items with a Wilson 95% interval, as
+    ``{prefix}_accuracy``, ``{prefix}_n`` and ``{prefix}_ci95`` (nothing when there are none).
 
-    A multi-label item counts as right only when the predicted label set (the learner's
-    ``predict``: every label with probability >= 0.5) equals the reference set exactly,
-    so the estimate stays a binomial proportion and the Wilson interval still applies.
+    The task says when one prediction is right (single-label: the same name; multi-label:
+    the same set exactly, from the learner's ``predict``: every label with probability
+    >= 0.5), so the estimate stays a binomial proportion and the Wilson interval applies.
     """
     if positions.size == 0:
         return {}
-    predicted = model.predict(pool.rows(positions))
-    if schema.multilabel:
-        decoded = schema.decode(predicted)
-        correct = sum(set(p) == set(t) for p, t in zip(decoded, values, strict=True))
-    else:
-        correct = sum(str(p) == str(t) for p, t in zip(predicted, values, strict=True))
+    predicted = task.predicted_values(model.predict(pool.rows(positions)))
+    correct = int(task.correct(predicted, values).sum())
     n = int(positions.size)
     low, high = wilson_interval(correct, n)
     return {f"{prefix}_accuracy": correct / n, f"{prefix}_n": n, f"{prefix}_ci95": [low, high]}

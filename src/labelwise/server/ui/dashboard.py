@@ -240,6 +240,7 @@ def dashboard_page(
         {
             "user": user,
             "project": project,
+            "task": projects.task_of(project),
             "csrf_token": session_csrf(request),
             "now": datetime.now(UTC),
             "audit_fraction": audit_fraction,

@@ -20,7 +20,7 @@ from labelwise.server.ui.pages import UiProjectAdmin, render, session_csrf
 from labelwise.service import flags, projects
 from labelwise.service.errors import ServiceError, ValidationError
 from labelwise.service.flags import FlagResolution, FlagStatus
-from labelwise.store import TaskType, User
+from labelwise.store import User
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
@@ -47,7 +47,7 @@ def _flags_page(
     context: dict[str, Any] = {
         "user": user,
         "project": project,
-        "multi": project.task is TaskType.MULTI_LABEL,
+        "multi": projects.task_of(project).several,
         "csrf_token": session_csrf(request),
         "resolved": shown is FlagStatus.RESOLVED,
         "flags": flags.list_flags(
@@ -88,8 +88,8 @@ def resolve_flag(
         given: Any = None
         if chosen is FlagResolution.LABEL:
             picked = [value for value in label or [] if value]
-            multi = projects.get_project(session, project_id=project_id).task
-            given = picked if multi is TaskType.MULTI_LABEL else (picked[0] if picked else None)
+            task = projects.task_of(projects.get_project(session, project_id=project_id))
+            given = picked if task.several else (picked[0] if picked else None)
         flags.resolve_flag(
             session,
             project_id=project_id,

@@ -38,14 +38,18 @@ from labelwise.server.ui.pages import (
 )
 from labelwise.service import policies, projects, users
 from labelwise.service.errors import AuthenticationError
-from labelwise.store import Project, Role, TaskType
+from labelwise.store import Project, Role
+from labelwise.tasks import Task
 
-#: The partial that draws the item and the answer controls, per task type. A span view
-#: (entity extraction) slots in as ``templates/tasks/spans.html`` plus its JS view.
-TASK_VIEWS: dict[TaskType, str] = {
-    TaskType.SINGLE_LABEL: "tasks/classification.html",
-    TaskType.MULTI_LABEL: "tasks/classification.html",
-}
+
+def task_view(task: Task) -> str | None:
+    """The partial that draws the item and the answer controls (None: no browser view yet).
+
+    Each task names its view; a span view slots in as ``templates/tasks/spans.html`` plus
+    its JS view.
+    """
+    return None if task.view is None else f"tasks/{task.view}.html"
+
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
@@ -142,17 +146,18 @@ def project_list(request: Request, session: SessionDep, user: UiUser) -> HTMLRes
 def annotate(request: Request, project_id: int, session: SessionDep, user: UiMember) -> Response:
     """The annotation page: one item at a time from the project's queue."""
     project: Project = projects.get_project(session, project_id=project_id)
-    view = TASK_VIEWS.get(project.task)
+    task = projects.task_of(project)
     role = policies.project_role(session, project_id=project_id, user=user)
     context = {
         "user": user,
         "project": project,
         "is_admin": role is Role.ADMIN,
-        "task_view": view,
+        "task": task,
+        "task_view": task_view(task),
         "csrf_token": session_csrf(request),
         "boot": {
             "project_id": project.id,
-            "task": project.task.value,
+            "task": task.kind,
             "labels": project.labels,
         },
     }

@@ -1,0 +1,53 @@
+"""task_for: a stored project's kind and labels to its task."""
+
+from __future__ import annotations
+
+import pytest
+
+from labelwise.exceptions import InvalidLabelError
+from labelwise.store import TaskType
+from labelwise.tasks import TASKS, MultiLabel, PendingTask, SingleLabel, Task, task_for
+
+
+@pytest.mark.parametrize(
+    ("kind", "cls"), [(TaskType.SINGLE_LABEL, SingleLabel), (TaskType.MULTI_LABEL, MultiLabel)]
+)
+def test_task_for_builds_the_class_of_each_stored_kind(kind: TaskType, cls: type[Task]) -> None:
+    task = task_for(kind, ["a", "b"])
+    assert type(task) is cls
+    assert task.kind == kind.value
+    assert task.labels == ("a", "b")
+    assert task == cls(["a", "b"]) and task != cls(["b", "a"])
+
+
+def test_every_stored_kind_has_a_task() -> None:
+    for kind in TaskType:
+        assert task_for(kind, ["x"]).kind == kind.value
+
+
+def test_a_kind_without_its_class_yet_refuses_labels_but_not_unlabeled_rows() -> None:
+    task = task_for(TaskType.SPANS, ["PER"])
+    assert isinstance(task, PendingTask)
+    assert task.parse("") is None
+    assert task.view is None and task.fewest_labels == 1
+    with pytest.raises(InvalidLabelError, match="cannot be imported yet"):
+        task.parse("PER")
+    with pytest.raises(InvalidLabelError, match="not supported yet"):
+        task.validate({"spans": []})
+
+
+def test_an_unknown_kind_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="Unknown task 'tables'"):
+        task_for("tables", ["a"])
+
+
+def test_the_registry_holds_one_class_per_kind() -> None:
+    assert {cls.kind for cls in TASKS.values()} == set(TASKS)
+
+
+@pytest.mark.parametrize(
+    ("cls", "view", "fewest"),
+    [(SingleLabel, "classification", 2), (MultiLabel, "classification", 1)],
+)
+def test_page_view_and_fewest_labels(cls: type[Task], view: str, fewest: int) -> None:
+    assert (cls.view, cls.fewest_labels) == (view, fewest)
