@@ -40,11 +40,13 @@ from labelwise.service import policies, projects, users
 from labelwise.service.errors import AuthenticationError
 from labelwise.store import Project, Role, TaskType
 
-#: The partial that draws the item and the answer controls, per task type. A span view
-#: (entity extraction) slots in as ``templates/tasks/spans.html`` plus its JS view.
+#: The partial that draws the item and the answer controls, per task type; ``VIEWS`` in
+#: ``static/js/main.js`` picks the script's view the same way. The span view serves
+#: intents_entities too, once the store has that task type.
 TASK_VIEWS: dict[TaskType, str] = {
     TaskType.SINGLE_LABEL: "tasks/classification.html",
     TaskType.MULTI_LABEL: "tasks/classification.html",
+    TaskType.SPANS: "tasks/spans.html",
 }
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
