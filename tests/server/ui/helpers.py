@@ -98,3 +98,135 @@ def simulated_run(
         worker.run_pending()
     project_id: int = project.id
     return project_id
+
+
+# -- the span view (static/js/views/spans.js) -----------------------------------------------
+
+
+def token_offsets(text: str, tokens: list[str]) -> list[list[int]]:
+    """``[start, end]`` of each token, for tokens that are substrings of ``text`` in order
+    (SNIPS rows' ``tokens``): the ``tokens`` field of a served spans item."""
+    offsets, position = [], 0
+    for token in tokens:
+        start = text.index(token, position)
+        position = start + len(token)
+        offsets.append([start, position])
+    return offsets
+
+
+def token(page: Any, i: int) -> Any:
+    """The element of the item's ``i``-th token."""
+    return page.locator(f'#item-text .tok[data-i="{i}"]')
+
+
+def drag_tokens(page: Any, first: int, last: int) -> None:
+    """Select tokens ``first``..``last`` with the mouse, as a person drags over them."""
+    start, end = token(page, first).bounding_box(), token(page, last).bounding_box()
+    assert start is not None and end is not None
+    page.mouse.move(start["x"] + 2, start["y"] + start["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(end["x"] + end["width"] - 2, end["y"] + end["height"] / 2, steps=4)
+    page.mouse.up()
+
+
+def marked_spans(page: Any, *, suggested: bool = False) -> list[dict[str, Any]]:
+    """The spans on screen as ``{start, end, label}`` (the suggestions with ``suggested``)."""
+    selector = "#item-text .ent.suggested" if suggested else "#item-text .ent:not(.suggested)"
+    boxes = page.locator(selector)
+    return [
+        {
+            "start": int(boxes.nth(i).get_attribute("data-start")),
+            "end": int(boxes.nth(i).get_attribute("data-end")),
+            "label": boxes.nth(i).get_attribute("data-label"),
+        }
+        for i in range(boxes.count())
+    ]
+
+
+class FakeQueueApi:
+    """The project API the annotation page calls, answered in the browser (Playwright
+    routes): serves ``items`` in order and records the decisions, so a view can be driven
+    before the server serves its task. ``install(page, project_id)`` first."""
+
+    def __init__(self, items: list[dict[str, Any]]) -> None:
+        self.items = [self._served(i, item) for i, item in enumerate(items)]
+        self.leased: list[dict[str, Any]] = []
+        self.decisions: list[dict[str, Any]] = []
+
+    @staticmethod
+    def _served(i: int, item: dict[str, Any]) -> dict[str, Any]:
+        reason = {"explanation": "at random", "strategy": "random", "score": None}
+        return {
+            "lease_id": i + 1,
+            "item_id": i + 1,
+            "position": i,
+            "meta": {},
+            "expires_at": "2030-01-01T00:00:00Z",
+            "is_audit": False,
+            "suggestions": [],
+            "span_suggestions": [],
+            **item,
+            "reason": {**reason, "model_version": None, **item.get("reason", {})},
+        }
+
+    def install(self, page: Any, project_id: int) -> None:
+        page.route(f"**/api/projects/{project_id}/**", self._answer)
+
+    def _next(self, ahead: bool) -> dict[str, Any] | None:
+        if self.leased and not ahead:
+            return self.leased[0]
+        if ahead and len(self.leased) >= 2:
+            return self.leased[1]
+        if not self.items:
+            return None
+        self.leased.append(self.items.pop(0))
+        return self.leased[-1]
+
+    def _decide(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
+        for old in self.decisions:
+            if old["item_id"] == body["item_id"] and old["undone_at"] is None:
+                old["undone_at"] = "2030-01-01T00:00:00Z"  # a relabel replaces it
+        texts = {item["item_id"]: item["text"] for item in self.leased}
+        texts |= {d["item_id"]: d["item_text"] for d in self.decisions}
+        stored = {
+            "id": len(self.decisions) + 1,
+            "item_id": body["item_id"],
+            "kind": kind,
+            "value": body.get("value"),
+            "comment": body.get("comment"),
+            "undone_at": None,
+            "item_text": texts[body["item_id"]],
+        }
+        self.decisions.append(stored)
+        self.leased = [item for item in self.leased if item["item_id"] != body["item_id"]]
+        return stored
+
+    def _answer(self, route: Any) -> None:
+        request = route.request
+        path = request.url.split("/api/projects/", 1)[1].split("/", 1)[1]
+        answer: Any
+        if path.startswith("queue/next"):
+            answer = self._next("ahead=true" in path)
+        elif path in {"annotations", "annotations/skip", "annotations/flag"}:
+            kind = {"annotations": "label"}.get(path, path.split("/")[-1])
+            answer = self._decide(kind, request.post_data_json)
+        elif path == "annotations/undo":
+            answer = next(d for d in reversed(self.decisions) if d["undone_at"] is None)
+            answer["undone_at"] = "2030-01-01T00:00:00Z"
+        elif path.startswith("annotations/recent"):
+            answer = [d for d in reversed(self.decisions) if d["undone_at"] is None][:10]
+        elif path == "metrics":
+            done = len({d["item_id"] for d in self.decisions if d["kind"] == "label"})
+            answer = {"status": {"labeled_items": done, "items": done + len(self.items)}}
+        else:
+            route.fulfill(status=404, json={"error": {"type": "not_found", "message": path}})
+            return
+        route.fulfill(status=200, body=json.dumps(answer), content_type="application/json")
+
+    def live_values(self) -> dict[str, Any]:
+        """item text -> the value of its live label decision."""
+        return {
+            d["item_text"]: d["value"]
+            for d in self.decisions
+            if d["kind"] == "label" and d["undone_at"] is None
+        }

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+from types import SimpleNamespace
+from urllib.parse import urljoin
+
 from labelwise.server.security import CSRF_HEADER, SESSION_COOKIE
+from labelwise.server.ui import routes
+from labelwise.server.ui.pages import templates
 from labelwise.store import TaskType
 from tests.server.conftest import assert_error
 from tests.server.ui.helpers import XSS_TEXT, form_token, page_csrf, ui_login
@@ -128,7 +135,7 @@ class TestEscaping:
         served = client.post(
             f"/api/projects/{project.id}/queue/next", headers={CSRF_HEADER: csrf}
         ).json()
-        assert served["text"] == XSS_TEXT  # JSON, drawn by app.js with textContent
+        assert served["text"] == XSS_TEXT  # JSON, drawn by the page's script with textContent
 
         for path in ("/ui/projects", f"/ui/projects/{project.id}"):
             response = client.get(path)
@@ -198,12 +205,88 @@ class TestTaskViews:
         assert 'id="submit-multi"' in page
         assert '"task": "multi_label"' in page
 
-    def test_a_task_without_a_view_says_so(self, client, factory, world):
+    def test_a_task_without_a_view_says_so(self, client, factory, world, monkeypatch):
         project = factory.project(world.admin, name="spans", labels=("PER",), task=TaskType.SPANS)
+        monkeypatch.setattr(routes, "task_view", lambda _task: None)
         ui_login(client, world.admin.username)
         page = client.get(f"/ui/projects/{project.id}").text
         assert "cannot label spans projects yet" in page
-        assert "app.js" not in page
+        assert "main.js" not in page
+
+    def test_classification_pages_load_the_script_as_a_module(self, client, world):
+        ui_login(client, world.annotator.username)
+        page = client.get(f"/ui/projects/{world.project.id}").text
+        assert '<script type="module" src="/ui/static/js/main.js"></script>' in page
+        assert 'id="choices"' in page and 'id="types"' not in page
+        assert page.count('class="muted keys"') == 1
+
+    def test_a_spans_project_gets_the_span_view(self, client, factory, world):
+        project = factory.project(
+            world.admin, name="ner", labels=("PER", "<b>LOC</b>"), task=TaskType.SPANS
+        )
+        ui_login(client, world.admin.username)
+        response = client.get(f"/ui/projects/{project.id}")
+        page = response.text
+        assert response.status_code == 200
+        for part in ('id="item-text"', 'id="types"', 'id="accept-all"', 'id="submit-spans"'):
+            assert part in page
+        assert '<script type="module" src="/ui/static/js/main.js"></script>' in page
+        # No intent to pick in a spans project; its types are drawn from the boot data.
+        assert 'id="choices"' not in page and 'id="labels"' not in page
+        assert '"task": "spans"' in page
+        assert "<b>LOC</b>" not in page
+        assert "filter intents" not in page
+        assert page.count('class="muted keys"') == 1
+        assert "script-src 'self';" in response.headers["content-security-policy"]
+
+    def test_the_span_view_of_intents_entities_has_the_intent_picker(self):
+        # The store has no intents_entities task yet: the template is rendered directly.
+        project = SimpleNamespace(
+            id=7,
+            name="snips",
+            task=SimpleNamespace(value="intents_entities"),
+            labels=["PlayMusic", "<i>GetWeather</i>"],
+            guidelines="",
+        )
+        boot = {"project_id": 7, "task": "intents_entities", "labels": project.labels}
+        page = templates.get_template("annotate.html").render(
+            project=project, is_admin=False, task_view="tasks/spans.html", boot=boot
+        )
+        for part in ('id="types"', 'id="choices"', 'id="filter"', "filter intents"):
+            assert part in page
+        assert 'data-label="&lt;i&gt;GetWeather&lt;/i&gt;"' in page
+        assert "<i>GetWeather</i>" not in page
+
+
+STATIC = Path(routes.__file__).parent / "static"
+_IMPORT = re.compile(r'^import .* from "(\.{1,2}/[^"]+)";$', re.MULTILINE)
+
+
+class TestScripts:
+    def test_every_module_main_imports_is_served_as_javascript(self, client):
+        seen: set[str] = set()
+        todo = ["/ui/static/js/main.js"]
+        while todo:
+            url = todo.pop()
+            if url in seen:
+                continue
+            seen.add(url)
+            response = client.get(url)
+            assert response.status_code == 200, url
+            # Browsers refuse a module served under any other type.
+            assert "javascript" in response.headers["content-type"], url
+            todo += [urljoin(url, path) for path in _IMPORT.findall(response.text)]
+        assert {"/ui/static/js/views/classification.js", "/ui/static/js/views/spans.js"} <= seen
+        # Every module in the folder is part of the page.
+        on_disk = {"/ui/static/" + p.relative_to(STATIC).as_posix() for p in STATIC.rglob("*.js")}
+        assert seen == on_disk
+
+    def test_text_reaches_the_dom_only_as_text(self):
+        markup = re.compile(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(")
+        for path in STATIC.rglob("*.js"):
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                code = line.split("//")[0]  # the rule itself is written in comments
+                assert markup.search(code) is None, f"{path.name}, line {number}: {line}"
 
 
 class TestLoginThrottling:

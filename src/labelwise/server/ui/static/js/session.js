@@ -1,13 +1,23 @@
-// The annotation page. Item text, labels and comments only ever reach the DOM through
-// textContent / dataset (never innerHTML), so an item cannot inject markup or script.
-"use strict";
+// One annotator's session on the annotation page, whatever the task: the leased item on
+// screen and the one fetched ahead, the decisions stored one after another (retried on
+// a lost connection), undo and relabeling an earlier item, the recent-ten list, the
+// counts, and the keys and buttons every task shares (skip, undo, flag, guidelines).
+//
+// The task's view draws the item and its answer controls. It is an object with
+//   show(item)           draw a served item (never null) in #item-text and the controls
+//   showNone()           reset the controls: nothing is left to label
+//   showEdit(a, served, text)  draw an earlier item (text may be undefined) with the
+//                        decision `a` marked, for relabeling; `served` is the item as it
+//                        was served in this page (undefined after a reload)
+//   summary(value, text) the words for a label decision's value (text: the item's, if known)
+//   key(event)           handle a key press; true when it was the view's
+// and it calls session.decide(kind, extra) to store a decision about the item on screen.
 
-(function () {
-  const boot = JSON.parse(document.getElementById("boot").textContent);
-  const csrf = document.querySelector('meta[name="csrf-token"]').content;
-  const api = "/api/projects/" + boot.project_id;
-  const multi = boot.task === "multi_label";
-  const $ = (id) => document.getElementById(id);
+import { clientKey, sleep, transient } from "./api.js";
+import { $, clearNotice, el, notify } from "./dom.js";
+
+export function createSession(boot, call) {
+  let view = null;
 
   // The server lets an annotator hold two leases: the item on screen and the one after
   // it (POST /queue/next?ahead=true). The page fetches that one while the current item is
@@ -18,9 +28,7 @@
     saving: Promise.resolve(), // the decisions being stored, one after another
     generation: 0, // bumped when the page resyncs with the server's leases
     stale: false, // resync once the edit on screen is done
-    editing: null, // {item_id, text, annotation} while relabeling an earlier decision
-    selected: new Set(), // multi-label: the toggled labels
-    shortcuts: [], // the labels behind keys 1-9
+    editing: null, // {item_id, annotation} while relabeling an earlier decision
     version: null, // the newest model version served so far
     started: 0,
     busy: false,
@@ -29,93 +37,6 @@
     counts: { label: 0, skip: 0, flag: 0 },
     retry: 0,
   };
-
-  function clientKey() {
-    return Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 12);
-  }
-
-  async function call(method, path, body) {
-    const headers = { Accept: "application/json", "X-CSRF-Token": csrf };
-    const init = { method: method, headers: headers, credentials: "same-origin" };
-    if (body !== undefined) {
-      headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(body);
-    }
-    const response = await fetch(api + path, init);
-    if (response.status === 401) {
-      window.location.assign("/ui/login");
-      throw failure("Your session ended; please log in again.", 401);
-    }
-    if (response.status === 204) return null;
-    const data = await response.json().catch(() => ({}));
-    if (!response.ok) {
-      throw failure((data.error && data.error.message) || response.statusText, response.status);
-    }
-    return data;
-  }
-
-  function failure(message, status) {
-    const error = new Error(message);
-    error.status = status;
-    return error;
-  }
-
-  // No answer (network down: fetch rejects without a status), or the server says "later".
-  function transient(error) {
-    const status = error.status;
-    return status === undefined || status >= 500 || status === 408 || status === 429;
-  }
-
-  const sleep = (ms) => new Promise((resolve) => window.setTimeout(resolve, ms));
-
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
-
-  function notify(message, kind) {
-    const notice = $("notice");
-    notice.textContent = message;
-    notice.className = "notice " + (kind || "");
-    notice.hidden = false;
-  }
-
-  function clearNotice(kind) {
-    const notice = $("notice");
-    if (notice.classList.contains(kind)) notice.hidden = true;
-  }
-
-  // --- Drawing -------------------------------------------------------------------------
-
-  function drawChoices(suggestions) {
-    const box = $("choices");
-    box.replaceChildren();
-    const list = suggestions.length
-      ? suggestions.slice(0, 9)
-      : boot.labels.slice(0, 9).map((label) => [label, null]);
-    state.shortcuts = list.map((pair) => pair[0]);
-    list.forEach(function (pair, i) {
-      const button = el("button", "choice");
-      button.type = "button";
-      button.dataset.label = pair[0];
-      button.append(el("kbd", "", String(i + 1)), el("span", "name", pair[0]));
-      if (pair[1] !== null) {
-        const bar = el("span", "bar");
-        bar.style.width = Math.round(pair[1] * 100) + "%";
-        button.append(el("span", "prob", (pair[1] * 100).toFixed(1) + "%"), bar);
-      }
-      box.append(button);
-    });
-    markSelected();
-  }
-
-  function markSelected() {
-    document.querySelectorAll(".choice, .label").forEach(function (button) {
-      button.setAttribute("aria-pressed", String(state.selected.has(button.dataset.label)));
-    });
-  }
 
   // The server words the reason (service/explain.py); the page only adds the model.
   function describe(item) {
@@ -129,14 +50,13 @@
     clearNotice("info"); // a banner belongs to the item it came with
     state.item = item;
     state.editing = null;
-    state.selected.clear();
     state.started = performance.now();
     $("editing").hidden = true;
     $("cancel-edit").hidden = true;
     if (item === null) {
       $("item-text").textContent = "Nothing left for you to label right now.";
       $("why").textContent = "Checking again in a few seconds…";
-      drawChoices([]);
+      view.showNone();
       window.setTimeout(loadNext, 5000);
       return;
     }
@@ -150,9 +70,8 @@
     if (version !== null && (state.version === null || version > state.version)) {
       state.version = version;
     }
-    $("item-text").textContent = item.text;
     $("why").textContent = describe(item);
-    drawChoices(item.suggestions.map((s) => [s.label, s.probability]));
+    view.show(item);
     if (state.ahead === null) prefetch();
   }
 
@@ -170,19 +89,15 @@
       );
   }
 
-  // The labels of a decision, as a list (none for a skip or a flag).
-  function labelsOf(annotation) {
-    if (annotation.kind !== "label") return [];
-    return Array.isArray(annotation.value) ? annotation.value : [annotation.value];
+  function textOf(annotation) {
+    const served = state.seen.get(annotation.item_id);
+    return annotation.item_text || (served && served.text) || state.texts.get(annotation.item_id);
   }
 
   function showEdit(annotation) {
     const served = state.seen.get(annotation.item_id);
-    const text = annotation.item_text || (served && served.text) || state.texts.get(annotation.item_id);
     state.editing = { item_id: annotation.item_id, annotation: annotation };
-    // The decision being changed is marked on its buttons (pressed), multi-label or not.
-    state.selected = new Set(labelsOf(annotation));
-    $("item-text").textContent = text === undefined ? "Item #" + annotation.item_id : text;
+    view.showEdit(annotation, served, textOf(annotation));
     $("why").textContent = served ? describe(served) : "";
     const was = annotation.undone_at === null ? "Currently: " : "Was: ";
     $("editing").textContent =
@@ -190,7 +105,6 @@
       ". Pick its label (Esc goes back to the current item).";
     $("editing").hidden = false;
     $("cancel-edit").hidden = false;
-    drawChoices(served ? served.suggestions.map((s) => [s.label, s.probability]) : []);
   }
 
   function cancelEdit() {
@@ -220,9 +134,7 @@
   }
 
   function summary(annotation) {
-    if (annotation.kind === "label") {
-      return Array.isArray(annotation.value) ? annotation.value.join(", ") : annotation.value;
-    }
+    if (annotation.kind === "label") return view.summary(annotation.value, textOf(annotation));
     if (annotation.kind === "flag") return "flagged: " + annotation.comment;
     return "skipped";
   }
@@ -263,8 +175,6 @@
     drawRecent().catch((error) => notify(error.message, "error"));
     drawProgress().catch(() => undefined);
   }
-
-  // --- Actions -------------------------------------------------------------------------
 
   async function loadNext() {
     try {
@@ -309,6 +219,8 @@
     return saved;
   }
 
+  // Store a decision about the item on screen (`extra`: the value, or a flag's comment)
+  // and move on. Does nothing while an earlier one is still being handed over.
   async function decide(kind, extra) {
     const target = state.editing || state.item;
     if (state.busy || target === null) return;
@@ -367,20 +279,6 @@
     }
   }
 
-  function pick(label) {
-    if (!multi) {
-      decide("label", { value: label });
-      return;
-    }
-    if (state.selected.has(label)) state.selected.delete(label);
-    else state.selected.add(label);
-    markSelected();
-  }
-
-  function submitMulti() {
-    decide("label", { value: Array.from(state.selected) });
-  }
-
   async function undo() {
     if (state.busy) return;
     state.busy = true;
@@ -405,88 +303,7 @@
     $("flag-comment").focus();
   }
 
-  // --- The label filter ----------------------------------------------------------------
-
-  const labelButtons = Array.from(document.querySelectorAll("#labels .label"));
-  let highlighted = -1;
-
-  function visibleLabels() {
-    return labelButtons.filter((button) => !button.hidden);
-  }
-
-  function highlight(index) {
-    const visible = visibleLabels();
-    labelButtons.forEach((button) => button.classList.remove("active"));
-    if (!visible.length) {
-      highlighted = -1;
-      return;
-    }
-    highlighted = (index + visible.length) % visible.length;
-    visible[highlighted].classList.add("active");
-    visible[highlighted].scrollIntoView({ block: "nearest" });
-  }
-
-  function applyFilter() {
-    const query = $("filter").value.trim().toLowerCase();
-    labelButtons.forEach(function (button) {
-      button.hidden = query !== "" && !button.dataset.label.toLowerCase().includes(query);
-    });
-    highlight(query === "" ? -1 : 0);
-    if (query === "") labelButtons.forEach((button) => button.classList.remove("active"));
-  }
-
-  function clearFilter() {
-    $("filter").value = "";
-    applyFilter();
-  }
-
-  $("filter").addEventListener("input", applyFilter);
-  $("filter").addEventListener("keydown", function (event) {
-    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
-      event.preventDefault();
-      highlight(highlighted + (event.key === "ArrowDown" ? 1 : -1));
-    } else if (event.key === "Enter") {
-      event.preventDefault();
-      const visible = visibleLabels();
-      if ($("filter").value.trim() !== "" && highlighted >= 0 && visible[highlighted]) {
-        pick(visible[highlighted].dataset.label);
-        if (!multi) {
-          clearFilter();
-          $("filter").blur(); // back to the shortcut keys for the next item
-        }
-      } else if (multi) {
-        submitMulti();
-      } else if (state.shortcuts.length) {
-        pick(state.shortcuts[0]);
-      }
-    } else if (event.key === "Escape") {
-      clearFilter();
-      $("filter").blur();
-    }
-  });
-
-  // --- Wiring --------------------------------------------------------------------------
-
-  $("choices").addEventListener("click", function (event) {
-    const button = event.target.closest(".choice");
-    if (button) pick(button.dataset.label);
-  });
-  $("labels").addEventListener("click", function (event) {
-    const button = event.target.closest(".label");
-    if (button) pick(button.dataset.label);
-  });
-  $("skip").addEventListener("click", () => decide("skip", {}));
-  $("undo").addEventListener("click", undo);
-  $("flag").addEventListener("click", openFlag);
-  $("cancel-edit").addEventListener("click", cancelEdit);
-  if (multi) $("submit-multi").addEventListener("click", submitMulti);
-  $("flag-cancel").addEventListener("click", () => $("flag-dialog").close());
-  $("flag-form").addEventListener("submit", function () {
-    const comment = $("flag-comment").value.trim();
-    if (comment) decide("flag", { comment: $("flag-reason").value + ": " + comment });
-  });
-
-  document.addEventListener("keydown", function (event) {
+  function onKey(event) {
     const target = event.target;
     if (event.defaultPrevented || event.altKey || event.metaKey) return;
     if ($("flag-dialog").open) return;
@@ -498,19 +315,9 @@
       }
       return;
     }
+    if (view.key(event)) return;
     const key = event.key;
-    if (key >= "1" && key <= "9") {
-      const label = state.shortcuts[Number(key) - 1];
-      if (label !== undefined) pick(label);
-    } else if (key === "Enter") {
-      if (target.closest && target.closest("button, a, summary")) return; // activate it
-      event.preventDefault();
-      if (multi) submitMulti();
-      else if (state.shortcuts.length) pick(state.shortcuts[0]);
-    } else if (key === "/") {
-      event.preventDefault();
-      $("filter").focus();
-    } else if (key === "s") {
+    if (key === "s") {
       decide("skip", {});
     } else if (key === "u") {
       undo();
@@ -522,9 +329,30 @@
     } else if (key === "Escape") {
       cancelEdit();
     }
-  });
+  }
 
-  drawCounts();
-  loadNext();
-  refreshSide();
-})();
+  function start(taskView) {
+    view = taskView;
+    $("skip").addEventListener("click", () => decide("skip", {}));
+    $("undo").addEventListener("click", undo);
+    $("flag").addEventListener("click", openFlag);
+    $("cancel-edit").addEventListener("click", cancelEdit);
+    $("flag-cancel").addEventListener("click", () => $("flag-dialog").close());
+    $("flag-form").addEventListener("submit", function () {
+      const comment = $("flag-comment").value.trim();
+      if (comment) decide("flag", { comment: $("flag-reason").value + ": " + comment });
+    });
+    document.addEventListener("keydown", onKey);
+    drawCounts();
+    loadNext();
+    refreshSide();
+  }
+
+  return {
+    start: start,
+    decide: decide,
+    // The item decisions are about: the earlier one being relabeled, or the one on screen.
+    current: () => state.editing || state.item,
+    editing: () => state.editing !== null,
+  };
+}
