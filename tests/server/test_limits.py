@@ -40,7 +40,7 @@ def test_requests_beyond_the_limit_wait_then_get_503_with_retry_after() -> None:
                 await anyio.sleep(0.05)
                 refused = await client.get("/api/projects")
                 # Packaged files need no database: never queued.
-                static = await client.get("/ui/static/app.js")
+                static = await client.get("/ui/static/js/main.js")
                 gate.set()
             assert refused.status_code == 503
             assert int(refused.headers["retry-after"]) >= 1
