@@ -52,13 +52,13 @@ from numpy.typing import NDArray
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 
-from labelwise._typing import IndexArray, IndexLike, RandomStateLike
-from labelwise._validation import check_random_state
+from labelwise._typing import IndexArray
 from labelwise.data import LabelSchema, Pool, read_dataset
 from labelwise.features import EmbeddingCache, SentenceEmbedder
 from labelwise.learners import ProbabilisticClassifier
 from labelwise.simulation import SimulationConfig, SimulationResult, run_simulation
 from labelwise.strategies import STRATEGIES, Query, QueryStrategy
+from labelwise.strategies.context import QueryContext
 
 HERE = Path(__file__).resolve().parent
 
@@ -105,24 +105,15 @@ class _PeerStrategy(QueryStrategy):
     def __init__(self, method: str) -> None:
         self.method = method
 
-    def query(
-        self,
-        learner: Any,
-        pool: Pool,
-        labeled: IndexLike,
-        unlabeled: IndexLike,
-        n: int,
-        *,
-        random_state: RandomStateLike = None,
-        labels: Any = None,
-    ) -> Query:
-        unlabeled, n = self._check_query_args(pool, labeled, unlabeled, n)
-        seed = int(check_random_state(random_state).integers(2**31 - 1))
-        lab = np.asarray(labeled, dtype=np.intp).reshape(-1)
+    def _select(self, ctx: QueryContext, n: int) -> Query:
+        seed = int(ctx.rng.integers(2**31 - 1))
+        lab = ctx.labeled
         with warnings.catch_warnings():
             # Peers warn about defaults and deprecations on every call; the table is the output.
             warnings.simplefilter("ignore")
-            picked = np.asarray(self.select(learner, pool, lab, unlabeled, n, seed, labels))
+            picked = np.asarray(
+                self.select(ctx.learner, ctx.pool, lab, ctx.unlabeled, n, seed, ctx.labels)
+            )
         picked = picked.astype(np.intp).reshape(-1)
         if picked.size != n or np.unique(picked).size != n or np.isin(picked, lab).any():
             raise RuntimeError(f"{self!r} returned an invalid batch: {picked[:10].tolist()}...")
@@ -225,7 +216,6 @@ class SkactivemlStrategy(_PeerStrategy):
     """scikit-activeml's ``UncertaintySampling(margin_sampling)``, ``CoreSet`` and ``Badge``."""
 
     library = "scikit-activeml"
-    requires_labels = True
 
     def select(
         self,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol, Self, TypeAlias, runtime_checkable
+from typing import Any, Protocol, TypeAlias, runtime_checkable
 
 import numpy as np
 import scipy.sparse as sp
@@ -26,8 +26,12 @@ RandomStateLike: TypeAlias = "int | np.random.Generator | None"
 
 @runtime_checkable
 class Learner(Protocol):
-    """What a query strategy and the loop need from a model (the scikit-learn contract)."""
+    """A fitted model as a query strategy sees it (the scikit-learn classifier contract).
 
-    def fit(self, X: Any, y: Any) -> Self: ...
+    ``predict_proba(X)`` returns (n_samples, n_classes) with columns ordered as ``classes_``.
+    Extra powers (``member_proba``, ``embed``) are checked where a strategy needs them.
+    """
+
+    classes_: NDArray[Any]
 
     def predict_proba(self, X: Any) -> ProbaArray: ...

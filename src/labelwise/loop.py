@@ -344,18 +344,14 @@ class ActiveLearningLoop:
         n = check_positive_int(self.batch_size if n is None else n, "n", "ActiveLearningLoop.query")
         learner = self.fitted_learner(pool, state) if self.strategy.requires_learner else None
         rng = np.random.default_rng([state.seed, state.iteration])
-        if self.strategy.requires_labels:
-            return self.strategy.query(  # type: ignore[call-arg]
-                learner,
-                pool,
-                state.labeled,
-                state.unlabeled(),
-                n,
-                random_state=rng,
-                labels=self.schema.decode(state.labels),
-            )
         return self.strategy.query(
-            learner, pool, state.labeled, state.unlabeled(), n, random_state=rng
+            learner,
+            pool,
+            state.labeled,
+            state.unlabeled(),
+            n,
+            labels=self.schema.decode(state.labels),
+            random_state=rng,
         )
 
     def stop_reason(self, pool: Pool, state: LoopState) -> str | None:

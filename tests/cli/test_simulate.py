@@ -5,6 +5,7 @@ import json
 from typer.testing import CliRunner
 
 from labelwise.cli.main import app
+from labelwise.strategies import STRATEGIES, ExpectedErrorReduction
 
 runner = CliRunner()
 
@@ -117,6 +118,52 @@ def test_cold_start_self_training_dedup_and_committee_options(clinc_slice, tmp_p
     curves = json.loads((out / "curves.json").read_text())["curves"]
     assert {p["strategy"] for p in curves} == {"margin", "bald", "random"}
     assert max(p["n_labels"] for p in curves) == 72
+
+
+def test_expected_error_reduction_runs_deduplicated(clinc_slice, tmp_path, monkeypatch):
+    # EER refits on the labels, which reach it through the de-duplicating wrapper. A small
+    # EER keeps the refits few (the defaults cost 500 logistic-regression fits a query).
+    monkeypatch.setitem(
+        STRATEGIES, "eer", lambda: ExpectedErrorReduction(n_candidates=6, n_eval=30, max_labels=2)
+    )
+    train, test = clinc_slice
+    rows = list(zip(train.texts, train.labels, strict=True))[::20]
+    write_jsonl(tmp_path / "train.jsonl", [{"text": t, "label": y} for t, y in rows])
+    write_jsonl(
+        tmp_path / "test.jsonl",
+        [{"text": t, "label": y} for t, y in zip(test.texts, test.labels, strict=True)][::12],
+    )
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app,
+        [
+            "simulate",
+            "--data",
+            str(tmp_path / "train.jsonl"),
+            "--test",
+            str(tmp_path / "test.jsonl"),
+            "--strategy",
+            "eer",
+            "--features",
+            "tfidf",
+            "--init",
+            "12",
+            "--batch",
+            "4",
+            "--budget",
+            "16",
+            "--seeds",
+            "1",
+            "--dedup",
+            "0.9",
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    curves = json.loads((out / "curves.json").read_text())["curves"]
+    assert {p["strategy"] for p in curves} == {"eer"}
+    assert max(p["n_labels"] for p in curves) == 16
 
 
 def test_zero_shot_cold_start_needs_sentence_features(tmp_path):

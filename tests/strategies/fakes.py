@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from labelwise.data import Pool
+from labelwise.strategies.context import QueryContext
 
 
 class FixedProbaLearner:
@@ -51,3 +52,23 @@ def distinct_index_pool(n: int, seed: int = 0) -> Pool:
     in its own direction: 64 large random columns swamp column 0 in cosine similarity."""
     rng = np.random.default_rng(seed)
     return Pool(np.c_[np.arange(n, dtype=float), 1000.0 * rng.normal(size=(n, 64))])
+
+
+def context(learner, pool, labeled=(), unlabeled=None, labels=None, seed=0):
+    """A ``QueryContext`` as ``query`` builds it (unlabeled: every position not labeled)."""
+    labeled = np.asarray(labeled, dtype=np.intp).reshape(-1)
+    if unlabeled is None:
+        unlabeled = np.setdiff1d(np.arange(len(pool)), labeled)
+    return QueryContext(
+        learner=learner,
+        pool=pool,
+        labeled=labeled,
+        unlabeled=np.asarray(unlabeled, dtype=np.intp).reshape(-1),
+        labels=labels,
+        rng=np.random.default_rng(seed),
+    )
+
+
+def score_all(strategy, learner, pool, labeled, indices):
+    """``strategy.score_all`` over ``indices``, in a context whose candidates they are."""
+    return strategy.score_all(context(learner, pool, labeled, indices), indices)

@@ -24,7 +24,7 @@ from labelwise.strategies.committee import (
     KLMaxDisagreement,
     VoteEntropy,
 )
-from tests.strategies.fakes import FixedMemberLearner, FixedProbaLearner, index_pool
+from tests.strategies.fakes import FixedMemberLearner, FixedProbaLearner, index_pool, score_all
 
 LOG2 = np.log(2.0)
 STRATEGY_CLASSES = [VoteEntropy, ConsensusEntropy, KLMaxDisagreement, BALD]
@@ -207,8 +207,8 @@ class TestKnownAnswerQueries:
             BALD().query(learner, index_pool(4), NONE, np.arange(4), 1)
 
     def test_score_all_matches_the_measure(self):
-        scores = BALD(chunk_size=3).score_all(
-            FixedMemberLearner(MEMBERS), index_pool(4), NONE, [2, 0]
+        scores = score_all(
+            BALD(chunk_size=3), FixedMemberLearner(MEMBERS), index_pool(4), NONE, [2, 0]
         )
         np.testing.assert_allclose(scores, [0.0, LOG2], atol=1e-12)
 

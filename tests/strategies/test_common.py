@@ -14,53 +14,109 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sklearn.base import BaseEstimator, ClassifierMixin
 
 from labelwise.exceptions import EmptyPoolError, PoolExhaustedError, QueryError
 from labelwise.initialization import RandomSeedSet, RepresentativeSeedSet
 from labelwise.strategies import (
+    BALD,
     STRATEGIES,
     ClassBalanced,
+    CoreSet,
     DeduplicatedBatch,
+    ExpectedErrorReduction,
     InformationDensity,
     MarginSampling,
     NearestNeighborCandidates,
+    PointwiseStrategy,
     QueryStrategy,
     RandomSampling,
     Shortlisted,
     Subsampled,
     UtilityStrategy,
+    VoteEntropy,
 )
 from tests.strategies.fakes import FixedMemberLearner, distinct_index_pool
 
 
 def _registered(name: str) -> Callable[[], QueryStrategy]:
     cls = STRATEGIES[name]
+    if name == "eer":
+        # Few refits keep the suite fast; n_candidates covers every pool drawn here.
+        return lambda: ExpectedErrorReduction(n_candidates=120, n_eval=8, max_labels=1)
     return lambda: cls(chunk_size=7) if issubclass(cls, UtilityStrategy) else cls()
 
 
-# EER needs real refits and the labels (its own tests run these checks with them).
-CASES: dict[str, Callable[[], QueryStrategy]] = {
-    name: _registered(name) for name in sorted(STRATEGIES) if name != "eer"
+BASES: dict[str, Callable[[], QueryStrategy]] = {
+    name: _registered(name) for name in sorted(STRATEGIES)
 }
-CASES.update(
+BASES.update(
     {
         "density_margin": lambda: InformationDensity(MarginSampling(chunk_size=7), chunk_size=7),
         "seed_random": lambda: RandomSeedSet(),
         "seed_representative": lambda: RepresentativeSeedSet(),
         "seed_typical": lambda: RepresentativeSeedSet(method="typical"),
-        "deduplicated_margin": lambda: DeduplicatedBatch(MarginSampling(chunk_size=7)),
-        "deduplicated_random": lambda: DeduplicatedBatch(
-            RandomSampling(), threshold=0.7, oversample=1
-        ),
-        "class_balanced_margin": lambda: ClassBalanced(MarginSampling(chunk_size=7), oversample=2),
-        "subsampled_margin": lambda: Subsampled(MarginSampling(chunk_size=7), size=13),
-        "neighbors_random": lambda: NearestNeighborCandidates(RandomSampling(), k=3),
-        "shortlisted_margin_random": lambda: Shortlisted(
-            MarginSampling(chunk_size=7), RandomSampling(), factor=3
-        ),
     }
 )
+WRAPPERS: dict[str, Callable[[QueryStrategy], QueryStrategy]] = {
+    "deduplicated": lambda base: DeduplicatedBatch(base),
+    "deduplicated_tight": lambda base: DeduplicatedBatch(base, threshold=0.7, oversample=1),
+    "class_balanced": lambda base: ClassBalanced(base, oversample=2),
+    "subsampled": lambda base: Subsampled(base, size=13),
+    "neighbors": lambda base: NearestNeighborCandidates(base, k=3),
+    "shortlisted_first": lambda base: Shortlisted(base, RandomSampling(), factor=3),
+    "shortlisted_then": lambda base: Shortlisted(MarginSampling(chunk_size=7), base, factor=2),
+}
+POINTWISE = [name for name in sorted(BASES) if isinstance(BASES[name](), PointwiseStrategy)]
+
+# Every strategy alone, every wrapper around every strategy, density around every pointwise
+# one, and wrappers two deep.
+CASES: dict[str, Callable[[], QueryStrategy]] = dict(BASES)
+for _w, _wrap in WRAPPERS.items():
+    for _b, _make in BASES.items():
+        CASES[f"{_w}({_b})"] = lambda _wrap=_wrap, _make=_make: _wrap(_make())
+for _b in POINTWISE:
+    CASES[f"density({_b})"] = lambda _make=BASES[_b]: InformationDensity(_make(), chunk_size=7)
+CASES["class_balanced(subsampled(eer))"] = lambda: ClassBalanced(
+    Subsampled(BASES["eer"](), size=13)
+)
+CASES["deduplicated(shortlisted(margin, eer))"] = lambda: DeduplicatedBatch(
+    Shortlisted(MarginSampling(chunk_size=7), BASES["eer"](), factor=2)
+)
 NAMES = sorted(CASES)
+COMBINED = [name for name in NAMES if name not in BASES]
+
+
+class CentroidLearner(ClassifierMixin, BaseEstimator):
+    """A tiny real classifier EER can clone and refit: softmax of cosine to class means.
+
+    ``classes_`` is fixed (the schema), so unseen classes keep their column.
+    """
+
+    def __init__(self, classes=("a", "b", "c")):
+        self.classes = classes
+
+    def fit(self, X, y):
+        self.classes_ = np.asarray(self.classes)
+        X = np.asarray(X, dtype=float)[:, 1:]
+        X = X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
+        y = np.asarray(y)
+        self.means_ = np.zeros((self.classes_.size, X.shape[1]))
+        for k, c in enumerate(self.classes_):
+            if (y == c).any():
+                self.means_[k] = X[y == c].mean(axis=0)
+        return self
+
+    def predict_proba(self, X):
+        X = np.asarray(X, dtype=float)[:, 1:]
+        X = X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
+        logits = 3.0 * X @ self.means_.T
+        e = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+
+def labels_for(labeled):
+    return [("a", "b", "c")[i % 3] for i in np.asarray(labeled, dtype=int)]
 
 
 def learner_for(n_pool, n_classes=4, n_members=3, seed=0):
@@ -71,15 +127,18 @@ def learner_for(n_pool, n_classes=4, n_members=3, seed=0):
 
 
 def query(name, n_pool, labeled, unlabeled, n, seed):
+    pool = distinct_index_pool(n_pool)
+    learner = learner_for(n_pool)
+    if "eer" in name:  # EER refits: a real learner, fitted on the labels it is given
+        learner = CentroidLearner().fit(
+            pool.rows(np.asarray(labeled, dtype=int)), labels_for(labeled)
+        )
     return CASES[name]().query(
-        learner_for(n_pool), distinct_index_pool(n_pool), labeled, unlabeled, n, random_state=seed
+        learner, pool, labeled, unlabeled, n, labels=labels_for(labeled), random_state=seed
     )
 
 
-@pytest.mark.parametrize("name", NAMES)
-@settings(max_examples=25, deadline=None)
-@given(data=st.data())
-def test_selection_is_distinct_unlabeled_and_exactly_n(name, data):
+def check_selection(name, data):
     n_pool = data.draw(st.integers(min_value=1, max_value=80), label="n_pool")
     labeled_mask = np.array(data.draw(st.lists(st.booleans(), min_size=n_pool, max_size=n_pool)))
     if labeled_mask.all():
@@ -95,6 +154,46 @@ def test_selection_is_distinct_unlabeled_and_exactly_n(name, data):
     assert not np.isin(q.indices, labeled).any()
     assert q.scores.shape == q.indices.shape
     assert (np.diff(q.scores) <= 1e-12).all(), "scores must be sorted best first"
+
+
+@pytest.mark.parametrize("name", sorted(BASES))
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_selection_is_distinct_unlabeled_and_exactly_n(name, data):
+    check_selection(name, data)
+
+
+@pytest.mark.parametrize("name", COMBINED)
+@settings(max_examples=5, deadline=None)
+@given(data=st.data())
+def test_every_wrapping_keeps_the_contract(name, data):
+    check_selection(name, data)
+
+
+def test_expected_error_reduction_gets_the_labels_through_any_wrapping():
+    labeled, unlabeled = np.arange(12), np.arange(12, 60)
+    for strategy in (
+        DeduplicatedBatch(ExpectedErrorReduction(n_eval=8, max_labels=2)),
+        ClassBalanced(Subsampled(ExpectedErrorReduction(n_eval=8, max_labels=2), size=20)),
+    ):
+        pool = distinct_index_pool(60)
+        learner = CentroidLearner().fit(pool.rows(labeled), labels_for(labeled))
+        q = strategy.query(
+            learner, pool, labeled, unlabeled, 5, labels=labels_for(labeled), random_state=0
+        )
+        assert len(q) == 5 and np.isin(q.indices, unlabeled).all()
+        with pytest.raises(QueryError, match="needs the labels of the labeled positions"):
+            strategy.query(learner, pool, labeled, unlabeled, 5, random_state=0)
+
+
+def test_needs_are_answered_through_any_depth_of_wrapping():
+    deep = Shortlisted(Subsampled(RandomSampling()), DeduplicatedBatch(CoreSet()))
+    assert deep.requires_learner is False and deep.learner_capability is None
+    committee = DeduplicatedBatch(Subsampled(InformationDensity(VoteEntropy())))
+    assert committee.requires_learner is True
+    assert committee.learner_capability == "member_proba"
+    assert Shortlisted(MarginSampling(), Subsampled(BALD())).learner_capability == "member_proba"
+    assert ClassBalanced(RandomSampling()).requires_learner is True
 
 
 @pytest.mark.parametrize("name", NAMES)

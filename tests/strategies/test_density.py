@@ -12,7 +12,7 @@ from labelwise.learners import ProbabilisticClassifier
 from labelwise.strategies.base import PointwiseStrategy
 from labelwise.strategies.density import InformationDensity
 from labelwise.strategies.uncertainty import EntropySampling, MarginSampling
-from tests.strategies.fakes import FixedProbaLearner
+from tests.strategies.fakes import FixedProbaLearner, context, score_all
 
 NONE = np.zeros(0, dtype=int)
 
@@ -56,8 +56,8 @@ def test_score_is_base_times_brute_force_density(beta, chunk_size):
     learner = FixedProbaLearner(proba)
     strategy = InformationDensity(MarginSampling(), beta=beta, chunk_size=chunk_size)
     labeled, unlabeled = np.arange(10), np.arange(10, 60)
-    scores = strategy.score_all(learner, Pool(x), labeled, unlabeled)
-    base = MarginSampling().score_all(learner, Pool(x), labeled, unlabeled)
+    scores = score_all(strategy, learner, Pool(x), labeled, unlabeled)
+    base = score_all(MarginSampling(), learner, Pool(x), labeled, unlabeled)
     expected = base * brute_force_density(x)[unlabeled] ** beta
     np.testing.assert_allclose(scores, expected, rtol=1e-10, atol=1e-15)
     q = strategy.query(learner, Pool(x), labeled, unlabeled, 15, random_state=0)
@@ -80,12 +80,12 @@ def test_sparse_features_give_the_dense_answer():
     x[:, 1:] *= np.random.default_rng(7).random((50, 6)) < 0.3
     learner = SparseAware(np.random.default_rng(8).dirichlet(np.ones(3), size=50))
     strategy = InformationDensity(MarginSampling(), chunk_size=9)
-    dense = strategy.score_all(learner, Pool(x), NONE, np.arange(50))
-    sparse = strategy.score_all(learner, Pool(sp.csr_matrix(x)), NONE, np.arange(50))
+    dense = score_all(strategy, learner, Pool(x), NONE, np.arange(50))
+    sparse = score_all(strategy, learner, Pool(sp.csr_matrix(x)), NONE, np.arange(50))
     np.testing.assert_allclose(sparse, dense, rtol=1e-12)
     np.testing.assert_allclose(
         dense,
-        MarginSampling().score_all(learner, Pool(x), NONE, np.arange(50)) * brute_force_density(x),
+        score_all(MarginSampling(), learner, Pool(x), NONE, np.arange(50)) * brute_force_density(x),
         rtol=1e-10,
     )
 
@@ -95,7 +95,7 @@ def test_negative_mean_similarity_is_clipped_to_zero():
     x = np.array([[1.0, 0.0], [-1.0, 0.1], [-1.0, -0.1]])
     learner = FixedProbaLearner(np.full((2, 2), 0.5))  # rows looked up at 1.0 / -1.0 -> any
     strategy = InformationDensity(MarginSampling(), beta=0.5)
-    mean_unit = strategy.prepare(learner, Pool(x), NONE, np.arange(3))[1]
+    mean_unit = strategy.prepare(context(learner, Pool(x)))[1]
     density = strategy.density(Pool(x), np.arange(3), mean_unit)
     assert density[0] == 0.0
     np.testing.assert_allclose(density, brute_force_density(x))
@@ -105,17 +105,17 @@ def test_negative_mean_similarity_is_clipped_to_zero():
 def test_all_zero_rows_count_as_dissimilar_to_everything():
     x = np.array([[0.0, 0.0], [1.0, 0.0], [2.0, 0.0]])
     learner = FixedProbaLearner(np.full((3, 2), 0.5))
-    scores = InformationDensity(MarginSampling()).score_all(learner, Pool(x), NONE, [0, 1, 2])
+    scores = score_all(InformationDensity(MarginSampling()), learner, Pool(x), NONE, [0, 1, 2])
     np.testing.assert_allclose(scores, [0.0, 2 / 3, 2 / 3])
 
 
 def test_base_prepare_runs_and_its_context_reaches_score_block():
     class LabeledCount(PointwiseStrategy):
-        def prepare(self, learner, pool, labeled, unlabeled):  # noqa: ARG002
-            return {"n_labeled": labeled.size}
+        def prepare(self, ctx):
+            return {"n_labeled": ctx.labeled.size}
 
-        def score_block(self, learner, pool, block, context):  # noqa: ARG002
-            return np.full(block.size, float(context["n_labeled"]))
+        def score_block(self, ctx, block, prepared):  # noqa: ARG002
+            return np.full(block.size, float(prepared["n_labeled"]))
 
     x = np.array([[1.0, 0.0], [1.0, 0.0], [1.0, 0.0], [1.0, 0.0]])  # density 1 everywhere
     learner = FixedProbaLearner(np.full((2, 2), 0.5))

@@ -15,7 +15,7 @@ from labelwise.strategies.expected_change import (
     ExpectedGradientLength,
     expected_gradient_length,
 )
-from tests.strategies.fakes import FixedProbaLearner, index_pool
+from tests.strategies.fakes import FixedProbaLearner, index_pool, score_all
 
 NONE = np.zeros(0, dtype=int)
 
@@ -66,7 +66,7 @@ def reference_egl(p, x):
 def egl_scores(features, keys, proba):
     learner = FirstFeatureLookup(keys, proba)
     n = features.shape[0]
-    return ExpectedGradientLength().score_all(learner, Pool(features), NONE, np.arange(n))
+    return score_all(ExpectedGradientLength(), learner, Pool(features), NONE, np.arange(n))
 
 
 # -- expected gradient length ------------------------------------------------------------
@@ -109,7 +109,7 @@ def test_egl_matches_the_finite_difference_gradient_of_a_softmax_model():
             bump[idx] = step
             grad[idx] = (log_loss(W + bump, y) - log_loss(W - bump, y)) / (2 * step)
         expected += p[y] * np.linalg.norm(grad)
-    score = ExpectedGradientLength().score_all(learner, Pool(x[None]), NONE, [0])
+    score = score_all(ExpectedGradientLength(), learner, Pool(x[None]), NONE, [0])
     assert score[0] == pytest.approx(expected, rel=1e-6)
 
 
@@ -119,8 +119,8 @@ def test_egl_sparse_and_dense_rows_agree():
     learner = SoftmaxLearner(rng.normal(size=(4, 9)))
     strategy = ExpectedGradientLength(chunk_size=7)
     idx = np.arange(60)
-    from_sparse = strategy.score_all(learner, Pool(sparse), NONE, idx)
-    from_dense = strategy.score_all(learner, Pool(sparse.toarray()), NONE, idx)
+    from_sparse = score_all(strategy, learner, Pool(sparse), NONE, idx)
+    from_dense = score_all(strategy, learner, Pool(sparse.toarray()), NONE, idx)
     np.testing.assert_allclose(from_sparse, from_dense, rtol=1e-12)
     q_sparse = strategy.query(learner, Pool(sparse), NONE, idx, 10, random_state=0)
     q_dense = strategy.query(learner, Pool(sparse.toarray()), NONE, idx, 10, random_state=0)
@@ -149,7 +149,7 @@ def test_egl_zero_probability_schema_columns_change_nothing():
 def test_egl_multilabel_averages_binary_problems():
     X = np.array([[1.0, 0.0]])
     learner = FirstFeatureLookup([1.0], [[0.5, 1.0]], multilabel=True)
-    score = ExpectedGradientLength().score_all(learner, Pool(X), NONE, [0])
+    score = score_all(ExpectedGradientLength(), learner, Pool(X), NONE, [0])
     # Class 0 as [0.5, 0.5]: sqrt(0.5) * sqrt(2); class 1 as [1, 0]: 0.
     assert score[0] == pytest.approx(0.5)
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from labelwise.strategies import EntropySampling, LeastConfidence, MarginSampling
-from tests.strategies.fakes import FixedProbaLearner, index_pool
+from tests.strategies.fakes import FixedProbaLearner, index_pool, score_all
 
 PROBA = np.array(
     [
@@ -100,7 +100,7 @@ def test_unfitted_learner_is_refused():
 
 def test_score_all_matches_the_measure_whatever_the_chunking():
     learner = FixedProbaLearner(PROBA)
-    scores = MarginSampling(chunk_size=3).score_all(learner, index_pool(4), NONE, [3, 0, 1, 2])
+    scores = score_all(MarginSampling(chunk_size=3), learner, index_pool(4), NONE, [3, 0, 1, 2])
     np.testing.assert_allclose(scores, [0.6, 0.15, 0.99, 0.9])
 
 

@@ -73,9 +73,9 @@ class Recording(QueryStrategy):
     def requires_learner(self):  # type: ignore[override]
         return self.inner.requires_learner
 
-    def query(self, learner, pool, labeled, unlabeled, n, *, random_state=None):
-        self.asked.append((np.asarray(unlabeled).copy(), n))
-        return self.inner.query(learner, pool, labeled, unlabeled, n, random_state=random_state)
+    def _select(self, ctx, n):
+        self.asked.append((ctx.unlabeled.copy(), n))
+        return self.inner._select(ctx, n)
 
 
 # -- the shared contract, for every wrapper around margin and random sampling -------------

@@ -213,11 +213,11 @@ def build_arms(
     arms = {}
     for name in names:
         strategy: QueryStrategy = STRATEGIES[name]()
-        arm_learner = base
-        if strategy.learner_capability == "member_proba":
-            arm_learner = Committee(learner, n_members=5, random_state=0)
         if dedup and name != "random":
             strategy = DeduplicatedBatch(strategy, threshold=dedup)
+        arm_learner = base
+        if strategy.learner_capability == "member_proba":  # answered through wrappers
+            arm_learner = Committee(learner, n_members=5, random_state=0)
         arms[name] = Arm(strategy, learner=arm_learner, cold_start=cold_start)
     return arms
 

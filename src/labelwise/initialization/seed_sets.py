@@ -25,6 +25,7 @@ from labelwise.data.pool import Pool
 from labelwise.exceptions import EmptyPoolError, NotFittedError, PoolExhaustedError, QueryError
 from labelwise.strategies._select import top_k
 from labelwise.strategies.base import Query, QueryStrategy
+from labelwise.strategies.context import QueryContext
 
 _METHODS = ("kmeans", "typical")
 _DOT_CHUNK = 16384
@@ -34,8 +35,8 @@ class SeedSetStrategy(QueryStrategy):
     """Choose the first ``n`` items to label, with no trained model.
 
     Subclasses write :meth:`select`. :meth:`query` is the same selection restricted to
-    the unlabeled positions (the learner argument is ignored), so a seed-set strategy
-    can stand wherever a query strategy is expected.
+    the unlabeled positions (the learner and labels are ignored), so a seed-set strategy
+    can stand wherever a query strategy is expected, wrapped or not.
     """
 
     requires_learner = False
@@ -65,18 +66,8 @@ class SeedSetStrategy(QueryStrategy):
             ``indices`` (n,) pool positions and ``scores`` (n,) sorted non-increasing.
         """
 
-    def query(
-        self,
-        learner: Any,  # noqa: ARG002 - part of the contract; seed sets need no model
-        pool: Pool,
-        labeled: IndexLike,
-        unlabeled: IndexLike,
-        n: int,
-        *,
-        random_state: RandomStateLike = None,
-    ) -> Query:
-        unlabeled, _ = self._check_query_args(pool, labeled, unlabeled, n)
-        return self.select(pool, n, candidates=unlabeled, random_state=random_state)
+    def _select(self, ctx: QueryContext, n: int) -> Query:
+        return self.select(ctx.pool, n, candidates=ctx.unlabeled, random_state=ctx.rng)
 
     def _check_select_args(
         self, pool: Pool, n: int, candidates: IndexLike | None
@@ -170,6 +161,9 @@ class RepresentativeSeedSet(SeedSetStrategy):
     def __init__(self, *, method: str = "kmeans", random_state: RandomStateLike = None) -> None:
         self.method = method
         self.random_state = random_state
+
+    def _own_random_state(self) -> RandomStateLike:
+        return self.random_state
 
     def select(
         self,

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from labelwise._typing import IndexArray, IndexLike, ProbaArray, RandomStateLike
+from labelwise._typing import IndexArray, IndexLike, Learner, ProbaArray, RandomStateLike
 from labelwise._validation import check_positive_int, check_random_state
 from labelwise.data.pool import Pool
 from labelwise.exceptions import EmptyPoolError, NotFittedError, PoolExhaustedError, QueryError
 from labelwise.strategies._select import top_k
+from labelwise.strategies.context import QueryContext
 
 
 @dataclass(frozen=True)
@@ -41,29 +43,75 @@ class Query:
 class QueryStrategy(ABC):
     """Choose ``n`` unlabeled pool positions to label next.
 
-    Constructors store parameters only; all checks happen in :meth:`query`.
+    Constructors store parameters only. :meth:`query` is written once, here: it checks its
+    arguments, builds one :class:`~labelwise.strategies.context.QueryContext` and calls
+    :meth:`_select`, the one method a strategy writes. Wrappers call their base's
+    :meth:`_select` with the same (or a narrowed) context, so nothing is checked twice and
+    every strategy sees the labels, whatever wraps it.
     """
 
     #: False for strategies that never look at a model (random): the loop may skip a fit.
+    #: Wrappers answer for the strategies they wrap.
     requires_learner: bool = True
     #: The learner method beyond predict_proba the strategy needs ("member_proba" for
-    #: committees); the CLI and simulation wrap the learner to provide it.
+    #: committees); the CLI and simulation wrap the learner to provide it. Wrappers answer
+    #: for the strategies they wrap.
     learner_capability: str | None = None
-    #: True when query() needs the labels of the labeled positions (``labels=`` keyword).
-    requires_labels: bool = False
 
-    @abstractmethod
     def query(
         self,
-        learner: Any,
+        learner: Learner | None,
         pool: Pool,
         labeled: IndexLike,
         unlabeled: IndexLike,
         n: int,
         *,
+        labels: Sequence[Any] | None = None,
         random_state: RandomStateLike = None,
     ) -> Query:
-        """Return a :class:`Query` of ``min(n, len(unlabeled))`` distinct unlabeled positions."""
+        """Return a :class:`Query` of ``min(n, len(unlabeled))`` distinct unlabeled positions.
+
+        Parameters
+        ----------
+        learner : fitted learner or None
+            None when the strategy needs no model (``requires_learner`` false).
+        pool : Pool
+        labeled : array-like of shape (n_labeled,)
+        unlabeled : array-like of shape (n_unlabeled,)
+            The positions to choose from: distinct, none of them labeled.
+        n : int >= 1
+        labels : sequence of shape (n_labeled,), optional
+            The labels of ``labeled``, same order, in the form ``learner.fit`` accepts.
+            Strategies that refit the learner (expected error reduction) need them.
+        random_state : int, Generator or None
+            The query's randomness; strategies with a ``random_state`` parameter of their
+            own use it when this is None.
+        """
+        unlabeled, n = self._check_query_args(pool, labeled, unlabeled, n)
+        labeled = np.asarray(labeled, dtype=np.intp).reshape(-1)
+        if labels is not None and len(labels) != labeled.size:
+            raise QueryError(
+                f"labels must hold one label per labeled position: got {len(labels)} "
+                f"labels for {labeled.size} positions."
+            )
+        own = self._own_random_state()
+        rng = check_random_state(own if random_state is None else random_state)
+        ctx = QueryContext(
+            learner=learner, pool=pool, labeled=labeled, unlabeled=unlabeled, labels=labels, rng=rng
+        )
+        return self._select(ctx, n)
+
+    @abstractmethod
+    def _select(self, ctx: QueryContext, n: int) -> Query:
+        """The ``min(n, len(ctx.unlabeled))`` positions to label, best first.
+
+        ``ctx`` is already checked and ``1 <= n <= len(ctx.unlabeled)``; parameters of the
+        strategy itself are checked here.
+        """
+
+    def _own_random_state(self) -> RandomStateLike:
+        """The seed :meth:`query` uses when it is given none (default: none, fresh entropy)."""
+        return None
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in sorted(vars(self).items()))
@@ -115,53 +163,43 @@ class PointwiseStrategy(QueryStrategy):
     def __init__(self, *, chunk_size: int = 16384) -> None:
         self.chunk_size = chunk_size
 
-    def prepare(self, learner: Any, pool: Pool, labeled: IndexArray, unlabeled: IndexArray) -> Any:  # noqa: ARG002
-        """Per-query context handed to every :meth:`score_block` call (default: None)."""
+    def prepare(self, ctx: QueryContext) -> Any:  # noqa: ARG002
+        """Per-query set-up handed to every :meth:`score_block` call (default: None)."""
         return None
 
     @abstractmethod
     def score_block(
-        self, learner: Any, pool: Pool, block: IndexArray, context: Any
+        self, ctx: QueryContext, block: IndexArray, prepared: Any
     ) -> NDArray[np.float64]:
         """Utility of the items at ``block`` (n_block,), higher = more informative."""
 
-    def _check_learner(self, learner: Any) -> None:
+    def _check_learner(self, learner: Learner | None) -> None:
         if learner is None or not hasattr(learner, "predict_proba"):
             raise NotFittedError(
                 f"{type(self).__name__} needs a fitted learner with predict_proba; "
                 "start from a seed set or a cold-start strategy."
             )
 
-    def query(
-        self,
-        learner: Any,
-        pool: Pool,
-        labeled: IndexLike,
-        unlabeled: IndexLike,
-        n: int,
-        *,
-        random_state: RandomStateLike = None,
-    ) -> Query:
-        unlabeled, n = self._check_query_args(pool, labeled, unlabeled, n)
+    def _select(self, ctx: QueryContext, n: int) -> Query:
+        unlabeled = ctx.unlabeled
         chunk_size = check_positive_int(self.chunk_size, "chunk_size", type(self).__name__)
-        self._check_learner(learner)
-        rng = check_random_state(random_state)
-        context = self.prepare(learner, pool, np.asarray(labeled, dtype=np.intp), unlabeled)
+        self._check_learner(ctx.learner)
+        prepared = self.prepare(ctx)
         best_pos = np.zeros(0, dtype=np.intp)
         best_scores = np.zeros(0, dtype=np.float64)
         best_keys = np.zeros(0, dtype=np.float64)
         for start in range(0, unlabeled.size, chunk_size):
             block = unlabeled[start : start + chunk_size]
-            scores = np.concatenate([best_scores, self._score_span(learner, pool, block, context)])
+            scores = np.concatenate([best_scores, self._score_span(ctx, block, prepared)])
             # Drawing keys chunk by chunk yields the same stream as one draw for the whole pool.
-            keys = np.concatenate([best_keys, rng.random(block.size)])
+            keys = np.concatenate([best_keys, ctx.rng.random(block.size)])
             positions = np.concatenate([best_pos, block])
             keep = top_k(scores, keys, n)
             best_pos, best_scores, best_keys = positions[keep], scores[keep], keys[keep]
         return Query(indices=best_pos, scores=best_scores, strategy=repr(self))
 
     def _score_span(
-        self, learner: Any, pool: Pool, block: IndexArray, context: Any
+        self, ctx: QueryContext, block: IndexArray, prepared: Any
     ) -> NDArray[np.float64]:
         """Scores of ``block`` (ascending positions), read from one contiguous span of rows
         when the block has few holes: a view of the features instead of a gathered copy.
@@ -169,22 +207,23 @@ class PointwiseStrategy(QueryStrategy):
         span = int(block[-1] - block[0]) + 1 if block.size else 0
         if block.size > 1 and span <= block.size + block.size // 8 and (np.diff(block) > 0).all():
             first = int(block[0])
-            scores = self.score_block(learner, pool, np.arange(first, first + span), context)
+            scores = self.score_block(ctx, np.arange(first, first + span), prepared)
             return np.asarray(scores, dtype=np.float64)[block - first]
-        return np.asarray(self.score_block(learner, pool, block, context), dtype=np.float64)
+        return np.asarray(self.score_block(ctx, block, prepared), dtype=np.float64)
 
-    def score_all(
-        self, learner: Any, pool: Pool, labeled: IndexLike, indices: IndexLike
-    ) -> NDArray[np.float64]:
-        """Scores of every item at ``indices`` (n,), chunked; for wrappers that re-rank."""
-        self._check_learner(learner)
+    def score_all(self, ctx: QueryContext, indices: IndexLike) -> NDArray[np.float64]:
+        """Scores of every item at ``indices`` (n,), chunked; for wrappers that re-rank.
+
+        :meth:`prepare` sees ``ctx`` as given (its ``unlabeled`` need not be ``indices``).
+        """
+        self._check_learner(ctx.learner)
         idx = np.asarray(indices, dtype=np.intp)
         chunk_size = check_positive_int(self.chunk_size, "chunk_size", type(self).__name__)
-        context = self.prepare(learner, pool, np.asarray(labeled, dtype=np.intp), idx)
+        prepared = self.prepare(ctx)
         out = np.empty(idx.size, dtype=np.float64)
         for start in range(0, idx.size, chunk_size):
             block = idx[start : start + chunk_size]
-            out[start : start + block.size] = self.score_block(learner, pool, block, context)
+            out[start : start + block.size] = self.score_block(ctx, block, prepared)
         return out
 
 
@@ -214,10 +253,10 @@ class UtilityStrategy(PointwiseStrategy):
 
     def score_block(
         self,
-        learner: Any,
-        pool: Pool,
+        ctx: QueryContext,
         block: IndexArray,
-        context: Any,  # noqa: ARG002
+        prepared: Any,  # noqa: ARG002
     ) -> NDArray[np.float64]:
-        proba = np.asarray(learner.predict_proba(pool.rows(block)), dtype=np.float64)
+        learner: Any = ctx.learner  # checked by _check_learner before any block
+        proba = np.asarray(learner.predict_proba(ctx.pool.rows(block)), dtype=np.float64)
         return self.score(proba, multilabel=bool(getattr(learner, "multilabel", False)))

@@ -12,11 +12,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from labelwise._typing import IndexArray
+from labelwise._typing import IndexArray, Learner
 from labelwise._validation import require_capability
-from labelwise.data.pool import Pool
 from labelwise.strategies import _committee_measures
 from labelwise.strategies.base import PointwiseStrategy
+from labelwise.strategies.context import QueryContext
 
 _HINT = "wrap the learner in labelwise.learners.Committee"
 
@@ -52,19 +52,19 @@ class CommitteeStrategy(PointwiseStrategy):
         per_class = self.measure(binary).reshape(n_samples, n_classes)
         return np.asarray(per_class.mean(axis=1), dtype=np.float64)
 
-    def _check_learner(self, learner: Any) -> None:
+    def _check_learner(self, learner: Learner | None) -> None:
         if learner is None:
             super()._check_learner(learner)  # raises NotFittedError: no model yet
         require_capability(learner, "member_proba", type(self).__name__, hint=_HINT)
 
     def score_block(
         self,
-        learner: Any,
-        pool: Pool,
+        ctx: QueryContext,
         block: IndexArray,
-        context: Any,  # noqa: ARG002
+        prepared: Any,  # noqa: ARG002
     ) -> NDArray[np.float64]:
-        member_proba = np.asarray(learner.member_proba(pool.rows(block)), dtype=np.float64)
+        learner: Any = ctx.learner  # has member_proba: checked by _check_learner
+        member_proba = np.asarray(learner.member_proba(ctx.pool.rows(block)), dtype=np.float64)
         if member_proba.ndim != 3 or member_proba.shape[1] != block.size:
             raise ValueError(
                 f"{type(learner).__name__}.member_proba must return shape "

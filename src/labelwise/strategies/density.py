@@ -9,10 +9,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from labelwise._rows import as_float_rows, squared_row_norms
-from labelwise._typing import IndexArray
+from labelwise._typing import IndexArray, Learner
 from labelwise._validation import check_positive_int
 from labelwise.data.pool import Pool
 from labelwise.strategies.base import PointwiseStrategy
+from labelwise.strategies.context import QueryContext
 
 
 def _inverse_norms(x: Any) -> NDArray[np.float64]:
@@ -43,8 +44,8 @@ class InformationDensity(PointwiseStrategy):
     Parameters
     ----------
     base : PointwiseStrategy
-        The utility to weight, e.g. ``MarginSampling()``; its ``prepare`` context is passed
-        through to its ``score_block``. The wrapper's ``chunk_size`` governs the chunking.
+        The utility to weight, e.g. ``MarginSampling()``; what its ``prepare`` returns is
+        passed through to its ``score_block``. The wrapper's ``chunk_size`` governs the chunking.
     beta : float, default 1.0
         Weight of the density term, in [0, inf); 0 gives back ``base``.
     chunk_size : int, default 16384
@@ -82,7 +83,12 @@ class InformationDensity(PointwiseStrategy):
         self.base = base
         self.beta = beta
 
-    def _check_learner(self, learner: Any) -> None:
+    @property
+    def learner_capability(self) -> str | None:  # type: ignore[override]
+        """The base's: density weighting needs nothing more of the learner."""
+        return getattr(self.base, "learner_capability", None)
+
+    def _check_learner(self, learner: Learner | None) -> None:
         self._check_base()
         self.base._check_learner(learner)
 
@@ -104,20 +110,19 @@ class InformationDensity(PointwiseStrategy):
                 f"Got {beta!r} instead."
             )
 
-    def prepare(
-        self, learner: Any, pool: Pool, labeled: IndexArray, unlabeled: IndexArray
-    ) -> tuple[Any, NDArray[np.float64]]:
-        """The base's context and the mean unit-length pool row (n_features,)."""
+    def prepare(self, ctx: QueryContext) -> tuple[Any, NDArray[np.float64]]:
+        """The base's prepared set-up and the mean unit-length pool row (n_features,)."""
         self._check_base()
         chunk_size = check_positive_int(self.chunk_size, "chunk_size", "InformationDensity")
-        base_context = self.base.prepare(learner, pool, labeled, unlabeled)
+        base_prepared = self.base.prepare(ctx)
+        pool = ctx.pool
         n_pool = len(pool)
         total = np.zeros(pool.features.shape[1], dtype=np.float64)
         for start in range(0, n_pool, chunk_size):
             x = as_float_rows(pool.rows(np.arange(start, min(start + chunk_size, n_pool))))
             # x.T @ (1 / ||x_i||) is the sum of the unit rows, for dense and CSR alike.
             total += np.asarray(x.T @ _inverse_norms(x), dtype=np.float64).reshape(-1)
-        return base_context, total / n_pool
+        return base_prepared, total / n_pool
 
     def density(
         self, pool: Pool, block: IndexArray, mean_unit: NDArray[np.float64]
@@ -127,11 +132,9 @@ class InformationDensity(PointwiseStrategy):
         return np.maximum(_matvec(x, mean_unit) * _inverse_norms(x), 0.0)
 
     def score_block(
-        self, learner: Any, pool: Pool, block: IndexArray, context: Any
+        self, ctx: QueryContext, block: IndexArray, prepared: Any
     ) -> NDArray[np.float64]:
-        base_context, mean_unit = context
-        base = np.asarray(
-            self.base.score_block(learner, pool, block, base_context), dtype=np.float64
-        )
-        weight = self.density(pool, block, mean_unit) ** float(self.beta)
+        base_prepared, mean_unit = prepared
+        base = np.asarray(self.base.score_block(ctx, block, base_prepared), dtype=np.float64)
+        weight = self.density(ctx.pool, block, mean_unit) ** float(self.beta)
         return np.asarray(base * weight, dtype=np.float64)

@@ -19,12 +19,13 @@ from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 
 from labelwise._rows import as_float_rows, row_dots, squared_row_norms
-from labelwise._typing import IndexArray, IndexLike, RandomStateLike
-from labelwise._validation import check_positive_int, check_random_state
+from labelwise._typing import IndexArray, Learner, RandomStateLike
+from labelwise._validation import check_positive_int
 from labelwise.data.pool import Pool
 from labelwise.exceptions import NotFittedError
 from labelwise.strategies._select import top_k
 from labelwise.strategies.base import Query, QueryStrategy
+from labelwise.strategies.context import QueryContext
 from labelwise.strategies.uncertainty import MarginSampling
 
 #: Labeled rows compared at once when seeding core-set distances: a block of distances holds
@@ -66,17 +67,13 @@ def _argmax_tiebreak(values: NDArray[np.float64], keys: NDArray[np.float64]) -> 
     return int(ties[np.argmin(keys[ties])])
 
 
-def _resolve_rng(own: RandomStateLike, given: RandomStateLike) -> Generator:
-    # The loop passes a fresh per-round Generator; the constructor seed serves direct calls.
-    return check_random_state(own if given is None else given)
-
-
-def _check_proba_learner(learner: Any, owner: str) -> None:
+def _check_proba_learner(learner: Learner | None, owner: str) -> Learner:
     if learner is None or not hasattr(learner, "predict_proba"):
         raise NotFittedError(
             f"{owner} needs a fitted learner with predict_proba; "
             "start from a seed set or a cold-start strategy."
         )
+    return learner
 
 
 class CoreSet(QueryStrategy):
@@ -122,20 +119,12 @@ class CoreSet(QueryStrategy):
         self.random_state = random_state
         self.chunk_size = chunk_size
 
-    def query(
-        self,
-        learner: Any,  # noqa: ARG002 - part of the contract; core-set only looks at features
-        pool: Pool,
-        labeled: IndexLike,
-        unlabeled: IndexLike,
-        n: int,
-        *,
-        random_state: RandomStateLike = None,
-    ) -> Query:
-        unlabeled, n = self._check_query_args(pool, labeled, unlabeled, n)
+    def _own_random_state(self) -> RandomStateLike:
+        return self.random_state
+
+    def _select(self, ctx: QueryContext, n: int) -> Query:
+        pool, labeled, unlabeled, rng = ctx.pool, ctx.labeled, ctx.unlabeled, ctx.rng
         chunk_size = check_positive_int(self.chunk_size, "chunk_size", "CoreSet")
-        rng = _resolve_rng(self.random_state, random_state)
-        labeled = np.asarray(labeled, dtype=np.intp).reshape(-1)
         keys = rng.random(unlabeled.size)
         rows = _ChunkedRows(pool, unlabeled, chunk_size)
         sq = np.empty(unlabeled.size, dtype=np.float64)
@@ -292,20 +281,13 @@ class BADGE(QueryStrategy):
         self.random_state = random_state
         self.chunk_size = chunk_size
 
-    def query(
-        self,
-        learner: Any,
-        pool: Pool,
-        labeled: IndexLike,
-        unlabeled: IndexLike,
-        n: int,
-        *,
-        random_state: RandomStateLike = None,
-    ) -> Query:
-        unlabeled, n = self._check_query_args(pool, labeled, unlabeled, n)
+    def _own_random_state(self) -> RandomStateLike:
+        return self.random_state
+
+    def _select(self, ctx: QueryContext, n: int) -> Query:
+        pool, unlabeled, rng = ctx.pool, ctx.unlabeled, ctx.rng
         chunk_size = check_positive_int(self.chunk_size, "chunk_size", "BADGE")
-        _check_proba_learner(learner, "BADGE")
-        rng = _resolve_rng(self.random_state, random_state)
+        learner = _check_proba_learner(ctx.learner, "BADGE")
         keys = rng.random(unlabeled.size)
         rows = _ChunkedRows(pool, unlabeled, chunk_size)
         a, g2 = self._gradient_factors(learner, pool, unlabeled, rows, chunk_size)
@@ -335,7 +317,7 @@ class BADGE(QueryStrategy):
 
     @staticmethod
     def _gradient_factors(
-        learner: Any, pool: Pool, unlabeled: IndexArray, rows: _ChunkedRows, chunk_size: int
+        learner: Learner, pool: Pool, unlabeled: IndexArray, rows: _ChunkedRows, chunk_size: int
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """``a = p - e_yhat`` (n_unlabeled, n_classes) and squared embedding norms (n_unlabeled,)."""
         multilabel = bool(getattr(learner, "multilabel", False))
@@ -428,26 +410,20 @@ class ClusterMargin(QueryStrategy):
         self.random_state = random_state
         self.chunk_size = chunk_size
 
-    def query(
-        self,
-        learner: Any,
-        pool: Pool,
-        labeled: IndexLike,
-        unlabeled: IndexLike,
-        n: int,
-        *,
-        random_state: RandomStateLike = None,
-    ) -> Query:
-        unlabeled, n = self._check_query_args(pool, labeled, unlabeled, n)
+    def _own_random_state(self) -> RandomStateLike:
+        return self.random_state
+
+    def _select(self, ctx: QueryContext, n: int) -> Query:
+        pool, unlabeled = ctx.pool, ctx.unlabeled
         factor = check_positive_int(self.shortlist_factor, "shortlist_factor", "ClusterMargin")
         n_clusters = n
         if self.n_clusters is not None:
             n_clusters = check_positive_int(self.n_clusters, "n_clusters", "ClusterMargin")
         chunk_size = check_positive_int(self.chunk_size, "chunk_size", "ClusterMargin")
-        _check_proba_learner(learner, "ClusterMargin")
-        rng = _resolve_rng(self.random_state, random_state)
+        _check_proba_learner(ctx.learner, "ClusterMargin")
+        rng = ctx.rng
 
-        utility = MarginSampling(chunk_size=chunk_size).score_all(learner, pool, labeled, unlabeled)
+        utility = MarginSampling(chunk_size=chunk_size).score_all(ctx, unlabeled)
         shortlist = top_k(utility, rng.random(unlabeled.size), min(unlabeled.size, factor * n))
         n_clusters = min(n_clusters, shortlist.size)
         labels = self._cluster(pool.rows(unlabeled[shortlist]), n_clusters, rng)

@@ -8,7 +8,6 @@ candidates whose labels are expected to lower the loss on the pool the most.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -17,13 +16,13 @@ from numpy.typing import NDArray
 from sklearn.base import clone
 
 from labelwise._rows import squared_row_norms
-from labelwise._typing import IndexArray, IndexLike, ProbaArray, RandomStateLike
-from labelwise._validation import check_positive_int, check_random_state
-from labelwise.data.pool import Pool
+from labelwise._typing import IndexArray, Learner, ProbaArray, RandomStateLike
+from labelwise._validation import check_positive_int
 from labelwise.exceptions import NotFittedError, QueryError
 from labelwise.strategies import _measures
 from labelwise.strategies._select import top_k
 from labelwise.strategies.base import PointwiseStrategy, Query, QueryStrategy
+from labelwise.strategies.context import QueryContext
 
 LOSSES = ("zero_one", "log")
 """Loss names accepted by :class:`ExpectedErrorReduction`."""
@@ -93,12 +92,12 @@ class ExpectedGradientLength(PointwiseStrategy):
 
     def score_block(
         self,
-        learner: Any,
-        pool: Pool,
+        ctx: QueryContext,
         block: IndexArray,
-        context: Any,  # noqa: ARG002
+        prepared: Any,  # noqa: ARG002
     ) -> NDArray[np.float64]:
-        rows = pool.rows(block)
+        learner: Any = ctx.learner  # checked by _check_learner before any block
+        rows = ctx.pool.rows(block)
         proba = np.asarray(learner.predict_proba(rows), dtype=np.float64)
         norms = squared_row_norms(rows)
         if not getattr(learner, "multilabel", False):
@@ -128,9 +127,10 @@ class ExpectedErrorReduction(QueryStrategy):
     ``sklearn.base.clone`` (a deep copy for objects that are not scikit-learn estimators);
     they are fit without sample weights.
 
-    The strategy needs the training labels, so :meth:`query` takes them as ``labels``,
+    The strategy needs the training labels: pass them to :meth:`query` as ``labels``,
     aligned with ``labeled``, in the form ``learner.fit`` accepts (label names for a
-    :class:`~labelwise.learners.ProbabilisticClassifier`). Single-label learners only.
+    :class:`~labelwise.learners.ProbabilisticClassifier`); wrappers hand them on. The loop
+    always passes them. Single-label learners only.
 
     Parameters
     ----------
@@ -145,8 +145,6 @@ class ExpectedErrorReduction(QueryStrategy):
     random_state : int, Generator or None, default None
         Seed for the subsamples and the tie-break, used when ``query`` is given none.
     """
-
-    requires_labels = True
 
     def __init__(
         self,
@@ -183,7 +181,10 @@ class ExpectedErrorReduction(QueryStrategy):
             )
         return n_candidates, n_eval, max_labels
 
-    def _check_learner(self, learner: Any) -> NDArray[Any]:
+    def _own_random_state(self) -> RandomStateLike:
+        return self.random_state
+
+    def _check_learner(self, learner: Learner | None) -> NDArray[Any]:
         owner = type(self).__name__
         if learner is None or not hasattr(learner, "predict_proba"):
             raise NotFittedError(
@@ -199,47 +200,22 @@ class ExpectedErrorReduction(QueryStrategy):
             raise QueryError(f"{owner} supports single-label learners only.")
         return np.asarray(learner.classes_)
 
-    def query(
-        self,
-        learner: Any,
-        pool: Pool,
-        labeled: IndexLike,
-        unlabeled: IndexLike,
-        n: int,
-        *,
-        random_state: RandomStateLike = None,
-        labels: Sequence[Any] | None = None,
-    ) -> Query:
-        """Return the ``min(n, n_candidates, len(unlabeled))`` best candidates.
+    def _select(self, ctx: QueryContext, n: int) -> Query:
+        """The ``min(n, n_candidates, len(ctx.unlabeled))`` best candidates.
 
-        Parameters
-        ----------
-        learner : fitted classifier with ``predict_proba`` and ``classes_``
-        pool : Pool
-        labeled : array-like of shape (n_labeled,)
-        unlabeled : array-like of shape (n_unlabeled,)
-        n : int
-        random_state : int, Generator or None
-            Overrides the constructor's ``random_state`` when given.
-        labels : sequence of shape (n_labeled,)
-            The labels of ``labeled``, same order. Required.
+        Reads ``ctx.labels`` (required) and refits clones of ``ctx.learner``, which needs
+        ``predict_proba`` and ``classes_``.
         """
-        unlabeled, n = self._check_query_args(pool, labeled, unlabeled, n)
         n_candidates, n_eval, max_labels = self._check_params()
-        if labels is None:
+        if ctx.labels is None:
             raise QueryError(
                 f"{type(self).__name__} needs the labels of the labeled positions: "
-                "pass labels=... (one per labeled position, same order)."
+                "pass labels=... to query (one per labeled position, same order)."
             )
-        labeled = np.asarray(labeled, dtype=np.intp).reshape(-1)
-        labels = list(labels)
-        if len(labels) != labeled.size:
-            raise QueryError(
-                f"labels must hold one label per labeled position: got {len(labels)} "
-                f"labels for {labeled.size} positions."
-            )
+        labels = list(ctx.labels)
+        learner: Any = ctx.learner
         classes = self._check_learner(learner)
-        rng = check_random_state(self.random_state if random_state is None else random_state)
+        pool, labeled, unlabeled, rng = ctx.pool, ctx.labeled, ctx.unlabeled, ctx.rng
 
         candidates = rng.choice(unlabeled, size=min(n_candidates, unlabeled.size), replace=False)
         eval_rows = pool.rows(

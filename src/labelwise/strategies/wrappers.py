@@ -23,11 +23,12 @@ from numpy.typing import NDArray
 from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 
 from labelwise._rows import to_dense, unit_rows
-from labelwise._typing import FeatureMatrix, IndexArray, IndexLike, RandomStateLike
+from labelwise._typing import FeatureMatrix, IndexArray, RandomStateLike
 from labelwise._validation import check_positive_int, check_random_state
 from labelwise.data.pool import Pool
 from labelwise.exceptions import MissingDependencyError, NotFittedError
 from labelwise.strategies.base import Query, QueryStrategy
+from labelwise.strategies.context import QueryContext
 
 #: Pools at least this large get an approximate (faiss HNSW) index by default.
 ANN_MIN_POOL = 50_000
@@ -72,10 +73,21 @@ class _Wrapper(QueryStrategy):
 
     base: QueryStrategy
 
+    def _bases(self) -> tuple[Any, ...]:
+        """The wrapped strategies (the positional parameters), checked or not."""
+        return tuple(getattr(self, name) for name in self._positional)
+
     @property
     def requires_learner(self) -> bool:  # type: ignore[override]
-        """A wrapper needs a model exactly when the strategy it wraps does."""
-        return bool(self.base.requires_learner)
+        """A wrapper needs a model exactly when a strategy it wraps does, at any depth."""
+        return any(bool(getattr(b, "requires_learner", True)) for b in self._bases())
+
+    @property
+    def learner_capability(self) -> str | None:  # type: ignore[override]
+        """The capability a wrapped strategy needs, at any depth (the first one, in
+        parameter order, should two bases ever need different ones)."""
+        needs = (getattr(b, "learner_capability", None) for b in self._bases())
+        return next((need for need in needs if need is not None), None)
 
     def __repr__(self) -> str:
         parts = [repr(getattr(self, name)) for name in self._positional]
@@ -166,32 +178,26 @@ class DeduplicatedBatch(_Wrapper):
         self.threshold = threshold
         self.oversample = oversample
 
-    def query(
-        self,
-        learner: Any,
-        pool: Pool,
-        labeled: IndexLike,
-        unlabeled: IndexLike,
-        n: int,
-        *,
-        random_state: RandomStateLike = None,
-    ) -> Query:
-        unlabeled, n = self._check_query_args(pool, labeled, unlabeled, n)
+    def _select(self, ctx: QueryContext, n: int) -> Query:
         owner = type(self).__name__
         base = _check_strategy(self.base, "base", owner)
         threshold = _check_real(self.threshold, "threshold", owner, -1.0, 1.0)
         oversample = check_positive_int(self.oversample, "oversample", owner)
-        # One seed for every request, so a larger request extends the smaller one's order
-        # for strategies whose only randomness is the tie-break; an int seed is passed on
-        # as is, so without near-duplicates the answer is exactly the base strategy's.
-        rng = check_random_state(random_state)
-        seed = int(random_state) if isinstance(random_state, int) else int(rng.integers(2**63 - 1))
+        unlabeled = ctx.unlabeled
+        # Every request starts from the same random state, so a larger request extends the
+        # smaller one's order for strategies whose only randomness is the tie-break, and
+        # without near-duplicates the answer is exactly the base strategy's (the stream is
+        # left where the base's last request left it).
+        start = ctx.rng.bit_generator.state
         request = min(unlabeled.size, oversample * n)
         while True:
-            candidates = base.query(learner, pool, labeled, unlabeled, request, random_state=seed)
-            rows = unit_rows(pool.rows(candidates.indices))
+            ctx.rng.bit_generator.state = start
+            candidates = base._select(ctx, request)
+            rows = unit_rows(ctx.pool.rows(candidates.indices))
             keep = _greedy_distinct(rows, threshold, n)
-            if keep.size == n or request >= unlabeled.size:
+            # A base that returned fewer than asked (e.g. capped by its own candidate
+            # sample) has nothing more to offer a larger request.
+            if keep.size == n or request >= unlabeled.size or len(candidates) < request:
                 break
             request = min(unlabeled.size, 2 * request)
         return Query(
@@ -241,30 +247,20 @@ class ClassBalanced(_Wrapper):
     def requires_learner(self) -> bool:  # type: ignore[override]
         return True
 
-    def query(
-        self,
-        learner: Any,
-        pool: Pool,
-        labeled: IndexLike,
-        unlabeled: IndexLike,
-        n: int,
-        *,
-        random_state: RandomStateLike = None,
-    ) -> Query:
-        unlabeled, n = self._check_query_args(pool, labeled, unlabeled, n)
+    def _select(self, ctx: QueryContext, n: int) -> Query:
         owner = type(self).__name__
         base = _check_strategy(self.base, "base", owner)
         oversample = check_positive_int(self.oversample, "oversample", owner)
+        learner = ctx.learner
         if learner is None or not callable(getattr(learner, "predict_proba", None)):
             raise NotFittedError(
                 f"{owner} needs a fitted learner with predict_proba to predict classes; "
                 "start from a seed set or a cold-start strategy."
             )
-        rng = check_random_state(random_state)
-        request = min(unlabeled.size, oversample * n)
-        candidates = base.query(learner, pool, labeled, unlabeled, request, random_state=rng)
+        request = min(ctx.unlabeled.size, oversample * n)
+        candidates = base._select(ctx, request)
         try:
-            proba = np.asarray(learner.predict_proba(pool.rows(candidates.indices)))
+            proba = np.asarray(learner.predict_proba(ctx.pool.rows(candidates.indices)))
         except SklearnNotFittedError as exc:
             raise NotFittedError(f"{owner} needs a fitted learner: {exc}") from exc
         predicted = np.argmax(proba, axis=1)
@@ -314,25 +310,14 @@ class Subsampled(_Wrapper):
         self.size = size
         self.random_state = random_state
 
-    def query(
-        self,
-        learner: Any,
-        pool: Pool,
-        labeled: IndexLike,
-        unlabeled: IndexLike,
-        n: int,
-        *,
-        random_state: RandomStateLike = None,
-    ) -> Query:
-        unlabeled, n = self._check_query_args(pool, labeled, unlabeled, n)
+    def _select(self, ctx: QueryContext, n: int) -> Query:
         owner = type(self).__name__
         base = _check_strategy(self.base, "base", owner)
         size = max(check_positive_int(self.size, "size", owner), n)
-        rng = check_random_state(random_state)
-        if size < unlabeled.size:
-            sample_rng = rng if self.random_state is None else check_random_state(self.random_state)
-            unlabeled = np.sort(sample_rng.choice(unlabeled, size=size, replace=False))
-        result = base.query(learner, pool, labeled, unlabeled, n, random_state=rng)
+        if size < ctx.unlabeled.size:
+            rng = ctx.rng if self.random_state is None else check_random_state(self.random_state)
+            ctx = ctx.restrict(np.sort(rng.choice(ctx.unlabeled, size=size, replace=False)))
+        result = base._select(ctx, n)
         return Query(indices=result.indices, scores=result.scores, strategy=repr(self))
 
 
@@ -604,22 +589,11 @@ class NearestNeighborCandidates(_Wrapper):
         self._index_key = (features, self.index)
         return self.index_
 
-    def query(
-        self,
-        learner: Any,
-        pool: Pool,
-        labeled: IndexLike,
-        unlabeled: IndexLike,
-        n: int,
-        *,
-        random_state: RandomStateLike = None,
-    ) -> Query:
-        unlabeled, n = self._check_query_args(pool, labeled, unlabeled, n)
+    def _select(self, ctx: QueryContext, n: int) -> Query:
         owner = type(self).__name__
         base = _check_strategy(self.base, "base", owner)
         k = check_positive_int(self.k, "k", owner)
-        rng = check_random_state(random_state)
-        labeled = np.asarray(labeled, dtype=np.intp).reshape(-1)
+        pool, labeled, unlabeled = ctx.pool, ctx.labeled, ctx.unlabeled
         is_unlabeled = np.zeros(len(pool), dtype=bool)
         is_unlabeled[unlabeled] = True
         if labeled.size:
@@ -629,12 +603,12 @@ class NearestNeighborCandidates(_Wrapper):
         else:
             candidates = np.zeros(0, dtype=np.intp)
         if candidates.size < n:
-            sample_rng = rng if self.random_state is None else check_random_state(self.random_state)
+            rng = ctx.rng if self.random_state is None else check_random_state(self.random_state)
             is_unlabeled[candidates] = False
             others = np.flatnonzero(is_unlabeled)
-            extra = sample_rng.choice(others, size=n - candidates.size, replace=False)
+            extra = rng.choice(others, size=n - candidates.size, replace=False)
             candidates = np.sort(np.concatenate([candidates, extra])).astype(np.intp)
-        result = base.query(learner, pool, labeled, candidates, n, random_state=rng)
+        result = base._select(ctx.restrict(candidates), n)
         return Query(indices=result.indices, scores=result.scores, strategy=repr(self))
 
 
@@ -666,27 +640,13 @@ class Shortlisted(_Wrapper):
         self.then = then
         self.factor = factor
 
-    @property
-    def requires_learner(self) -> bool:  # type: ignore[override]
-        return bool(self.first.requires_learner or self.then.requires_learner)
-
-    def query(
-        self,
-        learner: Any,
-        pool: Pool,
-        labeled: IndexLike,
-        unlabeled: IndexLike,
-        n: int,
-        *,
-        random_state: RandomStateLike = None,
-    ) -> Query:
-        unlabeled, n = self._check_query_args(pool, labeled, unlabeled, n)
+    def _select(self, ctx: QueryContext, n: int) -> Query:
         owner = type(self).__name__
         first = _check_strategy(self.first, "first", owner)
         then = _check_strategy(self.then, "then", owner)
         factor = check_positive_int(self.factor, "factor", owner)
-        rng = check_random_state(random_state)
-        request = min(unlabeled.size, factor * n)
-        shortlist = first.query(learner, pool, labeled, unlabeled, request, random_state=rng)
-        result = then.query(learner, pool, labeled, shortlist.indices, n, random_state=rng)
+        request = min(ctx.unlabeled.size, factor * n)
+        shortlist = first._select(ctx, request)
+        # The shortlist may be shorter than asked (a de-duplicating or capped ``first``).
+        result = then._select(ctx.restrict(shortlist.indices), min(n, len(shortlist)))
         return Query(indices=result.indices, scores=result.scores, strategy=repr(self))
