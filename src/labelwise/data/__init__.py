@@ -12,7 +12,17 @@ if TYPE_CHECKING:
     from labelwise.data.pool import Pool
     from labelwise.data.readers import TextDataset, read_dataset
     from labelwise.data.schema import LabelSchema, LabelSource
-    from labelwise.data.spans import Span, TokenizedText, align_tokens, tokenize
+    from labelwise.data.spans import (
+        Span,
+        TokenizedText,
+        align_tokens,
+        check_spans,
+        parse_spans,
+        snap_span,
+        spans_to_tags,
+        tags_to_spans,
+        tokenize,
+    )
 
 _LAZY = {
     "LabelSchema": "labelwise.data.schema",
@@ -21,6 +31,11 @@ _LAZY = {
     "Span": "labelwise.data.spans",
     "TokenizedText": "labelwise.data.spans",
     "align_tokens": "labelwise.data.spans",
+    "check_spans": "labelwise.data.spans",
+    "parse_spans": "labelwise.data.spans",
+    "snap_span": "labelwise.data.spans",
+    "spans_to_tags": "labelwise.data.spans",
+    "tags_to_spans": "labelwise.data.spans",
     "tokenize": "labelwise.data.spans",
     "TextDataset": "labelwise.data.readers",
     "read_dataset": "labelwise.data.readers",
@@ -34,7 +49,12 @@ __all__ = [
     "TextDataset",
     "TokenizedText",
     "align_tokens",
+    "check_spans",
+    "parse_spans",
     "read_dataset",
+    "snap_span",
+    "spans_to_tags",
+    "tags_to_spans",
     "tokenize",
 ]
 
