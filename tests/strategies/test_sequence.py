@@ -304,3 +304,12 @@ def test_deduplicated_batch_composes_with_sequence_strategies():
         city_learner(), pool, [], np.arange(4), 2, random_state=0
     )
     assert q.indices.tolist() == [0, 2]
+
+
+def test_deduplicated_batch_accepts_a_pool_without_feature_columns():
+    # (n, 0) features: every row is zero, similar to nothing, so nothing is dropped.
+    pool = Pool(np.zeros((4, 0)), sequences=SENTENCES)
+    q = DeduplicatedBatch(TokenEntropy(reduce="max")).query(
+        city_learner(), pool, [], np.arange(4), 3, random_state=0
+    )
+    assert q.indices.tolist() == [0, 1, 2]
