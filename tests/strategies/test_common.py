@@ -20,10 +20,12 @@ from labelwise.exceptions import EmptyPoolError, PoolExhaustedError, QueryError
 from labelwise.initialization import RandomSeedSet, RepresentativeSeedSet
 from labelwise.strategies import (
     BALD,
+    SEQUENCE_STRATEGIES,
     STRATEGIES,
     ClassBalanced,
     CoreSet,
     DeduplicatedBatch,
+    EntityDiverseBatch,
     ExpectedErrorReduction,
     InformationDensity,
     MarginSampling,
@@ -31,12 +33,19 @@ from labelwise.strategies import (
     PointwiseStrategy,
     QueryStrategy,
     RandomSampling,
+    SequenceCommittee,
     Shortlisted,
     Subsampled,
+    TokenEntropy,
     UtilityStrategy,
     VoteEntropy,
 )
-from tests.strategies.fakes import FixedMemberLearner, distinct_index_pool
+from tests.strategies.fakes import (
+    FixedMemberLearner,
+    distinct_index_pool,
+    random_sequence_learner,
+    sequence_pool,
+)
 
 
 def _registered(name: str) -> Callable[[], QueryStrategy]:
@@ -83,6 +92,16 @@ CASES["class_balanced(subsampled(eer))"] = lambda: ClassBalanced(
 CASES["deduplicated(shortlisted(margin, eer))"] = lambda: DeduplicatedBatch(
     Shortlisted(MarginSampling(chunk_size=7), BASES["eer"](), factor=2)
 )
+# Sequence strategies run over a pool of token lists (0-5 tokens) with a fake tagger.
+SEQUENCE_CASES: dict[str, Callable[[], QueryStrategy]] = {
+    **{f"seq_{name}": (lambda c=cls: c(chunk_size=7)) for name, cls in SEQUENCE_STRATEGIES.items()},
+    "seq_bald_mean_per_token": lambda: SequenceCommittee(
+        measure="bald", reduce="mean", cost="token", chunk_size=7
+    ),
+    "seq_entity_diverse": lambda: EntityDiverseBatch(TokenEntropy(reduce="max"), oversample=2),
+    "seq_deduplicated": lambda: DeduplicatedBatch(TokenEntropy(chunk_size=7)),
+}
+CASES.update(SEQUENCE_CASES)
 NAMES = sorted(CASES)
 COMBINED = [name for name in NAMES if name not in BASES]
 
@@ -127,6 +146,10 @@ def learner_for(n_pool, n_classes=4, n_members=3, seed=0):
 
 
 def query(name, n_pool, labeled, unlabeled, n, seed):
+    if name in SEQUENCE_CASES:
+        learner, sequences = random_sequence_learner(n_pool)
+        pool = sequence_pool(sequences)
+        return CASES[name]().query(learner, pool, labeled, unlabeled, n, random_state=seed)
     pool = distinct_index_pool(n_pool)
     learner = learner_for(n_pool)
     if "eer" in name:  # EER refits: a real learner, fitted on the labels it is given

@@ -1,4 +1,5 @@
-"""Simulation: replay active learning against ground truth and measure labels saved."""
+"""Simulation: replay active learning against ground truth and measure labels saved
+(classification in ``runner``, entity extraction in ``sequences``)."""
 
 from labelwise.simulation.oracle import SimulatedOracle
 from labelwise.simulation.report import plot_learning_curves, write_report
@@ -13,10 +14,30 @@ from labelwise.simulation.runner import (
     run_simulation,
     seed_set,
 )
+from labelwise.simulation.sequences import (
+    EditCounts,
+    PreannotationResult,
+    SequencePoint,
+    SequenceSimulationConfig,
+    SequenceSimulationResult,
+    SequenceStrategySummary,
+    preannotation_edits,
+    random_checkpoints,
+    run_preannotation,
+    run_sequence_simulation,
+    sentence_edits,
+    tagged_sentences,
+)
 
 __all__ = [
     "Arm",
     "CurvePoint",
+    "EditCounts",
+    "PreannotationResult",
+    "SequencePoint",
+    "SequenceSimulationConfig",
+    "SequenceSimulationResult",
+    "SequenceStrategySummary",
     "SimulatedOracle",
     "SimulationConfig",
     "SimulationResult",
@@ -24,7 +45,13 @@ __all__ = [
     "StoppingSummary",
     "StrategySummary",
     "plot_learning_curves",
+    "preannotation_edits",
+    "random_checkpoints",
+    "run_preannotation",
+    "run_sequence_simulation",
     "run_simulation",
     "seed_set",
+    "sentence_edits",
+    "tagged_sentences",
     "write_report",
 ]
