@@ -39,6 +39,8 @@ def row_dots(a: Any, b: Any) -> NDArray[np.float64]:
 
 def unit_rows(x: Any) -> Any:
     """L2-normalised copy of ``x`` (dense or CSR); all-zero rows stay zero."""
+    if x.shape[1] == 0:  # e.g. a span pool without sentence vectors: every row is zero
+        return sp.csr_matrix(x, dtype=np.float64) if sp.issparse(x) else np.zeros(x.shape)
     if sp.issparse(x):
         return normalize(sp.csr_matrix(x), norm="l2", copy=True)
     arr = np.asarray(x)

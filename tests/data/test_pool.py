@@ -67,3 +67,19 @@ def test_rows_of_a_contiguous_run_are_a_view_and_others_a_copy() -> None:
     np.testing.assert_array_equal(scattered, features[[1, 3, 4]])
     assert not np.shares_memory(scattered, features)
     np.testing.assert_array_equal(pool.rows(np.array([5])), features[[5]])
+
+
+def test_sequences_at_returns_token_lists_in_index_order() -> None:
+    pool = Pool(np.zeros((3, 0)), sequences=[["play", "jazz"], [], ["stop"]])
+    assert len(pool) == 3
+    assert pool.sequences_at(np.array([2, 0, 1])) == [["stop"], ["play", "jazz"], []]
+
+
+def test_mismatched_sequences_length_raises() -> None:
+    with pytest.raises(ValueError, match="3 feature rows but 2 token sequences"):
+        Pool(np.zeros((3, 4)), sequences=[["a"], ["b"]])
+
+
+def test_sequences_at_without_sequences_names_the_fix() -> None:
+    with pytest.raises(ValueError, match="no token sequences"):
+        Pool(np.zeros((2, 1))).sequences_at(np.array([0]))

@@ -51,3 +51,64 @@ def distinct_index_pool(n: int, seed: int = 0) -> Pool:
     in its own direction: 64 large random columns swamp column 0 in cosine similarity."""
     rng = np.random.default_rng(seed)
     return Pool(np.c_[np.arange(n, dtype=float), 1000.0 * rng.normal(size=(n, 64))])
+
+
+class FixedMarginalLearner:
+    """A sequence learner with fixed token marginals per sentence (looked up by its tokens).
+
+    ``predict_marginals`` returns ``marginals[i]`` for the sentence ``sequences[i]``;
+    ``best_path_proba`` is the product of each token's largest marginal (exact for a model
+    whose tokens are independent); ``member_marginals`` serves ``members[i]`` (n_members,
+    n_tokens, n_tags) when given; ``predict_spans`` decodes the argmax tags over ``tags``.
+    """
+
+    def __init__(self, sequences, marginals, members=None, tags=None) -> None:
+        self.index = {tuple(s): i for i, s in enumerate(sequences)}
+        self.marginals = [np.asarray(m, dtype=float) for m in marginals]
+        self.members = None if members is None else [np.asarray(m, dtype=float) for m in members]
+        n_tags = self.marginals[0].shape[1] if self.marginals else 1
+        self.tags_ = (
+            list(tags) if tags is not None else ["O"] + [f"B-t{k}" for k in range(1, n_tags)]
+        )
+        self.calls: list[int] = []
+
+    def _rows(self, X):
+        rows = [self.index[tuple(x)] for x in X]
+        self.calls.append(len(rows))
+        return rows
+
+    def predict_marginals(self, X):
+        return [self.marginals[i] for i in self._rows(X)]
+
+    def best_path_proba(self, X):
+        return np.array([np.prod(self.marginals[i].max(axis=1)) for i in self._rows(X)])
+
+    def member_marginals(self, X):
+        return [self.members[i] for i in self._rows(X)]
+
+    def predict_spans(self, X):
+        from labelwise.learners.crf import bio_segments
+
+        out = []
+        for i in self._rows(X):
+            tags = [self.tags_[k] for k in self.marginals[i].argmax(axis=1)]
+            out.append([(s, e, t, 1.0) for s, e, t in bio_segments(tags)])
+        return out
+
+
+def sequence_pool(sequences, seed: int = 0) -> Pool:
+    """A pool over ``sequences`` whose feature rows all point their own way."""
+    rng = np.random.default_rng(seed)
+    return Pool(rng.normal(size=(len(sequences), 64)), sequences=sequences)
+
+
+def random_sequence_learner(n_pool, n_tags=4, n_members=3, seed=0):
+    """Sentences ``s<i>`` of 0..5 tokens with random marginals (exact ties every 5th)."""
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(0, 6, size=n_pool)
+    sequences = [[f"s{i}w{t}" for t in range(length)] for i, length in enumerate(lengths)]
+    members = [rng.dirichlet(np.ones(n_tags), size=(n_members, length)) for length in lengths]
+    for i in range(0, n_pool, 5):
+        members[i][:] = 1 / n_tags
+    marginals = [m.mean(axis=0) for m in members]
+    return FixedMarginalLearner(sequences, marginals, members), sequences

@@ -18,19 +18,28 @@ from hypothesis import strategies as st
 from labelwise.exceptions import EmptyPoolError, PoolExhaustedError, QueryError
 from labelwise.initialization import RandomSeedSet, RepresentativeSeedSet
 from labelwise.strategies import (
+    SEQUENCE_STRATEGIES,
     STRATEGIES,
     ClassBalanced,
     DeduplicatedBatch,
+    EntityDiverseBatch,
     InformationDensity,
     MarginSampling,
     NearestNeighborCandidates,
     QueryStrategy,
     RandomSampling,
+    SequenceCommittee,
     Shortlisted,
     Subsampled,
+    TokenEntropy,
     UtilityStrategy,
 )
-from tests.strategies.fakes import FixedMemberLearner, distinct_index_pool
+from tests.strategies.fakes import (
+    FixedMemberLearner,
+    distinct_index_pool,
+    random_sequence_learner,
+    sequence_pool,
+)
 
 
 def _registered(name: str) -> Callable[[], QueryStrategy]:
@@ -60,6 +69,16 @@ CASES.update(
         ),
     }
 )
+# Sequence strategies run over a pool of token lists (0-5 tokens) with a fake tagger.
+SEQUENCE_CASES: dict[str, Callable[[], QueryStrategy]] = {
+    **{f"seq_{name}": (lambda c=cls: c(chunk_size=7)) for name, cls in SEQUENCE_STRATEGIES.items()},
+    "seq_bald_mean_per_token": lambda: SequenceCommittee(
+        measure="bald", reduce="mean", cost="token", chunk_size=7
+    ),
+    "seq_entity_diverse": lambda: EntityDiverseBatch(TokenEntropy(reduce="max"), oversample=2),
+    "seq_deduplicated": lambda: DeduplicatedBatch(TokenEntropy(chunk_size=7)),
+}
+CASES.update(SEQUENCE_CASES)
 NAMES = sorted(CASES)
 
 
@@ -71,9 +90,12 @@ def learner_for(n_pool, n_classes=4, n_members=3, seed=0):
 
 
 def query(name, n_pool, labeled, unlabeled, n, seed):
-    return CASES[name]().query(
-        learner_for(n_pool), distinct_index_pool(n_pool), labeled, unlabeled, n, random_state=seed
-    )
+    if name in SEQUENCE_CASES:
+        learner, sequences = random_sequence_learner(n_pool)
+        pool = sequence_pool(sequences)
+    else:
+        learner, pool = learner_for(n_pool), distinct_index_pool(n_pool)
+    return CASES[name]().query(learner, pool, labeled, unlabeled, n, random_state=seed)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -24,10 +24,22 @@ class Pool:
     features : ndarray or sparse matrix of shape (n_items, n_features)
     texts : sequence of str, optional
         The raw items, for display and for featurizers that work on text.
+    sequences : sequence of token sequences, optional
+        The tokens of each item, for sequence taggers and the sequence strategies
+        (:mod:`labelwise.strategies.sequence`). ``features`` then holds whatever the
+        wrappers compare items by (sentence embeddings, say), or has 0 columns.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pool = Pool(np.zeros((2, 0)), sequences=[["play", "jazz"], []])
+    >>> pool.sequences_at(np.array([1, 0]))
+    [[], ['play', 'jazz']]
     """
 
     features: FeatureMatrix
     texts: Sequence[str] | None = None
+    sequences: Sequence[Sequence[str]] | None = None
 
     def __post_init__(self) -> None:
         shape = getattr(self.features, "shape", None)
@@ -37,6 +49,10 @@ class Pool:
             )
         if self.texts is not None and len(self.texts) != shape[0]:
             raise ValueError(f"Pool has {shape[0]} feature rows but {len(self.texts)} texts.")
+        if self.sequences is not None and len(self.sequences) != shape[0]:
+            raise ValueError(
+                f"Pool has {shape[0]} feature rows but {len(self.sequences)} token sequences."
+            )
 
     def __len__(self) -> int:
         return int(self.features.shape[0])
@@ -56,6 +72,21 @@ class Pool:
         ):
             return dense[int(idx[0]) : int(idx[-1]) + 1]
         return dense[idx]
+
+    def sequences_at(self, indices: IndexArray) -> list[Sequence[str]]:
+        """The token sequences at ``indices``, in that order.
+
+        Raises
+        ------
+        ValueError
+            When the pool was built without ``sequences``.
+        """
+        if self.sequences is None:
+            raise ValueError(
+                "This pool has no token sequences; build it with Pool(features, sequences=...)."
+            )
+        sequences = self.sequences
+        return [sequences[int(i)] for i in np.asarray(indices).reshape(-1)]
 
     def complement(self, *index_sets: IndexArray) -> IndexArray:
         """Positions in none of ``index_sets``, ascending."""

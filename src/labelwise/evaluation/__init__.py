@@ -1,8 +1,17 @@
-"""Evaluation: learning-curve summaries and held-out scores."""
+"""Evaluation: learning-curve summaries, held-out scores and span metrics."""
 
 from labelwise.evaluation.agreement import Agreement, annotator_agreement
 from labelwise.evaluation.curves import area_under_curve, labels_to_reach, score_predictions
 from labelwise.evaluation.diagnostics import PoolDiagnostics, pool_diagnostics, stop_set
+from labelwise.evaluation.spans import (
+    F1Interval,
+    SpanF1Bootstrap,
+    SpanScore,
+    SpanScores,
+    bootstrap_span_f1,
+    span_agreement,
+    span_scores,
+)
 
 __all__ = [
     "PoolDiagnostics",
@@ -13,4 +22,11 @@ __all__ = [
     "area_under_curve",
     "labels_to_reach",
     "score_predictions",
+    "F1Interval",
+    "SpanF1Bootstrap",
+    "SpanScore",
+    "SpanScores",
+    "bootstrap_span_f1",
+    "span_agreement",
+    "span_scores",
 ]

@@ -1,11 +1,15 @@
-"""Learners: probabilistic classifiers over a fixed label schema, and committees of them."""
+"""Learners: probabilistic classifiers over a fixed label schema, committees of them, and
+CRF sequence taggers (python-crfsuite, imported on first fit/predict)."""
 
 from labelwise.learners.committee import Committee
+from labelwise.learners.crf import BaggedCRF, CRFTagger
 from labelwise.learners.probabilistic import ProbabilisticClassifier, default_estimator
 from labelwise.learners.self_training import SelfTrainingClassifier
 from labelwise.learners.zero_shot import ZeroShotClassifier
 
 __all__ = [
+    "BaggedCRF",
+    "CRFTagger",
     "Committee",
     "ProbabilisticClassifier",
     "SelfTrainingClassifier",

@@ -2,7 +2,8 @@
 
 Families: uncertainty (``uncertainty``), committee disagreement (``committee``), expected
 model change and error (``expected_change``), density and diversity (``density``,
-``diversity``), and wrappers that compose them (``wrappers``).
+``diversity``), and wrappers that compose them (``wrappers``); for sequence labeling
+(entity spans), sentence-level measures over a tagger's marginals (``sequence``).
 """
 
 from labelwise.strategies.base import PointwiseStrategy, Query, QueryStrategy, UtilityStrategy
@@ -17,6 +18,15 @@ from labelwise.strategies.density import InformationDensity
 from labelwise.strategies.diversity import BADGE, ClusterMargin, CoreSet
 from labelwise.strategies.expected_change import ExpectedErrorReduction, ExpectedGradientLength
 from labelwise.strategies.random import RandomSampling
+from labelwise.strategies.sequence import (
+    MNLP,
+    EntityDiverseBatch,
+    SequenceCommittee,
+    SequenceLeastConfidence,
+    SequenceStrategy,
+    TokenEntropy,
+    WorstTokenMargin,
+)
 from labelwise.strategies.uncertainty import EntropySampling, LeastConfidence, MarginSampling
 from labelwise.strategies.wrappers import (
     ClassBalanced,
@@ -46,9 +56,22 @@ STRATEGIES: dict[str, type[QueryStrategy]] = {
 }
 """Names accepted on the command line, mapped to strategy classes (built with defaults)."""
 
+SEQUENCE_STRATEGIES: dict[str, type[QueryStrategy]] = {
+    "mnlp": MNLP,
+    "sequence_lc": SequenceLeastConfidence,
+    "token_entropy": TokenEntropy,
+    "token_margin": WorstTokenMargin,
+    "sequence_committee": SequenceCommittee,
+}
+"""Strategies for sequence labeling (a pool with ``sequences`` and a tagger such as
+``CRFTagger``), by short name. Kept apart from :data:`STRATEGIES`, whose every entry the
+CLI, the project settings and the retrain worker offer for text classification."""
+
 __all__ = [
     "BADGE",
     "BALD",
+    "MNLP",
+    "SEQUENCE_STRATEGIES",
     "STRATEGIES",
     "ClassBalanced",
     "ClusterMargin",
@@ -56,6 +79,7 @@ __all__ = [
     "ConsensusEntropy",
     "CoreSet",
     "DeduplicatedBatch",
+    "EntityDiverseBatch",
     "EntropySampling",
     "ExactNeighborIndex",
     "ExpectedErrorReduction",
@@ -71,8 +95,13 @@ __all__ = [
     "Query",
     "QueryStrategy",
     "RandomSampling",
+    "SequenceCommittee",
+    "SequenceLeastConfidence",
+    "SequenceStrategy",
     "Shortlisted",
     "Subsampled",
+    "TokenEntropy",
     "UtilityStrategy",
     "VoteEntropy",
+    "WorstTokenMargin",
 ]
