@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -59,8 +59,13 @@ class Task(ABC):
     per_class_proba: ClassVar[bool] = False
 
     @classmethod
-    def from_labels(cls, labels: Iterable[str] | None) -> Task:
-        """The task for a stored project's label list (``projects.labels``)."""
+    def from_labels(
+        cls,
+        labels: Iterable[str] | None,
+        entity_types: Iterable[str] | None = None,  # noqa: ARG003
+    ) -> Task:
+        """The task for a stored project's label list and entity types (``projects.labels``,
+        ``projects.entity_types``); classification tasks have no entity types."""
         return cls(labels)  # type: ignore[call-arg]
 
     @property
@@ -105,6 +110,33 @@ class Task(ABC):
             return self.parse(value, text=text)
         except InvalidLabelError as exc:
             raise InputError(str(exc), file=file, line=line, field=field) from None
+
+    def row_fields(self, label_field: str = "label") -> tuple[str, ...]:
+        """The fields of a file row that :meth:`parse_row` reads (not kept as metadata)."""
+        return (label_field,)
+
+    def parse_row(
+        self,
+        values: Mapping[str, Any],
+        *,
+        text: str,
+        label_field: str = "label",
+        file: str | Path | None = None,
+        line: int | None = None,
+    ) -> Any:
+        """The label of one file row, in canonical form; None when the row is unlabeled.
+
+        Classification tasks read the label field alone (:meth:`parse_field`); span tasks
+        also read ``spans`` or ``tokens``/``tags`` (see :meth:`row_fields`).
+
+        Raises
+        ------
+        InputError
+            Located at ``file``, ``line`` and the field at fault (``spans[2].end``).
+        """
+        return self.parse_field(
+            values.get(label_field), text=text, file=file, line=line, field=label_field
+        )
 
     @abstractmethod
     def validate(self, value: Any, *, text: str | None = None) -> Any:
