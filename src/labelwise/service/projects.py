@@ -30,10 +30,15 @@ from labelwise.store import (
 from labelwise.tasks import Task, task_for
 
 
-def parse_settings(raw: dict[str, Any] | None) -> ProjectSettings:
-    """Validated settings; ValidationError names every bad key."""
+def parse_settings(raw: dict[str, Any] | None, task: str | None = None) -> ProjectSettings:
+    """Validated settings; ValidationError names every bad key.
+
+    With ``task`` (a project's kind) the strategy must be one that task ranks with (a
+    sequence strategy for spans projects, whose default is MNLP).
+    """
     try:
-        return ProjectSettings.model_validate(raw or {})
+        context = None if task is None else {"task": str(task)}
+        return ProjectSettings.model_validate(raw or {}, context=context)
     except PydanticValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
@@ -120,7 +125,7 @@ def create_project(
             f"{_WORDS.get(fewest, str(fewest))} {noun}, got "
             f"{clean}; add the alternative (for example 'other')."
         )
-    checked = parse_settings(settings)
+    checked = parse_settings(settings, task)
     begin_write(session)  # after the checks: a refused request never waits for the lock
     if session.scalar(select(Project.id).where(Project.name == name)) is not None:
         raise ConflictError(f"A project named {name!r} already exists.")
@@ -178,7 +183,7 @@ def update_settings(session: Session, *, project_id: int, changes: dict[str, Any
     """Merge ``changes`` into the project's settings, validated as a whole."""
     begin_write(session)
     project = get_project(session, project_id=project_id)
-    checked = parse_settings({**project.settings, **changes})
+    checked = parse_settings({**project.settings, **changes}, project.task)
     project.settings = checked.model_dump()
     record(session, "settings_changed", project_id=project_id, changes=changes)
     session.commit()
