@@ -49,6 +49,11 @@ class Task(ABC):
     per_class_proba : bool
         The learner's probabilities are one independent yes/no per class (their rows need
         not sum to 1) rather than one distribution over the classes.
+    has_spans : bool
+        Values hold entity spans over the text (served items carry its tokens).
+    entity_types : tuple of str or None
+        The entity types a value's spans may carry: ``()`` for tasks without spans, None
+        for a span task that accepts any type.
     """
 
     kind: ClassVar[str]
@@ -57,6 +62,8 @@ class Task(ABC):
     metric: ClassVar[str] = "accuracy"
     several: ClassVar[bool] = False
     per_class_proba: ClassVar[bool] = False
+    has_spans: ClassVar[bool] = False
+    entity_types: tuple[str, ...] | None = ()
 
     @classmethod
     def from_labels(
@@ -223,6 +230,10 @@ class Task(ABC):
     @abstractmethod
     def export_arrow_type(self) -> Any:
         """The Parquet (pyarrow) type of the exported ``label`` column."""
+
+    def describe(self, value: Any, *, text: str | None = None) -> str:  # noqa: ARG002
+        """A canonical value in a few words, for lists of decisions (``"a, b"``)."""
+        return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
 
     # --- shared helpers ----------------------------------------------------------------
 

@@ -100,6 +100,7 @@ class Spans(Task):
     metric: ClassVar[str] = "exact_match"
     several: ClassVar[bool] = True
     per_class_proba: ClassVar[bool] = False
+    has_spans: ClassVar[bool] = True
 
     def __init__(self, entity_types: Iterable[str] | None = None) -> None:
         self.entity_types = (
@@ -279,6 +280,16 @@ class Spans(Task):
         import pyarrow as pa
 
         return pa.struct([pa.field(SPANS_FIELD, _arrow_spans())])
+
+    def describe(self, value: Any, *, text: str | None = None) -> str:
+        """``“Lush Life” track, “Frank” artist`` (offsets without the text); ``no entities``."""
+        parts = [
+            f"“{text[s.start : s.end]}” {s.label}"
+            if text is not None
+            else f"[{s.start}, {s.end}) {s.label}"
+            for s in spans_of(value)
+        ]
+        return ", ".join(parts) or "no entities"
 
     def __repr__(self) -> str:
         shown = "" if self.entity_types is None else repr(list(self.entity_types))
@@ -469,6 +480,10 @@ class IntentsAndEntities(Spans):
 
     def export_value(self, value: Any) -> Any:
         return {"intent": str((value or {}).get("intent")), "spans": span_dicts(spans_of(value))}
+
+    def describe(self, value: Any, *, text: str | None = None) -> str:
+        """``PlayMusic · “Frank” artist``."""
+        return f"{(value or {}).get('intent')} · {super().describe(value, text=text)}"
 
     def export_arrow_type(self) -> Any:
         import pyarrow as pa

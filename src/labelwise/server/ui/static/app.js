@@ -220,6 +220,8 @@
   }
 
   function summary(annotation) {
+    // The server words it (span values quote their text); older replies lack it.
+    if (annotation.summary) return annotation.summary;
     if (annotation.kind === "label") {
       return Array.isArray(annotation.value) ? annotation.value.join(", ") : annotation.value;
     }
