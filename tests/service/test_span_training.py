@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 from sqlalchemy import select
 
 from labelwise.data.spans import tokenize
 from labelwise.learners.crf import CRFTagger
 from labelwise.recipes import combined_uncertainty
-from labelwise.service import projects, training
+from labelwise.service import dashboard, projects, training
 from labelwise.service.errors import ValidationError
 from labelwise.store import Item, JobStatus, Project, QueryRound, QueueEntry, TaskType
 from tests.service.pool_factory import make_user
@@ -163,3 +165,20 @@ def test_span_projects_name_sequence_strategies_and_others_keep_theirs(session, 
     assert mixed.settings["strategy"] == "margin"  # its intent classifier's
     with pytest.raises(ValidationError, match="for a intents-entities project"):
         projects.update_settings(session, project_id=mixed.id, changes={"strategy": "mnlp"})
+
+
+def test_the_dashboard_has_span_f1_and_entities_per_type(session, session_factory, owner, tmp_path):
+    project, truth = make_span_project(session, owner, n_items=120, n_evaluation=30)
+    ids = sorted(truth)
+    worker = training.RetrainWorker(session_factory, data_dir=tmp_path)
+    for batch in (ids[:12], ids[12:30]):
+        label_items(session, project, owner, truth, batch)
+        worker.run_pending()
+    board = dashboard.project_dashboard(session, project_id=project.id)
+    assert board.task == "spans"
+    assert [(v.version, v.labeled_sentences) for v in board.versions] == [(1, 12), (2, 30)]
+    assert all(v.eval_span_f1 is not None and len(v.eval_span_f1_ci95) == 2 for v in board.versions)
+    labeled = Counter(s["label"] for i in ids[:30] for s in truth[i]["spans"])
+    assert board.entities_labeled == dict(labeled.most_common())
+    assert board.labels_per_class == board.entities_labeled  # a spans project's classes
+    assert board.entities_predicted and board.entities_sample == 120 - 30 - 30
