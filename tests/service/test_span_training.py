@@ -10,7 +10,7 @@ from sqlalchemy import select
 from labelwise.data.spans import tokenize
 from labelwise.learners.crf import CRFTagger
 from labelwise.recipes import combined_uncertainty
-from labelwise.service import dashboard, projects, training
+from labelwise.service import dashboard, projects, queue, training
 from labelwise.service.errors import ValidationError
 from labelwise.store import Item, JobStatus, Project, QueryRound, QueueEntry, TaskType
 from tests.service.pool_factory import make_user
@@ -74,6 +74,11 @@ def test_a_spans_retrain_publishes_span_f1_and_dict_suggestions(
         else:
             assert suggestions["focus"] is None
     assert with_spans > 20
+    # The queue serves the top entry with its spans and their focus.
+    served = queue.lease_next(session, project_id=project.id, annotator=owner)
+    assert served.model_version == 1 and served.text == rows[0][2]
+    assert served.span_suggestions == rows[0][1]["spans"]
+    assert served.focus == rows[0][1]["focus"]
 
 
 def test_a_spans_project_follows_its_sequence_strategy(session, session_factory, owner, tmp_path):
