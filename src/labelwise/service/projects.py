@@ -120,8 +120,9 @@ def create_project(
     fewest = task_for(task).fewest_labels
     if len(clean) < fewest:
         noun = "intents" if task is TaskType.INTENTS_ENTITIES else "labels"
+        kind = task.value.replace("_", "-")
         raise ValidationError(
-            f"A {task.value.replace('_', '-')} project needs at least "
+            f"{'An' if kind[0] in 'aeiou' else 'A'} {kind} project needs at least "
             f"{_WORDS.get(fewest, str(fewest))} {noun}, got "
             f"{clean}; add the alternative (for example 'other')."
         )

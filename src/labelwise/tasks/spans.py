@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 
 #: Row fields a span task reads besides the label field: char spans, or BIO columns.
 SPANS_FIELD = "spans"
+#: Where an intents-and-entities row's intent is read when the label field is absent
+#: (what the char-span JSONL export writes).
+INTENT_FIELD = "intent"
 TOKENS_FIELD = "tokens"
 TAGS_FIELD = "tags"
 
@@ -308,8 +311,9 @@ class IntentsAndEntities(Spans):
 
     Notes
     -----
-    Reading a file row, the intent comes from the label field (a name) and the spans
-    as for :class:`Spans` (``spans`` field, else ``tokens``/``tags``); the label field
+    Reading a file row, the intent comes from the label field (a name; an ``intent``
+    field when there is no label field) and the spans as for :class:`Spans` (``spans``
+    field, else ``tokens``/``tags``); the label field
     may instead hold the whole canonical value ``{"intent", "spans"}``. A row with
     neither intent nor spans is unlabeled; one with only one of them is refused.
 
@@ -340,6 +344,9 @@ class IntentsAndEntities(Spans):
     def labels(self) -> tuple[str, ...] | None:
         return self.intents
 
+    def row_fields(self, label_field: str = "label") -> tuple[str, ...]:
+        return (*super().row_fields(label_field), INTENT_FIELD)
+
     def _intent(self, value: Any, *, api: bool) -> str:
         """The intent name of a value; InvalidLabelError (a sentence for the API) if bad."""
         if not isinstance(value, str) or not value.strip():
@@ -363,6 +370,8 @@ class IntentsAndEntities(Spans):
         file: str | Path | None = None,
         line: int | None = None,
     ) -> Any:
+        if label_field not in values and INTENT_FIELD in values:
+            label_field = INTENT_FIELD
         label = values.get(label_field)
         if isinstance(label, Mapping) or (isinstance(label, str) and label.lstrip()[:1] == "{"):
             return self.parse_field(label, text=text, field=label_field, file=file, line=line)
