@@ -48,7 +48,12 @@ def task_view(task: Task) -> str | None:
     Each task names its view; a span view slots in as ``templates/tasks/spans.html`` plus
     its JS view.
     """
-    return None if task.view is None else f"tasks/{task.view}.html"
+    if task.view is None:
+        return None
+    name = f"tasks/{task.view}.html"
+    # A view whose partial is not shipped yet (spans, while its page is built) reads as
+    # "no browser view" rather than a server error.
+    return name if (HERE / "templates" / name).is_file() else None
 
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
