@@ -110,3 +110,38 @@ def test_status_counts(cli, tmp_path):
     assert lines["model version"] == "none yet"
     missing = cli("status", "nothing")
     assert missing.exit_code == 2 and "No project named 'nothing'" in missing.output
+
+
+def test_create_span_projects_with_entity_types(cli, admin, database_url):
+    ok = [
+        ("ner", ["--task", "spans", "--entity-types", "PER, LOC"]),
+        ("ner2", ["--task", "spans", "--labels", "PER,LOC"]),
+        ("nlu", ["--task", "intents_entities", "--labels", "play,book", "--entity-types", "city"]),
+    ]
+    for name, args in ok:
+        result = cli("project", "create", name, *args, "--owner", admin)
+        assert result.exit_code == 0, result.output
+    ner, ner2, nlu = (load(database_url, name) for name, _ in ok)
+    assert (ner.task, ner.labels, ner.entity_types) == (
+        TaskType.SPANS,
+        ["PER", "LOC"],
+        ["PER", "LOC"],
+    )
+    assert (ner2.labels, ner2.entity_types) == (["PER", "LOC"], ["PER", "LOC"])
+    assert (nlu.task, nlu.labels, nlu.entity_types) == (
+        TaskType.INTENTS_ENTITIES,
+        ["play", "book"],
+        ["city"],
+    )
+    refused = [
+        (["--task", "spans"], "exactly one of --labels"),
+        (["--task", "intents_entities", "--labels", "a,b"], "at least one entity type"),
+        (["--task", "intents_entities", "--labels", "a", "--entity-types", "x"], "two intents"),
+        (["--task", "spans", "--entity-types", "time range"], "may not contain spaces"),
+        (["--labels", "a,b", "--entity-types", "x"], "Only span projects have entity types"),
+        (["--task", "spans", "--multi-label", "--labels", "a"], "contradicts"),
+    ]
+    for args, message in refused:
+        result = cli("project", "create", "bad", *args, "--owner", admin)
+        assert result.exit_code == 2, (args, result.output)
+        assert message in result.output, (args, result.output)

@@ -12,7 +12,8 @@ from labelwise.store import Item, Project, make_engine, make_session_factory
 def test_demo_creates_the_project_once_and_prints_how_to_log_in(cli, database_url):
     first = cli("demo", "--no-serve", "--password", "demo-password")
     assert first.exit_code == 0, first.output
-    assert "demo project demo-intents" in first.output
+    assert "demo project demo-intents " in first.output
+    assert "demo project demo-intents-entities " in first.output
     assert "admin user: admin" in first.output and "API token: lw_" in first.output
     again = cli("demo", "--no-serve")
     assert again.exit_code == 0, again.output
@@ -20,10 +21,13 @@ def test_demo_creates_the_project_once_and_prints_how_to_log_in(cli, database_ur
     assert "its password is unchanged: pass --password to set a new one" in again.output
     engine = make_engine(database_url)
     with make_session_factory(engine)() as session:
-        project = session.query(Project).one()
+        project, spans = session.query(Project).order_by(Project.id).all()
         assert session.query(Item).filter_by(project_id=project.id).count() == 600
         assert sorted(project.labels) == sorted(set(demo.demo_gold()))
         assert project.settings["audit_fraction"] == 0.1
+        # The second demo labels intents and entities over the SNIPS sample.
+        assert spans.task == "intents_entities" and spans.entity_types
+        assert session.query(Item).filter_by(project_id=spans.id).count() == 350
     engine.dispose()
 
 

@@ -18,7 +18,8 @@ class TestQueueNext:
         body = response.json()
         assert body["text"] in {"hello there", "bye now"}
         assert body["lease_id"] > 0
-        assert set(body["reason"]) == {"explanation", "strategy", "score", "model_version"}
+        assert set(body["reason"]) == {"explanation", "strategy", "score", "model_version", "focus"}
+        assert body["tokens"] == [] and body["span_suggestions"] == []
         assert body["reason"]["strategy"].startswith("random")
         assert body["reason"]["explanation"] == (
             "Picked at random: there is no model yet to choose items."

@@ -15,6 +15,7 @@ from labelwise.data import Pool
 from labelwise.service import importing, projects, queue, training
 from labelwise.service.errors import ValidationError
 from labelwise.service.importing import ImportFailedError
+from labelwise.service.snapshot import take_snapshot
 from labelwise.store import Annotation, Item, TaskType
 from labelwise.tasks import MultiLabel, SingleLabel
 from tests.service.pool_factory import INTENTS, make_project, make_user
@@ -128,7 +129,7 @@ def test_every_version_is_scored_on_it_and_never_trained_on_it(
     evaluation_positions = set(
         session.scalars(select(Item.position).where(Item.is_evaluation.is_(True))).all()
     )
-    snapshot = training._snapshot(session, project.id)
+    snapshot = take_snapshot(session, project.id)
     session.commit()
     assert evaluation_positions <= set(np.asarray(snapshot.excluded).tolist())
     assert not evaluation_positions & set(np.asarray(snapshot.positions).tolist())

@@ -7,9 +7,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from labelwise.service import flags, projects, queue, training
+from labelwise.service import flags, projects, queue
 from labelwise.service.errors import ConflictError, NotFoundError, ValidationError
 from labelwise.service.flags import FlagResolution, FlagStatus
+from labelwise.service.snapshot import take_snapshot
 from labelwise.store import Annotation, AnnotationKind, Item
 from tests.service.pool_factory import make_project, make_user
 
@@ -44,7 +45,7 @@ def _served_items(session: Any, project: Any, who: Any) -> set[int]:
 def _trained_on(session: Any, project: Any, item_id: int) -> bool:
     """Whether the next retrain's snapshot holds a label for the item."""
     position = session.get(Item, item_id).position
-    snapshot = training._snapshot(session, project.id)
+    snapshot = take_snapshot(session, project.id)
     session.rollback()
     return position in set(snapshot.positions.tolist())
 

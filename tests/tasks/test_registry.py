@@ -6,11 +6,26 @@ import pytest
 
 from labelwise.exceptions import InvalidLabelError
 from labelwise.store import TaskType
-from labelwise.tasks import TASKS, MultiLabel, PendingTask, SingleLabel, Task, task_for
+from labelwise.tasks import (
+    TASKS,
+    IntentsAndEntities,
+    MultiLabel,
+    PendingTask,
+    SingleLabel,
+    Spans,
+    Task,
+    task_for,
+)
 
 
 @pytest.mark.parametrize(
-    ("kind", "cls"), [(TaskType.SINGLE_LABEL, SingleLabel), (TaskType.MULTI_LABEL, MultiLabel)]
+    ("kind", "cls"),
+    [
+        (TaskType.SINGLE_LABEL, SingleLabel),
+        (TaskType.MULTI_LABEL, MultiLabel),
+        (TaskType.SPANS, Spans),
+        (TaskType.INTENTS_ENTITIES, IntentsAndEntities),
+    ],
 )
 def test_task_for_builds_the_class_of_each_stored_kind(kind: TaskType, cls: type[Task]) -> None:
     task = task_for(kind, ["a", "b"])
@@ -25,8 +40,11 @@ def test_every_stored_kind_has_a_task() -> None:
         assert task_for(kind, ["x"]).kind == kind.value
 
 
-def test_a_kind_without_its_class_yet_refuses_labels_but_not_unlabeled_rows() -> None:
-    task = task_for(TaskType.SPANS, ["PER"])
+def test_a_kind_without_its_class_yet_refuses_labels_but_not_unlabeled_rows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("labelwise.tasks.registry.PENDING_KINDS", frozenset({"tables"}))
+    task = task_for("tables", ["PER"])
     assert isinstance(task, PendingTask)
     assert task.parse("") is None
     assert task.view is None and task.fewest_labels == 1
@@ -47,7 +65,12 @@ def test_the_registry_holds_one_class_per_kind() -> None:
 
 @pytest.mark.parametrize(
     ("cls", "view", "fewest"),
-    [(SingleLabel, "classification", 2), (MultiLabel, "classification", 1)],
+    [
+        (SingleLabel, "classification", 2),
+        (MultiLabel, "classification", 1),
+        (Spans, "spans", 1),
+        (IntentsAndEntities, "spans", 2),
+    ],
 )
 def test_page_view_and_fewest_labels(cls: type[Task], view: str, fewest: int) -> None:
     assert (cls.view, cls.fewest_labels) == (view, fewest)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 from rich.markup import escape
@@ -13,6 +13,7 @@ from labelwise.cli.console import make_console
 from labelwise.cli.db import DatabaseOption, open_session, resolve_project
 from labelwise.cli.errors import SHOWN_ERRORS, reporting_errors
 from labelwise.data import LabelSource
+from labelwise.exceptions import InputError
 
 if TYPE_CHECKING:
     from labelwise.service.importing import ImportReport
@@ -120,13 +121,48 @@ def export(
         ),
     ] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace the file if it exists.")] = False,
+    file_format: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="Span projects' training data, one example per labeled item: 'spans' "
+            "(JSONL with character spans, for spaCy / Argilla), 'conll' (token<TAB>tag "
+            "lines) or 'rasa' (Rasa NLU YAML, intents and entities). Default: from the "
+            "suffix (.conll, .yml/.yaml), else one row per label.",
+        ),
+    ] = None,
     db: DatabaseOption = None,
 ) -> None:
-    """Write a project's labels, one row per label with its provenance."""
+    """Write a project's labels, one row per label with its provenance (or, with
+    --format, a span project's labeled items as training data)."""
     from labelwise.service.exports import export_labels
+    from labelwise.service.span_exports import (
+        EXAMPLE_FORMATS,
+        SUFFIX_FORMATS,
+        ExampleFormat,
+        export_examples,
+    )
 
     with reporting_errors(), open_session(db) as session:
         found = resolve_project(session, project)
+        fmt = file_format or SUFFIX_FORMATS.get(file.suffix.lower())
+        if fmt is not None:
+            if fmt not in EXAMPLE_FORMATS:
+                raise InputError(
+                    f"unknown format {fmt!r}; use one of {list(EXAMPLE_FORMATS)}", field="format"
+                )
+            done = export_examples(
+                session,
+                project_id=found.id,
+                path=file,
+                fmt=cast("ExampleFormat", fmt),
+                overwrite=force,
+            )
+            skipped = f" ({done.left_out:,} left out: not representable)" if done.left_out else ""
+            make_console().print(
+                f"wrote {done.written:,} examples to {escape(str(file))}{escape(skipped)}"
+            )
+            return
         count = export_labels(
             session,
             project_id=found.id,

@@ -22,7 +22,13 @@ app = typer.Typer(no_args_is_help=True, help="Create projects and manage their m
 def create(
     name: Annotated[str, typer.Argument(help="A unique project name.")],
     owner: Annotated[str, typer.Option(help="The user who becomes the project's admin.")],
-    labels: Annotated[str | None, typer.Option(help="Comma-separated label names.")] = None,
+    labels: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated label names (the intents of an intents_entities project; "
+            "the entity types of a spans project, or give those with --entity-types)."
+        ),
+    ] = None,
     labels_file: Annotated[
         Path | None,
         typer.Option(help="Label names, one a line (or a .json list).", dir_okay=False),
@@ -30,6 +36,20 @@ def create(
     multi_label: Annotated[
         bool, typer.Option("--multi-label", help="Items may take several labels.")
     ] = False,
+    task: Annotated[
+        TaskType | None,
+        typer.Option(
+            help="What a label is: single_label (default), multi_label (as --multi-label), "
+            "spans (entity spans) or intents_entities (an intent plus entity spans)."
+        ),
+    ] = None,
+    entity_types: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated entity types (spans and intents_entities projects; no "
+            "spaces inside a type)."
+        ),
+    ] = None,
     strategy: Annotated[str | None, typer.Option(help="Query strategy [default: margin].")] = None,
     features: Annotated[
         str | None, typer.Option(help="'tfidf' or 'minilm' [default: tfidf].")
@@ -52,7 +72,13 @@ def create(
     from labelwise.service import projects, users
 
     with reporting_errors():
-        names = _label_names(labels, labels_file)
+        kind = _task(task, multi_label=multi_label)
+        types = _split(entity_types)
+        # A spans project's labels are its entity types: either option may give them.
+        spans_by_types = (
+            kind is TaskType.SPANS and bool(types) and labels is None and labels_file is None
+        )
+        names = [] if spans_by_types else _label_names(labels, labels_file)
         chosen = {
             "strategy": strategy,
             "features": features,
@@ -67,7 +93,8 @@ def create(
                 name=name,
                 labels=names,
                 owner=user,
-                task=TaskType.MULTI_LABEL if multi_label else TaskType.SINGLE_LABEL,
+                task=kind,
+                entity_types=types,
                 settings=settings,
             )
     make_console().print(
@@ -76,11 +103,23 @@ def create(
     )
 
 
+def _task(task: TaskType | None, *, multi_label: bool) -> TaskType:
+    if multi_label and task not in (None, TaskType.MULTI_LABEL):
+        raise InputError(f"--multi-label contradicts --task {task}", field="task")
+    if task is None:
+        return TaskType.MULTI_LABEL if multi_label else TaskType.SINGLE_LABEL
+    return task
+
+
+def _split(names: str | None) -> list[str]:
+    return [name.strip() for name in (names or "").split(",") if name.strip()]
+
+
 def _label_names(labels: str | None, labels_file: Path | None) -> list[str]:
     if (labels is None) == (labels_file is None):
         raise InputError("give exactly one of --labels and --labels-file", field="labels")
     if labels_file is None:
-        return [name.strip() for name in (labels or "").split(",") if name.strip()]
+        return _split(labels)
     try:
         text = labels_file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

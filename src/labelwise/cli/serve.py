@@ -133,7 +133,8 @@ def demo_command(
         bool, typer.Option("--serve/--no-serve", help="Start the server afterwards.")
     ] = True,
 ) -> None:
-    """Create a demo project (600 CLINC150 utterances, 20 intents) and serve it."""
+    """Create the demo projects (600 CLINC150 utterances over 20 intents; 350 SNIPS
+    utterances to label with an intent and entities) and serve them."""
     from labelwise.service import demo, passwords, users
 
     console = make_console()
@@ -153,9 +154,14 @@ def demo_command(
                 user = users.set_password(session, username=admin, password=password)
                 secret, changed = password, True
             project = demo.create_demo_project(session, owner=user)
+            spans_project = demo.create_spans_demo_project(session, owner=user)
             token = users.create_token(session, user=user, name="demo")
     console.print(
         f"demo project [bold]{project.name}[/bold] (id {project.id}) is ready in {display_url(db)}"
+    )
+    console.print(
+        f"demo project [bold]{spans_project.name}[/bold] (id {spans_project.id}): "
+        "intents and entities"
     )
     if secret is not None:
         state = " (changed)" if changed else ""
@@ -175,4 +181,6 @@ def demo_command(
         console.print(
             f"labeling page: http://{host}:{port}/ui/login   API docs: http://{host}:{port}/docs"
         )
+        for shown in (project, spans_project):
+            console.print(f"{shown.name}: http://{host}:{port}/ui/projects/{shown.id}")
         _run(_settings(db, data_dir, True), host, port)

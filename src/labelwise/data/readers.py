@@ -97,14 +97,13 @@ def read_dataset(
             raise row
         line, values = row.line, row.values
         text = _text_of(values, text_field, path, line)
-        label = reader.parse_field(
-            values.get(label_field), text=text, file=path, line=line, field=label_field
-        )
+        label = reader.parse_row(values, text=text, label_field=label_field, file=path, line=line)
         if label is None and require_labels:
             raise InputError("missing label", file=path, line=line, field=label_field)
         texts.append(text)
         labels.append(label)
-        metadata.append({k: v for k, v in values.items() if k not in (text_field, label_field)})
+        read = {text_field, *reader.row_fields(label_field)}
+        metadata.append({k: v for k, v in values.items() if k not in read})
     if not texts:
         raise InputError("no records found", file=path)
     return TextDataset(texts=texts, labels=labels, metadata=metadata, source=str(path))

@@ -21,7 +21,13 @@ from typing import Any
 
 from labelwise.exceptions import InputError
 
-FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet"}
+FORMATS = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".csv": "csv",
+    ".parquet": "parquet",
+    ".conll": "conll",
+}
 
 #: Longest physical line read into memory. Longer lines are measured, not stored, so a
 #: runaway file cannot exhaust memory; callers cap text length far below this.
@@ -126,7 +132,7 @@ class Row:
 
 
 def file_format(path: Path) -> str:
-    """``"jsonl"``, ``"csv"`` or ``"parquet"`` from the suffix; InputError otherwise."""
+    """``"jsonl"``, ``"csv"``, ``"parquet"`` or ``"conll"`` from the suffix; InputError otherwise."""
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise InputError(
@@ -149,7 +155,8 @@ def iter_rows(
     Parameters
     ----------
     path : path-like
-        A ``.jsonl`` / ``.ndjson``, ``.csv`` or ``.parquet`` file.
+        A ``.jsonl`` / ``.ndjson``, ``.csv``, ``.parquet`` or ``.conll`` file (one
+        sentence per row, with ``tokens`` and ``tags``: see ``_conll_rows``).
     text_field : str
         Must be a CSV header column or a Parquet column (checked once, up front). In
         JSONL each line is checked by the caller.
@@ -172,6 +179,8 @@ def iter_rows(
     lines = _read_lines(path, max_line_bytes)
     if fmt == "jsonl":
         return _jsonl_rows(path, lines, max_line_bytes)
+    if fmt == "conll":
+        return _conll_rows(path, lines, text_field, max_line_bytes)
     return _csv_rows(path, lines, text_field, max_line_bytes)
 
 
@@ -264,6 +273,95 @@ def _jsonl_rows(
             )
             continue
         yield _checked(path, line.number, values, line.bad_byte)
+
+
+#: CoNLL comment lines (CoNLL-U style) that carry what token lines cannot: the text as
+#: written (spacing included), the same as a JSON string when it holds tabs or line
+#: breaks, and an intents-and-entities sentence's intent.
+CONLL_TEXT = "# text = "
+CONLL_TEXT_JSON = "# text_json = "
+CONLL_INTENT = "# intent = "
+
+
+def _conll_rows(
+    path: Path, lines: Iterable[_Line], text_field: str, max_line_bytes: int
+) -> Iterator[Row | InputError]:
+    """Sentences of a CoNLL-style file: ``token<TAB>tag`` lines, a blank line between.
+
+    Each sentence is one row ``{text_field: ..., "tokens": [...], "tags": [...]}`` at the
+    line of its first line, plus ``"label"`` (the intent) when a ``# intent = `` line
+    says one. The text is the ``# text = `` line's, else the tokens joined by spaces.
+    ``-DOCSTART-`` lines (CoNLL-2003) are skipped. A token line splits at its last tab
+    (or, without a tab, at white space: token first, tag last).
+    """
+    first = 0
+    tokens: list[str] = []
+    tags: list[str] = []
+    header: dict[str, Any] = {}
+    broken: InputError | None = None
+
+    def sentence() -> Row | InputError | None:
+        if broken is not None:
+            return broken
+        if not tokens and not header:
+            return None
+        if not tokens:
+            return InputError("a sentence with comment lines but no tokens", file=path, line=first)
+        values: dict[str, Any] = {
+            text_field: header.get("text", " ".join(tokens)),
+            "tokens": list(tokens),
+            "tags": list(tags),
+        }
+        if "intent" in header:
+            values["label"] = header["intent"]
+        return Row(first, values)
+
+    for line in [*lines, None]:
+        text = "" if line is None else line.text.rstrip("\r\n")
+        if line is None or not text.strip():
+            done = sentence()
+            if done is not None:
+                yield done
+            first, broken = 0, None
+            tokens, tags, header = [], [], {}
+            continue
+        first = first or line.number
+        if broken is not None:
+            continue
+        if line.n_bytes:
+            broken = _too_long(path, line, max_line_bytes)
+        elif line.bad_byte is not None:
+            broken = _encoding_error(path, line.number, line.bad_byte, None)
+        elif text.startswith("-DOCSTART-"):
+            continue
+        elif "\t" not in text and text.startswith(CONLL_TEXT):
+            header["text"] = text[len(CONLL_TEXT) :]
+        elif "\t" not in text and text.startswith(CONLL_TEXT_JSON):
+            try:
+                header["text"] = json.loads(text[len(CONLL_TEXT_JSON) :])
+            except json.JSONDecodeError as exc:
+                broken = InputError(
+                    f"invalid JSON text: {exc.msg}", file=path, line=line.number, field="text"
+                )
+        elif "\t" not in text and text.startswith(CONLL_INTENT):
+            header["intent"] = text[len(CONLL_INTENT) :].strip()
+        else:
+            token, _, tag = text.rpartition("\t") if "\t" in text else _split_space(text)
+            if not token.strip() or not tag.strip():
+                broken = InputError(
+                    f"expected 'token<TAB>tag', got {text[:60]!r}",
+                    file=path,
+                    line=line.number,
+                    field=f"tags[{len(tags)}]",
+                )
+            else:
+                tokens.append(token.strip())
+                tags.append(tag.strip())
+
+
+def _split_space(text: str) -> tuple[str, str, str]:
+    parts = text.split()
+    return (parts[0], " ", parts[-1]) if len(parts) >= 2 else (text, "", "")
 
 
 def _csv_rows(

@@ -1,6 +1,7 @@
 """Everything the "is active learning helping?" dashboard shows, for one project.
 
-Progress, sampling bias (labels per class against the pool's predicted classes),
+Progress, sampling bias (labels per class against the pool's predicted classes; for
+span tasks also entities per type against the tagger's predictions on a pool sample),
 throughput per annotator, the learning curve on the random audit sample (the honest
 number: actively chosen items are not representative), pool uncertainty per model
 version, which stopping signals have fired, and recent retrain jobs.
@@ -9,7 +10,7 @@ version, which stopping signals have fired, and recent retrain jobs.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from statistics import median
 from typing import Any
@@ -67,6 +68,14 @@ class VersionPoint:
     stop_kappa: float | None
     stop_changed: float | None
     margin_histogram: list[int] | None
+    #: Span tasks: strict span F1 with a bootstrap 95% interval (sentences resampled),
+    #: and how much was labeled (sentences, tokens).
+    eval_span_f1: float | None = None
+    eval_span_f1_ci95: list[float] | None = None
+    audit_span_f1: float | None = None
+    audit_span_f1_ci95: list[float] | None = None
+    labeled_sentences: int | None = None
+    labeled_tokens: int | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +89,15 @@ class StoppingSignal:
 
 @dataclass(frozen=True)
 class Dashboard:
+    """The dashboard's numbers.
+
+    ``labels_per_class`` / ``pool_predicted`` count classes (intents for
+    intents+entities; entity types for spans). ``entities_labeled`` counts human-labeled
+    entities per type and ``entities_predicted`` the latest tagger's entities per type on
+    a random sample of ``entities_sample`` unlabeled sentences (span tasks only, else
+    empty / None).
+    """
+
     status: ProjectStatus
     queued: int
     labels_per_class: dict[str, int]
@@ -88,6 +106,10 @@ class Dashboard:
     versions: list[VersionPoint]
     stopping: list[StoppingSignal]
     jobs: list[Job]
+    task: str = "single_label"
+    entities_labeled: dict[str, int] = field(default_factory=dict)
+    entities_predicted: dict[str, int] = field(default_factory=dict)
+    entities_sample: int | None = None
 
 
 def project_dashboard(
@@ -100,12 +122,18 @@ def project_dashboard(
     live = (Annotation.project_id == project_id) & Annotation.undone_at.is_(None)
     # Counted here, not with GROUP BY: PostgreSQL's json type has no equality operator.
     labels_per_class: Counter[str] = Counter()
+    entities: Counter[str] = Counter()
     for value in session.scalars(
         select(Annotation.value).where(live, Annotation.kind == AnnotationKind.LABEL)
     ):
-        labels_per_class.update(
-            str(name) for name in (value if isinstance(value, list) else [value])
-        )
+        if isinstance(value, dict):  # span tasks: {"spans": [...]} (+ "intent")
+            entities.update(str(span["label"]) for span in value.get("spans", []))
+            if "intent" in value:
+                labels_per_class[str(value["intent"])] += 1
+        else:
+            labels_per_class.update(
+                str(name) for name in (value if isinstance(value, list) else [value])
+            )
     versions = list(
         session.scalars(
             select(ModelVersion)
@@ -114,11 +142,16 @@ def project_dashboard(
         )
     )
     points = [_point(v) for v in versions]
+    latest = versions[-1].metrics if versions else {}
+    spans_only = str(project.task) == "spans"
+    entities_labeled = dict(entities.most_common())
+    entities_predicted = dict(latest.get("pool_predicted_entities", {}))
     dashboard = Dashboard(
         status=status,
         queued=_queued(session, project),
-        labels_per_class=dict(labels_per_class.most_common()),
-        pool_predicted=dict(versions[-1].metrics.get("pool_predicted", {})) if versions else {},
+        # A spans project's classes are its entity types.
+        labels_per_class=entities_labeled if spans_only else dict(labels_per_class.most_common()),
+        pool_predicted=entities_predicted if spans_only else dict(latest.get("pool_predicted", {})),
         annotators=_annotators(session, live, now),
         versions=points,
         stopping=stopping_signals(points),
@@ -127,6 +160,10 @@ def project_dashboard(
                 select(Job).where(Job.project_id == project_id).order_by(Job.id.desc()).limit(20)
             )
         ),
+        task=str(project.task),
+        entities_labeled=entities_labeled,
+        entities_predicted=entities_predicted,
+        entities_sample=latest.get("pool_predicted_sample"),
     )
     end_read(session)
     return dashboard
@@ -197,6 +234,12 @@ def _point(version: ModelVersion) -> VersionPoint:
         stop_kappa=m.get("stop_kappa"),
         stop_changed=m.get("stop_changed"),
         margin_histogram=m.get("margin_histogram"),
+        eval_span_f1=m.get("eval_span_f1"),
+        eval_span_f1_ci95=m.get("eval_span_f1_ci95"),
+        audit_span_f1=m.get("audit_span_f1"),
+        audit_span_f1_ci95=m.get("audit_span_f1_ci95"),
+        labeled_sentences=m.get("labeled_sentences"),
+        labeled_tokens=m.get("labeled_tokens"),
     )
 
 

@@ -8,7 +8,8 @@ with the model's suggestions, into one sentence; every page and client shows tha
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 #: What a lease records as its ``strategy`` when no model ranked the item.
 AUDIT = "random audit sample"
@@ -55,6 +56,8 @@ def why_this_item(
     *,
     is_audit: bool = False,
     per_class_proba: bool = False,
+    focus: Mapping[str, Any] | None = None,
+    text: str | None = None,
 ) -> str:
     """One sentence saying why an item was served.
 
@@ -70,6 +73,11 @@ def why_this_item(
         The item belongs to the audit sample.
     per_class_proba : bool
         Each probability is its label's own yes/no (the task's ``per_class_proba``: multi-label).
+    focus : mapping, optional
+        Span tasks: the predicted span the model is least sure about, ``{"start", "end",
+        "label", "confidence"}``; the sentence names it (needs ``text``).
+    text : str, optional
+        The item's text, to quote the focus span.
 
     Returns
     -------
@@ -82,6 +90,9 @@ def why_this_item(
     'The model is torn between “transfer” and “balance”: 51% vs 49%.'
     >>> why_this_item("EntropySampling()", [("refund", 0.34), ("billing", 0.3)])
     'The model is unsure: its best guess is “refund” at 34%.'
+    >>> focus = {"start": 8, "end": 21, "label": "timeRange", "confidence": 0.54}
+    >>> why_this_item("MNLP()", [], focus=focus, text="wake me tomorrow at 7")
+    'The model is least sure about “tomorrow at 7” as timeRange (54%).'
     """
     if is_audit or strategy == AUDIT:
         return AUDIT_WHY
@@ -92,6 +103,12 @@ def why_this_item(
     family = _family(strategy)
     if family in _PLAIN:
         return _PLAIN[family]
+    if focus is not None and text is not None:
+        quoted = text[int(focus["start"]) : int(focus["end"])]
+        return (
+            f"The model is least sure about “{quoted}” as {focus['label']} "
+            f"({_percent(float(focus['confidence']))})."
+        )
     if not suggestions:
         return "The model ranked it among the most useful items to label next."
     if per_class_proba:

@@ -172,9 +172,14 @@ def export_labels(
     """
     path = Path(path)
     fmt = FORMATS.get(path.suffix.lower())
+    if fmt == "conll":
+        # Not a table of labels: a span project's training data (service.span_exports).
+        fmt = None
     if fmt is None:
         raise ValidationError(
-            f"Cannot export to {path.suffix!r} files; use one of {sorted(FORMATS)}."
+            f"Cannot export labels to {path.suffix!r} files; use one of "
+            f"{sorted(set(FORMATS) - {'.conll'})} (span projects' training data: "
+            "labelwise export --format spans|conll|rasa)."
         )
     kinds = tuple(INCLUDE[name] for name in sorted(parse_include(include)))
     if not overwrite and path.exists():

@@ -238,8 +238,9 @@ def resolve_flag(
             session.rollback()
             raise ValidationError("Resolving a flag by labeling needs the label to give.")
         try:
-            item_text = session.scalar(select(Item.text).where(Item.id == flag.item_id))
-            value = check_label(project, label, text=item_text)
+            # Span values are checked against the item's text.
+            text = session.scalar(select(Item.text).where(Item.id == flag.item_id))
+            value = check_label(project, label, text=text)
         except ValidationError:
             session.rollback()
             raise

@@ -48,7 +48,7 @@ from sqlalchemy.sql import Subquery
 
 from labelwise.data.rows import Row, iter_rows
 from labelwise.data.schema import LabelSource
-from labelwise.exceptions import InputError, InvalidLabelError
+from labelwise.exceptions import InputError
 from labelwise.service.errors import NotFoundError, ServiceError, ValidationError
 from labelwise.service.events import record
 from labelwise.service.job_errors import DETAIL, failure_detail, failure_message
@@ -949,10 +949,12 @@ def _parse(
         # PostgreSQL text cannot hold NUL, and no real text needs one.
         return error("text contains a NUL character", text_field)
     try:
-        label = task.parse(values.get(label_field), text=text)
-    except InvalidLabelError as exc:
-        return error(str(exc), label_field)
-    meta = {k: _json_safe(v) for k, v in values.items() if k not in (text_field, label_field)}
+        label = task.parse_row(values, text=text, label_field=label_field, file=path, line=row.line)
+    except InputError as exc:
+        return exc
+    # Fields the label was read from (a span task's spans, tokens and tags) are not metadata.
+    read = {text_field, *task.row_fields(label_field)}
+    meta = {k: _json_safe(v) for k, v in values.items() if k not in read}
     return _Candidate(row.line, text, content_hash(text), label, meta)
 
 

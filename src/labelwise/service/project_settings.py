@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from labelwise.strategies import STRATEGIES
+from labelwise.recipes import DEFAULT_SPAN_STRATEGY
+from labelwise.strategies import SEQUENCE_STRATEGIES, STRATEGIES
+from labelwise.strategies.base import QueryStrategy
 
 #: New labels between retrains. Every 20 keeps the queue fresh while a project is young
 #: (the first models improve fastest) without retraining on every few clicks of a team:
@@ -18,6 +20,20 @@ DEFAULT_RETRAIN_EVERY = 20
 DEFAULT_AUDIT_FRACTION = 0.1
 #: A week: longer than any sitting, short enough that ``now + lease`` is a valid date.
 MAX_LEASE_SECONDS = 7 * 24 * 3600
+#: Task kinds whose ``strategy`` ranks sentences for a CRF tagger (SEQUENCE_STRATEGIES).
+#: An intents-and-entities project's ``strategy`` is its intent classifier's (STRATEGIES);
+#: its tagger's part of the queue score is fixed (see ``service.span_training``).
+SEQUENCE_TASKS = frozenset({"spans"})
+
+
+def strategies_for(task: str) -> dict[str, type[QueryStrategy]]:
+    """The strategies a project of ``task`` kind may name, by name."""
+    return SEQUENCE_STRATEGIES if str(task) in SEQUENCE_TASKS else STRATEGIES
+
+
+def default_strategy(task: str) -> str:
+    """What a new project of ``task`` kind ranks with unless its settings say otherwise."""
+    return DEFAULT_SPAN_STRATEGY if str(task) in SEQUENCE_TASKS else "margin"
 
 
 class ProjectSettings(BaseModel):
@@ -26,7 +42,10 @@ class ProjectSettings(BaseModel):
     Attributes
     ----------
     strategy : str
-        A registered query strategy (``labelwise.strategies.STRATEGIES``).
+        A registered query strategy: ``labelwise.strategies.STRATEGIES`` for classification
+        and intents-and-entities projects, ``SEQUENCE_STRATEGIES`` for spans projects
+        (default ``"mnlp"`` there). Validated against the project's task when the caller
+        passes it as context (``model_validate(raw, context={"task": kind})``).
     features : {"tfidf", "minilm"}
         TF-IDF needs nothing; MiniLM needs the ``embeddings`` extra and caches vectors.
     retrain_every : int
@@ -61,9 +80,28 @@ class ProjectSettings(BaseModel):
     audit_fraction: float = Field(default=DEFAULT_AUDIT_FRACTION, ge=0.0, le=0.5)
     regularization: float = Field(default=10.0, gt=0, le=1e6, allow_inf_nan=False)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _task_default_strategy(cls, data: Any, info: ValidationInfo) -> Any:
+        task = (info.context or {}).get("task")
+        if task is not None and isinstance(data, dict) and "strategy" not in data:
+            return {**data, "strategy": default_strategy(task)}
+        return data
+
     @field_validator("strategy")
     @classmethod
-    def _known_strategy(cls, value: str) -> str:
-        if value not in STRATEGIES:
-            raise ValueError(f"unknown strategy {value!r}; use one of {sorted(STRATEGIES)}")
+    def _known_strategy(cls, value: str, info: ValidationInfo) -> str:
+        task = (info.context or {}).get("task")
+        if task is not None:
+            known = strategies_for(task)
+            if value not in known:
+                kind = str(task).replace("_", "-")
+                raise ValueError(
+                    f"unknown strategy {value!r} for a {kind} project; use one of {sorted(known)}"
+                )
+            return value
+        # No task given (a stored project read back): any registered name.
+        if value not in STRATEGIES and value not in SEQUENCE_STRATEGIES:
+            known_names = sorted(STRATEGIES) + sorted(SEQUENCE_STRATEGIES)
+            raise ValueError(f"unknown strategy {value!r}; use one of {known_names}")
         return value

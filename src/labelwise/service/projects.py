@@ -30,10 +30,15 @@ from labelwise.store import (
 from labelwise.tasks import Task, task_for
 
 
-def parse_settings(raw: dict[str, Any] | None) -> ProjectSettings:
-    """Validated settings; ValidationError names every bad key."""
+def parse_settings(raw: dict[str, Any] | None, task: str | None = None) -> ProjectSettings:
+    """Validated settings; ValidationError names every bad key.
+
+    With ``task`` (a project's kind) the strategy must be one that task ranks with (a
+    sequence strategy for spans projects, whose default is MNLP).
+    """
     try:
-        return ProjectSettings.model_validate(raw or {})
+        context = None if task is None else {"task": str(task)}
+        return ProjectSettings.model_validate(raw or {}, context=context)
     except PydanticValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
@@ -45,8 +50,14 @@ _WORDS = {2: "two", 3: "three"}
 
 
 def task_of(project: Project) -> Task:
-    """The project's task: what its labels are and how its label values behave."""
-    return task_for(project.task, project.labels)
+    """The project's task: what its labels are and how its label values behave.
+
+    The only reader of ``projects.labels`` / ``projects.entity_types`` as a task: a
+    ``spans`` project keeps its entity types in ``labels`` (mirrored in
+    ``entity_types``), an ``intents_entities`` project its intents in ``labels`` and its
+    entity types in ``entity_types``.
+    """
+    return task_for(project.task, project.labels, project.entity_types or [])
 
 
 def check_label(project: Project, value: Any, *, text: str | None = None) -> Any:
@@ -66,26 +77,56 @@ def create_project(
     task: TaskType = TaskType.SINGLE_LABEL,
     settings: dict[str, Any] | None = None,
     guidelines: str = "",
+    entity_types: Sequence[str] = (),
 ) -> Project:
-    """A new project with ``owner`` as its admin."""
+    """A new project with ``owner`` as its admin.
+
+    ``labels`` are the label names (the intents of an ``intents_entities`` project, the
+    entity types of a ``spans`` project); ``entity_types`` the entity types of an
+    ``intents_entities`` project. A ``spans`` project may give its types in either (not
+    both, unless equal); they are stored in ``labels`` and mirrored in ``entity_types``.
+    """
+    task = TaskType(task)
     name = name.strip()
     if not name:
         raise ValidationError("A project name may not be empty.")
-    clean = [str(label).strip() for label in labels]
-    if any(not label for label in clean):
-        raise ValidationError("Label names may not be empty.")
-    if len(set(clean)) != len(clean):
-        raise ValidationError("Label names must be distinct.")
+    clean = _names(labels, "Label names")
+    types = _names(entity_types, "Entity types")
+    if task is TaskType.SPANS:
+        if clean and types and clean != types:
+            raise ValidationError(
+                "A spans project's labels are its entity types; give them once "
+                f"(labels {clean}, entity types {types})."
+            )
+        clean = types = clean or types
+        if not clean:
+            raise ValidationError("A spans project needs at least one entity type.")
+    elif task is TaskType.INTENTS_ENTITIES:
+        if not types:
+            raise ValidationError("An intents-and-entities project needs at least one entity type.")
+    elif types:
+        raise ValidationError(
+            f"Only span projects have entity types; a {task.value.replace('_', '-')} "
+            f"project got {types}."
+        )
+    if task in (TaskType.SPANS, TaskType.INTENTS_ENTITIES):
+        spaced = [t for t in types if any(ch.isspace() for ch in t)]
+        if spaced:
+            raise ValidationError(
+                f"Entity types may not contain spaces (BIO tags are 'B-<type>'): {spaced}."
+            )
     if not clean:
         raise ValidationError("A project needs at least one label.")
     fewest = task_for(task).fewest_labels
     if len(clean) < fewest:
+        noun = "intents" if task is TaskType.INTENTS_ENTITIES else "labels"
+        kind = task.value.replace("_", "-")
         raise ValidationError(
-            f"A {task.value.replace('_', '-')} project needs at least "
-            f"{_WORDS.get(fewest, str(fewest))} labels, got "
+            f"{'An' if kind[0] in 'aeiou' else 'A'} {kind} project needs at least "
+            f"{_WORDS.get(fewest, str(fewest))} {noun}, got "
             f"{clean}; add the alternative (for example 'other')."
         )
-    checked = parse_settings(settings)
+    checked = parse_settings(settings, task)
     begin_write(session)  # after the checks: a refused request never waits for the lock
     if session.scalar(select(Project.id).where(Project.name == name)) is not None:
         raise ConflictError(f"A project named {name!r} already exists.")
@@ -93,6 +134,7 @@ def create_project(
         name=name,
         task=task,
         labels=clean,
+        entity_types=types,
         settings=checked.model_dump(),
         guidelines=guidelines,
     )
@@ -102,6 +144,16 @@ def create_project(
     record(session, "project_created", project_id=project.id, user_id=owner.id, name=name)
     session.commit()
     return project
+
+
+def _names(names: Sequence[str], what: str) -> list[str]:
+    """Names stripped of surrounding spaces; empty or repeated names are refused."""
+    clean = [str(name).strip() for name in names]
+    if any(not name for name in clean):
+        raise ValidationError(f"{what} may not be empty.")
+    if len(set(clean)) != len(clean):
+        raise ValidationError(f"{what} must be distinct.")
+    return clean
 
 
 def get_project(session: Session, *, project_id: int) -> Project:
@@ -132,7 +184,7 @@ def update_settings(session: Session, *, project_id: int, changes: dict[str, Any
     """Merge ``changes`` into the project's settings, validated as a whole."""
     begin_write(session)
     project = get_project(session, project_id=project_id)
-    checked = parse_settings({**project.settings, **changes})
+    checked = parse_settings({**project.settings, **changes}, project.task)
     project.settings = checked.model_dump()
     record(session, "settings_changed", project_id=project_id, changes=changes)
     session.commit()

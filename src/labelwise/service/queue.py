@@ -14,8 +14,8 @@ restarts the clock of the lease fetched ahead (see ``_promote_next``).
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,6 +23,7 @@ from sqlalchemy import and_, case, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from labelwise.data.spans import tokenize
 from labelwise.service.errors import NotFoundError, ValidationError
 from labelwise.service.events import record
 from labelwise.service.explain import AUDIT as AUDIT  # re-exported, as are the two below
@@ -63,6 +64,15 @@ class ServedItem:
         That model's most probable labels for the item, best first.
     why : str
         Why it was chosen, in words for the person labeling it (``service.explain``).
+    tokens : list of (start, end)
+        Character offsets of the text's tokens (``labelwise.data.spans.tokenize``), where
+        span selections snap; empty for classification projects.
+    span_suggestions : list of dict
+        The model's predicted spans, ``{"start", "end", "label", "confidence"}`` each.
+    focus : dict or None
+        The predicted span the model is least sure about (``span_suggestions``' shape),
+        None when it predicted none. For intents-and-entities projects ``suggestions``
+        holds the intent probabilities.
     """
 
     lease_id: int
@@ -77,6 +87,9 @@ class ServedItem:
     suggestions: list[tuple[str, float]]
     is_audit: bool
     why: str = ""
+    tokens: list[tuple[int, int]] = field(default_factory=list)
+    span_suggestions: list[dict[str, Any]] = field(default_factory=list)
+    focus: dict[str, Any] | None = None
 
 
 def _now() -> datetime:
@@ -110,8 +123,16 @@ def _served(
             select(ModelVersion.version).where(ModelVersion.id == lease.model_version_id)
         )
     )
-    pairs = [(str(label), float(p)) for label, p in suggestions]
     project = session.get_one(Project, item.project_id)
+    task = task_of(project)
+    spans, focus = _span_suggestions(suggestions)
+    if isinstance(suggestions, Mapping):  # a span task's {"intents", "spans", "focus"}
+        suggestions = suggestions.get("intents") or []
+    pairs = [(str(label), float(p)) for label, p in suggestions]
+    tokens = []
+    if task.has_spans:
+        tokenized = tokenize(item.text)
+        tokens = list(zip(tokenized.starts, tokenized.ends, strict=True))
     return ServedItem(
         lease_id=lease.id,
         item_id=item.id,
@@ -128,9 +149,36 @@ def _served(
             lease.strategy,
             pairs,
             is_audit=item.is_audit,
-            per_class_proba=task_of(project).per_class_proba,
+            per_class_proba=task.per_class_proba,
+            focus=focus,
+            text=item.text,
         ),
+        tokens=tokens,
+        span_suggestions=spans,
+        focus=focus,
     )
+
+
+def _span_suggestions(stored: Any) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """Predicted spans and the least sure one from a queue entry's suggestions.
+
+    Span tasks' entries hold ``{"intents", "spans", "focus"}`` (the worker writes them);
+    classification entries a list of pairs, which carry no spans.
+    """
+    if not isinstance(stored, Mapping):
+        return [], None
+    spans = [_span(s) for s in stored.get("spans") or []]
+    focus = stored.get("focus")
+    return spans, None if not focus else _span(focus)
+
+
+def _span(raw: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "start": int(raw["start"]),
+        "end": int(raw["end"]),
+        "label": str(raw["label"]),
+        "confidence": float(raw.get("confidence", 0.0)),
+    }
 
 
 def _live_decisions() -> Any:
@@ -705,6 +753,7 @@ class RecentDecision:
 
     annotation: Annotation
     item_text: str
+    summary: str = ""
 
 
 def recent_decisions(
@@ -722,5 +771,21 @@ def recent_decisions(
         .order_by(Annotation.id.desc())
         .limit(limit)
     ).all()
+    project = session.get(Project, project_id)
     end_read(session)
-    return [RecentDecision(annotation=row[0], item_text=row[1]) for row in rows]
+    task = None if project is None else task_of(project)
+    return [
+        RecentDecision(annotation=row[0], item_text=row[1], summary=_summary(task, row[0], row[1]))
+        for row in rows
+    ]
+
+
+def _summary(task: Any, annotation: Annotation, text: str) -> str:
+    """The decision in a few words for the recent list (the page shows it as is)."""
+    if annotation.kind is AnnotationKind.FLAG:
+        return f"flagged: {annotation.comment or ''}"
+    if annotation.kind is AnnotationKind.SKIP:
+        return "skipped"
+    if task is None:
+        return str(annotation.value)
+    return str(task.describe(annotation.value, text=text))

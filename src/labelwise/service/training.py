@@ -20,26 +20,25 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 from sklearn.linear_model import LogisticRegression
-from sqlalchemy import Select, delete, func, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from labelwise.data import LabelSource, Pool
+from labelwise.data import Pool
 from labelwise.evaluation import pool_diagnostics, stop_set
 from labelwise.features import EmbeddingCache, SentenceEmbedder, TfidfFeaturizer
 from labelwise.learners import Committee, ProbabilisticClassifier
 from labelwise.loop import ActiveLearningLoop, LoopState
+from labelwise.service import span_training
 from labelwise.service.errors import ConflictError, NotFoundError
 from labelwise.service.events import record
 from labelwise.service.import_jobs import recover_imports, resumable, run_import_job
 from labelwise.service.importing import IMPORT_KIND
 from labelwise.service.job_errors import record_failure
-from labelwise.service.project_settings import ProjectSettings
-from labelwise.service.projects import task_of
+from labelwise.service.project_settings import SEQUENCE_TASKS, ProjectSettings
+from labelwise.service.snapshot import Outcome, Snapshot, take_snapshot, trainable_labels
 from labelwise.service.transactions import begin_write, end_read
 from labelwise.store import (
-    Annotation,
-    AnnotationKind,
     Item,
     Job,
     JobStatus,
@@ -48,8 +47,7 @@ from labelwise.store import (
     QueryRound,
     QueueEntry,
 )
-from labelwise.store.queries import out_of_scope
-from labelwise.strategies import STRATEGIES
+from labelwise.strategies import SEQUENCE_STRATEGIES, STRATEGIES
 from labelwise.tasks import Task
 
 log = logging.getLogger(__name__)
@@ -79,34 +77,6 @@ def _now() -> datetime:
 def _utc(moment: datetime) -> datetime:
     # SQLite hands back naive datetimes; every time the store writes is UTC.
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def trainable_labels(project_id: int) -> Select[tuple[int, Any, LabelSource]]:
-    """The label annotations a retrain trains on, as ``(position, value, source)`` rows.
-
-    Live (not undone) label annotations on items that are neither audit nor evaluation
-    items, oldest first. The retrain trigger counts exactly these rows and the snapshot
-    trains on exactly these, so a job's ``label_count`` is the count its version reports.
-    """
-    return _label_rows(project_id, audit=False)
-
-
-def _label_rows(project_id: int, *, audit: bool) -> Select[tuple[int, Any, LabelSource]]:
-    # Audit items measure the model and evaluation items score it: neither is trained on.
-    return (
-        select(Item.position, Annotation.value, Annotation.source)
-        .join(Item, Item.id == Annotation.item_id)
-        .where(
-            Annotation.project_id == project_id,
-            Annotation.kind == AnnotationKind.LABEL,
-            Annotation.undone_at.is_(None),
-            Item.is_audit.is_(audit),
-            Item.is_evaluation.is_(False),
-            # A reviewer ruled it outside the project: its labels teach nothing (flags.py).
-            ~out_of_scope(Item.id),
-        )
-        .order_by(Annotation.id)
-    )
 
 
 def _label_count(session: Session, project_id: int) -> int:
@@ -275,24 +245,6 @@ class _Features:
     matrix: Any = None
 
 
-@dataclass(frozen=True)
-class _Snapshot:
-    project_id: int
-    labels: list[str]
-    task: Task
-    settings: ProjectSettings
-    positions: NDArray[np.intp]
-    values: list[Any]
-    sources: list[str]
-    audit: NDArray[np.intp]
-    audit_values: list[Any]
-    #: The held-out evaluation set (imported with reference labels), in position order.
-    evaluation: NDArray[np.intp]
-    evaluation_values: list[Any]
-    excluded: NDArray[np.intp]
-    label_count: int
-
-
 class RetrainWorker:
     """Runs queued retrain jobs in a background thread.
 
@@ -322,10 +274,11 @@ class RetrainWorker:
         self.poll_seconds = poll_seconds
         self.embedder_factory = embedder_factory
         self._features: dict[int, _Features] = {}
+        self._sentences: dict[int, span_training.SentenceCache] = {}
         # The last model's predictions on each project's fixed stop set (kept in memory:
         # after a restart the first new version has no kappa).
         self._stop_sets: dict[int, tuple[NDArray[np.intp], NDArray[np.intp]]] = {}
-        self._diagnostics_due: dict[int, tuple[int, _Snapshot, _Outcome, Pool]] = {}
+        self._diagnostics_due: dict[int, tuple[int, Snapshot, Outcome, Pool]] = {}
         self._embedder: Any = None
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -454,18 +407,35 @@ class RetrainWorker:
         try:
             with self.session_factory() as session:
                 job = session.get_one(Job, job_id)
-                snapshot = _snapshot(session, job.project_id)
+                snapshot = take_snapshot(session, job.project_id)
                 # The cheap check first: featurizing the pool (a MiniLM pass, a TF-IDF
                 # refit) is most of a retrain's time and is wasted on too few labels.
                 skipped = _too_few_labels(snapshot)
-                texts = [] if skipped else self._new_texts(session, snapshot)
+                spans = span_training.is_span_task(snapshot)
+                # A spans project needs tokens, no sentence features; intents+entities
+                # needs both (its intent classifier reads the features).
+                texts, to_tokenize = [], []
+                if skipped is None:
+                    if snapshot.task.kind != "spans":
+                        texts = self._new_texts(session, snapshot)
+                    if spans:
+                        to_tokenize = self._untokenized(session, snapshot)
                 session.commit()
-            if skipped is None:
+            pool = Pool(np.zeros((0, 1), dtype=np.float32), [])
+            if skipped is not None:
+                outcome = _skipped(snapshot, skipped)
+            elif spans:
+
+                def classify(intents: Snapshot) -> tuple[Outcome, Pool]:
+                    nonlocal pool
+                    pool = self._pool(snapshot.project_id, texts)
+                    return train_and_rank(pool, intents), pool
+
+                sentences = self._sentences[snapshot.project_id].extend(to_tokenize)
+                outcome = span_training.train_and_rank(snapshot, sentences, classify=classify)
+            else:
                 pool = self._pool(snapshot.project_id, texts)
                 outcome = train_and_rank(pool, snapshot)
-            else:
-                pool = Pool(np.zeros((0, 1), dtype=np.float32), [])
-                outcome = _skipped(snapshot, skipped)
             with self.session_factory() as session:
                 _publish(session, job_id, snapshot, outcome, self.data_dir, started)
         except Exception as exc:  # any failure must end as a failed job
@@ -481,12 +451,14 @@ class RetrainWorker:
                 record(session, "retrain_failed", project_id=job.project_id, job_id=job_id)
                 session.commit()
             return
-        if outcome.skipped is None and not snapshot.task.per_class_proba:
+        # A spans project has no classifier to diagnose; intents+entities diagnoses its
+        # intent classifier.
+        if outcome.model is not None and not snapshot.task.per_class_proba:
             # Run when the job queue is idle, newest version per project only: the
             # diagnostics pass must not delay the next retrain.
             self._diagnostics_due[snapshot.project_id] = (job_id, snapshot, outcome, pool)
 
-    def _diagnose(self, job_id: int, snapshot: _Snapshot, outcome: _Outcome, pool: Pool) -> None:
+    def _diagnose(self, job_id: int, snapshot: Snapshot, outcome: Outcome, pool: Pool) -> None:
         """Add pool diagnostics to the version just published (it already serves).
 
         Runs after the swap, so the extra pass over the pool never delays serving; a
@@ -520,7 +492,7 @@ class RetrainWorker:
         except Exception:  # the model already serves; diagnostics are a bonus
             log.exception("pool diagnostics for job %s failed", job_id)
 
-    def _new_texts(self, session: Session, snapshot: _Snapshot) -> list[str]:
+    def _new_texts(self, session: Session, snapshot: Snapshot) -> list[str]:
         """Texts of the items this worker has not featurized yet, by position."""
         cached = self._features.get(snapshot.project_id)
         if cached is None or cached.kind != snapshot.settings.features:
@@ -529,6 +501,20 @@ class RetrainWorker:
             session.scalars(
                 select(Item.text)
                 .where(Item.project_id == snapshot.project_id, Item.position >= len(cached.texts))
+                .order_by(Item.position)
+            )
+        )
+
+    def _untokenized(self, session: Session, snapshot: Snapshot) -> list[str]:
+        """Texts of the items this worker has not tokenized yet, by position."""
+        cached = self._sentences.setdefault(snapshot.project_id, span_training.SentenceCache())
+        return list(
+            session.scalars(
+                select(Item.text)
+                .where(
+                    Item.project_id == snapshot.project_id,
+                    Item.position >= len(cached.sentences),
+                )
                 .order_by(Item.position)
             )
         )
@@ -559,87 +545,10 @@ class RetrainWorker:
         return self._embedder
 
 
-@dataclass(frozen=True)
-class _Outcome:
-    positions: NDArray[np.intp]
-    scores: NDArray[np.float64]
-    suggestions: list[list[list[Any]]]
-    strategy: str
-    metrics: dict[str, Any]
-    parameters: dict[str, NDArray[Any]]
-    skipped: str | None = None
-    model: Any = None
-
-
-def _snapshot(session: Session, project_id: int) -> _Snapshot:
-    project = session.get_one(Project, project_id)
-    settings = ProjectSettings.model_validate(project.settings)
-    rows = session.execute(trainable_labels(project_id)).all()
-    audit_rows = session.execute(_label_rows(project_id, audit=True)).all()
-    flagged = set(
-        session.scalars(
-            select(Item.position)
-            .join(Annotation, Annotation.item_id == Item.id)
-            .where(
-                Annotation.project_id == project_id,
-                Annotation.kind == AnnotationKind.FLAG,
-                Annotation.undone_at.is_(None),
-            )
-        )
-    )
-    evaluation = session.execute(
-        select(Item.position, Item.reference_label)
-        .where(Item.project_id == project_id, Item.is_evaluation.is_(True))
-        .order_by(Item.position)
-    ).all()
-    task = task_of(project)
-    votes: dict[int, list[tuple[Any, str]]] = {}
-    audit_votes: dict[int, list[tuple[Any, str]]] = {}
-    for position, value, source in rows:
-        votes.setdefault(position, []).append((value, str(source)))
-    for position, value, source in audit_rows:
-        audit_votes.setdefault(position, []).append((value, str(source)))
-    # Only projects with an audit share have audit items; skipping the scan keeps the
-    # snapshot (which holds SQLite's write lock) short on large pools.
-    audit_only = (
-        set(
-            session.scalars(
-                select(Item.position).where(Item.project_id == project_id, Item.is_audit.is_(True))
-            )
-        )
-        if settings.audit_fraction > 0
-        else set()
-    )
-    labeled = sorted(votes)
-    audited = sorted(audit_votes)
-    return _Snapshot(
-        project_id=project_id,
-        labels=list(project.labels),
-        task=task,
-        settings=settings,
-        positions=np.asarray(labeled, dtype=np.intp),
-        values=[task.consensus([v for v, _ in votes[p]]) for p in labeled],
-        sources=[_source(votes[p]) for p in labeled],
-        audit=np.asarray(audited, dtype=np.intp),
-        audit_values=[task.consensus([v for v, _ in audit_votes[p]]) for p in audited],
-        evaluation=np.asarray([p for p, _ in evaluation], dtype=np.intp),
-        evaluation_values=[value for _, value in evaluation],
-        excluded=np.asarray(
-            sorted((flagged | audit_only | {p for p, _ in evaluation}) - set(labeled)),
-            dtype=np.intp,
-        ),
-        label_count=sum(len(v) for v in votes.values()),
-    )
-
-
-def _source(votes: list[tuple[Any, str]]) -> str:
-    """Human if any person labeled the item, else the latest weak source."""
-    sources = [source for _, source in votes]
-    return LabelSource.HUMAN.value if LabelSource.HUMAN.value in sources else sources[-1]
-
-
-def _too_few_labels(snapshot: _Snapshot) -> str | None:
+def _too_few_labels(snapshot: Snapshot) -> str | None:
     """Why the snapshot cannot train a model, in plain words; None when it can."""
+    if span_training.is_span_task(snapshot):
+        return span_training.too_few_span_labels(snapshot)
     need = snapshot.settings.min_labels
     n_items = len(snapshot.positions)
     n_classes = len({str(v) for v in snapshot.values})
@@ -653,19 +562,25 @@ def _too_few_labels(snapshot: _Snapshot) -> str | None:
     )
 
 
-def _skipped(snapshot: _Snapshot, reason: str) -> _Outcome:
-    return _Outcome(
+def _skipped(snapshot: Snapshot, reason: str) -> Outcome:
+    return Outcome(
         positions=np.zeros(0, dtype=np.intp),
         scores=np.zeros(0),
         suggestions=[],
-        strategy=repr(STRATEGIES[snapshot.settings.strategy]()),
+        strategy=_strategy_name(snapshot),
         metrics={},
         parameters={},
         skipped=reason,
     )
 
 
-def train_and_rank(pool: Pool, snapshot: _Snapshot) -> _Outcome:
+def _strategy_name(snapshot: Snapshot) -> str:
+    if snapshot.task.kind in SEQUENCE_TASKS:
+        return repr(SEQUENCE_STRATEGIES[span_training.span_strategy(snapshot)]())
+    return repr(STRATEGIES[snapshot.settings.strategy]())
+
+
+def train_and_rank(pool: Pool, snapshot: Snapshot) -> Outcome:
     """Fit the project's learner on the snapshot and rank the unlabeled pool (no database)."""
     settings = snapshot.settings
     schema = snapshot.task.schema
@@ -728,7 +643,7 @@ def train_and_rank(pool: Pool, snapshot: _Snapshot) -> _Outcome:
             model, pool, snapshot.evaluation, snapshot.evaluation_values, snapshot.task, "eval"
         )
     )
-    return _Outcome(
+    return Outcome(
         positions=positions,
         scores=scores,
         suggestions=suggestions,
@@ -793,8 +708,8 @@ def _linear_parameters(model: Any) -> dict[str, NDArray[Any]]:
 def _publish(
     session: Session,
     job_id: int,
-    snapshot: _Snapshot,
-    outcome: _Outcome,
+    snapshot: Snapshot,
+    outcome: Outcome,
     data_dir: Path,
     started: float,
 ) -> None:
@@ -827,11 +742,18 @@ def _publish(
         or 0
     ) + 1
     artifact = None
+    folder = data_dir / "projects" / str(project.id) / "models"
     if outcome.parameters:
-        folder = data_dir / "projects" / str(project.id) / "models"
         folder.mkdir(parents=True, exist_ok=True)
         artifact = folder / f"v{version}.npz"
         np.savez(artifact, **outcome.parameters)  # type: ignore[arg-type]
+    if outcome.tagger is not None:
+        # Beside the classifier's coefficients: v<n>.crf.npz (CRFTagger.save, no pickle);
+        # the version's artifact_path names it when there is no classifier.
+        folder.mkdir(parents=True, exist_ok=True)
+        crf = folder / f"v{version}.crf.npz"
+        getattr(outcome.tagger, "full_", outcome.tagger).save(crf)
+        artifact = artifact or crf
     model_version = ModelVersion(
         project_id=project.id,
         version=version,

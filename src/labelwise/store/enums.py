@@ -9,7 +9,8 @@ from enum import StrEnum
 class TaskType(StrEnum):
     SINGLE_LABEL = "single_label"
     MULTI_LABEL = "multi_label"
-    SPANS = "spans"  # admitted by the schema; served once the entity-extraction view exists
+    SPANS = "spans"
+    INTENTS_ENTITIES = "intents_entities"
 
 
 class Role(StrEnum):

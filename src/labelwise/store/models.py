@@ -119,6 +119,9 @@ class Project(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     task: Mapped[TaskType] = mapped_column(_enum(TaskType), default=TaskType.SINGLE_LABEL)
     labels: Mapped[list[str]] = mapped_column(JSON)
+    # Entity types of span tasks: intents_entities reads them here (its labels are the
+    # intents); a spans project mirrors its labels. Read through the project's Task only.
+    entity_types: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Strategy, features, retrain cadence, lease length, overlap, audit share: one JSON
     # document validated by the service's ProjectSettings, so a new knob needs no migration.
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -49,6 +49,11 @@ class Task(ABC):
     per_class_proba : bool
         The learner's probabilities are one independent yes/no per class (their rows need
         not sum to 1) rather than one distribution over the classes.
+    has_spans : bool
+        Values hold entity spans over the text (served items carry its tokens).
+    entity_types : tuple of str or None
+        The entity types a value's spans may carry: ``()`` for tasks without spans, None
+        for a span task that accepts any type.
     """
 
     kind: ClassVar[str]
@@ -57,10 +62,17 @@ class Task(ABC):
     metric: ClassVar[str] = "accuracy"
     several: ClassVar[bool] = False
     per_class_proba: ClassVar[bool] = False
+    has_spans: ClassVar[bool] = False
+    entity_types: tuple[str, ...] | None = ()
 
     @classmethod
-    def from_labels(cls, labels: Iterable[str] | None) -> Task:
-        """The task for a stored project's label list (``projects.labels``)."""
+    def from_labels(
+        cls,
+        labels: Iterable[str] | None,
+        entity_types: Iterable[str] | None = None,  # noqa: ARG003
+    ) -> Task:
+        """The task for a stored project's label list and entity types (``projects.labels``,
+        ``projects.entity_types``); classification tasks have no entity types."""
         return cls(labels)  # type: ignore[call-arg]
 
     @property
@@ -105,6 +117,33 @@ class Task(ABC):
             return self.parse(value, text=text)
         except InvalidLabelError as exc:
             raise InputError(str(exc), file=file, line=line, field=field) from None
+
+    def row_fields(self, label_field: str = "label") -> tuple[str, ...]:
+        """The fields of a file row that :meth:`parse_row` reads (not kept as metadata)."""
+        return (label_field,)
+
+    def parse_row(
+        self,
+        values: Mapping[str, Any],
+        *,
+        text: str,
+        label_field: str = "label",
+        file: str | Path | None = None,
+        line: int | None = None,
+    ) -> Any:
+        """The label of one file row, in canonical form; None when the row is unlabeled.
+
+        Classification tasks read the label field alone (:meth:`parse_field`); span tasks
+        also read ``spans`` or ``tokens``/``tags`` (see :meth:`row_fields`).
+
+        Raises
+        ------
+        InputError
+            Located at ``file``, ``line`` and the field at fault (``spans[2].end``).
+        """
+        return self.parse_field(
+            values.get(label_field), text=text, file=file, line=line, field=label_field
+        )
 
     @abstractmethod
     def validate(self, value: Any, *, text: str | None = None) -> Any:
@@ -191,6 +230,10 @@ class Task(ABC):
     @abstractmethod
     def export_arrow_type(self) -> Any:
         """The Parquet (pyarrow) type of the exported ``label`` column."""
+
+    def describe(self, value: Any, *, text: str | None = None) -> str:  # noqa: ARG002
+        """A canonical value in a few words, for lists of decisions (``"a, b"``)."""
+        return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
 
     # --- shared helpers ----------------------------------------------------------------
 

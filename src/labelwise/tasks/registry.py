@@ -11,8 +11,11 @@ from numpy.typing import NDArray
 from labelwise.exceptions import InvalidLabelError
 from labelwise.tasks.base import Task, is_blank, require_values
 from labelwise.tasks.classification import MultiLabel, SingleLabel
+from labelwise.tasks.spans import IntentsAndEntities, Spans
 
-TASKS: dict[str, type[Task]] = {SingleLabel.kind: SingleLabel, MultiLabel.kind: MultiLabel}
+TASKS: dict[str, type[Task]] = {
+    cls.kind: cls for cls in (SingleLabel, MultiLabel, Spans, IntentsAndEntities)
+}
 
 
 def register(cls: type[Task]) -> type[Task]:
@@ -21,7 +24,9 @@ def register(cls: type[Task]) -> type[Task]:
     return cls
 
 
-def task_for(kind: str, labels: Iterable[str] | None = None) -> Task:
+def task_for(
+    kind: str, labels: Iterable[str] | None = None, entity_types: Iterable[str] | None = None
+) -> Task:
     """The task of a stored project.
 
     Parameters
@@ -29,10 +34,14 @@ def task_for(kind: str, labels: Iterable[str] | None = None) -> Task:
     kind : str
         The project's task name (a ``TaskType``, which is a ``str``).
     labels : iterable of str, optional
-        The project's label list, as stored.
+        The project's label list, as stored (the intents of an ``intents_entities``
+        project, the entity types of a ``spans`` project).
+    entity_types : iterable of str, optional
+        The project's ``entity_types`` column (read by ``intents_entities``; a ``spans``
+        project mirrors its labels there).
 
-    A kind the store admits but no task implements yet (``"spans"`` until its class is
-    registered) gives a :class:`PendingTask`, which refuses every label value.
+    A kind the store admits but no task implements yet (one of ``PENDING_KINDS``) gives
+    a :class:`PendingTask`, which refuses every label value.
 
     Raises
     ------
@@ -42,7 +51,7 @@ def task_for(kind: str, labels: Iterable[str] | None = None) -> Task:
     name = str(kind)
     cls = TASKS.get(name)
     if cls is not None:
-        return cls.from_labels(labels)
+        return cls.from_labels(labels, entity_types)
     if name in PENDING_KINDS:
         return PendingTask(name, labels)
     known = sorted(TASKS) + sorted(PENDING_KINDS)
@@ -50,7 +59,7 @@ def task_for(kind: str, labels: Iterable[str] | None = None) -> Task:
 
 
 #: Kinds a project may have before their task class exists.
-PENDING_KINDS = frozenset({"spans"})
+PENDING_KINDS: frozenset[str] = frozenset()
 
 
 class PendingTask(Task):

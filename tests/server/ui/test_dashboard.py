@@ -8,12 +8,13 @@ from datetime import UTC, datetime
 import pytest
 
 from labelwise.server.ui import dashboard as page
-from labelwise.service import training
+from labelwise.service import dashboard, training
 from labelwise.service.dashboard import Dashboard, VersionPoint
 from labelwise.service.projects import ProjectStatus
 from labelwise.service.training import RetrainWorker
 from labelwise.store import TaskType
 from tests.server.ui.helpers import XSS_TEXT, simulated_run, ui_login
+from tests.service.span_factory import label_items, make_span_project
 
 
 def _status(**counts: int) -> ProjectStatus:
@@ -308,3 +309,26 @@ class TestWhoMayOpenIt:
         ui_login(client, world.annotator.username)
         assert "/dashboard" not in client.get("/ui/projects").text
         assert "/dashboard" not in client.get(f"/ui/projects/{world.project.id}").text
+
+
+class TestSpanProjects:
+    def test_the_curve_is_span_f1_and_entities_are_counted_per_type(
+        self, client, world, session_factory, settings
+    ):
+        with session_factory() as session:
+            project, truth = make_span_project(session, world.admin, n_items=90, n_evaluation=20)
+            ids = sorted(truth)
+            worker = RetrainWorker(session_factory, data_dir=settings.data_dir)
+            for batch in (ids[:12], ids[12:24]):
+                label_items(session, project, world.admin, truth, batch)
+                worker.run_pending()
+            board = dashboard.project_dashboard(session, project_id=project.id)
+        series = page.curve_series(board.versions, "span_f1")
+        assert [line.name for line in series] == [page.EVALUATION_SET]
+        assert [p.x for p in series[0].points] == [12, 24]
+        assert all(p.low is not None and p.low <= p.y <= p.high for p in series[0].points)
+        html = admin_view(client, world, project.id)
+        assert "strict span F1" in html and "Audit span F1" in html
+        assert 'id="h-entities"' in html and 'id="h-bias"' not in html
+        assert "a random sample of 46 unlabeled sentences" in " ".join(html.split())
+        assert 'id="stat-sentences">24' in html

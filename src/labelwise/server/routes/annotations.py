@@ -15,6 +15,7 @@ from labelwise.server.schemas.annotations import (
     RecentDecisionOut,
     SkipIn,
     UndoIn,
+    plain_value,
 )
 from labelwise.server.schemas.common import as_utc
 from labelwise.service import queue
@@ -47,7 +48,7 @@ def submit_annotation(
         project_id=access.project_id,
         annotator=access.user,
         item_id=body.item_id,
-        value=body.value,
+        value=plain_value(body.value),
         client_key=body.client_key,
         seconds_spent=body.seconds_spent,
         lease_id=body.lease_id,

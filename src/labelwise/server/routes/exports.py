@@ -10,7 +10,7 @@ from starlette.background import BackgroundTask
 
 from labelwise.server.deps import ProjectAdmin, SessionDep, SettingsDep
 from labelwise.server.files import remove_dir, scratch_dir
-from labelwise.service import exports
+from labelwise.service import exports, span_exports
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["export"])
 
@@ -18,7 +18,12 @@ MEDIA_TYPES = {
     "jsonl": "application/x-ndjson",
     "csv": "text/csv",
     "parquet": "application/vnd.apache.parquet",
+    "spans": "application/x-ndjson",
+    "conll": "text/plain",
+    "rasa": "application/yaml",
 }
+#: File names of the span projects' training-data formats.
+EXAMPLE_FILES = {"spans": "spans.jsonl", "conll": "spans.conll", "rasa": "nlu.yml"}
 
 
 @router.get(
@@ -30,7 +35,16 @@ def export_labels(
     session: SessionDep,
     settings: SettingsDep,
     access: ProjectAdmin,
-    file_format: Annotated[Literal["jsonl", "csv", "parquet"], Query(alias="format")] = "jsonl",
+    file_format: Annotated[
+        Literal["jsonl", "csv", "parquet", "spans", "conll", "rasa"],
+        Query(
+            alias="format",
+            description="jsonl, csv, parquet: one row per label with its provenance. Span "
+            "projects' training data, one example per labeled item: spans (JSONL with "
+            "character spans), conll (token<TAB>tag lines), rasa (Rasa NLU YAML; intents "
+            "and entities projects).",
+        ),
+    ] = "jsonl",
     include: Annotated[
         str,
         Query(
@@ -43,16 +57,26 @@ def export_labels(
 ) -> FileResponse:
     """Every live label with its item and provenance, as a file download."""
     folder = scratch_dir(settings, "exports")
-    path = folder / f"project-{access.project_id}-labels.{file_format}"
+    name = EXAMPLE_FILES.get(file_format, f"labels.{file_format}")
+    path = folder / f"project-{access.project_id}-{name}"
     try:
         # A fresh scratch folder per download: nothing there to keep.
-        exports.export_labels(
-            session,
-            project_id=access.project_id,
-            path=path,
-            include=(include,),
-            overwrite=True,
-        )
+        if file_format in EXAMPLE_FILES:
+            span_exports.export_examples(
+                session,
+                project_id=access.project_id,
+                path=path,
+                fmt=file_format,  # type: ignore[arg-type]
+                overwrite=True,
+            )
+        else:
+            exports.export_labels(
+                session,
+                project_id=access.project_id,
+                path=path,
+                include=(include,),
+                overwrite=True,
+            )
     except BaseException:
         remove_dir(folder)
         raise

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from labelwise.server.deps import PageDep, ProjectAdmin, SessionDep
+from labelwise.server.schemas.annotations import plain_value
 from labelwise.server.schemas.flags import FlagOut, FlagResolveIn
 from labelwise.service import flags
 from labelwise.service.flags import FlagStatus
@@ -47,6 +48,6 @@ def resolve_flag(
         flag_id=flag_id,
         reviewer=access.user,
         resolution=body.resolution,
-        label=body.label,
+        label=plain_value(body.label),
     )
     return FlagOut.from_review(review)

@@ -35,6 +35,7 @@ def create_project(body: ProjectIn, session: SessionDep, admin: SiteAdmin) -> Pr
         labels=body.labels,
         owner=admin,
         task=body.task,
+        entity_types=body.entity_types,
         settings=body.settings,
         guidelines=body.guidelines,
     )

@@ -45,7 +45,10 @@ _SPACE = r"\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\
 NAME_PATTERN = f"^[^\\x00]*[^\\x00{_SPACE}][^\\x00]*$"
 #: ... neither starting nor ending with white space.
 TRIMMED_PATTERN = f"^[^\\x00{_SPACE}]([^\\x00]*[^\\x00{_SPACE}])?$"
+#: ... without any white space (an entity type: BIO tags are ``B-<type>``).
+TOKEN_PATTERN = f"^[^\\x00{_SPACE}]+$"
 _NAME = re.compile(NAME_PATTERN.removesuffix("$"), re.DOTALL)
+_TOKEN = re.compile(TOKEN_PATTERN.removesuffix("$"), re.DOTALL)
 _TRIMMED = re.compile(TRIMMED_PATTERN.removesuffix("$"), re.DOTALL)
 
 
@@ -58,6 +61,14 @@ def refuse_blank(value: str) -> str:
 def refuse_untrimmed(value: str) -> str:
     if _TRIMMED.fullmatch(value) is None:
         raise PydanticCustomError("untrimmed", "must not start or end with white space")
+    return value
+
+
+def refuse_spaces(value: str) -> str:
+    if _TOKEN.fullmatch(value) is None:
+        raise PydanticCustomError(
+            "spaces", "must not contain white space (BIO tags are 'B-<type>'); use '_' instead"
+        )
     return value
 
 
@@ -84,6 +95,10 @@ Name = Annotated[
 #: A label name: stored as written, so no white space around it.
 LabelName = Annotated[
     str, AfterValidator(refuse_nul), AfterValidator(refuse_untrimmed), _Pattern(TRIMMED_PATTERN)
+]
+#: An entity type: no white space at all (it becomes part of a BIO tag).
+EntityType = Annotated[
+    str, AfterValidator(refuse_nul), AfterValidator(refuse_spaces), _Pattern(TOKEN_PATTERN)
 ]
 
 #: An id in a request body.

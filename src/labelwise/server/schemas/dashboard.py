@@ -36,6 +36,13 @@ class VersionPointOut(_FromService):
     stop_kappa: float | None
     stop_changed: float | None
     margin_histogram: list[int] | None
+    # Span tasks (None otherwise): strict span F1 with a sentence-bootstrap 95% interval.
+    eval_span_f1: float | None = None
+    eval_span_f1_ci95: list[float] | None = None
+    audit_span_f1: float | None = None
+    audit_span_f1_ci95: list[float] | None = None
+    labeled_sentences: int | None = None
+    labeled_tokens: int | None = None
 
 
 class StoppingSignalOut(_FromService):
@@ -55,3 +62,9 @@ class DashboardOut(_FromService):
     versions: list[VersionPointOut]
     stopping: list[StoppingSignalOut]
     jobs: list[JobOut]
+    task: str
+    #: Span tasks: human-labeled entities per type, and the latest tagger's per type over
+    #: a random sample of ``entities_sample`` unlabeled sentences.
+    entities_labeled: dict[str, int]
+    entities_predicted: dict[str, int]
+    entities_sample: int | None

@@ -6,7 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from labelwise.server.schemas.common import Text, UtcDateTime
+from labelwise.server.schemas.annotations import LabelValue
+from labelwise.server.schemas.common import UtcDateTime
 from labelwise.service.flags import FlagResolution, FlagReview
 
 
@@ -46,7 +47,8 @@ class FlagResolveIn(BaseModel):
             "flag, the item is served again."
         )
     )
-    label: Text | list[Text] | None = Field(
+    label: LabelValue | None = Field(
         default=None,
-        description="The label to give (a list for multi-label); only with 'label'.",
+        description="The label to give, shaped as an annotation's value (a list for "
+        "multi-label, spans for span projects); only with 'label'.",
     )

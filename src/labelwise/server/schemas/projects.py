@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from labelwise.server.schemas.common import LabelName, Name, Text, UtcDateTime
+from labelwise.server.schemas.common import EntityType, LabelName, Name, Text, UtcDateTime
 from labelwise.store import Role, TaskType
 
 
@@ -17,9 +17,19 @@ class ProjectIn(BaseModel):
         max_length=10_000,
         json_schema_extra={"uniqueItems": True},
         description="Distinct names; a single-label project needs at least two (a choice "
-        "needs two options), a multi-label or spans project at least one.",
+        "needs two options), a multi-label project at least one. A spans project's labels "
+        "are its entity types (at least one); an intents_entities project's labels are its "
+        "intents (at least two).",
     )
     task: TaskType = TaskType.SINGLE_LABEL
+    entity_types: list[Annotated[EntityType, Field(min_length=1, max_length=200)]] = Field(
+        default=[],
+        max_length=10_000,
+        json_schema_extra={"uniqueItems": True},
+        description="The entity types of an intents_entities project (at least one); a "
+        "spans project may leave it empty (its labels are the types) or repeat its labels. "
+        "Other tasks take none.",
+    )
     settings: dict[str, Any] | None = Field(
         default=None, description="Overrides of the default project settings."
     )
@@ -33,6 +43,9 @@ class ProjectOut(BaseModel):
     name: str
     task: TaskType
     labels: list[str]
+    entity_types: list[str] = Field(
+        description="Entity types (span tasks); [] for classification projects."
+    )
     settings: dict[str, Any]
     guidelines: str
     created_at: UtcDateTime

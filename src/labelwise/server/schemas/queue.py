@@ -15,6 +15,22 @@ class Suggestion(BaseModel):
     probability: float
 
 
+class SpanSuggestion(BaseModel):
+    """A span the model predicts: characters ``[start, end)`` typed ``label``."""
+
+    start: int
+    end: int
+    label: str
+    confidence: float = Field(description="The model's probability for this span (0..1).")
+
+
+class Focus(BaseModel):
+    """Characters ``[start, end)`` of the predicted span the model is least sure about."""
+
+    start: int
+    end: int
+
+
 class Reason(BaseModel):
     """Why this item: in words, and as the strategy, score and model behind them."""
 
@@ -25,6 +41,10 @@ class Reason(BaseModel):
     strategy: str
     score: float | None = Field(description="Acquisition score; higher = more informative.")
     model_version: int | None
+    focus: Focus | None = Field(
+        default=None,
+        description="Span tasks: the predicted span the explanation names; null otherwise.",
+    )
 
 
 class ServedItemOut(BaseModel):
@@ -35,7 +55,16 @@ class ServedItemOut(BaseModel):
     meta: dict[str, Any]
     expires_at: UtcDateTime
     is_audit: bool
-    suggestions: list[Suggestion]
+    suggestions: list[Suggestion] = Field(
+        description="The model's most probable labels (intents, for intents_entities)."
+    )
+    tokens: list[tuple[int, int]] = Field(
+        description="Span tasks: [start, end) character offsets of the text's tokens, "
+        "where selections snap; [] for classification."
+    )
+    span_suggestions: list[SpanSuggestion] = Field(
+        description="Span tasks: the spans the model predicts (pre-filled for review)."
+    )
     reason: Reason
 
     @classmethod
@@ -49,10 +78,15 @@ class ServedItemOut(BaseModel):
             expires_at=served.expires_at,
             is_audit=served.is_audit,
             suggestions=[Suggestion(label=lab, probability=p) for lab, p in served.suggestions],
+            tokens=served.tokens,
+            span_suggestions=[SpanSuggestion(**span) for span in served.span_suggestions],
             reason=Reason(
                 explanation=served.why,
                 strategy=served.strategy,
                 score=served.score,
                 model_version=served.model_version,
+                focus=None
+                if served.focus is None
+                else Focus(start=served.focus["start"], end=served.focus["end"]),
             ),
         )

@@ -32,9 +32,12 @@ from labelwise.server.ui.pages import (
 )
 from labelwise.service import import_jobs, projects, training, users
 from labelwise.service.errors import ServiceError, UploadTooLargeError, ValidationError
-from labelwise.service.project_settings import DEFAULT_AUDIT_FRACTION, ProjectSettings
+from labelwise.service.project_settings import (
+    DEFAULT_AUDIT_FRACTION,
+    ProjectSettings,
+    strategies_for,
+)
 from labelwise.store import JobStatus, Role, TaskType, User
-from labelwise.strategies import STRATEGIES
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
@@ -92,7 +95,7 @@ def _manage_page(
             (name, ProjectSettings.model_fields[name], getattr(current, name))
             for name in SETTING_FIELDS
         ],
-        "strategies": sorted(STRATEGIES),
+        "strategies": sorted(strategies_for(project.task)),
         "members": projects.list_members(session, project_id=project_id),
         "roles": [role.value for role in Role],
         "message": _done(request),
@@ -325,6 +328,11 @@ def _new_project_page(
     return render(request, "new_project.html", context, status_code=status_code)
 
 
+def _lines(text: str) -> list[str]:
+    """One name per non-blank line, stripped."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
 @router.post("/admin/projects/new")
 def create_project(
     request: Request,
@@ -334,6 +342,7 @@ def create_project(
     name: Annotated[Text, Form(max_length=200)] = "",
     labels: Annotated[Text, Form(max_length=1_000_000)] = "",
     task: Annotated[Text, Form(max_length=50)] = TaskType.SINGLE_LABEL.value,
+    entity_types: Annotated[Text, Form(max_length=1_000_000)] = "",
     guidelines: Annotated[Text, Form(max_length=100_000)] = "",
     audit_share: Annotated[Text, Form(max_length=20)] = "",
 ) -> Response:
@@ -342,6 +351,7 @@ def create_project(
         "name": name,
         "labels": labels,
         "task": task,
+        "entity_types": entity_types,
         "guidelines": guidelines,
         "audit_share": audit_share,
     }
@@ -359,9 +369,10 @@ def create_project(
         project = projects.create_project(
             session,
             name=name,
-            labels=[line.strip() for line in labels.splitlines() if line.strip()],
+            labels=_lines(labels),
             owner=user,
             task=TaskType(task),
+            entity_types=_lines(entity_types),
             settings=settings,
             guidelines=guidelines,
         )

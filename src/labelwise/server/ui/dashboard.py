@@ -28,6 +28,8 @@ router = APIRouter(prefix="/ui/projects/{project_id}", include_in_schema=False)
 BIAS_ROWS = 15
 EVALUATION_SET = "held-out evaluation set"
 AUDIT_SAMPLE = "random audit sample"
+#: Task kinds whose page shows span F1 and entities per type.
+SPAN_TASKS = frozenset({"spans", "intents_entities"})
 #: Model versions drawn as small-multiple uncertainty histograms (the latest ones).
 HISTOGRAMS = 6
 
@@ -106,7 +108,16 @@ def progress_view(data: Dashboard) -> ProgressView:
 
 
 def bias_view(data: Dashboard, rows: int = BIAS_ROWS) -> BiasView:
-    labels, pool = data.labels_per_class, data.pool_predicted
+    """Labels per class against the pool's predicted classes."""
+    return _shares(data.labels_per_class, data.pool_predicted, rows)
+
+
+def entity_view(data: Dashboard, rows: int = BIAS_ROWS) -> BiasView:
+    """Human-labeled entities per type against the tagger's on a pool sample (span tasks)."""
+    return _shares(data.entities_labeled, data.entities_predicted, rows)
+
+
+def _shares(labels: dict[str, int], pool: dict[str, int], rows: int) -> BiasView:
     label_total, pool_total = sum(labels.values()), sum(pool.values())
     names = set(labels) | set(pool)
 
@@ -164,23 +175,26 @@ def annotator_rows(data: Dashboard) -> list[AnnotatorRow]:
     ]
 
 
-def _accuracy_points(
-    versions: list[VersionPoint], metric: Literal["audit", "eval"]
+def _metric_points(
+    versions: list[VersionPoint], metric: Literal["audit", "eval"], score: str
 ) -> list[charts.CurvePoint]:
+    """One point per version that has ``{metric}_{score}`` (score: accuracy or span_f1)."""
     points = []
+    interval_key = f"{metric}_ci95" if score == "accuracy" else f"{metric}_{score}_ci95"
     for v in versions:
-        accuracy = getattr(v, f"{metric}_accuracy")
-        interval = getattr(v, f"{metric}_ci95")
-        if accuracy is None:
+        value = getattr(v, f"{metric}_{score}")
+        interval = getattr(v, interval_key)
+        if value is None:
             continue
-        note = f"v{v.version}, {v.label_count:,} labels: {accuracy:.1%}"
+        what = "span F1 " if score == "span_f1" else ""
+        note = f"v{v.version}, {v.label_count:,} labels: {what}{value:.1%}"
         if interval:
             n = getattr(v, f"{metric}_n")
             note += f" (95% CI {interval[0]:.1%}–{interval[1]:.1%}, n={n})"
         points.append(
             charts.CurvePoint(
                 x=v.label_count,
-                y=accuracy,
+                y=value,
                 low=interval[0] if interval else None,
                 high=interval[1] if interval else None,
                 note=note,
@@ -189,17 +203,30 @@ def _accuracy_points(
     return points
 
 
-def curve_series(versions: list[VersionPoint]) -> list[charts.CurveSeries]:
+def curve_series(
+    versions: list[VersionPoint], score: Literal["accuracy", "span_f1"] = "accuracy"
+) -> list[charts.CurveSeries]:
     """The learning curve's lines: the held-out evaluation set and the audit sample."""
     lines = [
-        charts.CurveSeries(EVALUATION_SET, _accuracy_points(versions, "eval"), "primary"),
-        charts.CurveSeries(AUDIT_SAMPLE, _accuracy_points(versions, "audit"), "secondary"),
+        charts.CurveSeries(EVALUATION_SET, _metric_points(versions, "eval", score), "primary"),
+        charts.CurveSeries(AUDIT_SAMPLE, _metric_points(versions, "audit", score), "secondary"),
     ]
     return [line for line in lines if line.points]
 
 
-def learning_curve(series: list[charts.CurveSeries]) -> Markup:
-    """Accuracy per model version on each held-out set, with Wilson 95% intervals."""
+def learning_curve(
+    series: list[charts.CurveSeries], score: Literal["accuracy", "span_f1"] = "accuracy"
+) -> Markup:
+    """The score per model version on each held-out set, with 95% intervals (Wilson for
+    accuracy, a sentence bootstrap for span F1)."""
+    if score == "span_f1":
+        return charts.learning_curve(
+            series,
+            x_label="sentences the model was trained on",
+            y_label="span F1",
+            title="Learning curve: strict span F1 per model version on held-out sentences, "
+            "bootstrap 95% intervals",
+        )
     return charts.learning_curve(
         series,
         x_label="human labels the model was trained on",
@@ -233,7 +260,11 @@ def dashboard_page(
     project = projects.get_project(session, project_id=project_id)
     audit_fraction = projects.parse_settings(project.settings).audit_fraction
     data = dashboard.project_dashboard(session, project_id=project_id)
-    series = curve_series(data.versions)
+    spans = data.task in SPAN_TASKS
+    series = curve_series(data.versions, "span_f1" if spans else "accuracy")
+    # Intents+entities: the span curve above, the intent classifier's accuracy below.
+    intent_series = curve_series(data.versions) if data.task == "intents_entities" else []
+    latest = data.versions[-1] if data.versions else None
     return render(
         request,
         "dashboard.html",
@@ -241,15 +272,20 @@ def dashboard_page(
             "user": user,
             "project": project,
             "task": projects.task_of(project),
+            "spans": spans,
             "csrf_token": session_csrf(request),
             "now": datetime.now(UTC),
             "audit_fraction": audit_fraction,
             "data": data,
             "progress": progress_view(data),
             "bias": bias_view(data),
+            "entities": entity_view(data) if spans else None,
+            "latest": latest,
             "annotators": annotator_rows(data),
             "series": series,
-            "curve": learning_curve(series),
+            "curve": learning_curve(series, "span_f1" if spans else "accuracy"),
+            "intent_series": intent_series,
+            "intent_curve": learning_curve(intent_series) if intent_series else None,
             "histograms": histogram_views(data.versions),
             "versions": list(reversed(data.versions)),
         },

@@ -159,6 +159,8 @@ def annotate(request: Request, project_id: int, session: SessionDep, user: UiMem
             "project_id": project.id,
             "task": task.kind,
             "labels": project.labels,
+            # The page's span tools; [] for classification.
+            "entity_types": list(task.entity_types or ()),
         },
     }
     return render(request, "annotate.html", context)

@@ -134,6 +134,8 @@ export function createSession(boot, call) {
   }
 
   function summary(annotation) {
+    // The server words it (span values quote their text); older replies lack it.
+    if (annotation.summary) return annotation.summary;
     if (annotation.kind === "label") return view.summary(annotation.value, textOf(annotation));
     if (annotation.kind === "flag") return "flagged: " + annotation.comment;
     return "skipped";

@@ -1,0 +1,159 @@
+"""The snapshot a retrain reads, and the outcome it hands to publishing.
+
+The label policy lives here: which annotations train (live labels on items that are
+neither audit nor evaluation items nor ruled out of scope), how annotators' values merge
+(the project's task), and which pool items are never ranked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from labelwise.data import LabelSource
+from labelwise.service.project_settings import ProjectSettings
+from labelwise.service.projects import task_of
+from labelwise.store import Annotation, AnnotationKind, Item, Project
+from labelwise.store.queries import out_of_scope
+from labelwise.tasks import Task
+
+
+def trainable_labels(project_id: int) -> Select[tuple[int, Any, LabelSource]]:
+    """The label annotations a retrain trains on, as ``(position, value, source)`` rows.
+
+    Live (not undone) label annotations on items that are neither audit nor evaluation
+    items, oldest first. The retrain trigger counts exactly these rows and the snapshot
+    trains on exactly these, so a job's ``label_count`` is the count its version reports.
+    """
+    return label_rows(project_id, audit=False)
+
+
+def label_rows(project_id: int, *, audit: bool) -> Select[tuple[int, Any, LabelSource]]:
+    # Audit items measure the model and evaluation items score it: neither is trained on.
+    return (
+        select(Item.position, Annotation.value, Annotation.source)
+        .join(Item, Item.id == Annotation.item_id)
+        .where(
+            Annotation.project_id == project_id,
+            Annotation.kind == AnnotationKind.LABEL,
+            Annotation.undone_at.is_(None),
+            Item.is_audit.is_(audit),
+            Item.is_evaluation.is_(False),
+            # A reviewer ruled it outside the project: its labels teach nothing (flags.py).
+            ~out_of_scope(Item.id),
+        )
+        .order_by(Annotation.id)
+    )
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What a retrain trains and scores on, read in one short transaction."""
+
+    project_id: int
+    labels: list[str]
+    task: Task
+    settings: ProjectSettings
+    positions: NDArray[np.intp]
+    values: list[Any]
+    sources: list[str]
+    audit: NDArray[np.intp]
+    audit_values: list[Any]
+    #: The held-out evaluation set (imported with reference labels), in position order.
+    evaluation: NDArray[np.intp]
+    evaluation_values: list[Any]
+    excluded: NDArray[np.intp]
+    label_count: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a retrain produced, for the publish step (no database handles).
+
+    ``suggestions`` holds one JSON value per ranked position (classification:
+    ``[[label, p], ...]``; span tasks: the contract's dict). ``tagger`` is the fitted CRF
+    of span tasks, saved beside the version's other artifacts.
+    """
+
+    positions: NDArray[np.intp]
+    scores: NDArray[np.float64]
+    suggestions: list[Any]
+    strategy: str
+    metrics: dict[str, Any]
+    parameters: dict[str, NDArray[Any]]
+    skipped: str | None = None
+    model: Any = None
+    tagger: Any = None
+
+
+def take_snapshot(session: Session, project_id: int) -> Snapshot:
+    """The labels, audit and evaluation items and exclusions of one project, now."""
+    project = session.get_one(Project, project_id)
+    settings = ProjectSettings.model_validate(project.settings)
+    rows = session.execute(trainable_labels(project_id)).all()
+    audit_rows = session.execute(label_rows(project_id, audit=True)).all()
+    flagged = set(
+        session.scalars(
+            select(Item.position)
+            .join(Annotation, Annotation.item_id == Item.id)
+            .where(
+                Annotation.project_id == project_id,
+                Annotation.kind == AnnotationKind.FLAG,
+                Annotation.undone_at.is_(None),
+            )
+        )
+    )
+    evaluation = session.execute(
+        select(Item.position, Item.reference_label)
+        .where(Item.project_id == project_id, Item.is_evaluation.is_(True))
+        .order_by(Item.position)
+    ).all()
+    task = task_of(project)
+    votes: dict[int, list[tuple[Any, str]]] = {}
+    audit_votes: dict[int, list[tuple[Any, str]]] = {}
+    for position, value, source in rows:
+        votes.setdefault(position, []).append((value, str(source)))
+    for position, value, source in audit_rows:
+        audit_votes.setdefault(position, []).append((value, str(source)))
+    # Only projects with an audit share have audit items; skipping the scan keeps the
+    # snapshot (which holds SQLite's write lock) short on large pools.
+    audit_only = (
+        set(
+            session.scalars(
+                select(Item.position).where(Item.project_id == project_id, Item.is_audit.is_(True))
+            )
+        )
+        if settings.audit_fraction > 0
+        else set()
+    )
+    labeled = sorted(votes)
+    audited = sorted(audit_votes)
+    return Snapshot(
+        project_id=project_id,
+        labels=list(project.labels),
+        task=task,
+        settings=settings,
+        positions=np.asarray(labeled, dtype=np.intp),
+        values=[task.consensus([v for v, _ in votes[p]]) for p in labeled],
+        sources=[_source(votes[p]) for p in labeled],
+        audit=np.asarray(audited, dtype=np.intp),
+        audit_values=[task.consensus([v for v, _ in audit_votes[p]]) for p in audited],
+        evaluation=np.asarray([p for p, _ in evaluation], dtype=np.intp),
+        evaluation_values=[value for _, value in evaluation],
+        excluded=np.asarray(
+            sorted((flagged | audit_only | {p for p, _ in evaluation}) - set(labeled)),
+            dtype=np.intp,
+        ),
+        label_count=sum(len(v) for v in votes.values()),
+    )
+
+
+def _source(votes: list[tuple[Any, str]]) -> str:
+    """Human if any person labeled the item, else the latest weak source."""
+    sources = [source for _, source in votes]
+    return LabelSource.HUMAN.value if LabelSource.HUMAN.value in sources else sources[-1]

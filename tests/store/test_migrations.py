@@ -1,0 +1,73 @@
+"""Migration 0005 (intents_entities, projects.entity_types) up and down, on both back ends."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import IntegrityError
+
+from labelwise.store import upgrade_database
+from labelwise.store.engine import MIGRATIONS, write_engine
+
+
+def downgrade_database(engine: Engine, revision: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with write_engine(engine).begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
+@pytest.fixture
+def at_0004(engine: Engine) -> Iterator[Engine]:
+    """The database at revision 0004, brought back to head afterwards (PostgreSQL's is shared)."""
+    downgrade_database(engine, "0004")
+    try:
+        yield engine
+    finally:
+        with write_engine(engine).begin() as conn:
+            conn.execute(text("DELETE FROM projects"))
+        upgrade_database(engine)
+
+
+def _insert(engine: Engine, name: str, task: str, extra: str = "", values: str = "") -> None:
+    with write_engine(engine).begin() as conn:
+        conn.execute(
+            text(
+                f"INSERT INTO projects (name, task, labels, settings, guidelines, created_at{extra})"
+                f" VALUES (:name, :task, '[\"PER\", \"LOC\"]', '{{}}', '', CURRENT_TIMESTAMP{values})"
+            ),
+            {"name": name, "task": task},
+        )
+
+
+def test_0005_adds_the_task_and_the_column_and_downgrades_back(at_0004: Engine) -> None:
+    engine = at_0004
+    assert "entity_types" not in {c["name"] for c in inspect(engine).get_columns("projects")}
+    with pytest.raises(IntegrityError):
+        _insert(engine, "too early", "intents_entities")
+    _insert(engine, "old spans", "spans")
+    _insert(engine, "old single", "single_label")
+
+    upgrade_database(engine, "0005")
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT name, entity_types FROM projects ORDER BY id")).all()
+    stored = {name: value if isinstance(value, list) else json.loads(value) for name, value in rows}
+    # Spans projects mirror their types; the others start with none.
+    assert stored == {"old spans": ["PER", "LOC"], "old single": []}
+    _insert(engine, "ie", "intents_entities", ", entity_types", ", '[\"city\"]'")
+
+    with pytest.raises(RuntimeError, match="'ie'"):
+        downgrade_database(engine, "0004")
+    with write_engine(engine).begin() as conn:
+        conn.execute(text("DELETE FROM projects WHERE name = 'ie'"))
+    downgrade_database(engine, "0004")
+    assert "entity_types" not in {c["name"] for c in inspect(engine).get_columns("projects")}
+    with pytest.raises(IntegrityError):
+        _insert(engine, "refused again", "intents_entities")
