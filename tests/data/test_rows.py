@@ -123,3 +123,21 @@ def test_invalid_json_names_the_line_and_the_column(tmp_path: Path) -> None:
     assert isinstance(bad, InputError)
     assert (bad.line, bad.field) == (2, None)
     assert bad.message == "invalid JSON: Expecting value at column 10"
+
+
+def test_conll_sentences_become_rows_with_tokens_tags_and_comments(tmp_path: Path) -> None:
+    path = tmp_path / "in.conll"
+    path.write_text(
+        "-DOCSTART-\tO\n\n# text = play  New York\n# intent = Play\nplay\tO\nNew\tB-city\n"
+        'York\tI-city\n\n\nhi O\n\n# text_json = "a\\tb"\na\tO\nb\tO\n\nbroken\n',
+        encoding="utf-8",
+    )
+    rows = list(iter_rows(path))
+    assert rows[:3] == [
+        Row(3, {"text": "play  New York", "tokens": ["play", "New", "York"],
+                "tags": ["O", "B-city", "I-city"], "label": "Play"}),
+        Row(10, {"text": "hi", "tokens": ["hi"], "tags": ["O"]}),
+        Row(12, {"text": "a\tb", "tokens": ["a", "b"], "tags": ["O", "O"]}),
+    ]  # fmt: skip
+    assert isinstance(rows[3], InputError)
+    assert (rows[3].line, rows[3].field) == (16, "tags[0]")

@@ -69,3 +69,14 @@ class TestWhyThisItem:
         assert why_this_item("SomethingNew()", []) == (
             "The model ranked it among the most useful items to label next."
         )
+
+
+def test_a_span_task_names_the_span_the_model_is_least_sure_about() -> None:
+    focus = {"start": 5, "end": 10, "label": "city", "confidence": 0.312}
+    assert why_this_item("MNLP()", [("play", 0.9)], focus=focus, text="y to Paris!") == (
+        "The model is least sure about “Paris” as city (31%)."
+    )
+    # An audit item never shows the model's guess, spans included.
+    assert why_this_item("MNLP()", [], focus=focus, text="x" * 20, is_audit=True) == (
+        explain.AUDIT_WHY
+    )

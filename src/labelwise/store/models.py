@@ -203,7 +203,9 @@ class QueueEntry(Base):
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
     score: Mapped[float] = mapped_column(Float)
     # The model's top classes for this item as [[label, probability], ...], best first:
-    # what the labeling page offers as suggestions, computed once by the worker.
+    # what the labeling page offers as suggestions, computed once by the worker. Span
+    # tasks store {"intents": [[label, p], ...], "spans": [{start, end, label,
+    # confidence}, ...], "focus": <the least confident span> | null} instead.
     suggestions: Mapped[list[Any]] = mapped_column(JSON, default=list)
 
 
