@@ -179,9 +179,18 @@ def sentence_features(
     window: int = 2,
     gazetteer_index: dict[str, Any] | None = None,
     embeddings: Callable[[list[str]], Any] | None = None,
+    sentence_context: bool = False,
 ) -> list[dict[str, float]]:
     """CRFsuite features of one sentence: one ``{name: value}`` dict per token."""
     lower = [t.lower() for t in tokens]
+    # The sentence's first word and its other words (three letters or more) at every
+    # token: a slot's type often depends on words far outside the window ("add ... to my
+    # playlist" vs "play ... album").
+    context = (
+        {"first=" + lower[0]: 1.0} | {"sent=" + w: 1.0 for w in lower if len(w) > 2 and w.isalpha()}
+        if sentence_context and lower
+        else {}
+    )
     shapes = [_shape(t) for t in tokens]
     short = [_short_shape(s) for s in shapes]
     n = len(tokens)
@@ -195,6 +204,7 @@ def sentence_features(
             "w=" + word: 1.0,
             "shape=" + shapes[i]: 1.0,
             "sshape=" + short[i]: 1.0,
+            **context,
         }
         for k in (1, 2, 3):
             f[f"p{k}={word[:k]}"] = 1.0
@@ -256,6 +266,12 @@ class CRFTagger(BaseEstimator):  # type: ignore[misc]
         L1 and L2 regularisation (CRFsuite's ``c1``/``c2``). On SNIPS (13,784 training
         sentences, 700 test) these defaults give strict span F1 0.951; c1 = c2 = 0.05 with
         150 iterations gave 0.946 and trained longer.
+    sentence_context : bool, default False
+        Add the sentence's first word and its words of three letters or more as features
+        of every token. On 300 random SNIPS sentences (tested on 1,000 others) strict span
+        F1 rose from 0.726 to 0.749, and correcting the suggestions took 33% of the edits
+        of labeling from scratch instead of 37%; off by default until measured on the
+        full pool.
     max_iterations : int, default 100
         L-BFGS iterations.
     all_possible_transitions : bool, default True
@@ -292,6 +308,7 @@ class CRFTagger(BaseEstimator):  # type: ignore[misc]
         embeddings: Callable[[list[str]], Any] | None = None,
         c1: float = 0.1,
         c2: float = 0.01,
+        sentence_context: bool = False,
         max_iterations: int = 100,
         all_possible_transitions: bool = True,
     ) -> None:
@@ -300,6 +317,7 @@ class CRFTagger(BaseEstimator):  # type: ignore[misc]
         self.embeddings = embeddings
         self.c1 = c1
         self.c2 = c2
+        self.sentence_context = sentence_context
         self.max_iterations = max_iterations
         self.all_possible_transitions = all_possible_transitions
 
@@ -318,7 +336,13 @@ class CRFTagger(BaseEstimator):  # type: ignore[misc]
         index = self._gaz_index()
         sentences = [_tokens_of(s, i) for i, s in enumerate(X)]
         feats = [
-            sentence_features(t, window=window, gazetteer_index=index, embeddings=self.embeddings)
+            sentence_features(
+                t,
+                window=window,
+                gazetteer_index=index,
+                embeddings=self.embeddings,
+                sentence_context=bool(self.sentence_context),
+            )
             for t in sentences
         ]
         return sentences, feats
@@ -504,6 +528,7 @@ class CRFTagger(BaseEstimator):  # type: ignore[misc]
                 "gazetteer": gazetteer,
                 "c1": self.c1,
                 "c2": self.c2,
+                "sentence_context": self.sentence_context,
                 "max_iterations": self.max_iterations,
                 "all_possible_transitions": self.all_possible_transitions,
             },
