@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -139,8 +140,11 @@ def test_strict_scores_equal_seqeval_on_perturbed_snips() -> None:
 # --- bootstrap_span_f1 -------------------------------------------------------------------------
 
 
+TruthAndGuess = tuple[list[list[Span]], list[list[Span]]]
+
+
 @pytest.fixture(scope="module")
-def noisy() -> tuple[list[list[Span]], list[list[Span]]]:
+def noisy() -> TruthAndGuess:
     """300 sentences, each with a true city span, predicted right two times in three."""
     rng = np.random.default_rng(3)
     truth = [[CITY] if k % 5 else [CITY, ARTIST] for k in range(300)]
@@ -148,7 +152,7 @@ def noisy() -> tuple[list[list[Span]], list[list[Span]]]:
     return truth, guess
 
 
-def test_bootstrap_interval_contains_the_point_estimate(noisy: tuple) -> None:
+def test_bootstrap_interval_contains_the_point_estimate(noisy: TruthAndGuess) -> None:
     truth, guess = noisy
     result = bootstrap_span_f1(truth, guess, n_boot=500, random_state=0)
     assert result.overall.f1 == span_scores(truth, guess).f1
@@ -162,14 +166,14 @@ def test_bootstrap_interval_contains_the_point_estimate(noisy: tuple) -> None:
     assert (result.n_boot, result.alpha) == (500, 0.05)
 
 
-def test_bootstrap_is_deterministic_under_a_seed(noisy: tuple) -> None:
+def test_bootstrap_is_deterministic_under_a_seed(noisy: TruthAndGuess) -> None:
     truth, guess = noisy
     first = bootstrap_span_f1(truth, guess, n_boot=200, random_state=5)
     assert bootstrap_span_f1(truth, guess, n_boot=200, random_state=5) == first
     assert bootstrap_span_f1(truth, guess, n_boot=200, random_state=6) != first
 
 
-def test_bootstrap_blocks_do_not_change_the_draws(noisy: tuple, monkeypatch) -> None:
+def test_bootstrap_blocks_do_not_change_the_draws(noisy: TruthAndGuess, monkeypatch) -> None:
     # Resamples are drawn in memory-bounded blocks; the block size must not matter.
     import labelwise.evaluation.spans as module
 
@@ -207,7 +211,7 @@ def test_bootstrap_with_no_spans_at_all_has_no_interval() -> None:
         ({"alpha": True}, "Got True instead"),
     ],
 )
-def test_bootstrap_parameters_are_checked(kwargs: dict, message: str) -> None:
+def test_bootstrap_parameters_are_checked(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         bootstrap_span_f1([[CITY]], [[CITY]], **kwargs)
 

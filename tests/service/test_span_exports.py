@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from labelwise.data.spans import Span
 from labelwise.service import projects, users
 from labelwise.service.importing import ImportFailedError, import_items
-from labelwise.service.span_exports import export_examples, read_rasa_example
+from labelwise.service.span_exports import ExampleFormat, export_examples, read_rasa_example
 from labelwise.store import Annotation, Item, TaskType
 from tests.conftest import SHARED_DATA
 
@@ -68,7 +68,11 @@ def test_export_then_import_gives_the_same_values(session, owner, rows, tmp_path
     expected = {r["text"]: {"intent": r["label"], "spans": r["spans"]} for r in rows}
     assert stored(session, source.id) == expected
 
-    for fmt, name in (("spans", "out.jsonl"), ("conll", "out.conll")):
+    outputs: tuple[tuple[ExampleFormat, str], ...] = (
+        ("spans", "out.jsonl"),
+        ("conll", "out.conll"),
+    )
+    for fmt, name in outputs:
         path = tmp_path / name
         done = export_examples(session, project_id=source.id, path=path, fmt=fmt)
         assert (done.written, done.left_out) == (len(rows), 0)

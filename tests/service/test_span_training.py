@@ -57,6 +57,7 @@ def test_a_spans_retrain_publishes_span_f1_and_dict_suggestions(
     assert "audit_span_f1" not in m  # no audit share in this project
     assert sum(m["pool_predicted_entities"].values()) > 0
     assert m["pool_predicted_sample"] == 150 - 30 - 40
+    assert version.artifact_path is not None
     tagger = CRFTagger.load(version.artifact_path)
     assert str(version.artifact_path).endswith(f"v{version.version}.crf.npz")
     assert tagger.classes_
@@ -182,7 +183,12 @@ def test_the_dashboard_has_span_f1_and_entities_per_type(session, session_factor
     board = dashboard.project_dashboard(session, project_id=project.id)
     assert board.task == "spans"
     assert [(v.version, v.labeled_sentences) for v in board.versions] == [(1, 12), (2, 30)]
-    assert all(v.eval_span_f1 is not None and len(v.eval_span_f1_ci95) == 2 for v in board.versions)
+    assert all(
+        v.eval_span_f1 is not None
+        and v.eval_span_f1_ci95 is not None
+        and len(v.eval_span_f1_ci95) == 2
+        for v in board.versions
+    )
     labeled = Counter(s["label"] for i in ids[:30] for s in truth[i]["spans"])
     assert board.entities_labeled == dict(labeled.most_common())
     assert board.labels_per_class == board.entities_labeled  # a spans project's classes

@@ -4,6 +4,7 @@ arithmetic, and the known answers of the pre-annotation edit count."""
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -37,7 +38,7 @@ SNIPS = (
 )
 
 
-def _rows(split: str, n: int, step: int) -> list[dict]:
+def _rows(split: str, n: int, step: int) -> list[dict[str, Any]]:
     with open(SNIPS / f"{split}.jsonl", encoding="utf-8") as fh:
         rows = [json.loads(line) for line in fh]
     return rows[::step][:n]
@@ -179,7 +180,7 @@ def test_random_checkpoints():
 
 
 def test_tagged_sentences_reads_tokens_or_spans():
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"text": "play New York", "tokens": ["play", "New", "York"], "tags": ["O", "B-c", "I-c"]},
         {"text": "one pmnear", "spans": [{"start": 0, "end": 6, "label": "t"}]},
     ]

@@ -105,7 +105,9 @@ class FixedMarginalLearner:
         return np.array([np.prod(self.marginals[i].max(axis=1)) for i in self._rows(X)])
 
     def member_marginals(self, X):
-        return [self.members[i] for i in self._rows(X)]
+        members = self.members
+        assert members is not None, "this fake was built without committee members"
+        return [members[i] for i in self._rows(X)]
 
     def predict_spans(self, X):
         from labelwise.learners.crf import bio_segments

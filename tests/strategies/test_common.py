@@ -80,12 +80,34 @@ POINTWISE = [name for name in sorted(BASES) if isinstance(BASES[name](), Pointwi
 
 # Every strategy alone, every wrapper around every strategy, density around every pointwise
 # one, and wrappers two deep.
+
+
+def _wrapped(
+    wrap: Callable[[QueryStrategy], QueryStrategy], make: Callable[[], QueryStrategy]
+) -> Callable[[], QueryStrategy]:
+    return lambda: wrap(make())
+
+
+def _dense(make: Callable[[], QueryStrategy]) -> Callable[[], QueryStrategy]:
+    def build() -> QueryStrategy:
+        base = make()
+        assert isinstance(base, PointwiseStrategy), base
+        return InformationDensity(base, chunk_size=7)
+
+    return build
+
+
+def _small_chunks(cls: type[QueryStrategy]) -> Callable[[], QueryStrategy]:
+    assert issubclass(cls, PointwiseStrategy), cls
+    return lambda: cls(chunk_size=7)
+
+
 CASES: dict[str, Callable[[], QueryStrategy]] = dict(BASES)
 for _w, _wrap in WRAPPERS.items():
     for _b, _make in BASES.items():
-        CASES[f"{_w}({_b})"] = lambda _wrap=_wrap, _make=_make: _wrap(_make())
+        CASES[f"{_w}({_b})"] = _wrapped(_wrap, _make)
 for _b in POINTWISE:
-    CASES[f"density({_b})"] = lambda _make=BASES[_b]: InformationDensity(_make(), chunk_size=7)
+    CASES[f"density({_b})"] = _dense(BASES[_b])
 CASES["class_balanced(subsampled(eer))"] = lambda: ClassBalanced(
     Subsampled(BASES["eer"](), size=13)
 )
@@ -94,7 +116,7 @@ CASES["deduplicated(shortlisted(margin, eer))"] = lambda: DeduplicatedBatch(
 )
 # Sequence strategies run over a pool of token lists (0-5 tokens) with a fake tagger.
 SEQUENCE_CASES: dict[str, Callable[[], QueryStrategy]] = {
-    **{f"seq_{name}": (lambda c=cls: c(chunk_size=7)) for name, cls in SEQUENCE_STRATEGIES.items()},
+    **{f"seq_{name}": _small_chunks(cls) for name, cls in SEQUENCE_STRATEGIES.items()},
     "seq_bald_mean_per_token": lambda: SequenceCommittee(
         measure="bald", reduce="mean", cost="token", chunk_size=7
     ),
@@ -106,7 +128,7 @@ NAMES = sorted(CASES)
 COMBINED = [name for name in NAMES if name not in BASES]
 
 
-class CentroidLearner(ClassifierMixin, BaseEstimator):
+class CentroidLearner(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     """A tiny real classifier EER can clone and refit: softmax of cosine to class means.
 
     ``classes_`` is fixed (the schema), so unseen classes keep their column.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -19,12 +20,12 @@ TRACK = {"start": 5, "end": 14, "label": "track"}
 ARTIST = {"start": 18, "end": 23, "label": "artist"}
 
 
-def snips_rows(n: int = 40) -> list[dict]:
+def snips_rows(n: int = 40) -> list[dict[str, Any]]:
     with SNIPS.open(encoding="utf-8") as handle:
         return [json.loads(next(handle)) for _ in range(n)]
 
 
-def types_of(rows: list[dict]) -> list[str]:
+def types_of(rows: list[dict[str, Any]]) -> list[str]:
     return sorted({s["label"] for r in rows for s in r["spans"]})
 
 

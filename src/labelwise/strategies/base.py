@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from labelwise._typing import IndexArray, IndexLike, Learner, ProbaArray, RandomStateLike
+from labelwise._typing import IndexArray, IndexLike, ProbaArray, RandomStateLike
 from labelwise._validation import check_positive_int, check_random_state
 from labelwise.data.pool import Pool
 from labelwise.exceptions import EmptyPoolError, NotFittedError, PoolExhaustedError, QueryError
@@ -60,7 +60,9 @@ class QueryStrategy(ABC):
 
     def query(
         self,
-        learner: Learner | None,
+        # Any learner object: classifiers, CRF taggers, fakes. Each strategy checks the
+        # capability it needs (predict_proba, member_proba, predict_marginals) at query time.
+        learner: Any,
         pool: Pool,
         labeled: IndexLike,
         unlabeled: IndexLike,
@@ -74,7 +76,9 @@ class QueryStrategy(ABC):
         Parameters
         ----------
         learner : fitted learner or None
-            None when the strategy needs no model (``requires_learner`` false).
+            Any object with the methods the strategy needs (``predict_proba`` for
+            classification, ``predict_marginals`` for sequence strategies); None when the
+            strategy needs no model (``requires_learner`` false).
         pool : Pool
         labeled : array-like of shape (n_labeled,)
         unlabeled : array-like of shape (n_unlabeled,)
@@ -173,7 +177,7 @@ class PointwiseStrategy(QueryStrategy):
     ) -> NDArray[np.float64]:
         """Utility of the items at ``block`` (n_block,), higher = more informative."""
 
-    def _check_learner(self, learner: Learner | None) -> None:
+    def _check_learner(self, learner: Any) -> None:
         if learner is None or not hasattr(learner, "predict_proba"):
             raise NotFittedError(
                 f"{type(self).__name__} needs a fitted learner with predict_proba; "

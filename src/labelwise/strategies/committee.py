@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from labelwise._typing import IndexArray, Learner
+from labelwise._typing import IndexArray
 from labelwise._validation import require_capability
 from labelwise.strategies import _committee_measures
 from labelwise.strategies.base import PointwiseStrategy
@@ -52,7 +52,7 @@ class CommitteeStrategy(PointwiseStrategy):
         per_class = self.measure(binary).reshape(n_samples, n_classes)
         return np.asarray(per_class.mean(axis=1), dtype=np.float64)
 
-    def _check_learner(self, learner: Learner | None) -> None:
+    def _check_learner(self, learner: Any) -> None:
         if learner is None:
             super()._check_learner(learner)  # raises NotFittedError: no model yet
         require_capability(learner, "member_proba", type(self).__name__, hint=_HINT)

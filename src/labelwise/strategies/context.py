@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from labelwise._typing import IndexArray, IndexLike, Learner
+from labelwise._typing import IndexArray, IndexLike
 from labelwise.data.pool import Pool
 from labelwise.exceptions import QueryError
 
@@ -25,8 +25,9 @@ class QueryContext:
 
     Attributes
     ----------
-    learner : Learner or None
-        The fitted model, or None when the caller has none (cold start, random sampling).
+    learner : object or None
+        The fitted model (a classifier, a sequence tagger...), or None when the caller has
+        none (cold start, random sampling).
     pool : Pool
     labeled : ndarray of shape (n_labeled,)
         Labeled pool positions.
@@ -40,7 +41,8 @@ class QueryContext:
         The query's random stream, shared by a wrapper and its base.
     """
 
-    learner: Learner | None
+    # Any learner object: each strategy checks the capability it needs at query time.
+    learner: Any
     pool: Pool
     labeled: IndexArray
     unlabeled: IndexArray

@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from labelwise._rows import as_float_rows, squared_row_norms
-from labelwise._typing import IndexArray, Learner
+from labelwise._typing import IndexArray
 from labelwise._validation import check_positive_int
 from labelwise.data.pool import Pool
 from labelwise.strategies.base import PointwiseStrategy
@@ -88,7 +88,7 @@ class InformationDensity(PointwiseStrategy):
         """The base's: density weighting needs nothing more of the learner."""
         return getattr(self.base, "learner_capability", None)
 
-    def _check_learner(self, learner: Learner | None) -> None:
+    def _check_learner(self, learner: Any) -> None:
         self._check_base()
         self.base._check_learner(learner)
 

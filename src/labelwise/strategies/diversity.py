@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.random import Generator
@@ -67,13 +67,17 @@ def _argmax_tiebreak(values: NDArray[np.float64], keys: NDArray[np.float64]) -> 
     return int(ties[np.argmin(keys[ties])])
 
 
-def _check_proba_learner(learner: Learner | None, owner: str) -> Learner:
+def _check_proba_learner(learner: Any, owner: str) -> Learner:
+    """``learner`` narrowed to a classifier once its predict_proba is checked.
+
+    Only predict_proba is read downstream, so ``classes_`` is not required.
+    """
     if learner is None or not hasattr(learner, "predict_proba"):
         raise NotFittedError(
             f"{owner} needs a fitted learner with predict_proba; "
             "start from a seed set or a cold-start strategy."
         )
-    return learner
+    return cast(Learner, learner)
 
 
 class CoreSet(QueryStrategy):

@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 from sklearn.base import clone
 
 from labelwise._rows import squared_row_norms
-from labelwise._typing import IndexArray, Learner, ProbaArray, RandomStateLike
+from labelwise._typing import IndexArray, ProbaArray, RandomStateLike
 from labelwise._validation import check_positive_int
 from labelwise.exceptions import NotFittedError, QueryError
 from labelwise.strategies import _measures
@@ -184,7 +184,7 @@ class ExpectedErrorReduction(QueryStrategy):
     def _own_random_state(self) -> RandomStateLike:
         return self.random_state
 
-    def _check_learner(self, learner: Learner | None) -> NDArray[Any]:
+    def _check_learner(self, learner: Any) -> NDArray[Any]:
         owner = type(self).__name__
         if learner is None or not hasattr(learner, "predict_proba"):
             raise NotFittedError(

@@ -326,7 +326,10 @@ class TestSpanProjects:
         series = page.curve_series(board.versions, "span_f1")
         assert [line.name for line in series] == [page.EVALUATION_SET]
         assert [p.x for p in series[0].points] == [12, 24]
-        assert all(p.low is not None and p.low <= p.y <= p.high for p in series[0].points)
+        assert all(
+            p.low is not None and p.high is not None and p.low <= p.y <= p.high
+            for p in series[0].points
+        )
         html = admin_view(client, world, project.id)
         assert "strict span F1" in html and "Audit span F1" in html
         assert 'id="h-entities"' in html and 'id="h-bias"' not in html

@@ -145,7 +145,12 @@ def test_markup_in_text_and_type_names_renders_inert(new_page, live, factory, wo
     api = FakeQueueApi([item(text, span_suggestions=[suggestion])])
     page = new_page()
     dialogs: list[str] = []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    def on_dialog(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
     log_in(page, live.url, world.admin.username)
     api.install(page, project.id)
     open_project(page, live.url, project.id)
