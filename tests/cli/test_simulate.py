@@ -2,10 +2,22 @@
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
+from labelwise.cli._simulate import seed_list
+from labelwise.cli._simulate_spans import build_sequence_arms
 from labelwise.cli.main import app
-from labelwise.strategies import STRATEGIES, ExpectedErrorReduction
+from labelwise.cli.simulate import SEQUENCE_STRATEGY_NAMES
+from labelwise.learners import BaggedCRF, CRFTagger
+from labelwise.strategies import (
+    MNLP,
+    SEQUENCE_STRATEGIES,
+    STRATEGIES,
+    DeduplicatedBatch,
+    EntityDiverseBatch,
+    ExpectedErrorReduction,
+)
 
 runner = CliRunner()
 
@@ -185,3 +197,218 @@ def test_zero_shot_cold_start_needs_sentence_features(tmp_path):
     )
     assert result.exit_code == 2
     assert "needs sentence features" in result.output
+
+
+# -- --task spans -----------------------------------------------------------------------
+
+
+def read_jsonl(path, n, step=1):
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh][::step][:n]
+
+
+def simulate_spans(train, test, out, *extra):
+    return runner.invoke(
+        app,
+        [
+            "simulate",
+            "--task",
+            "spans",
+            "--data",
+            str(train),
+            "--test",
+            str(test),
+            "--out",
+            str(out),
+            *extra,
+        ],
+        env={"COLUMNS": "200"},
+    )
+
+
+def test_spans_on_a_snips_slice_writes_curves_in_sentences_and_tokens(clinc_dir, tmp_path):
+    snips = clinc_dir.parent / "snips"
+    # Every 90th train row and every 17th test row span all seven intents.
+    train = read_jsonl(snips / "train.jsonl", 150, step=90)
+    test = read_jsonl(snips / "test.jsonl", 40, step=17)
+    write_jsonl(tmp_path / "train.jsonl", train)
+    write_jsonl(tmp_path / "test.jsonl", test)
+    out = tmp_path / "out"
+    result = simulate_spans(
+        tmp_path / "train.jsonl",
+        tmp_path / "test.jsonl",
+        out,
+        "--strategy",
+        "mnlp,random",
+        "--init",
+        "50",
+        "--batch",
+        "50",
+        "--budget",
+        "250",
+        "--seeds",
+        "1",
+        "--crf-iterations",
+        "30",
+    )
+    assert result.exit_code == 0, result.output
+    for header in ("sentences to target", "tokens to target", "sentences ÷ random", "AULC"):
+        assert header in result.output
+    assert "Full-data span F1" in result.output
+    rows = [line for line in result.output.splitlines() if line.startswith("│")]
+    assert [row.split("│")[1].strip() for row in rows] == ["mnlp", "random"]
+    assert (out / "learning_curves.png").stat().st_size > 10_000
+    data = json.loads((out / "curves.json").read_text())
+    # The budget is capped at the pool; the tokens are those of the rows as given.
+    n_tokens = sum(len(r["tokens"]) for r in train)
+    assert data["config"]["budget"] == 150
+    assert (data["n_sentences"], data["n_tokens"]) == (150, n_tokens)
+    for name in ("mnlp", "random"):
+        points = [p for p in data["curves"] if p["strategy"] == name]
+        assert [p["n_sentences"] for p in points] == [50, 100, 150]
+        assert points[-1]["n_tokens"] == n_tokens
+        assert points[0]["n_tokens"] < points[1]["n_tokens"] < n_tokens
+        mean = data["mean_curves"][name]
+        assert mean["sentences"] == [50, 100, 150]
+        assert mean["tokens"] == [p["n_tokens"] for p in points]
+        assert mean["f1_mean"] == [p["f1"] for p in points]
+    summary = {
+        row["strategy"]: row for row in json.loads((out / "summary.json").read_text())["summary"]
+    }
+    assert summary["random"]["sentences_vs_random"] == 1.0
+    assert "curves" not in json.loads((out / "summary.json").read_text())
+
+
+def test_spans_reads_wnut17_tokens_and_tags_without_spans(clinc_dir, tmp_path):
+    wnut = clinc_dir.parent / "wnut17"
+    # Only tokens and tags: the text is found by aligning the tokens, the tags read as IOB2.
+    train = [
+        {k: r[k] for k in ("text", "tokens", "tags")} for r in read_jsonl(wnut / "train.jsonl", 60)
+    ]
+    test = [
+        {k: r[k] for k in ("text", "tokens", "tags")} for r in read_jsonl(wnut / "dev.jsonl", 20)
+    ]
+    write_jsonl(tmp_path / "train.jsonl", train)
+    write_jsonl(tmp_path / "test.jsonl", test)
+    out = tmp_path / "out"
+    result = simulate_spans(
+        tmp_path / "train.jsonl",
+        tmp_path / "test.jsonl",
+        out,
+        "--strategy",
+        "token_entropy",
+        "--init",
+        "20",
+        "--batch",
+        "20",
+        "--budget",
+        "40",
+        "--seeds",
+        "0,3",
+        "--crf-iterations",
+        "10",
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads((out / "curves.json").read_text())
+    assert data["config"]["seeds"] == [0, 3]
+    assert data["n_tokens"] == sum(len(r["tokens"]) for r in train)
+    assert {p["strategy"] for p in data["curves"]} == {"token_entropy", "random"}
+    assert {p["seed"] for p in data["curves"]} == {0, 3}
+
+
+def test_spans_bad_row_names_file_physical_line_and_field(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    # Line 2 is blank: the error names the line in the file, not the row's position.
+    bad.write_text(
+        '{"text": "play jazz", "spans": [{"start": 5, "end": 9, "label": "genre"}]}\n\n'
+        '{"text": "play rock", "spans": [{"start": 5, "end": 40, "label": "genre"}]}\n',
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["simulate", "--task", "spans", "--data", str(bad)])
+    assert result.exit_code == 2
+    assert f"{bad}, line 3, field 'spans[0].end': end 40 is past the end" in " ".join(
+        result.output.split()
+    )
+
+
+def test_spans_bad_tags_are_located(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    write_jsonl(
+        bad,
+        [
+            {
+                "text": "in new york",
+                "tokens": ["in", "new", "york"],
+                "tags": ["O", "I-city", "I-city"],
+            }
+        ],
+    )
+    result = runner.invoke(app, ["simulate", "--task", "spans", "--data", str(bad)])
+    assert result.exit_code == 2
+    assert f"{bad}, line 1, field 'tags[1]'" in " ".join(result.output.split())
+
+
+def test_a_strategy_of_the_other_task_is_refused_with_the_valid_names(tmp_path):
+    data = tmp_path / "d.jsonl"
+    write_jsonl(data, [{"text": "hi", "label": "a"}])
+    result = runner.invoke(
+        app, ["simulate", "--task", "spans", "--data", str(data), "--strategy", "margin,random"]
+    )
+    assert result.exit_code == 2
+    message = " ".join(result.output.split())
+    assert "margin: --task classification strategy, not --task spans" in message
+    assert "--task spans takes: random, " + ", ".join(SEQUENCE_STRATEGIES) in message
+    result = runner.invoke(app, ["simulate", "--data", str(data), "--strategy", "mnlp"])
+    assert result.exit_code == 2
+    message = " ".join(result.output.split())
+    assert "mnlp: --task spans strategy, not --task classification" in message
+    assert "--task classification takes: " + ", ".join(STRATEGIES) in message
+
+
+def test_options_of_the_other_task_are_refused(tmp_path):
+    data = tmp_path / "d.jsonl"
+    write_jsonl(data, [{"text": "hi", "label": "a"}])
+    result = runner.invoke(app, ["simulate", "--data", str(data), "--entity-diverse"])
+    assert result.exit_code == 2
+    assert "--entity-diverse: only for --task spans" in " ".join(result.output.split())
+    result = runner.invoke(
+        app, ["simulate", "--task", "spans", "--data", str(data), "--C", "3", "--self-training"]
+    )
+    assert result.exit_code == 2
+    assert "--C, --self-training: only for --task classification" in " ".join(result.output.split())
+    result = runner.invoke(app, ["simulate", "--task", "ner", "--data", str(data)])
+    assert result.exit_code == 2
+    assert "Unknown --task 'ner'" in result.output
+
+
+def test_sequence_strategy_names_match_the_registry():
+    assert list(SEQUENCE_STRATEGY_NAMES) == ["random", *SEQUENCE_STRATEGIES]
+
+
+@pytest.mark.parametrize(
+    ("spec", "seeds"), [("3", (0, 1, 2)), ("1", (0,)), ("0,4,7", (0, 4, 7)), ("5,", (5,))]
+)
+def test_seeds_are_a_count_or_a_list(spec, seeds):
+    assert seed_list(spec) == seeds
+
+
+@pytest.mark.parametrize("spec", ["0", "-1", "two", "", "1,-2"])
+def test_bad_seeds_are_refused(spec):
+    with pytest.raises(ValueError, match="--seeds"):
+        seed_list(spec)
+
+
+def test_sequence_arms_wrap_and_give_committees_a_bagged_crf():
+    tagger = CRFTagger(max_iterations=7)
+    strategies, learners = build_sequence_arms(
+        ["mnlp", "random", "sequence_committee"], tagger, dedup=0.9, entity_diverse=True
+    )
+    assert list(strategies) == ["mnlp", "sequence_committee"]  # random always runs anyway
+    outer = strategies["mnlp"]
+    assert isinstance(outer, EntityDiverseBatch)
+    assert isinstance(outer.base, DeduplicatedBatch) and isinstance(outer.base.base, MNLP)
+    assert list(learners) == ["sequence_committee"]
+    assert isinstance(learners["sequence_committee"], BaggedCRF)
+    assert learners["sequence_committee"].tagger is tagger
+    with pytest.raises(ValueError, match="--dedup"):
+        build_sequence_arms(["mnlp"], tagger, dedup=1.0, entity_diverse=False)

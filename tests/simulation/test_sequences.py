@@ -19,12 +19,14 @@ from labelwise.simulation import (
     SequenceSimulationResult,
     preannotation_edits,
     random_checkpoints,
+    read_tagged_sentences,
     run_preannotation,
     run_sequence_simulation,
     sentence_edits,
     tagged_sentences,
+    write_report,
 )
-from labelwise.strategies import MNLP, EntityDiverseBatch
+from labelwise.strategies import MNLP, EntityDiverseBatch, TokenEntropy
 
 # Where tests/conftest.py reads the shared data: ../shared/data beside the repo, or
 # $LABELWISE_SHARED_DATA (a worktree elsewhere).
@@ -191,6 +193,117 @@ def test_tagged_sentences_reads_tokens_or_spans():
     with pytest.raises(InputError) as err:
         tagged_sentences(bad, file="x.jsonl")
     assert (err.value.line, err.value.field) == (1, "tags[1]")
+
+
+def test_read_tagged_sentences_names_file_lines_and_reads_csv_spans(tmp_path):
+    path = tmp_path / "rows.jsonl"
+    path.write_text(
+        '{"text": "to Paris", "spans": [{"start": 3, "end": 8, "label": "city"}]}\n\n'
+        '{"text": "in Rome", "tokens": ["in", "Rome"], "tags": ["O", "I-city"]}\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError) as err:
+        read_tagged_sentences(path)
+    # The blank line 2 counts: the bad row is line 3 of the file, not the second row.
+    assert (err.value.file, err.value.line, err.value.field) == (str(path), 3, "tags[1]")
+    csv_path = tmp_path / "rows.csv"
+    csv_path.write_text(
+        'sentence,spans\n"fly to Paris","[{""start"": 7, ""end"": 12, ""label"": ""city""}]"\n',
+        encoding="utf-8",
+    )
+    sentences, tags = read_tagged_sentences(csv_path, text_field="sentence")
+    assert sentences[0].tokens == ("fly", "to", "Paris") and tags == [["O", "O", "B-city"]]
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n", encoding="utf-8")
+    with pytest.raises(InputError, match="no records"):
+        read_tagged_sentences(empty)
+    with pytest.raises(InputError) as err:
+        tagged_sentences([{"text": "  ", "spans": []}], lines=[7])
+    assert (err.value.line, err.value.field) == (7, "text")
+
+
+def _two_seed_result() -> SequenceSimulationResult:
+    config = SequenceSimulationConfig(init_size=10, batch_size=10, budget=20, seeds=(0, 1))
+    result = SequenceSimulationResult(
+        config, n_sentences=100, n_tokens=1000, full_data_f1=[0.8, 0.8]
+    )
+    points = {
+        ("mnlp", 0): [(10, 100, 0.5), (20, 220, 0.7)],
+        ("mnlp", 1): [(10, 120, 0.4), (20, 260, 0.8)],
+        # Random stops at the first grid point past the budget that reaches the target.
+        ("random", 0): [(10, 100, 0.5), (20, 200, 0.6), (70, 700, 0.8)],
+        ("random", 1): [(10, 120, 0.4), (20, 210, 0.5), (70, 690, 0.7), (100, 1000, 0.8)],
+    }
+    for (name, seed), run in points.items():
+        result.curves += [SequencePoint(name, seed, s, t, f, 0.1, 0.0) for s, t, f in run]
+    return result
+
+
+def test_mean_curve_averages_tokens_and_f1_at_shared_checkpoints():
+    result = _two_seed_result()
+    sentences, tokens, f1, sd = result.mean_curve("random")
+    assert sentences.tolist() == [10, 20, 70]  # 100 only one seed reached
+    assert tokens.tolist() == [110, 205, 695]
+    assert f1 == pytest.approx([0.45, 0.55, 0.75]) and sd == pytest.approx([0.05] * 3)
+    curves = result.to_dict()["mean_curves"]
+    assert curves["mnlp"] == {
+        "sentences": [10, 20],
+        "tokens": [110.0, 240.0],
+        "f1_mean": pytest.approx([0.45, 0.75]),
+        "f1_sd": pytest.approx([0.05, 0.05]),
+    }
+
+
+def test_sequence_report_has_two_panels_and_curves_in_sentences_and_tokens(tmp_path):
+    import matplotlib.image
+
+    paths = write_report(_two_seed_result(), tmp_path)
+    header = paths["curves_csv"].read_text().splitlines()[0].split(",")
+    assert header[:4] == ["strategy", "seed", "n_sentences", "n_tokens"]
+    summary = json.loads(paths["summary_json"].read_text())
+    assert "curves" not in summary and "mean_curves" not in summary
+    assert "mean_curves" in json.loads(paths["curves_json"].read_text())
+    # Two 8-inch panels side by side at 120 dpi; the classification plot is one (960 px).
+    height, width = matplotlib.image.imread(paths["plot_png"]).shape[:2]
+    assert (width, height) == (1920, 600)
+
+
+class _CountedTagger(CRFTagger):
+    """A CRFTagger whose fits are counted (clones share the class-level list)."""
+
+    fits: list[int] = []
+
+    def fit(self, X, y):
+        type(self).fits.append(len(X))
+        return super().fit(X, y)
+
+
+def test_learners_replace_the_learner_of_named_arms(snips_slice):
+    (pool, pool_tags), (test, test_tags) = snips_slice
+    _CountedTagger.fits.clear()
+    config = SequenceSimulationConfig(init_size=8, batch_size=8, budget=16, seeds=(0,))
+    result = run_sequence_simulation(
+        pool[:24],
+        pool_tags[:24],
+        test[:5],
+        test_tags[:5],
+        strategies={"mnlp": MNLP(), "entropy": TokenEntropy()},
+        learner=CRFTagger(max_iterations=5),
+        learners={"mnlp": _CountedTagger(max_iterations=5)},
+        config=config,
+    )
+    assert result.strategies == ["mnlp", "entropy", "random"]
+    assert _CountedTagger.fits == [8, 16]  # the mnlp arm's fits, and only those
+    with pytest.raises(ValueError, match="not among the strategies"):
+        run_sequence_simulation(
+            pool[:24],
+            pool_tags[:24],
+            test[:5],
+            test_tags[:5],
+            strategies={"mnlp": MNLP()},
+            learners={"margin": CRFTagger()},
+            config=config,
+        )
 
 
 # -- pre-annotation edits: known answers --------------------------------------------

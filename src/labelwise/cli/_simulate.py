@@ -3,6 +3,9 @@ other command start without importing scikit-learn and the strategies."""
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +17,7 @@ from rich.table import Table
 from sklearn.linear_model import LogisticRegression
 
 from labelwise.cli.console import make_console, make_error_console
+from labelwise.cli.simulate import DEFAULT_STRATEGIES, TASKS, simulate
 from labelwise.data import LabelSchema, Pool, TextDataset, read_dataset
 from labelwise.exceptions import LabelwiseError
 from labelwise.features import EmbeddingCache, SentenceEmbedder, TfidfFeaturizer
@@ -27,11 +31,13 @@ from labelwise.learners import (
 from labelwise.simulation import (
     Arm,
     CurvePoint,
+    SequenceSimulationResult,
     SimulationConfig,
     SimulationResult,
     run_simulation,
     write_report,
 )
+from labelwise.simulation.runner import RANDOM
 from labelwise.stopping import (
     ClassificationChange,
     LabelBudget,
@@ -40,19 +46,44 @@ from labelwise.stopping import (
     StoppingCriterion,
     TargetMetric,
 )
-from labelwise.strategies import STRATEGIES, DeduplicatedBatch, QueryStrategy
+from labelwise.strategies import (
+    SEQUENCE_STRATEGIES,
+    STRATEGIES,
+    DeduplicatedBatch,
+    QueryStrategy,
+)
+
+#: Options only one task reads, by task: setting one for the other task is refused.
+TASK_OPTIONS = {
+    "classification": (
+        "label_field",
+        "c",
+        "continue_to_target",
+        "stop_kappa",
+        "stop_window",
+        "stop_change",
+        "stop_uncertainty",
+        "val",
+        "stop_target",
+        "cold_start",
+        "self_training",
+    ),
+    "spans": ("entity_diverse", "crf_iterations"),
+}
+_FLAGS = {"c": "--C"}
 
 
 def run(
     *,
     data: Path,
     test: Path | None,
-    strategy: str,
+    task: str,
+    strategy: str | None,
     features: str,
     init: int,
     batch: int,
     budget: int,
-    seeds: int,
+    seeds: str,
     target: float,
     continue_to_target: bool,
     c: float,
@@ -69,13 +100,40 @@ def run(
     cold_start: str,
     self_training: bool,
     dedup: float,
+    entity_diverse: bool,
+    crf_iterations: int,
     out: Path,
     cache_dir: Path,
 ) -> None:
     """The work behind ``labelwise simulate`` (see :func:`labelwise.cli.simulate.simulate`)."""
+    with input_errors():
+        check_task_options(task, dict(locals()))
+    if task == "spans":
+        from labelwise.cli._simulate_spans import run_spans
+
+        run_spans(
+            data=data,
+            test=test,
+            strategy=strategy or DEFAULT_STRATEGIES[task],
+            features=features,
+            init=init,
+            batch=batch,
+            budget=budget,
+            seeds=seeds,
+            target=target,
+            test_size=test_size,
+            text_field=text_field,
+            jobs=jobs,
+            dedup=dedup,
+            entity_diverse=entity_diverse,
+            crf_iterations=crf_iterations,
+            out=out,
+            cache_dir=cache_dir,
+        )
+        return
     console = make_console()
-    try:
-        names = _strategy_names(strategy)
+    with input_errors():
+        names = strategy_names(strategy or DEFAULT_STRATEGIES[task], task)
         pool_data = read_dataset(
             data, text_field=text_field, label_field=label_field, require_labels=True
         )
@@ -89,12 +147,12 @@ def run(
         if test_data is None:
             pool_data, test_data = _split(pool_data, test_size)
         schema = LabelSchema(sorted(set(pool_data.classes()) | set(test_data.classes())))
-        pool_X, test_X = _featurize(features, pool_data.texts, test_data.texts, cache_dir, console)
+        pool_X, test_X = featurize(features, pool_data.texts, test_data.texts, cache_dir, console)
         config = SimulationConfig(
             init_size=init,
             batch_size=batch,
             budget=min(budget, len(pool_data)),
-            seeds=tuple(range(seeds)),
+            seeds=seed_list(seeds),
             target_fraction=target,
             continue_to_target=continue_to_target,
             n_jobs=jobs,
@@ -113,7 +171,7 @@ def run(
             val_data = read_dataset(
                 val, text_field=text_field, label_field=label_field, require_labels=True
             )
-            _, val_X = _featurize(features, pool_data.texts, val_data.texts, cache_dir, console)
+            _, val_X = featurize(features, pool_data.texts, val_data.texts, cache_dir, console)
             stopping.append(TargetMetric(val_X, val_data.labels, stop_target))
         learner = ProbabilisticClassifier(
             LogisticRegression(C=c, max_iter=1000), classes=schema.classes
@@ -137,32 +195,94 @@ def run(
             config,
             stopping,
         )
+    print_report(console, result, out, summary_table(result), stopping_table(result))
+
+
+@contextmanager
+def input_errors() -> Iterator[None]:
+    """Bad input (a file row, an option value) ends the command with its message, exit 2."""
+    try:
+        yield
     except (LabelwiseError, ValueError, FileNotFoundError) as exc:
         err = make_error_console()
         err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
         raise typer.Exit(code=2) from None
+
+
+def print_report(
+    console: Console,
+    result: SimulationResult | SequenceSimulationResult,
+    out: Path,
+    *tables: Table,
+) -> None:
+    """Write the report files (:func:`~labelwise.simulation.write_report`), print the
+    tables and where the files are."""
     paths = write_report(result, out)
-    console.print(summary_table(result))
-    console.print(stopping_table(result))
+    for table in tables:
+        console.print(table)
     for kind, path in paths.items():
         console.print(f"{kind}: {path}")
 
 
-def _strategy_names(spec: str) -> list[str]:
+def check_task_options(task: str, options: dict[str, Any]) -> None:
+    """Refuse an unknown ``--task`` and any option of the other task set off its default."""
+    if task not in TASKS:
+        raise ValueError(f"Unknown --task {task!r}; choose from {', '.join(TASKS)}.")
+    defaults = inspect.signature(simulate).parameters
+    for other, names in TASK_OPTIONS.items():
+        if other == task:
+            continue
+        changed = [n for n in names if options[n] != defaults[n].default]
+        if changed:
+            flags = ", ".join(_FLAGS.get(n, "--" + n.replace("_", "-")) for n in changed)
+            raise ValueError(f"{flags}: only for --task {other}, not --task {task}.")
+
+
+def strategy_names(spec: str, task: str) -> list[str]:
+    """The strategy names of ``spec`` (comma-separated), checked against ``task``'s
+    registry; a name of the other task's registry is named as such."""
+    registries = {"classification": list(STRATEGIES), "spans": [RANDOM, *SEQUENCE_STRATEGIES]}
+    valid = registries[task]
     names = [s.strip() for s in spec.split(",") if s.strip()]
-    unknown = [s for s in names if s not in STRATEGIES]
+    unknown = [s for s in names if s not in valid]
     if unknown or not names:
-        raise ValueError(
-            f"Unknown strategy {unknown or spec!r}; choose from {', '.join(STRATEGIES)}."
-        )
+        other = next(t for t in registries if t != task)
+        foreign = [s for s in unknown if s in registries[other]]
+        if foreign:
+            kind = "strategy" if len(foreign) == 1 else "strategies"
+            lead = f"{', '.join(foreign)}: --task {other} {kind}, not --task {task}"
+        else:
+            lead = f"Unknown strategy {unknown or spec!r}"
+        raise ValueError(f"{lead}; --task {task} takes: {', '.join(valid)}.")
     return list(dict.fromkeys(names))
 
 
-def _split(dataset: TextDataset, test_size: float) -> tuple[TextDataset, TextDataset]:
+def seed_list(spec: str) -> tuple[int, ...]:
+    """``--seeds``: a count ``"3"`` (seeds 0, 1, 2) or a list ``"0,4,7"``."""
+    parts = [p.strip() for p in str(spec).split(",") if p.strip()]
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        values = []
+    if not values or any(v < 0 for v in values) or ("," not in str(spec) and values[0] == 0):
+        raise ValueError(
+            f"--seeds must be a positive count (3) or a list of seeds (0,1,2). Got {spec!r}."
+        )
+    if "," in str(spec):
+        return tuple(dict.fromkeys(values))
+    return tuple(range(values[0]))
+
+
+def split_order(n: int, test_size: float) -> tuple[np.ndarray, np.ndarray]:
+    """(pool, test) positions of ``n`` rows: a fixed random ``test_size`` share is test."""
     if not 0 < test_size < 1:
         raise ValueError(f"--test-size must be in (0, 1). Got {test_size}.")
-    order = np.random.default_rng(12345).permutation(len(dataset))
-    cut = int(round(len(dataset) * (1 - test_size)))
+    order = np.random.default_rng(12345).permutation(n)
+    cut = int(round(n * (1 - test_size)))
+    return order[:cut], order[cut:]
+
+
+def _split(dataset: TextDataset, test_size: float) -> tuple[TextDataset, TextDataset]:
 
     def subset(idx: np.ndarray) -> TextDataset:
         return TextDataset(
@@ -172,10 +292,11 @@ def _split(dataset: TextDataset, test_size: float) -> tuple[TextDataset, TextDat
             source=dataset.source,
         )
 
-    return subset(order[:cut]), subset(order[cut:])
+    pool, test = split_order(len(dataset), test_size)
+    return subset(pool), subset(test)
 
 
-def _featurize(
+def featurize(
     kind: str, pool_texts: list[str], test_texts: list[str], cache_dir: Path, console: Console
 ) -> tuple[Any, Any]:
     if kind == "tfidf":

@@ -29,24 +29,67 @@ STRATEGY_NAMES = (
     "badge",
     "cluster_margin",
 )
+#: ``"random"`` and the names in ``labelwise.strategies.SEQUENCE_STRATEGIES`` (a test keeps
+#: them equal): the strategies of ``--task spans``.
+SEQUENCE_STRATEGY_NAMES = (
+    "random",
+    "mnlp",
+    "sequence_lc",
+    "token_entropy",
+    "token_margin",
+    "sequence_committee",
+)
+TASKS = ("classification", "spans")
+#: ``--strategy`` when none is given, by task.
+DEFAULT_STRATEGIES = {
+    "classification": "margin,entropy,least_confidence,random",
+    "spans": "mnlp,random",
+}
 
 
 def simulate(
-    data: Annotated[Path, typer.Option(help="Labeled pool: .jsonl, .csv or .parquet.")],
+    data: Annotated[
+        Path,
+        typer.Option(
+            help="Labeled pool: .jsonl, .csv or .parquet (spans: also .conll; rows with "
+            "'spans' as character offsets or 'tokens' + BIO 'tags')."
+        ),
+    ],
     test: Annotated[
         Path | None,
         typer.Option(help="Held-out test set; default: a random --test-size share of --data."),
     ] = None,
+    task: Annotated[
+        str,
+        typer.Option(
+            help="'classification' (one label per text) or 'spans' (entity extraction with a "
+            "CRF tagger, scored by strict span F1)."
+        ),
+    ] = "classification",
     strategy: Annotated[
-        str, typer.Option(help=f"Comma-separated, from: {', '.join(STRATEGY_NAMES)}.")
-    ] = "margin,entropy,least_confidence,random",
+        str | None,
+        typer.Option(
+            help=f"Comma-separated. Classification: {', '.join(STRATEGY_NAMES)} (default "
+            f"{DEFAULT_STRATEGIES['classification']}). Spans: "
+            f"{', '.join(SEQUENCE_STRATEGY_NAMES)} (default {DEFAULT_STRATEGIES['spans']}; "
+            "random always runs)."
+        ),
+    ] = None,
     features: Annotated[
-        str, typer.Option(help="'tfidf', 'minilm' (offline MiniLM) or a local model folder.")
+        str,
+        typer.Option(
+            help="'tfidf', 'minilm' (offline MiniLM) or a local model folder (spans: what "
+            "--dedup compares sentences by)."
+        ),
     ] = "tfidf",
     init: Annotated[int, typer.Option(help="Random seed-set size.")] = 150,
     batch: Annotated[int, typer.Option(help="Labels per query round.")] = 100,
-    budget: Annotated[int, typer.Option(help="Labels per run, seed set included.")] = 5000,
-    seeds: Annotated[int, typer.Option(help="Number of seeds (0 .. seeds-1).")] = 3,
+    budget: Annotated[
+        int, typer.Option(help="Labels (spans: sentences) per run, seed set included.")
+    ] = 5000,
+    seeds: Annotated[
+        str, typer.Option(help="A count N (seeds 0 .. N-1) or a comma-separated list: 0,1,2.")
+    ] = "3",
     target: Annotated[float, typer.Option(help="Target as a fraction of full-data score.")] = 0.99,
     continue_to_target: Annotated[
         bool, typer.Option(help="Past the budget, go on until each run reaches the target.")
@@ -88,12 +131,24 @@ def simulate(
         float,
         typer.Option(help="Cosine threshold for near-duplicate suppression in batches; 0 = off."),
     ] = 0.0,
+    entity_diverse: Annotated[
+        bool,
+        typer.Option(help="Spans: skip sentences whose predicted entities a batch already has."),
+    ] = False,
+    crf_iterations: Annotated[
+        int, typer.Option(help="Spans: L-BFGS iterations of each CRF fit.")
+    ] = 100,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("simulation-output"),
     cache_dir: Annotated[
         Path, typer.Option(envvar="LABELWISE_CACHE_DIR", help="Embedding cache folder.")
     ] = DEFAULT_CACHE,
 ) -> None:
-    """Simulate active learning with a ground-truth oracle; write curves, plot and summary."""
+    """Simulate active learning with a ground-truth oracle; write curves, plot and summary.
+
+    Options that only one --task reads (the stopping criteria and --label-field for
+    classification, --entity-diverse and --crf-iterations for spans) are refused by the
+    other when set.
+    """
     options = dict(locals())  # every option, by name, exactly as parsed
     from labelwise.cli import _simulate
 

@@ -113,11 +113,19 @@ def training_tags(text: str, spans: Iterable[Span]) -> tuple[tuple[str, ...], li
     return tokenized.tokens, spans_to_tags(tokenized, ordered)
 
 
-def span_learner(strategy: QueryStrategy, *, random_state: RandomStateLike = None) -> Any:
-    """A CRF tagger fit for ``strategy``: a bagged committee when it reads member marginals."""
+def span_learner(
+    strategy: QueryStrategy,
+    *,
+    random_state: RandomStateLike = None,
+    tagger: CRFTagger | None = None,
+) -> Any:
+    """A CRF tagger fit for ``strategy``: a bagged committee when it reads member marginals.
+
+    ``tagger`` (default ``CRFTagger()``) is the tagger, or the committee's member template.
+    """
     if getattr(strategy, "learner_capability", None) == "member_marginals":
-        return BaggedCRF(n_members=COMMITTEE_MEMBERS, random_state=random_state)
-    return CRFTagger()
+        return BaggedCRF(tagger, n_members=COMMITTEE_MEMBERS, random_state=random_state)
+    return CRFTagger() if tagger is None else tagger
 
 
 def predict_char_spans(learner: Any, sentences: Sequence[TokenizedText]) -> list[list[ScoredSpan]]:

@@ -2,7 +2,11 @@
 (classification in ``runner``, entity extraction in ``sequences``)."""
 
 from labelwise.simulation.oracle import SimulatedOracle
-from labelwise.simulation.report import plot_learning_curves, write_report
+from labelwise.simulation.report import (
+    plot_learning_curves,
+    plot_sequence_curves,
+    write_report,
+)
 from labelwise.simulation.runner import (
     Arm,
     CurvePoint,
@@ -23,6 +27,7 @@ from labelwise.simulation.sequences import (
     SequenceStrategySummary,
     preannotation_edits,
     random_checkpoints,
+    read_tagged_sentences,
     run_preannotation,
     run_sequence_simulation,
     sentence_edits,
@@ -45,8 +50,10 @@ __all__ = [
     "StoppingSummary",
     "StrategySummary",
     "plot_learning_curves",
+    "plot_sequence_curves",
     "preannotation_edits",
     "random_checkpoints",
+    "read_tagged_sentences",
     "run_preannotation",
     "run_sequence_simulation",
     "run_simulation",

@@ -1,19 +1,34 @@
-"""Write a simulation's learning curves (JSON, CSV), summary and plot to a folder."""
+"""Write a simulation's learning curves (JSON, CSV), summary and plot to a folder.
+
+Classification (:class:`SimulationResult`) and entity extraction
+(:class:`SequenceSimulationResult`) share the files and the look of the plot: one line
+per strategy, mean ± sd over seeds as a band, the full-data score and the target as
+horizontal lines.
+"""
 
 from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from labelwise.simulation.runner import SimulationResult
+from labelwise.simulation.sequences import SequenceSimulationResult
 
 
-def write_report(result: SimulationResult, directory: str | Path) -> dict[str, Path]:
+def write_report(
+    result: SimulationResult | SequenceSimulationResult, directory: str | Path
+) -> dict[str, Path]:
     """Write ``curves.json``, ``curves.csv``, ``summary.json`` and ``learning_curves.png``.
+
+    ``curves.json`` is ``result.to_dict()``; ``summary.json`` the same without the
+    per-run curves. A sequence result's plot has two panels, F1 against sentences and
+    against tokens labeled (:func:`plot_sequence_curves`).
 
     Returns the paths by kind.
     """
@@ -27,15 +42,19 @@ def write_report(result: SimulationResult, directory: str | Path) -> dict[str, P
     }
     data = result.to_dict()
     paths["curves_json"].write_text(json.dumps(data, indent=2), encoding="utf-8")
-    summary = {k: v for k, v in data.items() if k != "curves"}
+    summary = {k: v for k, v in data.items() if k not in ("curves", "mean_curves")}
     paths["summary_json"].write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    points: Sequence[Any] = result.curves
     with paths["curves_csv"].open("w", newline="", encoding="utf-8") as fh:
-        fields = list(asdict(result.curves[0]).keys()) if result.curves else ["strategy"]
+        fields = list(asdict(points[0]).keys()) if points else ["strategy"]
         writer = csv.DictWriter(fh, fieldnames=fields)
         writer.writeheader()
-        for point in result.curves:
+        for point in points:
             writer.writerow(asdict(point))
-    plot_learning_curves(result, paths["plot_png"])
+    if isinstance(result, SequenceSimulationResult):
+        plot_sequence_curves(result, paths["plot_png"])
+    else:
+        plot_learning_curves(result, paths["plot_png"])
     return paths
 
 
@@ -51,38 +70,85 @@ def mean_curve(
     return np.array(common), stacked.mean(axis=0), stacked.std(axis=0)
 
 
-def plot_learning_curves(result: SimulationResult, path: str | Path) -> Path:
-    """Score vs labels, mean ± sd band per strategy, with the full-data and target lines."""
+def _plot(
+    path: str | Path,
+    panels: Sequence[tuple[str, Callable[[str], tuple[Any, Any, Any]]]],
+    *,
+    strategies: Sequence[str],
+    full: float,
+    target: float,
+    fraction: float,
+    ylabel: str,
+    title: str,
+) -> Path:
+    """One panel per ``(x label, strategy -> (x, mean, sd))``, the legend on the last."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 5), dpi=120)
-    for name in result.strategies:
-        x, mean, sd = mean_curve(result, name)
-        (line,) = ax.plot(x, mean, label=name, linewidth=1.6)
-        ax.fill_between(x, mean - sd, mean + sd, color=line.get_color(), alpha=0.2, linewidth=0)
-    ax.axhline(
-        result.full_data_score,
-        color="black",
-        linestyle="--",
-        linewidth=1,
-        label=f"full data ({result.full_data_score:.3f})",
-    )
-    ax.axhline(
-        result.target_score,
-        color="grey",
-        linestyle=":",
-        linewidth=1,
-        label=f"{result.config.target_fraction:.0%} of full ({result.target_score:.3f})",
-    )
-    ax.set_xlabel("labels")
-    ax.set_ylabel(f"test {result.metric}")
-    ax.set_title(f"Learning curves, mean ± sd over {len(result.config.seeds)} seeds")
-    ax.grid(True, alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
+    fig, axes = plt.subplots(1, len(panels), figsize=(8 * len(panels), 5), dpi=120, squeeze=False)
+    for ax, (xlabel, series) in zip(axes[0], panels, strict=True):
+        for name in strategies:
+            x, mean, sd = series(name)
+            (line,) = ax.plot(x, mean, label=name, linewidth=1.6)
+            ax.fill_between(x, mean - sd, mean + sd, color=line.get_color(), alpha=0.2, linewidth=0)
+        ax.axhline(
+            full, color="black", linestyle="--", linewidth=1, label=f"full data ({full:.3f})"
+        )
+        ax.axhline(
+            target,
+            color="grey",
+            linestyle=":",
+            linewidth=1,
+            label=f"{fraction:.0%} of full ({target:.3f})",
+        )
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.grid(True, alpha=0.3)
+    axes[0][-1].legend(loc="lower right", fontsize=8)
+    fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
     return Path(path)
+
+
+def plot_learning_curves(result: SimulationResult, path: str | Path) -> Path:
+    """Score vs labels, mean ± sd band per strategy, with the full-data and target lines."""
+    return _plot(
+        path,
+        [("labels", lambda name: mean_curve(result, name))],
+        strategies=result.strategies,
+        full=result.full_data_score,
+        target=result.target_score,
+        fraction=result.config.target_fraction,
+        ylabel=f"test {result.metric}",
+        title=f"Learning curves, mean ± sd over {len(result.config.seeds)} seeds",
+    )
+
+
+def plot_sequence_curves(result: SequenceSimulationResult, path: str | Path) -> Path:
+    """Span F1 vs sentences labeled and vs tokens labeled (mean over seeds at each
+    checkpoint), mean ± sd band per strategy, with the full-data and target lines
+    (averaged over seeds)."""
+
+    def by_sentences(name: str) -> tuple[Any, Any, Any]:
+        sentences, _, f1, sd = result.mean_curve(name)
+        return sentences, f1, sd
+
+    def by_tokens(name: str) -> tuple[Any, Any, Any]:
+        _, tokens, f1, sd = result.mean_curve(name)
+        return tokens, f1, sd
+
+    seeds = result.config.seeds
+    return _plot(
+        path,
+        [("sentences labeled", by_sentences), ("tokens labeled (mean over seeds)", by_tokens)],
+        strategies=result.strategies,
+        full=float(np.mean(result.full_data_f1)),
+        target=float(np.mean([result.target_f1(s) for s in seeds])),
+        fraction=result.config.target_fraction,
+        ylabel="test span F1 (strict, micro)",
+        title=f"Learning curves, mean ± sd over {len(seeds)} seeds",
+    )

@@ -17,6 +17,7 @@ from scratch; :func:`run_preannotation` replays that on sentences a strategy que
 from __future__ import annotations
 
 import inspect
+import json
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -31,6 +32,7 @@ from sklearn.base import clone
 
 from labelwise._validation import check_positive_int
 from labelwise.data.pool import Pool
+from labelwise.data.rows import iter_rows
 from labelwise.data.spans import (
     Span,
     TokenizedText,
@@ -56,6 +58,7 @@ __all__ = [
     "SequenceStrategySummary",
     "preannotation_edits",
     "random_checkpoints",
+    "read_tagged_sentences",
     "run_preannotation",
     "run_sequence_simulation",
     "sentence_edits",
@@ -67,19 +70,28 @@ __all__ = [
 
 
 def tagged_sentences(
-    rows: Iterable[Mapping[str, Any]], *, file: str | Path | None = None
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    file: str | Path | None = None,
+    lines: Sequence[int] | None = None,
+    text_field: str = "text",
 ) -> tuple[list[TokenizedText], list[list[str]]]:
     """Tokenized sentences and their IOB2 tags from span rows (the SNIPS / WNUT17 JSONL).
 
-    A row with ``tokens`` and ``tags`` keeps those tokens (located in ``text`` by
-    :func:`~labelwise.data.spans.align_tokens`) and tags; a row with only ``spans`` is
-    tokenized with its span edges as forced boundaries, then tagged.
+    A row with ``tokens`` and ``tags`` keeps those tokens (located in the text by
+    :func:`~labelwise.data.spans.align_tokens`) and tags; a row with only ``spans`` (a
+    list, or the same list as a JSON string: a CSV cell) is tokenized with its span edges
+    as forced boundaries, then tagged.
 
     Parameters
     ----------
-    rows : iterable of mappings with ``text`` and either ``tokens`` + ``tags`` or ``spans``
+    rows : iterable of mappings with the text and either ``tokens`` + ``tags`` or ``spans``
     file : path, optional
-        Named in errors, with the row's 1-based line.
+        Named in errors.
+    lines : sequence of int, optional
+        Each row's 1-based line in ``file``, for errors (default: the row's position).
+    text_field : str, default "text"
+        The key holding the text.
 
     Returns
     -------
@@ -92,21 +104,27 @@ def tagged_sentences(
         For a row whose text, tokens, tags or spans are unusable (file, line, field).
     """
     rows = list(rows)
+    if lines is not None and len(lines) != len(rows):
+        raise ValueError(f"{len(lines)} line numbers for {len(rows)} rows.")
+    decoded = [_decoded_spans(row.get("spans")) for row in rows]
     # Any type the rows use is allowed: this reads a data set, not a project's schema.
     types = {
         str(tag)[2:]
         for row in rows
-        for tag in row.get("tags") or ()
+        for tag in _list_or_empty(row.get("tags"))
         if str(tag)[:2] in ("B-", "I-")
-    } | {str(s.get("label")) for row in rows for s in row.get("spans") or () if isinstance(s, dict)}
+    } | {str(s.get("label")) for spans in decoded for s in spans if isinstance(s, dict)}
     sentences: list[TokenizedText] = []
     tags: list[list[str]] = []
-    for line, row in enumerate(rows, start=1):
-        text = row.get("text")
+    for position, row in enumerate(rows):
+        line = position + 1 if lines is None else lines[position]
+        text = row.get(text_field)
         if not isinstance(text, str):
             raise InputError(
-                f"must be a string, got {text!r:.60}", file=file, line=line, field="text"
+                f"must be a string, got {text!r:.60}", file=file, line=line, field=text_field
             )
+        if not text.strip():
+            raise InputError("empty text", file=file, line=line, field=text_field)
         if row.get("tokens") is not None:
             # parse_spans checks tokens against the text and the tags as strict IOB2.
             parse_spans(
@@ -118,12 +136,56 @@ def tagged_sentences(
             # Checked (types, overlaps, offsets) on the default tokens, then re-tokenized at
             # the given edges so an edge inside a word run is kept ("one pmnear").
             parse_spans(row.get("spans"), text, types, file=file, line=line)
-            raw = [(int(s["start"]), int(s["end"]), str(s["label"])) for s in row["spans"]]
+            raw = [(int(s["start"]), int(s["end"]), str(s["label"])) for s in decoded[position]]
             tokenized = tokenize(text, boundaries=[e for s, t, _ in raw for e in (s, t)])
             spans = [Span(*snap_span(tokenized, s, t), kind) for s, t, kind in raw]
             sentences.append(tokenized)
             tags.append(spans_to_tags(tokenized, sorted(spans)))
     return sentences, tags
+
+
+def _list_or_empty(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else []
+
+
+def _decoded_spans(value: Any) -> list[Any]:
+    """A row's ``spans`` as a list; a JSON string (CSV cell) decoded, anything else []
+    (:func:`~labelwise.data.spans.parse_spans` reports what is wrong with it)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            return []
+    return _list_or_empty(value)
+
+
+def read_tagged_sentences(
+    path: str | Path, *, text_field: str = "text"
+) -> tuple[list[TokenizedText], list[list[str]]]:
+    """:func:`tagged_sentences` of the rows of a ``.jsonl``, ``.csv``, ``.parquet`` or
+    ``.conll`` file (read by :func:`~labelwise.data.rows.iter_rows`).
+
+    Returns
+    -------
+    sentences : list of TokenizedText, length (n_rows,)
+    tags : list of list of str
+
+    Raises
+    ------
+    InputError
+        For the first bad row, with the file, its line and the field; for a file with no
+        record.
+    """
+    rows: list[dict[str, Any]] = []
+    lines: list[int] = []
+    for row in iter_rows(path, text_field=text_field):
+        if isinstance(row, InputError):
+            raise row
+        rows.append(row.values)
+        lines.append(row.line)
+    if not rows:
+        raise InputError("no records found", file=path)
+    return tagged_sentences(rows, file=path, lines=lines, text_field=text_field)
 
 
 # -- configuration and results ----------------------------------------------------------
@@ -251,6 +313,27 @@ class SequenceSimulationResult:
             np.array([p.f1 for p in pts], dtype=np.float64),
         )
 
+    def mean_curve(
+        self, strategy: str
+    ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+        """Mean over seeds at the sentence counts every seed reached.
+
+        Returns
+        -------
+        sentences : ndarray of shape (n_checkpoints,)
+        tokens : ndarray of shape (n_checkpoints,)
+            Mean tokens labeled there (the seeds' sentences differ in length).
+        f1_mean, f1_sd : ndarray of shape (n_checkpoints,)
+        """
+        runs = [self.curve(strategy, seed) for seed in self.config.seeds]
+        common = np.array(
+            sorted(set.intersection(*(set(s.tolist()) for s, _, _ in runs))), dtype=np.int64
+        )
+        at = [np.searchsorted(s, common) for s, _, _ in runs]
+        tokens = np.array([t[i] for (_, t, _), i in zip(runs, at, strict=True)], dtype=np.float64)
+        f1 = np.array([f[i] for (_, _, f), i in zip(runs, at, strict=True)], dtype=np.float64)
+        return common, tokens.mean(axis=0), f1.mean(axis=0), f1.std(axis=0)
+
     def summary(self) -> list[SequenceStrategySummary]:
         cfg = self.config
         rows = []
@@ -305,6 +388,16 @@ class SequenceSimulationResult:
             "target_f1": [self.target_f1(seed) for seed in self.config.seeds],
             "summary": [asdict(s) for s in self.summary()],
             "curves": [asdict(p) for p in self.curves],
+            "mean_curves": {name: self._mean_curve_dict(name) for name in self.strategies},
+        }
+
+    def _mean_curve_dict(self, strategy: str) -> dict[str, list[float]]:
+        sentences, tokens, f1, sd = self.mean_curve(strategy)
+        return {
+            "sentences": sentences.tolist(),
+            "tokens": tokens.tolist(),
+            "f1_mean": f1.tolist(),
+            "f1_sd": sd.tolist(),
         }
 
 
@@ -512,6 +605,15 @@ def _full_data_f1(learner: Any, data: _Data) -> float:
     return _span_f1(model, data)
 
 
+def _seeded(learner: Any) -> bool:
+    return "random_state" in learner.get_params(deep=False)
+
+
+def _with_seed(learner: Any, seed: int) -> Any:
+    """``learner`` with ``random_state=seed`` when it takes one (a seed per run)."""
+    return clone(learner).set_params(random_state=seed) if _seeded(learner) else learner
+
+
 def run_sequence_simulation(
     pool_sentences: Sequence[TokenizedText],
     pool_tags: Sequence[Sequence[str]],
@@ -520,6 +622,7 @@ def run_sequence_simulation(
     *,
     strategies: Mapping[str, QueryStrategy],
     learner: Any = None,
+    learners: Mapping[str, Any] | None = None,
     config: SequenceSimulationConfig | None = None,
     features: Any = None,
     verbose: int = 0,
@@ -540,6 +643,10 @@ def run_sequence_simulation(
     learner : sequence tagger, default ``CRFTagger()``
         Cloned for every fit; ``fit(token_lists, tag_lists)`` and ``predict(token_lists)``,
         plus whatever the strategies call (``best_path_proba``, ``predict_marginals``...).
+        Also the tagger of the full-data reference and of the random arm.
+    learners : mapping of strategy name to learner, optional
+        A learner for some arms in place of ``learner``: a committee strategy needs one
+        with ``member_marginals`` (``BaggedCRF``), which the others need not pay for.
     config : SequenceSimulationConfig, optional
     features : ndarray of shape (n_pool, d), optional
         Sentence vectors for wrappers that compare sentences (``DeduplicatedBatch``);
@@ -568,11 +675,13 @@ def run_sequence_simulation(
         if not isinstance(s, QueryStrategy):
             raise TypeError(f"Strategy {name!r} must be a QueryStrategy; got {s!r:.60}.")
     arms[RANDOM] = None
+    unknown = sorted(set(learners or ()) - set(arms))
+    if unknown:
+        raise ValueError(f"learners given for {unknown}, which are not among the strategies.")
     parallel = Parallel(n_jobs=config.n_jobs, verbose=verbose)
-    seeded = "random_state" in learner.get_params(deep=False)
-    learners = [clone(learner).set_params(random_state=s) for s in config.seeds] if seeded else []
+    seeded = _seeded(learner)
     if seeded:
-        full = parallel(delayed(_full_data_f1)(m, data) for m in learners)
+        full = parallel(delayed(_full_data_f1)(_with_seed(learner, s), data) for s in config.seeds)
     else:
         full = [_full_data_f1(learner, data)] * len(config.seeds)
     result = SequenceSimulationResult(
@@ -588,7 +697,7 @@ def run_sequence_simulation(
             arms[name],
             seed,
             data=data,
-            learner=learners[config.seeds.index(seed)] if seeded else learner,
+            learner=_with_seed((learners or {}).get(name, learner), seed),
             config=config,
             target=result.target_f1(seed),
         )
