@@ -33,6 +33,7 @@ import resource
 import sys
 import time
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +60,7 @@ from labelwise.strategies import (
 HERE = Path(__file__).resolve().parent
 SECTIONS = ("speed", "preannotation", "snips", "wnut")
 
-STRATEGY_FACTORIES = {
+STRATEGY_FACTORIES: dict[str, Callable[[], QueryStrategy]] = {
     "mnlp": MNLP,
     "sequence_lc": SequenceLeastConfidence,
     "token_entropy": lambda: TokenEntropy(reduce="sum"),
