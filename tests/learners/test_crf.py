@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
+from labelwise.data.spans import tag_segments
 from labelwise.exceptions import NotFittedError
 from labelwise.learners import BaggedCRF, CRFTagger
-from labelwise.learners.crf import _gazetteer_index, _gazetteer_marks, bio_segments
+from labelwise.learners.crf import _gazetteer_index, _gazetteer_marks
 
 SNIPS = Path("/work/shared/data/snips/train.jsonl")
 
@@ -92,7 +93,7 @@ def test_predict_spans_are_the_viterbi_entities_with_a_confidence(snips, fitted)
     _, _, X_test, _ = snips
     spans = fitted.predict_spans(X_test[:30])
     for found, tags in zip(spans, fitted.predict(X_test[:30]), strict=True):
-        assert [(s, e, t) for s, e, t, _ in found] == bio_segments(tags)
+        assert [(s, e, t) for s, e, t, _ in found] == tag_segments(tags)
         assert all(0 < c <= 1 for *_, c in found)
 
 
@@ -267,12 +268,11 @@ def test_unfitted_use_raises_not_fitted():
         BaggedCRF().member_marginals([["a"]])
 
 
-def test_bio_segments_reads_b_and_stray_i():
-    assert bio_segments(["B-a", "I-a", "O", "I-b", "I-b", "B-b", "I-a"]) == [
+def test_predicted_spans_read_tags_strictly_as_the_span_metrics_do():
+    # A stray I- opens nothing, so a suggestion is never a span the scorer would ignore.
+    assert tag_segments(["B-a", "I-a", "O", "I-b", "I-b", "B-b", "I-a"]) == [
         (0, 2, "a"),
-        (3, 5, "b"),
         (5, 6, "b"),
-        (6, 7, "a"),
     ]
 
 

@@ -110,12 +110,12 @@ class FixedMarginalLearner:
         return [members[i] for i in self._rows(X)]
 
     def predict_spans(self, X):
-        from labelwise.learners.crf import bio_segments
+        from labelwise.data.spans import tag_segments
 
         out = []
         for i in self._rows(X):
             tags = [self.tags_[k] for k in self.marginals[i].argmax(axis=1)]
-            out.append([(s, e, t, 1.0) for s, e, t in bio_segments(tags)])
+            out.append([(s, e, t, 1.0) for s, e, t in tag_segments(tags)])
         return out
 
 

@@ -263,8 +263,14 @@ def _split_tag(tag: object) -> tuple[str, str]:
     raise ValueError(f"tag {tag!r} is not IOB2: expected 'O', 'B-<type>' or 'I-<type>'")
 
 
-def _tag_spans(tags: Sequence[object]) -> list[tuple[int, int, str]]:
-    """Token ranges ``(first, last + 1, type)`` under strict IOB2 (see :func:`tags_to_spans`)."""
+def tag_segments(tags: Sequence[object]) -> list[tuple[int, int, str]]:
+    """Token ranges ``(first, last + 1, type)`` under strict IOB2 (see :func:`tags_to_spans`).
+
+    Examples
+    --------
+    >>> tag_segments(["B-a", "I-a", "O", "I-b", "B-b"])
+    [(0, 2, 'a'), (4, 5, 'b')]
+    """
     found: list[tuple[int, int, str]] = []
     open_first, open_type = -1, ""
     for i, tag in enumerate([*tags, "O"]):
@@ -310,7 +316,7 @@ def tags_to_spans(tokenized: TokenizedText, tags: Sequence[str]) -> list[Span]:
         raise ValueError(f"got {len(tags)} tags for {len(tokenized)} tokens")
     return [
         Span(tokenized.starts[first], tokenized.ends[stop - 1], kind)
-        for first, stop, kind in _tag_spans(tags)
+        for first, stop, kind in tag_segments(tags)
     ]
 
 
@@ -527,7 +533,7 @@ def _parse_tags(
     # keep those edges even inside a word run ("one pmnear": "one pm", "near").
     return [
         Span(given.starts[first], given.ends[stop - 1], kind)
-        for first, stop, kind in _tag_spans(tag_list)
+        for first, stop, kind in tag_segments(tag_list)
     ]
 
 

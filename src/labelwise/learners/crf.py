@@ -24,6 +24,7 @@ from sklearn.base import BaseEstimator, clone
 
 from labelwise._typing import RandomStateLike
 from labelwise._validation import check_positive_int, check_random_state
+from labelwise.data.spans import tag_segments
 from labelwise.exceptions import MissingDependencyError, NotFittedError
 
 if TYPE_CHECKING:
@@ -76,24 +77,6 @@ def _check_tags(tags: Any, n_tokens: int, i: int) -> list[str]:
                 f"Tag {j} of sentence {i} must be 'O', 'B-<type>' or 'I-<type>'; got {tag!r}."
             )
     return out
-
-
-def bio_segments(tags: Sequence[str]) -> list[tuple[int, int, str]]:
-    """Entity segments ``(start, end_exclusive, type)`` of a BIO tag sequence.
-
-    ``B-t`` opens a segment; ``I-t`` continues one of type ``t`` and, after ``O`` or
-    another type, opens one (the lenient conlleval reading, so no predicted tag is lost).
-    """
-    segments: list[tuple[int, int, str]] = []
-    start, kind = -1, ""
-    for i, tag in enumerate([*tags, "O"]):
-        prefix, _, label = tag.partition("-")
-        if start >= 0 and not (prefix == "I" and label == kind):
-            segments.append((start, i, kind))
-            start = -1
-        if prefix == "B" or (prefix == "I" and start < 0):
-            start, kind = i, label
-    return segments
 
 
 # -- features ---------------------------------------------------------------------------
@@ -503,7 +486,7 @@ class CRFTagger(BaseEstimator):  # type: ignore[misc]
             marginals = self._marginals(tagger, f)
             chosen = marginals[np.arange(len(path)), [column[t] for t in path]]
             out.append(
-                [(s, e, kind, float(chosen[s:e].min())) for s, e, kind in bio_segments(path)]
+                [(s, e, kind, float(chosen[s:e].min())) for s, e, kind in tag_segments(path)]
             )
         return out
 

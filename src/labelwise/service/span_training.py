@@ -23,8 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from labelwise.data import Pool
-from labelwise.data.spans import Span, TokenizedText, tokenize
-from labelwise.learners.crf import bio_segments
+from labelwise.data.spans import Span, TokenizedText, tag_segments, tokenize
 from labelwise.recipes import (
     DEFAULT_SPAN_STRATEGY,
     ScoredSpan,
@@ -270,7 +269,7 @@ def _predicted_entities(
     rng = np.random.default_rng([seed, 11])
     take = np.sort(rng.choice(unlabeled, size=min(PREDICTED_SAMPLE, unlabeled.size), replace=False))
     counts = entity_counts(
-        [Span(s, e, kind) for s, e, kind in bio_segments(tags)]
+        [Span(s, e, kind) for s, e, kind in tag_segments(tags)]
         for tags in tagger.predict([sentences[int(p)].tokens for p in take])
     )
     return {"pool_predicted_entities": counts, "pool_predicted_sample": int(take.size)}
