@@ -116,17 +116,27 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+#: The ``params`` of a fixture that gives a database of each kind (see fresh_database_url).
+DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=DATABASES)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A migrated, empty database: a copied SQLite file, or the emptied PostgreSQL one."""
+    return fresh_database_url(request, request.param, tmp_path)
+
+
+def fresh_database_url(request: pytest.FixtureRequest, kind: str, folder: Path) -> str:
+    """A migrated, empty database of ``kind`` ("sqlite": a file in ``folder``, or
+    "postgresql": this process's database, emptied), for fixtures of any scope."""
     import shutil
 
     from sqlalchemy import text
 
     from labelwise.store import Base
 
-    if request.param == "sqlite":
-        path = tmp_path / "labelwise.db"
+    if kind == "sqlite":
+        path = folder / "labelwise.db"
         shutil.copyfile(request.getfixturevalue("_sqlite_template"), path)
         return f"sqlite:///{path}"
     engine = request.getfixturevalue("_postgres_template")

@@ -427,11 +427,12 @@ export function spansView(boot, session) {
       }
       drawIntents(served);
     },
+    // Worded as the server words the recent list (Task.describe): “text” type, ...
     summary(value, itemText) {
       if (value === null || typeof value !== "object") return String(value);
       const marked = (value.spans || []).map(function (s) {
         const words = itemText ? "“" + itemText.slice(s.start, s.end) + "”" : s.start + "–" + s.end;
-        return s.label + " " + words;
+        return words + " " + s.label;
       });
       const part = marked.length ? marked.join(", ") : "no entities";
       return value.intent !== undefined ? value.intent + " · " + part : part;
