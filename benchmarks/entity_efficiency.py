@@ -52,13 +52,14 @@ from labelwise.strategies import (
     MNLP,
     EntityDiverseBatch,
     QueryStrategy,
+    RandomSampling,
     SequenceLeastConfidence,
     TokenEntropy,
     WorstTokenMargin,
 )
 
 HERE = Path(__file__).resolve().parent
-SECTIONS = ("speed", "preannotation", "snips", "wnut")
+SECTIONS = ("speed", "preannotation", "preannotation_random", "snips", "wnut")
 
 STRATEGY_FACTORIES: dict[str, Callable[[], QueryStrategy]] = {
     "mnlp": MNLP,
@@ -121,13 +122,15 @@ def issue_target(row: dict[str, Any]) -> tuple[bool, str]:
     return met, f"{frac:.1%} of sentences, {_pct(vs)} of random's tokens"
 
 
-def preannotation(data_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
+def preannotation(
+    data_dir: Path, args: argparse.Namespace, strategy: QueryStrategy
+) -> dict[str, Any]:
     pool, pool_tags = load(data_dir / "train.jsonl")
     started = time.perf_counter()
     result = run_preannotation(
         pool,
         pool_tags,
-        strategy=MNLP(),
+        strategy=strategy,
         learner=CRFTagger(max_iterations=args.max_iterations),
         init_size=args.init,
         n_labeled=args.pre_labeled,
@@ -135,8 +138,13 @@ def preannotation(data_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
         batch_size=args.batch,
         seed=0,
     )
-    out = {**result.to_dict(), "seed": 0, "wall_seconds": time.perf_counter() - started}
-    print(f"preannotation: {out['wall_seconds']:.0f} s", flush=True)
+    out = {
+        **result.to_dict(),
+        "seed": 0,
+        "order": type(strategy).__name__,
+        "wall_seconds": time.perf_counter() - started,
+    }
+    print(f"preannotation ({out['order']}): {out['wall_seconds']:.0f} s", flush=True)
     return out
 
 
@@ -227,6 +235,31 @@ def simulation_table(section: dict[str, Any], *, issue: bool) -> list[str]:
     return lines
 
 
+def preannotation_table(p: dict[str, Any], order: str) -> list[str]:
+    """The edits table of one pre-annotation run (``order``: which sentences come next)."""
+    r, f = p["retrained"], p["fixed"]
+    lines = [
+        f"## Pre-annotation (SNIPS, next sentences by {order}, seed {p['seed']})",
+        "",
+        f"After {p['n_labeled']} sentences labeled by hand (chosen by {order}), the model's "
+        f"suggestions on the next {p['n_corrected']:,} sentences ({order}) are corrected. "
+        "Edits: add, delete, relabel, move one edge (a fix costing more than delete + add "
+        "counts as delete + add); from scratch = one add per gold span.",
+        "",
+        "| suggestions from | adds | deletes | relabels | moves | total edits | "
+        "from scratch | edits ÷ scratch | target ≤ 40% |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    frozen = f"model frozen at {p['n_labeled']}"
+    for label, e in (("model refit after every batch", r), (frozen, f)):
+        lines.append(
+            f"| {label} | {e['adds']:,} | {e['deletes']:,} | {e['relabels']:,} | "
+            f"{e['moves']:,} | {e['total']:,} | {e['from_scratch']:,} | "
+            f"{_pct(e['ratio'])} | {'met' if (e['ratio'] or 1) <= 0.4 else 'no'} |"
+        )
+    return [*lines, ""]
+
+
 def markdown(results: dict[str, Any]) -> str:
     lines = [
         "# Entity extraction: labels to target span F1",
@@ -250,29 +283,9 @@ def markdown(results: dict[str, Any]) -> str:
             f"of the tokens random needs): **{'met by ' + ', '.join(met) if met else 'not met'}**.",
             "",
         ]
-    if "preannotation" in results:
-        p = results["preannotation"]
-        r, f = p["retrained"], p["fixed"]
-        lines += [
-            f"## Pre-annotation (SNIPS, MNLP, seed {p['seed']})",
-            "",
-            f"After {p['n_labeled']} sentences labeled by hand, the model's suggestions on the "
-            f"next {p['n_corrected']:,} sentences MNLP queries are corrected. Edits: add, "
-            "delete, relabel, move one edge (a fix costing more than delete + add counts as "
-            "delete + add); from scratch = one add per gold span.",
-            "",
-            "| suggestions from | adds | deletes | relabels | moves | total edits | "
-            "from scratch | edits ÷ scratch | target ≤ 40% |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---|",
-        ]
-        frozen = f"model frozen at {p['n_labeled']}"
-        for label, e in (("model refit after every batch", r), (frozen, f)):
-            lines.append(
-                f"| {label} | {e['adds']:,} | {e['deletes']:,} | {e['relabels']:,} | "
-                f"{e['moves']:,} | {e['total']:,} | {e['from_scratch']:,} | "
-                f"{_pct(e['ratio'])} | {'met' if (e['ratio'] or 1) <= 0.4 else 'no'} |"
-            )
-        lines.append("")
+    for key, order in (("preannotation", "MNLP"), ("preannotation_random", "random order")):
+        if key in results:
+            lines += preannotation_table(results[key], order)
     if "wnut" in results:
         lines += [
             "## WNUT17 (train → test), target 95% of full-data F1",
@@ -362,7 +375,13 @@ def main() -> None:
         results["speed"] = speed(args.data_dir / "snips", args)
         save()
     if "preannotation" in sections:
-        results["preannotation"] = preannotation(args.data_dir / "snips", args)
+        results["preannotation"] = preannotation(args.data_dir / "snips", args, MNLP())
+        save()
+    if "preannotation_random" in sections:
+        # The sentences a random-order queue (or the audit stream) would serve next.
+        results["preannotation_random"] = preannotation(
+            args.data_dir / "snips", args, RandomSampling()
+        )
         save()
     if "snips" in sections:
         results["snips"] = simulate(
