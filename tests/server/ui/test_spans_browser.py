@@ -1,6 +1,7 @@
 """The span view in headless Chromium, against a fake of the queue API (FakeQueueApi):
 select with the mouse, the keyboard and taps, accept suggestions, fix a boundary, undo,
-and inert markup. The server does not serve span items yet; these drive the page alone."""
+and inert markup. These drive the page's script alone, with items made up to hit each
+case; test_spans_live_browser.py runs the view against the real queue and worker."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 
 from labelwise.store import TaskType
+from tests.conftest import fresh_database_url
 from tests.server.ui.helpers import (
     FakeQueueApi,
     drag_tokens,
@@ -21,6 +23,12 @@ from tests.server.ui.test_browser import log_in, open_project
 pytestmark = pytest.mark.browser
 
 TYPES = ("artist", "track", "playlist", "city")
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
+    # The queue is faked, so the store behind the page is not under test: one database.
+    return fresh_database_url(request, "sqlite", tmp_path)
 
 
 def item(text: str, **extra: Any) -> dict[str, Any]:
