@@ -263,8 +263,8 @@ def test_label_accept_fix_and_undo_spans_of_snips_rows_with_the_worker(backend, 
     body = undone.value.json()
     assert body["value"] == {"spans": after} and body["undone_at"] is not None
     expect(count).to_have_text("11")
-    words = ", ".join(f"“{fixed[s['start'] : s['end']]}” {s['label']}" for s in after)
-    expect(page.locator("#editing")).to_contain_text(f"Was: {words}.")
+    said = ", ".join(f"“{fixed[s['start'] : s['end']]}” {s['label']}" for s in after)
+    expect(page.locator("#editing")).to_contain_text(f"Was: {said}.")
     expect(page.locator("#item-text")).to_have_text(fixed)
     assert marked_spans(page) == after
     assert fixed not in recent_values(api, project.id)
@@ -282,8 +282,7 @@ def test_one_submit_stores_the_intent_and_the_spans(backend, new_page):
     rows = [r for r in rows if r["label"] == intents[0]][:3] + [
         r for r in rows if r["label"] == intents[1]
     ][:3]
-    types = ("playlist", "playlist_owner", "music_item", "artist", "entity_name")
-    types += ("object_name", "object_type")
+    types = (*PLAYLIST_TYPES, "object_name", "object_type")
     project = backend.factory.project(
         admin,
         name="snips-intents",
