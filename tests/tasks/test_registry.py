@@ -6,13 +6,11 @@ from collections.abc import Callable
 
 import pytest
 
-from labelwise.exceptions import InvalidLabelError
 from labelwise.store import TaskType
 from labelwise.tasks import (
     TASKS,
     IntentsAndEntities,
     MultiLabel,
-    PendingTask,
     SingleLabel,
     Spans,
     Task,
@@ -43,20 +41,6 @@ def test_task_for_builds_the_class_of_each_stored_kind(
 def test_every_stored_kind_has_a_task() -> None:
     for kind in TaskType:
         assert task_for(kind, ["x"]).kind == kind.value
-
-
-def test_a_kind_without_its_class_yet_refuses_labels_but_not_unlabeled_rows(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr("labelwise.tasks.registry.PENDING_KINDS", frozenset({"tables"}))
-    task = task_for("tables", ["PER"])
-    assert isinstance(task, PendingTask)
-    assert task.parse("") is None
-    assert task.view is None and task.fewest_labels == 1
-    with pytest.raises(InvalidLabelError, match="cannot be imported yet"):
-        task.parse("PER")
-    with pytest.raises(InvalidLabelError, match="not supported yet"):
-        task.validate({"spans": []})
 
 
 def test_an_unknown_kind_is_refused_by_name() -> None:

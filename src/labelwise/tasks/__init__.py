@@ -16,7 +16,7 @@ kind                  class                       canonical value
 
 from labelwise.tasks.base import Task
 from labelwise.tasks.classification import SEPARATOR, MultiLabel, SingleLabel
-from labelwise.tasks.registry import TASKS, PendingTask, register, task_for
+from labelwise.tasks.registry import TASKS, register, task_for
 from labelwise.tasks.spans import IntentsAndEntities, Spans
 
 __all__ = [
@@ -24,7 +24,6 @@ __all__ = [
     "TASKS",
     "IntentsAndEntities",
     "MultiLabel",
-    "PendingTask",
     "SingleLabel",
     "Spans",
     "Task",
