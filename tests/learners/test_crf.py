@@ -1,9 +1,7 @@
 """CRFTagger and BaggedCRF: a real CRFsuite model on a SNIPS slice, and constructed cases."""
 
 import copy
-import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,16 +11,12 @@ from labelwise.data.spans import tag_segments
 from labelwise.exceptions import NotFittedError
 from labelwise.learners import BaggedCRF, CRFTagger
 from labelwise.learners.crf import _gazetteer_index, _gazetteer_marks
-
-SNIPS = Path("/work/shared/data/snips/train.jsonl")
+from tests.shared_rows import shared_rows
 
 
 @pytest.fixture(scope="module")
 def snips():
-    if not SNIPS.exists():
-        pytest.skip(f"{SNIPS} is not available")
-    with SNIPS.open(encoding="utf-8") as fh:
-        rows = [json.loads(line) for line in fh]
+    rows = shared_rows("snips", "train")
     # The file is sorted by intent: a seeded sample covers all seven.
     pick = np.random.default_rng(0).choice(len(rows), size=400, replace=False)
     sample = [rows[i] for i in pick]
