@@ -113,6 +113,31 @@ class ApiToken(Base):
     user: Mapped[User] = relationship()
 
 
+class ServiceToken(Base):
+    """A production bot's credential: one project, a few scopes (ingest, feedback,
+    predict), and nothing a person can do.
+
+    Kept apart from ``api_tokens`` (which authenticate people), so no route that takes a
+    user can ever be reached with one: a service token is only looked up by the routes
+    that accept it.
+    """
+
+    __tablename__ = "service_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
 class Project(Base):
     __tablename__ = "projects"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -128,6 +153,12 @@ class Project(Base):
     guidelines: Mapped[str] = mapped_column(Text, default="")
     current_round_id: Mapped[int | None] = mapped_column(
         ForeignKey("query_rounds.id", use_alter=True, ondelete="SET NULL"), default=None
+    )
+    # The model version the predict endpoint answers from: promoted by an admin, never
+    # moved by a retrain (a new version serves the queue at once, production only when
+    # somebody has compared it). None until the first promotion.
+    production_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("model_versions.id", use_alter=True, ondelete="SET NULL"), default=None
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -335,3 +366,54 @@ class ImportRow(Base):
     label: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True, default=None)
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     first: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class TrafficStat(Base):
+    """How often production sent an item's text: one row per item that came from traffic.
+
+    A repeat of a known text bumps ``count`` and ``last_seen_at`` instead of adding an
+    item (a query asked 500 times matters more than one asked once). ``group_item_id``
+    is the representative of the item's near-duplicate group, set by the worker once the
+    text is embedded (None: not embedded yet; itself: it leads its group).
+    """
+
+    __tablename__ = "traffic_stats"
+    __table_args__ = (Index("ix_traffic_stats_project_last_seen", "project_id", "last_seen_at"),)
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
+    )
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    count: Mapped[int] = mapped_column(Integer, default=1)
+    first_seen_at: Mapped[datetime] = mapped_column()
+    last_seen_at: Mapped[datetime] = mapped_column()
+    group_item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("items.id", ondelete="SET NULL"), default=None
+    )
+
+
+class TrafficMessage(Base):
+    """One production message as received: what the bot saw and what its model said.
+
+    ``external_id`` makes ingest idempotent (a message sent twice is stored once); a
+    message without one is always new, and its text may still repeat a known item.
+    """
+
+    __tablename__ = "traffic_messages"
+    __table_args__ = (
+        UniqueConstraint("project_id", "external_id"),
+        Index("ix_traffic_messages_project_received", "project_id", "received_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    external_id: Mapped[str | None] = mapped_column(String(200), default=None)
+    # The message's own time (the bot's clock) beside the time it reached us.
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    conversation_id: Mapped[str | None] = mapped_column(String(200), default=None)
+    channel: Mapped[str] = mapped_column(String(100), default="")
+    # The production model's answer when the message was handled: a label name (or
+    # list), and its confidence in [0, 1].
+    predicted: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True, default=None)
+    confidence: Mapped[float | None] = mapped_column(Float, default=None)
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
