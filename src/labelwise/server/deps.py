@@ -6,7 +6,7 @@ their own settings instead of overriding globals.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from labelwise.server.schemas.common import OffsetQuery, ProjectIdPath
 from labelwise.server.security import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE, session_csrf_ok
-from labelwise.service import policies, users
+from labelwise.service import policies, service_tokens, users
 from labelwise.service.errors import AuthenticationError, PermissionDeniedError
 from labelwise.service.items import MAX_PAGE
 from labelwise.settings import Settings
@@ -104,6 +104,57 @@ def project_admin(
 def site_admin(user: CurrentUser) -> User:
     policies.require_site_admin(user)
     return user
+
+
+@dataclass(frozen=True)
+class ScopedCaller:
+    """Who calls a bot-facing route (ingest, feedback, predict): a service token of the
+    project with that scope, or a person with the role the scope needs."""
+
+    project_id: int
+    scope: str
+    user: User | None = None
+    service_token_id: int | None = None
+
+    @property
+    def actor(self) -> str:
+        """How events and stored rows name the caller."""
+        if self.user is not None:
+            return f"user:{self.user.username}"
+        return f"service_token:{self.service_token_id}"
+
+
+#: The role a person needs for each scope: adding traffic changes the pool (admin);
+#: reporting and predicting are open to members.
+_SCOPE_ROLE = {"ingest": Role.ADMIN, "feedback": Role.ANNOTATOR, "predict": Role.ANNOTATOR}
+
+
+def project_scope(scope: str) -> Callable[..., ScopedCaller]:
+    """The dependency of a route a production bot may call with a ``scope`` token."""
+    if scope not in _SCOPE_ROLE:
+        raise ValueError(f"Unknown scope {scope!r}; known: {', '.join(_SCOPE_ROLE)}.")
+
+    def dependency(
+        project_id: ProjectIdPath,
+        request: Request,
+        session: SessionDep,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> ScopedCaller:
+        if credentials is not None and service_tokens.looks_like_service_token(
+            credentials.credentials
+        ):
+            row = service_tokens.authorize_service(
+                session, token=credentials.credentials, project_id=project_id, scope=scope
+            )
+            return ScopedCaller(project_id=project_id, scope=scope, service_token_id=row.id)
+        user = get_current_user(request, session, credentials)
+        if _SCOPE_ROLE[scope] is Role.ADMIN:
+            policies.require_project_admin(session, project_id=project_id, user=user)
+        else:
+            policies.require_member(session, project_id=project_id, user=user)
+        return ScopedCaller(project_id=project_id, scope=scope, user=user)
+
+    return dependency
 
 
 ProjectMember = Annotated[ProjectAccess, Depends(project_member)]

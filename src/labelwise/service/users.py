@@ -6,7 +6,6 @@ and leave rollback to the session's context manager on error.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import UTC, datetime
 
@@ -19,8 +18,10 @@ from sqlalchemy.orm import Session
 from labelwise.service.errors import AuthenticationError, ConflictError, ValidationError
 from labelwise.service.events import record
 from labelwise.service.passwords import MAX_PASSWORD_CHARS, check_password
+from labelwise.service.service_tokens import looks_like_service_token, refuse_service_token
+from labelwise.service.token_hash import token_digest
 from labelwise.service.transactions import begin_write, end_read
-from labelwise.store import ApiToken, User
+from labelwise.store import ApiToken, ServiceToken, User
 from labelwise.store.models import username_key
 
 _hasher = PasswordHasher()
@@ -76,15 +77,11 @@ def authenticate(session: Session, *, username: str, password: str) -> User:
     return user
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
 def create_token(session: Session, *, user: User, name: str = "") -> str:
     """A new API token for ``user``; the secret is returned once and stored only hashed."""
     begin_write(session)
     secret = "lw_" + secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, name=name, token_hash=_digest(secret)))
+    session.add(ApiToken(user_id=user.id, name=name, token_hash=token_digest(secret)))
     session.flush()
     record(session, "token_created", user_id=user.id, name=name)
     session.commit()
@@ -94,16 +91,22 @@ def create_token(session: Session, *, user: User, name: str = "") -> str:
 def user_for_token(session: Session, *, token: str) -> User:
     """The owner of an unrevoked token; AuthenticationError otherwise."""
     row = session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None))
+        select(ApiToken).where(
+            ApiToken.token_hash == token_digest(token), ApiToken.revoked_at.is_(None)
+        )
     )
     if row is None:
+        if looks_like_service_token(token) and session.scalar(
+            select(ServiceToken.id).where(ServiceToken.token_hash == token_digest(token))
+        ):
+            refuse_service_token(token)
         raise AuthenticationError("Unknown or revoked API token.")
     return row.user
 
 
 def revoke_token(session: Session, *, token: str) -> None:
     begin_write(session)
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token)))
     if row is not None and row.revoked_at is None:
         row.revoked_at = datetime.now(UTC)
         record(session, "token_revoked", user_id=row.user_id)
