@@ -937,37 +937,43 @@ def _parse(
     if text_field not in values:
         return error(f"missing {text_field!r}", text_field)
     text = values[text_field]
-    if text is None or (isinstance(text, str) and not text.strip()):
-        return error("empty text", text_field)
-    if not isinstance(text, str):
-        return error(f"text must be a string, got {type(text).__name__}", text_field)
-    if len(text) > max_text_chars:
-        return error(
-            f"text has {len(text):,} characters; the limit is {max_text_chars:,}", text_field
-        )
-    if "\x00" in text:
-        # PostgreSQL text cannot hold NUL, and no real text needs one.
-        return error("text contains a NUL character", text_field)
+    problem = text_problem(text, max_text_chars)
+    if problem is not None:
+        return error(problem, text_field)
     try:
         label = task.parse_row(values, text=text, label_field=label_field, file=path, line=row.line)
     except InputError as exc:
         return exc
     # Fields the label was read from (a span task's spans, tokens and tags) are not metadata.
     read = {text_field, *task.row_fields(label_field)}
-    meta = {k: _json_safe(v) for k, v in values.items() if k not in read}
+    meta = {k: json_safe(v) for k, v in values.items() if k not in read}
     return _Candidate(row.line, text, content_hash(text), label, meta)
 
 
-def _json_safe(value: Any) -> Any:
+def text_problem(text: Any, max_text_chars: int = MAX_TEXT_CHARS) -> str | None:
+    """What makes ``text`` unfit to be an item's text, in a few words; None when it is fit."""
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return "empty text"
+    if not isinstance(text, str):
+        return f"text must be a string, got {type(text).__name__}"
+    if len(text) > max_text_chars:
+        return f"text has {len(text):,} characters; the limit is {max_text_chars:,}"
+    if "\x00" in text:
+        # PostgreSQL text cannot hold NUL, and no real text needs one.
+        return "text contains a NUL character"
+    return None
+
+
+def json_safe(value: Any) -> Any:
     """``value`` as JSON the database accepts: NaN and infinities become null."""
     if value is None or isinstance(value, str | bool | int):
         return value
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, datetime | date | time):
         return value.isoformat()
     if isinstance(value, bytes):

@@ -15,6 +15,8 @@ from labelwise.server.routes import (
     metrics,
     projects,
     queue,
+    service_tokens,
+    traffic,
     training,
     users,
 )
@@ -31,6 +33,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     labels.router,
     exports.router,
     training.router,
+    service_tokens.router,
+    traffic.router,
     metrics.router,
     dashboard.router,
 )

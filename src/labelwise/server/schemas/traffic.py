@@ -1,0 +1,66 @@
+"""Production traffic: a batch of messages in, accepted / duplicate / rejected counts out.
+
+A message is checked by the service, one at a time, so one bad message never refuses
+the batch: the body's ``messages`` are plain JSON values here, and the documented shape
+of one (:class:`TrafficMessageIn`) is what the service enforces, message by message.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+
+from labelwise.service.traffic import MAX_BATCH
+
+
+class TrafficMessageIn(BaseModel):
+    """One production message (documentation of the shape the service checks)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(description="What the user wrote.", min_length=1)
+    external_id: str | int | None = Field(
+        default=None,
+        description="The bot's id for the message: a message sent again under the same id "
+        "is a duplicate and changes nothing (safe retries).",
+    )
+    timestamp: str | float | None = Field(
+        default=None,
+        description="When the bot received it: ISO 8601 (no offset = UTC) or Unix seconds.",
+    )
+    conversation_id: str | int | None = None
+    channel: str | None = Field(default=None, description="Where it came from (web, app...).")
+    prediction: str | list[str] | None = Field(
+        default=None, description="The production model's answer (any label name)."
+    )
+    confidence: float | None = Field(
+        default=None, ge=0, le=1, description="The production model's confidence."
+    )
+    metadata: dict[str, Any] | None = Field(default=None, description="Anything else (JSON).")
+
+
+class TrafficBatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    messages: Annotated[
+        list[Annotated[Any, WithJsonSchema(TrafficMessageIn.model_json_schema())]],
+        Field(min_length=1, max_length=MAX_BATCH),
+    ]
+
+
+class MessageErrorOut(BaseModel):
+    index: int = Field(description="The message's place in the batch, from 0.")
+    field: str
+    message: str
+
+
+class IngestReportOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    accepted: int = Field(description="Messages stored (new items + repeats).")
+    duplicate: int = Field(description="Messages whose external_id was already ingested.")
+    rejected: int = Field(description="Messages refused; each has an entry in errors.")
+    new_items: int = Field(description="Texts not seen before: new items of the pool.")
+    repeats: int = Field(description="Messages repeating a known text: its count went up.")
+    errors: list[MessageErrorOut]

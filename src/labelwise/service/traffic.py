@@ -1,0 +1,464 @@
+"""Production traffic in: messages a bot received, counted per text, idempotent per id.
+
+A bot posts batches of what its users wrote, with what its model answered. Each message
+is checked on its own (one bad message never refuses the batch; its error names its
+index and field), then:
+
+- a message whose ``external_id`` was already ingested is a *duplicate*: nothing changes
+  (a retried request must not double the counts);
+- a message whose text (after the import's normalisation: NFKC, case, white space) is a
+  known item *repeats* it: the item's traffic count and last-seen time go up, no new item;
+- any other message adds an item at the end of the pool (dense positions, as imports do).
+
+Every accepted message is stored (``traffic_messages``) with the production model's
+prediction and confidence, for the dashboards and the feedback triage that read them.
+The batch is one transaction under the project's lock, so concurrent batches neither
+lose nor double a count and never hand out a position twice. Nothing waits for
+embeddings: the retrain worker featurizes new items as it does imported ones.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, case, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from labelwise.service.errors import NotFoundError, ValidationError
+from labelwise.service.events import record
+from labelwise.service.importing import MAX_TEXT_CHARS, content_hash, json_safe, text_problem
+from labelwise.service.transactions import begin_write
+from labelwise.store import Item, Project, TrafficMessage, TrafficStat
+
+#: Messages per request (and per transaction): big enough for a bot's minute of traffic,
+#: small enough that one batch holds the writer lock for well under a second.
+MAX_BATCH = 10_000
+#: The fields a message may carry; anything else is refused by name (a typo such as
+#: ``txt`` would otherwise drop the text silently). Free-form extras go in ``metadata``.
+FIELDS = (
+    "text",
+    "external_id",
+    "timestamp",
+    "conversation_id",
+    "channel",
+    "prediction",
+    "confidence",
+    "metadata",
+)
+_MAX_ID_CHARS = 200
+_MAX_CHANNEL_CHARS = 100
+#: SQLite binds at most 32,766 parameters per statement; lookups go in chunks.
+_CHUNK = 5_000
+#: Item.source of items that came from traffic.
+SOURCE = "traffic"
+
+
+@dataclass(frozen=True)
+class Message:
+    """One checked message; ``index`` is its place in the batch (0-based)."""
+
+    index: int
+    text: str
+    hash: str
+    external_id: str | None = None
+    sent_at: datetime | None = None
+    conversation_id: str | None = None
+    channel: str = ""
+    prediction: str | list[str] | None = None
+    confidence: float | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MessageError:
+    """Why one message was refused: its index in the batch, the field and the reason."""
+
+    index: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"messages[{self.index}].{self.field}: {self.message}"
+
+
+@dataclass
+class IngestReport:
+    """What a batch did.
+
+    ``accepted`` = ``new_items`` + ``repeats`` (messages stored); ``duplicate``: messages
+    whose external id was already ingested (or appeared earlier in the batch), ignored;
+    ``rejected``: messages refused, each with an entry in ``errors``.
+    """
+
+    accepted: int = 0
+    duplicate: int = 0
+    rejected: int = 0
+    new_items: int = 0
+    repeats: int = 0
+    errors: list[MessageError] = field(default_factory=list)
+
+    def add(self, other: IngestReport) -> None:
+        """Fold another batch's report into this one (the CLI streams many batches)."""
+        for name in ("accepted", "duplicate", "rejected", "new_items", "repeats"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.errors.extend(other.errors)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# -- checking one message -----------------------------------------------------------------
+
+
+class _Refused(Exception):
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.field = name
+        self.message = message
+
+
+def _identifier(value: Any, name: str, limit: int) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise _Refused(name, f"must be a string or an integer, got {type(value).__name__}")
+    text = str(value)
+    if not text.strip():
+        raise _Refused(name, "must not be blank (leave it out instead)")
+    if len(text) > limit:
+        raise _Refused(name, f"has {len(text):,} characters; the limit is {limit}")
+    if "\x00" in text:
+        raise _Refused(name, "contains a NUL character")
+    return text
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise _Refused("timestamp", "must be an ISO 8601 time or Unix seconds, got a boolean")
+    if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise _Refused("timestamp", "must be a finite number of Unix seconds")
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):
+            raise _Refused("timestamp", f"{value!r} Unix seconds is out of range") from None
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise _Refused(
+                "timestamp", f"{value[:40]!r} is not an ISO 8601 time (2026-12-03T10:15:00Z)"
+            ) from None
+        # A time without an offset is read as UTC (what a log line usually means).
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    raise _Refused(
+        "timestamp", f"must be an ISO 8601 time or Unix seconds, got {type(value).__name__}"
+    )
+
+
+def _prediction(value: Any) -> str | list[str] | None:
+    # The production model may know labels this project does not (a fallback intent):
+    # kept as given, never checked against the schema.
+    if value is None or isinstance(value, str):
+        if isinstance(value, str) and "\x00" in value:
+            raise _Refused("prediction", "contains a NUL character")
+        return value
+    if isinstance(value, list) and all(isinstance(v, str) and "\x00" not in v for v in value):
+        return list(value)
+    raise _Refused("prediction", "must be a label name, a list of label names, or null")
+
+
+def _confidence(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _Refused("confidence", f"must be a number from 0 to 1, got {type(value).__name__}")
+    if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+        raise _Refused("confidence", f"must be a number from 0 to 1, got {value!r}")
+    return float(value)
+
+
+def _metadata(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _Refused("metadata", f"must be an object, got {type(value).__name__}")
+    return {str(k): json_safe(v) for k, v in value.items()}
+
+
+def check_message(
+    raw: Any, index: int, *, max_text_chars: int = MAX_TEXT_CHARS
+) -> Message | MessageError:
+    """One message checked: a :class:`Message`, or the :class:`MessageError` refusing it."""
+    try:
+        if not isinstance(raw, Mapping):
+            raise _Refused("(message)", f"must be an object, got {type(raw).__name__}")
+        unknown = [str(k) for k in raw if k not in FIELDS]
+        if unknown:
+            raise _Refused(
+                unknown[0],
+                f"unknown field; a message has {', '.join(FIELDS)} (put extras in metadata)",
+            )
+        text = raw.get("text")
+        problem = "missing text" if "text" not in raw else text_problem(text, max_text_chars)
+        if problem is not None:
+            raise _Refused("text", problem)
+        assert isinstance(text, str)  # text_problem refuses anything else
+        channel = _identifier(raw.get("channel"), "channel", _MAX_CHANNEL_CHARS)
+        return Message(
+            index=index,
+            text=text,
+            hash=content_hash(text),
+            external_id=_identifier(raw.get("external_id"), "external_id", _MAX_ID_CHARS),
+            sent_at=_timestamp(raw.get("timestamp")),
+            conversation_id=_identifier(
+                raw.get("conversation_id"), "conversation_id", _MAX_ID_CHARS
+            ),
+            channel=channel or "",
+            prediction=_prediction(raw.get("prediction")),
+            confidence=_confidence(raw.get("confidence")),
+            metadata=_metadata(raw.get("metadata")),
+        )
+    except _Refused as refused:
+        return MessageError(index, refused.field, refused.message)
+
+
+# -- storing a batch ------------------------------------------------------------------------
+
+
+def ingest_traffic(
+    session: Session,
+    *,
+    project_id: int,
+    messages: Sequence[Any],
+    received_at: datetime | None = None,
+    first_index: int = 0,
+    max_text_chars: int = MAX_TEXT_CHARS,
+) -> IngestReport:
+    """Store one batch of production messages; see the module's docstring for the rules.
+
+    Parameters
+    ----------
+    messages : sequence of mappings
+        At most :data:`MAX_BATCH`; each with the :data:`FIELDS` (only ``text`` required).
+    received_at : datetime, optional
+        When the batch arrived (default: now); a message's last-seen time is its own
+        ``timestamp`` when it has one.
+    first_index : int
+        Added to each message's index in errors (a streamed file's batches count on).
+
+    Raises
+    ------
+    ValidationError
+        More than :data:`MAX_BATCH` messages (nothing stored).
+    NotFoundError
+        No such project.
+    """
+    if len(messages) > MAX_BATCH:
+        raise ValidationError(
+            f"A batch holds at most {MAX_BATCH:,} messages; got {len(messages):,}. "
+            "Send it in smaller batches."
+        )
+    report = IngestReport()
+    checked: list[Message] = []
+    for offset, raw in enumerate(messages):
+        result = check_message(raw, first_index + offset, max_text_chars=max_text_chars)
+        if isinstance(result, MessageError):
+            report.errors.append(result)
+        else:
+            checked.append(result)
+    report.rejected = len(report.errors)
+    now = received_at or datetime.now(UTC)
+
+    begin_write(session)
+    # The row lock serializes batches into one project (PostgreSQL; SQLite's write lock
+    # already does): lookups below stay true until commit, so counts are exact and
+    # positions dense.
+    project = session.get(Project, project_id, with_for_update=True, populate_existing=True)
+    if project is None:
+        raise NotFoundError(f"Project {project_id} does not exist.")
+    fresh = _drop_known_ids(session, project_id, checked)
+    report.duplicate = len(checked) - len(fresh)
+    if fresh:
+        item_ids, added = _items_for(session, project_id, fresh, now)
+        _store_messages(session, project_id, fresh, item_ids, now)
+        _count(session, project_id, fresh, item_ids, now)
+        report.new_items = added
+        report.repeats = len(fresh) - added
+    report.accepted = len(fresh)
+    record(
+        session,
+        "traffic_ingested",
+        project_id=project_id,
+        accepted=report.accepted,
+        duplicate=report.duplicate,
+        rejected=report.rejected,
+        new_items=report.new_items,
+    )
+    session.commit()
+    return report
+
+
+def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+def _drop_known_ids(session: Session, project_id: int, messages: list[Message]) -> list[Message]:
+    """The messages whose external id is new (to the store and to the batch so far)."""
+    ids = list({m.external_id for m in messages if m.external_id is not None})
+    known: set[str] = set()
+    for chunk in _chunks(ids):
+        known.update(
+            session.scalars(
+                select(TrafficMessage.external_id).where(
+                    TrafficMessage.project_id == project_id,
+                    TrafficMessage.external_id.in_(chunk),
+                )
+            )
+        )
+    fresh = []
+    for message in messages:
+        if message.external_id is not None:
+            if message.external_id in known:
+                continue
+            known.add(message.external_id)
+        fresh.append(message)
+    return fresh
+
+
+def _items_for(
+    session: Session, project_id: int, messages: list[Message], now: datetime
+) -> tuple[dict[str, int], int]:
+    """Item id per content hash, adding items for new texts; and how many were added."""
+    hashes = list(dict.fromkeys(m.hash for m in messages))
+    ids: dict[str, int] = {}
+    for chunk in _chunks(hashes):
+        ids.update(
+            session.execute(
+                select(Item.content_hash, Item.id).where(
+                    Item.project_id == project_id, Item.content_hash.in_(chunk)
+                )
+            ).all()
+        )
+    first_text: dict[str, str] = {}
+    for message in messages:
+        if message.hash not in ids:
+            first_text.setdefault(message.hash, message.text)
+    if not first_text:
+        return ids, 0
+    last = session.scalar(select(func.max(Item.position)).where(Item.project_id == project_id))
+    start = 0 if last is None else last + 1
+    rows = [
+        {
+            "project_id": project_id,
+            "position": start + offset,
+            "text": text,
+            "meta": {},
+            "source": SOURCE,
+            "content_hash": digest,
+            "is_audit": False,
+            "is_evaluation": False,
+            "created_at": now,
+        }
+        for offset, (digest, text) in enumerate(first_text.items())
+    ]
+    for chunk in _chunks(rows):
+        ids.update(
+            session.execute(
+                insert(Item).returning(Item.content_hash, Item.id), list(chunk)
+            ).all()
+        )
+    return ids, len(rows)
+
+
+def _store_messages(
+    session: Session,
+    project_id: int,
+    messages: list[Message],
+    item_ids: dict[str, int],
+    now: datetime,
+) -> None:
+    rows = [
+        {
+            "project_id": project_id,
+            "item_id": item_ids[m.hash],
+            "external_id": m.external_id,
+            "sent_at": m.sent_at,
+            "received_at": now,
+            "conversation_id": m.conversation_id,
+            "channel": m.channel,
+            "predicted": m.prediction,
+            "confidence": m.confidence,
+            "meta": m.metadata,
+        }
+        for m in messages
+    ]
+    for chunk in _chunks(rows):
+        session.execute(insert(TrafficMessage), list(chunk))
+
+
+def _count(
+    session: Session,
+    project_id: int,
+    messages: list[Message],
+    item_ids: dict[str, int],
+    now: datetime,
+) -> None:
+    """Add each item's messages to its traffic count; first and last seen move outwards."""
+    tally: dict[int, tuple[int, datetime, datetime]] = {}
+    for m in messages:
+        item_id = item_ids[m.hash]
+        seen = m.sent_at or now
+        n, first, last = tally.get(item_id, (0, seen, seen))
+        tally[item_id] = (n + 1, min(first, seen), max(last, seen))
+    counted: set[int] = set()
+    for chunk in _chunks(list(tally)):
+        counted.update(
+            session.scalars(select(TrafficStat.item_id).where(TrafficStat.item_id.in_(chunk)))
+        )
+    table = cast(Table, TrafficStat.__table__)
+    stats = table.c
+    bumps = [
+        {"key": i, "n": n, "first": first, "last": last}
+        for i, (n, first, last) in tally.items()
+        if i in counted
+    ]
+    if bumps:
+        # One executemany: count = count + n, in SQL, so no value read earlier is reused.
+        # Core, not ORM: the ORM's bulk UPDATE takes no WHERE of its own.
+        session.execute(
+            update(table)
+            .where(stats.item_id == bindparam("key"))
+            .values(
+                count=stats.count + bindparam("n"),
+                first_seen_at=case(
+                    (stats.first_seen_at > bindparam("first"), bindparam("first")),
+                    else_=stats.first_seen_at,
+                ),
+                last_seen_at=case(
+                    (stats.last_seen_at < bindparam("last"), bindparam("last")),
+                    else_=stats.last_seen_at,
+                ),
+            ),
+            bumps,
+        )
+    new = [
+        {
+            "item_id": i,
+            "project_id": project_id,
+            "count": n,
+            "first_seen_at": first,
+            "last_seen_at": last,
+        }
+        for i, (n, first, last) in tally.items()
+        if i not in counted
+    ]
+    for chunk in _chunks(new):
+        session.execute(insert(TrafficStat), list(chunk))
