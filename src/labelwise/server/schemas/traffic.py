@@ -50,6 +50,8 @@ class TrafficBatchIn(BaseModel):
 
 
 class MessageErrorOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     index: int = Field(description="The message's place in the batch, from 0.")
     field: str
     message: str
