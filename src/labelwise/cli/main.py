@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from labelwise.cli import data, db, label, project, serve, simulate, users
+from labelwise.cli import data, db, label, project, serve, simulate, traffic, users
 
 #: Plain help (no Rich markup): option help may hold brackets (``[default: ...]``) and the
 #: Rich renderer printed a ``<bool>`` type after every flag.
@@ -35,6 +35,8 @@ app.command("serve")(serve.serve)
 app.command("demo")(serve.demo_command)
 app.command("label")(label.label)
 app.command("retrain")(label.retrain)
+app.command("ingest")(traffic.ingest)
+app.add_typer(traffic.tokens_app, name="service-tokens")
 
 
 def _print_version(value: bool) -> None:
