@@ -64,6 +64,9 @@ class ProjectSettings(BaseModel):
         trained on: its accuracy is an unbiased estimate.
     regularization : float
         Inverse regularization ``C`` of the logistic regression.
+    near_duplicate_cosine : float
+        Production messages at least this similar (cosine of their feature rows) form one
+        group, served once with the group's count.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -79,6 +82,11 @@ class ProjectSettings(BaseModel):
     overlap: int = Field(default=1, ge=1, le=10)
     audit_fraction: float = Field(default=DEFAULT_AUDIT_FRACTION, ge=0.0, le=0.5)
     regularization: float = Field(default=10.0, gt=0, le=1e6, allow_inf_nan=False)
+    # 0.9 (MiniLM cosine): variants of one request group ("what is my balance" and
+    # "...?!" 0.93, "hi there" and "hi there!" 0.91), distinct requests that share words
+    # do not ("freeze my card" / "unfreeze my card" 0.84, "a timer for 5 minutes" / "for
+    # 10 minutes" 0.85). Below 0.5 a group would hold texts nobody calls the same.
+    near_duplicate_cosine: float = Field(default=0.9, ge=0.5, le=1.0, allow_inf_nan=False)
 
     @model_validator(mode="before")
     @classmethod

@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from labelwise.data.spans import tokenize
+from labelwise.service import traffic_groups
 from labelwise.service.errors import NotFoundError, ValidationError
 from labelwise.service.events import record
 from labelwise.service.explain import AUDIT as AUDIT  # re-exported, as are the two below
@@ -45,7 +46,7 @@ from labelwise.store import (
     QueueEntry,
     User,
 )
-from labelwise.store.queries import out_of_scope
+from labelwise.store.queries import near_copy, out_of_scope
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,8 @@ class ServedItem:
     tokens: list[tuple[int, int]] = field(default_factory=list)
     span_suggestions: list[dict[str, Any]] = field(default_factory=list)
     focus: dict[str, Any] | None = None
+    #: How often production sent this text or a near-copy of it (None: not from traffic).
+    traffic_count: int | None = None
 
 
 def _now() -> datetime:
@@ -133,6 +136,19 @@ def _served(
     if task.has_spans:
         tokenized = tokenize(item.text)
         tokens = list(zip(tokenized.starts, tokenized.ends, strict=True))
+    traffic_count = traffic_groups.group_counts(
+        session, project_id=item.project_id, item_ids=[item.id]
+    ).get(item.id)
+    why = why_this_item(
+        lease.strategy,
+        pairs,
+        is_audit=item.is_audit,
+        per_class_proba=task.per_class_proba,
+        focus=focus,
+        text=item.text,
+    )
+    if traffic_count is not None and traffic_count > 1 and not item.is_audit:
+        why += f" Production users sent it (or a near-copy) {traffic_count:,} times."
     return ServedItem(
         lease_id=lease.id,
         item_id=item.id,
@@ -145,17 +161,11 @@ def _served(
         model_version=version,
         suggestions=pairs,
         is_audit=item.is_audit,
-        why=why_this_item(
-            lease.strategy,
-            pairs,
-            is_audit=item.is_audit,
-            per_class_proba=task.per_class_proba,
-            focus=focus,
-            text=item.text,
-        ),
+        why=why,
         tokens=tokens,
         span_suggestions=spans,
         focus=focus,
+        traffic_count=traffic_count,
     )
 
 
@@ -228,6 +238,7 @@ def _eligible(project_id: int, annotator_id: int, overlap: int, now: datetime) -
         Item.project_id == project_id,
         Item.is_evaluation.is_(False),
         ~out_of_scope(Item.id),  # a reviewer took it out of the project (service.flags)
+        ~near_copy(Item.id),  # served once, as its traffic group's leader
         ~mine,
         ~held_by_me,
         ~imported,

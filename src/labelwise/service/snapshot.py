@@ -16,6 +16,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from labelwise.data import LabelSource
+from labelwise.service import traffic_groups
 from labelwise.service.project_settings import ProjectSettings
 from labelwise.service.projects import task_of
 from labelwise.store import Annotation, AnnotationKind, Item, Project
@@ -133,6 +134,9 @@ def take_snapshot(session: Session, project_id: int) -> Snapshot:
     )
     labeled = sorted(votes)
     audited = sorted(audit_votes)
+    # Production messages grouped under another item's text: the queue serves their
+    # group once, through its leader.
+    near_copies = set(traffic_groups.grouped_members(session, project_id=project_id))
     return Snapshot(
         project_id=project_id,
         labels=list(project.labels),
@@ -146,7 +150,9 @@ def take_snapshot(session: Session, project_id: int) -> Snapshot:
         evaluation=np.asarray([p for p, _ in evaluation], dtype=np.intp),
         evaluation_values=[value for _, value in evaluation],
         excluded=np.asarray(
-            sorted((flagged | audit_only | {p for p, _ in evaluation}) - set(labeled)),
+            sorted(
+                (flagged | audit_only | near_copies | {p for p, _ in evaluation}) - set(labeled)
+            ),
             dtype=np.intp,
         ),
         label_count=sum(len(v) for v in votes.values()),

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from labelwise.service.errors import NotFoundError, ValidationError
 from labelwise.service.events import record
 from labelwise.service.importing import MAX_TEXT_CHARS, content_hash, json_safe, text_problem
+from labelwise.service.traffic_groups import enqueue_grouping
 from labelwise.service.transactions import begin_write
 from labelwise.store import Item, Project, TrafficMessage, TrafficStat
 
@@ -291,6 +292,8 @@ def ingest_traffic(
         _count(session, project_id, fresh, item_ids, now)
         report.new_items = added
         report.repeats = len(fresh) - added
+        if added:
+            enqueue_grouping(session, project_id=project_id)
     report.accepted = len(fresh)
     record(
         session,
@@ -371,9 +374,7 @@ def _items_for(
     ]
     for chunk in _chunks(rows):
         ids.update(
-            session.execute(
-                insert(Item).returning(Item.content_hash, Item.id), list(chunk)
-            ).all()
+            session.execute(insert(Item).returning(Item.content_hash, Item.id), list(chunk)).all()
         )
     return ids, len(rows)
 

@@ -26,10 +26,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from labelwise.data import Pool
 from labelwise.evaluation import pool_diagnostics, stop_set
+from labelwise.exceptions import MissingDependencyError
 from labelwise.features import EmbeddingCache, SentenceEmbedder, TfidfFeaturizer
 from labelwise.learners import Committee, ProbabilisticClassifier
 from labelwise.loop import ActiveLearningLoop, LoopState
-from labelwise.service import span_training
+from labelwise.service import span_training, traffic_groups
 from labelwise.service.errors import ConflictError, NotFoundError
 from labelwise.service.events import record
 from labelwise.service.import_jobs import recover_imports, resumable, run_import_job
@@ -357,8 +358,11 @@ class RetrainWorker:
                     _, due = self._diagnostics_due.popitem()
                     self._diagnose(*due)
                 return ran
-            if self._job_kind(job_id) == IMPORT_KIND:
+            kind = self._job_kind(job_id)
+            if kind == IMPORT_KIND:
                 run_import_job(self.session_factory, job_id)
+            elif kind == traffic_groups.GROUP_KIND:
+                self.run_grouping_job(job_id)
             else:
                 self.run_job(job_id)
             ran += 1
@@ -417,7 +421,9 @@ class RetrainWorker:
                 texts, to_tokenize = [], []
                 if skipped is None:
                     if snapshot.task.kind != "spans":
-                        texts = self._new_texts(session, snapshot)
+                        texts = self._new_texts(
+                            session, snapshot.project_id, snapshot.settings.features
+                        )
                     if spans:
                         to_tokenize = self._untokenized(session, snapshot)
                 session.commit()
@@ -458,6 +464,47 @@ class RetrainWorker:
             # diagnostics pass must not delay the next retrain.
             self._diagnostics_due[snapshot.project_id] = (job_id, snapshot, outcome, pool)
 
+    def run_grouping_job(self, job_id: int) -> None:
+        """Embed new traffic items and group near-duplicates; failures are recorded."""
+        try:
+            with self.session_factory() as session:
+                job = session.get_one(Job, job_id)
+                project_id = job.project_id
+                settings = ProjectSettings.model_validate(
+                    session.get_one(Project, project_id).settings
+                )
+                progress = traffic_groups.run_grouping(
+                    session,
+                    project_id=project_id,
+                    embed=self._embed_for_grouping,
+                    threshold=settings.near_duplicate_cosine,
+                )
+                begin_write(session)
+                job = session.get_one(Job, job_id)
+                job.status = JobStatus.DONE
+                job.progress = {**job.progress, **progress}
+                job.finished_at = _now()
+                session.commit()
+        except Exception as exc:  # any failure must end as a failed job
+            log.exception("grouping job %s failed", job_id)
+            with self.session_factory() as session:
+                begin_write(session)
+                job = session.get_one(Job, job_id)
+                job.status = JobStatus.FAILED
+                record_failure(job, exc, what="Grouping traffic")
+                job.finished_at = _now()
+                record(session, "group_traffic_failed", project_id=job.project_id, job_id=job_id)
+                session.commit()
+
+    def _embed_for_grouping(self, texts: list[str]) -> Any:
+        try:
+            return self._minilm().transform(texts)
+        except MissingDependencyError:
+            # Without the embeddings extra, group on TF-IDF rows of these texts (stricter
+            # in effect: punctuation variants fall below the threshold).
+            log.warning("MiniLM unavailable: grouping traffic on TF-IDF features")
+            return TfidfFeaturizer().fit_transform(texts)
+
     def _diagnose(self, job_id: int, snapshot: Snapshot, outcome: Outcome, pool: Pool) -> None:
         """Add pool diagnostics to the version just published (it already serves).
 
@@ -492,15 +539,15 @@ class RetrainWorker:
         except Exception:  # the model already serves; diagnostics are a bonus
             log.exception("pool diagnostics for job %s failed", job_id)
 
-    def _new_texts(self, session: Session, snapshot: Snapshot) -> list[str]:
+    def _new_texts(self, session: Session, project_id: int, features: str) -> list[str]:
         """Texts of the items this worker has not featurized yet, by position."""
-        cached = self._features.get(snapshot.project_id)
-        if cached is None or cached.kind != snapshot.settings.features:
-            cached = self._features[snapshot.project_id] = _Features(snapshot.settings.features)
+        cached = self._features.get(project_id)
+        if cached is None or cached.kind != features:
+            cached = self._features[project_id] = _Features(features)
         return list(
             session.scalars(
                 select(Item.text)
-                .where(Item.project_id == snapshot.project_id, Item.position >= len(cached.texts))
+                .where(Item.project_id == project_id, Item.position >= len(cached.texts))
                 .order_by(Item.position)
             )
         )

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import exists
 from sqlalchemy.orm import aliased
 
-from labelwise.store.models import Annotation, AnnotationKind
+from labelwise.store.models import Annotation, AnnotationKind, TrafficStat
 
 #: ``annotations.resolution`` of a flag whose reviewer took the item out of the project's
 #: scope: it is neither served again nor trained on (its labels stay, for the record).
@@ -27,4 +27,15 @@ def out_of_scope(item_id: Any) -> Any:
         flag.kind == AnnotationKind.FLAG,
         flag.undone_at.is_(None),
         flag.resolution == OUT_OF_SCOPE,
+    )
+
+
+def near_copy(item_id: Any) -> Any:
+    """SQL condition: the item ``item_id`` (a column) is production traffic grouped under
+    another item's text (its group is served once, through that leader)."""
+    stat = aliased(TrafficStat)
+    return exists().where(
+        stat.item_id == item_id,
+        stat.group_item_id.is_not(None),
+        stat.group_item_id != item_id,
     )

@@ -66,6 +66,11 @@ class ServedItemOut(BaseModel):
         description="Span tasks: the spans the model predicts (pre-filled for review)."
     )
     reason: Reason
+    traffic_count: int | None = Field(
+        default=None,
+        description="How often production sent this text or a near-duplicate of it "
+        "(its group's count); null for items that did not come from traffic.",
+    )
 
     @classmethod
     def from_served(cls, served: ServedItem) -> ServedItemOut:
@@ -80,6 +85,7 @@ class ServedItemOut(BaseModel):
             suggestions=[Suggestion(label=lab, probability=p) for lab, p in served.suggestions],
             tokens=served.tokens,
             span_suggestions=[SpanSuggestion(**span) for span in served.span_suggestions],
+            traffic_count=served.traffic_count,
             reason=Reason(
                 explanation=served.why,
                 strategy=served.strategy,
