@@ -7,7 +7,7 @@ import inspect
 import pytest
 
 from labelwise.server.ui import admin
-from labelwise.service import projects
+from labelwise.service import projects, service_tokens
 from labelwise.service.training import RetrainWorker
 from labelwise.store import Role
 from tests.server.ui.helpers import XSS_TEXT, ui_login
@@ -31,6 +31,8 @@ class TestWhoMayOpenThem:
             (f"/ui/projects/{pid}/manage/members", {"username": "out", "role": "admin"}),
             (f"/ui/projects/{pid}/manage/retrain", {}),
             (f"/ui/projects/{pid}/manage/guidelines", {"guidelines": "x"}),
+            (f"/ui/projects/{pid}/manage/service-tokens", {"name": "bot", "scopes": "ingest"}),
+            (f"/ui/projects/{pid}/manage/service-tokens/1/revoke", {}),
             ("/ui/admin/users", {"username": "new", "password": "long enough"}),
             ("/ui/admin/projects/new", {"name": "n", "labels": "a"}),
         ):
@@ -301,3 +303,47 @@ class TestUsersAndProjects:
         assert response.status_code == 422
         assert "distinct" in response.text
         assert 'value="dup"' in response.text
+
+
+class TestServiceTokens:
+    def test_create_shows_the_secret_once_then_revoke(self, client, world, session_factory):
+        csrf = ui_login(client, world.admin.username)
+        pid = world.project.id
+        created = client.post(
+            f"/ui/projects/{pid}/manage/service-tokens",
+            data={"csrf_token": csrf, "name": XSS_TEXT, "scopes": ["ingest", "predict"]},
+        )
+        assert created.status_code == 201
+        secret = created.text.split('<code class="secret">')[1].split("</code>")[0]
+        assert secret.startswith("lws_")
+        assert "<script>" not in created.text.split("</header>")[1]
+        page = client.get(f"/ui/projects/{pid}/manage").text
+        assert secret not in page and "ingest, predict" in page and "never" in page
+        bot = client.post(
+            f"/api/projects/{pid}/traffic",
+            json={"messages": [{"text": "hello"}]},
+            headers={"Authorization": f"Bearer {secret}"},
+        )
+        assert bot.status_code == 200
+        with session_factory() as session:
+            (token,) = service_tokens.list_service_tokens(session, project_id=pid)
+        revoked = client.post(
+            f"/ui/projects/{pid}/manage/service-tokens/{token.id}/revoke",
+            data={"csrf_token": csrf},
+        )
+        assert revoked.status_code == 200 and "Service token revoked." in revoked.text
+        again = client.post(
+            f"/api/projects/{pid}/traffic",
+            json={"messages": [{"text": "hello"}]},
+            headers={"Authorization": f"Bearer {secret}"},
+        )
+        assert again.status_code == 401
+
+    def test_a_token_without_scopes_is_refused_on_the_page(self, client, world):
+        csrf = ui_login(client, world.admin.username)
+        response = client.post(
+            f"/ui/projects/{world.project.id}/manage/service-tokens",
+            data={"csrf_token": csrf, "name": "bot"},
+        )
+        assert response.status_code == 422
+        assert "at least one scope" in response.text

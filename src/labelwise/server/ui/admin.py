@@ -30,7 +30,7 @@ from labelwise.server.ui.pages import (
     render,
     session_csrf,
 )
-from labelwise.service import import_jobs, projects, training, users
+from labelwise.service import import_jobs, projects, service_tokens, training, users
 from labelwise.service.errors import ServiceError, UploadTooLargeError, ValidationError
 from labelwise.service.project_settings import (
     DEFAULT_AUDIT_FRACTION,
@@ -51,6 +51,7 @@ DONE_MESSAGES = {
     "retrain": "Retrain queued; the worker picks it up shortly.",
     "created": "Project created. Import items to start labeling.",
     "user": "User added.",
+    "token_revoked": "Service token revoked.",
 }
 
 #: Settings the form edits: all of them (a test checks that ``save_settings`` takes each).
@@ -83,6 +84,7 @@ def _manage_page(
     error: str = "",
     problems: list[str] | None = None,
     status_code: int = 200,
+    new_token: dict[str, str] | None = None,
 ) -> HTMLResponse:
     project = projects.get_project(session, project_id=project_id)
     current = projects.parse_settings(project.settings)
@@ -98,6 +100,9 @@ def _manage_page(
         "strategies": sorted(strategies_for(project.task)),
         "members": projects.list_members(session, project_id=project_id),
         "roles": [role.value for role in Role],
+        "service_tokens": service_tokens.list_service_tokens(session, project_id=project_id),
+        "scopes": service_tokens.SCOPES,
+        "new_token": new_token,
         "message": _done(request),
         "error": error,
         "problems": problems or [],
@@ -132,6 +137,7 @@ def save_settings(
     overlap: SettingField = None,
     audit_fraction: SettingField = None,
     regularization: SettingField = None,
+    near_duplicate_cosine: SettingField = None,
 ) -> Response:
     """Save the settings form; the service validates the values (text from the form)."""
     given = {
@@ -144,6 +150,7 @@ def save_settings(
         "overlap": overlap,
         "audit_fraction": audit_fraction,
         "regularization": regularization,
+        "near_duplicate_cosine": near_duplicate_cosine,
     }
     changes = {name: value.strip() for name, value in given.items() if value is not None}
     try:
@@ -183,6 +190,48 @@ def save_member(
     except ServiceError as exc:
         return _manage_page(request, session, user, project_id, error=str(exc), status_code=422)
     return _see_other(f"/ui/projects/{project_id}/manage?done=member")
+
+
+@router.post("/projects/{project_id}/manage/service-tokens")
+def create_service_token(
+    request: Request,
+    project_id: int,
+    session: SessionDep,
+    user: UiProjectAdmin,
+    _csrf: CsrfChecked,
+    name: Annotated[Text, Form(max_length=100)] = "",
+    scopes: Annotated[list[Text], Form(max_length=3)] = [],  # noqa: B006 - FastAPI default
+) -> Response:
+    """Create a token and show its secret on the page, this once (no redirect: the
+    secret must not travel in a URL)."""
+    try:
+        row, secret = service_tokens.create_service_token(
+            session, project_id=project_id, name=name, scopes=scopes, created_by_id=user.id
+        )
+    except ServiceError as exc:
+        return _manage_page(request, session, user, project_id, error=str(exc), status_code=422)
+    return _manage_page(
+        request,
+        session,
+        user,
+        project_id,
+        status_code=201,
+        new_token={"name": row.name, "secret": secret},
+    )
+
+
+@router.post("/projects/{project_id}/manage/service-tokens/{token_id}/revoke")
+def revoke_service_token(
+    project_id: int,
+    token_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    session: SessionDep,
+    user: UiProjectAdmin,
+    _csrf: CsrfChecked,
+) -> Response:
+    service_tokens.revoke_service_token(
+        session, project_id=project_id, token_id=token_id, user_id=user.id
+    )
+    return _see_other(f"/ui/projects/{project_id}/manage?done=token_revoked")
 
 
 @router.post("/projects/{project_id}/manage/retrain")
