@@ -157,3 +157,23 @@ def test_a_malformed_token_request_is_a_422(client, world, body):
         f"/api/projects/{world.project.id}/service-tokens", json=body, headers=world.admin_headers
     )
     assert_error(response, 422, "request_validation_error")
+
+
+def test_members_read_the_traffic_summary_and_bots_do_not(client, world):
+    pid = world.project.id
+    client.post(
+        f"/api/projects/{pid}/traffic",
+        json={"messages": [{"text": "hello", "confidence": 0.8}, {"text": "hello"}]},
+        headers=world.admin_headers,
+    )
+    response = client.get(f"/api/projects/{pid}/traffic/summary", headers=world.annotator_headers)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["messages"], body["texts"], body["coverage"]) == (2, 1, 1.0)
+    assert body["most_asked"][0]["text"] == "hello" and body["most_asked"][0]["count"] == 2
+    bot = _service_token(client, world, ["ingest"])
+    response = client.get(
+        f"/api/projects/{pid}/traffic/summary",
+        headers={"Authorization": f"Bearer {bot['token']}"},
+    )
+    assert_error(response, 403, "permission_denied")

@@ -196,3 +196,37 @@ def test_concurrent_ingest_loses_and_doubles_nothing(session_factory, session, p
     )
     positions = session.scalars(select(Item.position).order_by(Item.position)).all()
     assert positions == list(range(per_client + 1))
+
+
+def test_the_summary_counts_days_coverage_and_the_most_asked(session, project, owner):
+    day1 = datetime(2026, 12, 1, 23, 30, tzinfo=UTC)
+    day2 = datetime(2026, 12, 2, 0, 30, tzinfo=UTC)
+    traffic.ingest_traffic(
+        session,
+        project_id=project.id,
+        messages=[
+            {"text": "balance", "confidence": 0.9},
+            {"text": "balance", "confidence": 0.5},
+            {"text": "transfer"},
+        ],
+        received_at=day1,
+    )
+    traffic.ingest_traffic(
+        session,
+        project_id=project.id,
+        messages=[{"text": "balance", "confidence": 0.95}],
+        received_at=day2,
+    )
+    summary = traffic.summarize_traffic(
+        session, project_id=project.id, now=datetime(2026, 12, 3, tzinfo=UTC)
+    )
+    assert (summary.messages, summary.texts) == (4, 2)
+    assert summary.repeat_share == pytest.approx(0.5)
+    assert summary.per_day == [("2026-12-01", 3), ("2026-12-02", 1)]
+    assert summary.coverage == pytest.approx(2 / 3)
+    assert (summary.groups, summary.ungrouped) == (0, 2)
+    assert [(a.text, a.count, a.labeled) for a in summary.most_asked] == [
+        ("balance", 3, False),
+        ("transfer", 1, False),
+    ]
+    assert summary.most_asked[0].last_seen_at == day2

@@ -22,18 +22,26 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, case, func, insert, select, update
+from sqlalchemy import Table, bindparam, case, exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from labelwise.service.errors import NotFoundError, ValidationError
 from labelwise.service.events import record
 from labelwise.service.importing import MAX_TEXT_CHARS, content_hash, json_safe, text_problem
 from labelwise.service.traffic_groups import enqueue_grouping
-from labelwise.service.transactions import begin_write
-from labelwise.store import Item, Project, TrafficMessage, TrafficStat
+from labelwise.service.transactions import begin_write, end_read
+from labelwise.store import (
+    Annotation,
+    AnnotationKind,
+    Item,
+    Project,
+    TrafficMessage,
+    TrafficStat,
+)
+from labelwise.store.queries import utc_day
 
 #: Messages per request (and per transaction): big enough for a bot's minute of traffic,
 #: small enough that one batch holds the writer lock for well under a second.
@@ -463,3 +471,135 @@ def _count(
     ]
     for chunk in _chunks(new):
         session.execute(insert(TrafficStat), list(chunk))
+
+
+# -- what traffic looks like ----------------------------------------------------------------
+
+#: Production confidence at or above which a message counts as covered by the bot's model.
+COVERED_CONFIDENCE = 0.7
+
+
+@dataclass(frozen=True)
+class AskedText:
+    """One traffic group (or ungrouped text): its leader item and how often it was sent."""
+
+    item_id: int
+    text: str
+    count: int
+    last_seen_at: datetime
+    labeled: bool
+
+
+@dataclass(frozen=True)
+class TrafficSummary:
+    """Production traffic of one project, as the dashboard and a bot team read it.
+
+    ``coverage`` is the share of messages that carried a confidence whose confidence is
+    at least ``covered_confidence`` (None when none carried one): how much traffic the
+    production model answers with confidence, by its own account.
+    """
+
+    messages: int
+    texts: int
+    repeat_share: float | None
+    per_day: list[tuple[str, int]]
+    coverage: float | None
+    covered_confidence: float
+    groups: int
+    ungrouped: int
+    most_asked: list[AskedText]
+
+
+def summarize_traffic(
+    session: Session,
+    *,
+    project_id: int,
+    days: int = 30,
+    top: int = 10,
+    covered_confidence: float = COVERED_CONFIDENCE,
+    now: datetime | None = None,
+) -> TrafficSummary:
+    """Messages per UTC day over the last ``days`` days, coverage, groups and the ``top``
+    most asked unlabeled-or-labeled groups (by total count)."""
+    if session.get(Project, project_id) is None:
+        raise NotFoundError(f"Project {project_id} does not exist.")
+    now = now or datetime.now(UTC)
+    dialect = session.get_bind().dialect.name
+    messages = (
+        session.scalar(select(func.count()).where(TrafficMessage.project_id == project_id)) or 0
+    )
+    texts = session.scalar(select(func.count()).where(TrafficStat.project_id == project_id)) or 0
+    day = utc_day(TrafficMessage.received_at, dialect)
+    since = now - timedelta(days=days)
+    per_day = [
+        (str(d), int(n))
+        for d, n in session.execute(
+            select(day, func.count())
+            .where(TrafficMessage.project_id == project_id, TrafficMessage.received_at >= since)
+            .group_by(day)
+            .order_by(day)
+        ).all()
+    ]
+    with_confidence, covered = session.execute(
+        select(
+            func.count(TrafficMessage.confidence),
+            func.count().filter(TrafficMessage.confidence >= covered_confidence),
+        ).where(TrafficMessage.project_id == project_id)
+    ).one()
+    leader = TrafficStat.group_item_id == TrafficStat.item_id
+    groups = (
+        session.scalar(select(func.count()).where(TrafficStat.project_id == project_id, leader))
+        or 0
+    )
+    ungrouped = (
+        session.scalar(
+            select(func.count()).where(
+                TrafficStat.project_id == project_id, TrafficStat.group_item_id.is_(None)
+            )
+        )
+        or 0
+    )
+    # A group's count is its members' counts; an ungrouped text stands for itself.
+    head = func.coalesce(TrafficStat.group_item_id, TrafficStat.item_id)
+    totals = (
+        select(
+            head.label("item_id"),
+            func.sum(TrafficStat.count).label("total"),
+            func.max(TrafficStat.last_seen_at).label("last_seen"),
+        )
+        .where(TrafficStat.project_id == project_id)
+        .group_by(head)
+        .subquery()
+    )
+    labeled = exists().where(
+        Annotation.item_id == totals.c.item_id,
+        Annotation.kind == AnnotationKind.LABEL,
+        Annotation.undone_at.is_(None),
+    )
+    most = session.execute(
+        select(totals.c.item_id, Item.text, totals.c.total, totals.c.last_seen, labeled)
+        .join(Item, Item.id == totals.c.item_id)
+        .order_by(totals.c.total.desc(), totals.c.item_id)
+        .limit(top)
+    ).all()
+    end_read(session)
+    return TrafficSummary(
+        messages=int(messages),
+        texts=int(texts),
+        repeat_share=None if not messages else 1 - texts / messages,
+        per_day=per_day,
+        coverage=None if not with_confidence else covered / with_confidence,
+        covered_confidence=covered_confidence,
+        groups=int(groups),
+        ungrouped=int(ungrouped),
+        most_asked=[
+            AskedText(
+                item_id=int(i),
+                text=text,
+                count=int(total),
+                last_seen_at=last if last.tzinfo else last.replace(tzinfo=UTC),
+                labeled=bool(is_labeled),
+            )
+            for i, text, total, last, is_labeled in most
+        ],
+    )

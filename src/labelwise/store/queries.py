@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import exists
+from sqlalchemy import exists, func
 from sqlalchemy.orm import aliased
 
 from labelwise.store.models import Annotation, AnnotationKind, TrafficStat
@@ -39,3 +39,14 @@ def near_copy(item_id: Any) -> Any:
         stat.group_item_id.is_not(None),
         stat.group_item_id != item_id,
     )
+
+
+def utc_day(column: Any, dialect: str) -> Any:
+    """SQL expression: the UTC calendar day of a timezone-aware ``column`` as 'YYYY-MM-DD'.
+
+    SQLite stores these columns as UTC text; PostgreSQL's ``timestamptz`` is turned to
+    UTC first, so the day does not depend on the connection's time zone.
+    """
+    if dialect == "postgresql":
+        return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD")
+    return func.strftime("%Y-%m-%d", column)

@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from labelwise.server.deps import ScopedCaller, SessionDep, project_scope
-from labelwise.server.schemas.traffic import IngestReportOut, TrafficBatchIn
+from labelwise.server.deps import ProjectMember, ScopedCaller, SessionDep, project_scope
+from labelwise.server.schemas.traffic import IngestReportOut, TrafficBatchIn, TrafficSummaryOut
 from labelwise.service import traffic
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["traffic"])
@@ -29,3 +29,11 @@ def ingest_traffic(
     """
     report = traffic.ingest_traffic(session, project_id=caller.project_id, messages=body.messages)
     return IngestReportOut.model_validate(report)
+
+
+@router.get("/traffic/summary", response_model=TrafficSummaryOut)
+def traffic_summary(session: SessionDep, access: ProjectMember) -> TrafficSummaryOut:
+    """Production traffic at a glance: messages per day, repeats, the production model's
+    coverage, near-duplicate groups (and the worker's backlog) and the most asked texts."""
+    summary = traffic.summarize_traffic(session, project_id=access.project_id)
+    return TrafficSummaryOut.from_summary(summary)

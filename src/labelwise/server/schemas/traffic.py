@@ -11,7 +11,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
-from labelwise.service.traffic import MAX_BATCH
+from labelwise.server.schemas.common import UtcDateTime
+from labelwise.service.traffic import MAX_BATCH, TrafficSummary
 
 
 class TrafficMessageIn(BaseModel):
@@ -66,3 +67,47 @@ class IngestReportOut(BaseModel):
     new_items: int = Field(description="Texts not seen before: new items of the pool.")
     repeats: int = Field(description="Messages repeating a known text: its count went up.")
     errors: list[MessageErrorOut]
+
+
+class DayCount(BaseModel):
+    day: str = Field(description="A UTC calendar day, YYYY-MM-DD.")
+    messages: int
+
+
+class AskedTextOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    item_id: int = Field(description="The group's leader item (what the queue serves).")
+    text: str
+    count: int = Field(description="Messages sent with this text or a near-duplicate.")
+    last_seen_at: UtcDateTime
+    labeled: bool
+
+
+class TrafficSummaryOut(BaseModel):
+    messages: int = Field(description="Production messages stored.")
+    texts: int = Field(description="Distinct texts (after normalisation) among them.")
+    repeat_share: float | None = Field(description="1 - texts / messages; null without traffic.")
+    per_day: list[DayCount] = Field(description="Messages received per UTC day, last 30 days.")
+    coverage: float | None = Field(
+        description="Share of messages with a production confidence at least "
+        "covered_confidence (among those that carried one); null when none did."
+    )
+    covered_confidence: float
+    groups: int = Field(description="Near-duplicate groups formed so far.")
+    ungrouped: int = Field(description="Texts the worker has not grouped yet (its backlog).")
+    most_asked: list[AskedTextOut]
+
+    @classmethod
+    def from_summary(cls, summary: TrafficSummary) -> TrafficSummaryOut:
+        return cls(
+            messages=summary.messages,
+            texts=summary.texts,
+            repeat_share=summary.repeat_share,
+            per_day=[DayCount(day=d, messages=n) for d, n in summary.per_day],
+            coverage=summary.coverage,
+            covered_confidence=summary.covered_confidence,
+            groups=summary.groups,
+            ungrouped=summary.ungrouped,
+            most_asked=[AskedTextOut.model_validate(a) for a in summary.most_asked],
+        )
