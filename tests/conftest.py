@@ -43,10 +43,10 @@ def clinc_slice(clinc_dir: Path) -> tuple[TextDataset, TextDataset]:
 
 @pytest.fixture(autouse=True)
 def _repeatable_random_draws() -> None:
-    """Seed the ``random`` module that the queue's random fallback and audit draw use.
+    """Seed the ``random`` module for tests that draw with it.
 
-    Without it a test whose items come at random fails on a rare draw (six items of one
-    class leave nothing to train on) and passes on a rerun; seeded, it does either always.
+    (The queue no longer does: its draws come from a generator the caller injects, by
+    default seeded by the project, the annotator and the time, so they repeat too.)
     """
     random.seed(20261125)
 

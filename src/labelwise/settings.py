@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     request_queue_seconds : float
         How long a request may wait for admission; past it the answer is 503 with
         ``Retry-After`` (so is a writer that waited as long for SQLite's write lock).
+    serving_seed : int, optional
+        Seeds the generator that draws which source serves the next item (audit sample
+        or ranked queue) and the random picks; unset, it is seeded from the OS. Set it to
+        replay a serving order exactly.
     """
 
     model_config = SettingsConfigDict(env_prefix="LABELWISE_", env_file=None)
@@ -66,3 +70,4 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=32, ge=1, le=1000)
     max_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1)
     request_queue_seconds: float = Field(default=30.0, gt=0, le=3600)
+    serving_seed: int | None = None

@@ -23,7 +23,13 @@ PASSWORD = "correct horse battery"
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(database_url=database_url, data_dir=tmp_path / "data", run_worker=False)
+    # A fixed serving seed: which items a test is served repeats from run to run.
+    return Settings(
+        database_url=database_url,
+        data_dir=tmp_path / "data",
+        run_worker=False,
+        serving_seed=20261125,
+    )
 
 
 @pytest.fixture

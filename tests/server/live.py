@@ -44,6 +44,8 @@ class LiveServer:
             "LABELWISE_DATABASE_URL": self.database_url,
             "LABELWISE_DATA_DIR": str(self.data_dir),
             "LABELWISE_WORKER_POLL_SECONDS": "0.05",
+            # Live servers serve in a repeatable order too.
+            "LABELWISE_SERVING_SEED": "20261125",
             **self.env,
         }
         self._log = log = (self.data_dir / "server.log").open("ab")

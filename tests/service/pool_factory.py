@@ -38,6 +38,7 @@ def make_project(
     settings: dict[str, Any] | None = None,
     extra_labels: Sequence[str] = (),
     task: TaskType = TaskType.SINGLE_LABEL,
+    name: str = "intents",
 ) -> tuple[Project, dict[int, str]]:
     """A project over ``copies`` numbered variants of every intent phrase; returns the truth.
 
@@ -46,7 +47,7 @@ def make_project(
     labels = sorted(INTENTS) + list(extra_labels)
     project = projects.create_project(
         session,
-        name="intents",
+        name=name,
         labels=labels,
         owner=owner,
         task=task,

@@ -198,7 +198,7 @@ def test_concurrent_ingest_loses_and_doubles_nothing(session_factory, session, p
     assert positions == list(range(per_client + 1))
 
 
-def test_the_summary_counts_days_coverage_and_the_most_asked(session, project, owner):
+def test_the_summary_counts_days_coverage_and_the_most_asked(session, project):
     day1 = datetime(2026, 12, 1, 23, 30, tzinfo=UTC)
     day2 = datetime(2026, 12, 2, 0, 30, tzinfo=UTC)
     traffic.ingest_traffic(

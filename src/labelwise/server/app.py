@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -78,6 +79,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.session_factory = session_factory
     app.state.secret_key = app_secret(settings.secret_key)
+    # One generator for every request (random.Random is safe to share between threads):
+    # serving draws are repeatable under a fixed seed.
+    app.state.serving_rng = random.Random(settings.serving_seed)
     app.state.login_throttle = LoginThrottle.from_settings(settings)
     app.add_middleware(
         RequestLimit, limit=settings.db_pool_size, queue_timeout=settings.request_queue_seconds

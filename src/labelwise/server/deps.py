@@ -6,6 +6,7 @@ their own settings instead of overriding globals.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated
@@ -35,7 +36,14 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+def get_serving_rng(request: Request) -> random.Random:
+    """The app's seeded generator for serving draws (``Settings.serving_seed``)."""
+    rng: random.Random = request.app.state.serving_rng
+    return rng
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+ServingRng = Annotated[random.Random, Depends(get_serving_rng)]
 SessionDep = Annotated[Session, Depends(get_session)]
 
 # auto_error=False: a missing header becomes our AuthenticationError (401, one body shape).

@@ -33,6 +33,13 @@ from labelwise.service.explain import RANDOM_QUEUE_EMPTY as RANDOM_QUEUE_EMPTY
 from labelwise.service.explain import why_this_item
 from labelwise.service.project_settings import ProjectSettings
 from labelwise.service.projects import check_label, task_of
+from labelwise.service.serving.sources import (
+    RANKED_SOURCE,
+    ServingContext,
+    SourceName,
+    mix_for,
+    source_of,
+)
 from labelwise.service.training import enqueue_retrain_if_due
 from labelwise.service.transactions import begin_write, end_read
 from labelwise.store import (
@@ -93,6 +100,8 @@ class ServedItem:
     focus: dict[str, Any] | None = None
     #: How often production sent this text or a near-copy of it (None: not from traffic).
     traffic_count: int | None = None
+    #: Which source served it: "audit", "ranked" or "random" (see service.serving.sources).
+    source: SourceName = RANKED_SOURCE
 
 
 def _now() -> datetime:
@@ -166,6 +175,7 @@ def _served(
         span_suggestions=spans,
         focus=focus,
         traffic_count=traffic_count,
+        source=source_of(lease.strategy, is_audit=item.is_audit),
     )
 
 
@@ -277,6 +287,7 @@ def lease_next(
     annotator: User,
     now: datetime | None = None,
     ahead: bool = False,
+    rng: random.Random | None = None,
 ) -> ServedItem | None:
     """Lease the most informative item this annotator may label; None when none is left.
 
@@ -297,6 +308,10 @@ def lease_next(
         lease, or a new item distinct from the one held. Either way, asking again
         returns the same lease, so a client that lost a response strands nothing, and
         an annotator never holds more than two leases.
+    rng : random.Random, optional
+        Draws the source (audit sample or ranked queue, by their shares) and the random
+        picks. The server passes its own seeded generator; by default one seeded by the
+        project, the annotator and the number of leases so far.
 
     Returns
     -------
@@ -324,19 +339,18 @@ def lease_next(
         return _served(session, open_lease, item, suggestions)
 
     eligible = _eligible(project_id, annotator.id, settings.overlap, now)
-    choice = None
-    if settings.audit_fraction > 0:
-        _designate_audit_sample(session, project, settings.audit_fraction)
-        if random.random() < settings.audit_fraction:
-            choice = _at_random(session, project, eligible, audit=True)
-    choice = choice or _from_queue(session, project, eligible)
-    choice = choice or _at_random(session, project, eligible, audit=False)
-    if choice is None and settings.audit_fraction > 0:
-        choice = _at_random(session, project, eligible, audit=True)
+    if rng is None:
+        # Seeded by who asks and how many leases exist: a new stream for every request,
+        # the same one when a run is replayed, and independent of every item.
+        leases = session.scalar(select(func.coalesce(func.max(Lease.id), 0)))
+        rng = random.Random(f"{project_id}:{annotator.id}:{leases}")
+    context = ServingContext(session, project, settings, eligible, rng)
+    choice = mix_for(settings).pick(context)
     if choice is None:
         session.commit()
         return None
-    item, strategy, score, round_, suggestions = choice
+    item, strategy, score, round_ = choice.item, choice.strategy, choice.score, choice.round
+    suggestions = choice.suggestions
     lease = Lease(
         project_id=project_id,
         item_id=item.id,
@@ -354,108 +368,6 @@ def lease_next(
     served = _served(session, lease, item, suggestions)
     session.commit()
     return served
-
-
-_Choice = tuple[Item, str, float | None, QueryRound | None, Sequence[Any]]
-
-
-#: Pool positions checked per statement by the random fallback: eligibility is a few
-#: correlated subqueries per row, so each statement stays bounded on a large pool.
-WINDOW = 64
-
-
-def _from_queue(session: Session, project: Project, eligible: Any) -> _Choice | None:
-    """The best-ranked eligible entry of the current query round.
-
-    With table statistics both databases walk the round's entries in rank order and stop
-    at the first eligible one (PostgreSQL needs ANALYZE after a large import, which the
-    import does).
-    """
-    if project.current_round_id is None:
-        return None
-    round_ = session.get_one(QueryRound, project.current_round_id)
-    row = session.execute(
-        select(Item, QueueEntry.score, QueueEntry.suggestions)
-        .join(QueueEntry, QueueEntry.item_id == Item.id)
-        .where(QueueEntry.round_id == round_.id, Item.is_audit.is_(False), eligible)
-        .order_by(QueueEntry.rank)
-        .limit(1)
-    ).first()
-    if row is None:
-        return None
-    return row[0], round_.strategy, float(row[1]), round_, row[2] or []
-
-
-def _at_random(session: Session, project: Project, eligible: Any, *, audit: bool) -> _Choice | None:
-    """A random eligible item, from the audit sample or from the rest of the pool.
-
-    Audit items are drawn uniformly among the eligible ones (the audit estimate must not
-    depend on the serving order). Other items are the first eligible one after a random
-    position, scanned in bounded windows: near-uniform while most of the pool is
-    unlabeled, which is when a project has no model yet.
-    """
-    if audit:
-        query = select(Item.id).where(Item.is_audit.is_(True), eligible)
-        count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        if count == 0:
-            return None
-        item_id = session.scalar(
-            query.order_by(Item.position).offset(random.randrange(count)).limit(1)
-        )
-        return session.get_one(Item, item_id), AUDIT, None, None, ()
-    n_items = session.scalar(
-        select(func.coalesce(func.max(Item.position) + 1, 0)).where(Item.project_id == project.id)
-    )
-    if not n_items:
-        return None
-    first = random.randrange(n_items)
-    for start in [*range(first, n_items, WINDOW), *range(0, first, WINDOW)]:
-        stop = min(start + WINDOW, n_items if start >= first else first)
-        item = session.scalar(
-            select(Item)
-            .where(
-                Item.project_id == project.id,
-                Item.position >= start,
-                Item.position < stop,
-                Item.is_audit.is_(False),
-                eligible,
-            )
-            .order_by(Item.position)
-            .limit(1)
-        )
-        if item is not None:
-            has_model = project.current_round_id is not None
-            return item, RANDOM_QUEUE_EMPTY if has_model else RANDOM_NO_MODEL, None, None, ()
-    return None
-
-
-def _designate_audit_sample(session: Session, project: Project, fraction: float) -> None:
-    """Mark a uniform random ``fraction`` of the unlabeled items as the audit sample, once.
-
-    Drawn before any model sees them and independently of every model, so accuracy on
-    their labels estimates pool accuracy without the bias of actively chosen items. The
-    queue never serves them and the worker never trains on them. Items imported later
-    are not added (the sample stays a sample of the pool it was drawn from).
-    """
-    if session.scalar(
-        select(exists().where(Item.project_id == project.id, Item.is_audit.is_(True)))
-    ):
-        return
-    labeled = exists().where(Annotation.item_id == Item.id, Annotation.kind == AnnotationKind.LABEL)
-    ids = list(
-        session.scalars(
-            select(Item.id).where(
-                Item.project_id == project.id, Item.is_evaluation.is_(False), ~labeled
-            )
-        )
-    )
-    if not ids:
-        return
-    chosen = random.sample(ids, max(1, round(fraction * len(ids))))
-    for start in range(0, len(chosen), 5000):  # SQLite caps bound parameters per statement
-        batch = chosen[start : start + 5000]
-        session.execute(update(Item).where(Item.id.in_(batch)).values(is_audit=True))
-    record(session, "audit_sample", project_id=project.id, size=len(chosen))
 
 
 def _lease_suggestions(session: Session, project: Project, lease: Lease) -> Sequence[Any]:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from labelwise.server.deps import ProjectMember, SessionDep
+from labelwise.server.deps import ProjectMember, ServingRng, SessionDep
 from labelwise.server.schemas.queue import ServedItemOut
 from labelwise.service import queue
 
@@ -21,6 +21,7 @@ router = APIRouter(prefix="/projects/{project_id}/queue", tags=["queue"])
 def lease_next(
     session: SessionDep,
     access: ProjectMember,
+    rng: ServingRng,
     ahead: Annotated[
         bool,
         Query(
@@ -39,7 +40,7 @@ def lease_next(
     item is decided, that one is what a plain ``next`` returns.
     """
     served = queue.lease_next(
-        session, project_id=access.project_id, annotator=access.user, ahead=ahead
+        session, project_id=access.project_id, annotator=access.user, ahead=ahead, rng=rng
     )
     if served is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)

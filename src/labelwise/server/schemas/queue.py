@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -32,8 +32,12 @@ class Focus(BaseModel):
 
 
 class Reason(BaseModel):
-    """Why this item: in words, and as the strategy, score and model behind them."""
+    """Why this item: in words, and as the source, strategy, score and model behind them."""
 
+    source: Literal["ranked", "audit", "random"] = Field(
+        description="Where it came from: the model's ranked queue, the random audit sample "
+        "(never chosen by a model), or the random pool (no model yet, or its queue is used up)."
+    )
     explanation: str = Field(
         description="Why it was chosen, in words for the person labeling it.",
         examples=["The model is torn between “transfer” and “balance”: 51% vs 49%."],
@@ -87,6 +91,7 @@ class ServedItemOut(BaseModel):
             span_suggestions=[SpanSuggestion(**span) for span in served.span_suggestions],
             traffic_count=served.traffic_count,
             reason=Reason(
+                source=served.source,
                 explanation=served.why,
                 strategy=served.strategy,
                 score=served.score,

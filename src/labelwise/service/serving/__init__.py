@@ -1,0 +1,1 @@
+"""Serving items to annotators: where the next item comes from (``sources``)."""

@@ -1,0 +1,254 @@
+"""Where the next item comes from: sources, each with a share, and what to try when one
+has nothing left.
+
+Serving draws one source by its share (a seeded generator, injected by the caller, makes
+the draw repeatable), asks it for an item, and falls back through the others in a fixed
+order when it has none. Today's sources are the random audit sample, the ranked queue of
+the current model and the random pool; feedback reports, suspected label errors and
+new-intent clusters plug in as further sources with their own shares. Each choice says
+which source it came from, so "why this item" can name it.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from sqlalchemy import exists, func, select, update
+from sqlalchemy.orm import Session
+
+from labelwise.service.events import record
+from labelwise.service.explain import AUDIT, RANDOM_NO_MODEL, RANDOM_QUEUE_EMPTY
+from labelwise.service.project_settings import ProjectSettings
+from labelwise.store import (
+    Annotation,
+    AnnotationKind,
+    Item,
+    Project,
+    QueryRound,
+    QueueEntry,
+)
+
+#: Source names, as served items and "why this item" report them.
+SourceName = Literal["audit", "ranked", "random"]
+AUDIT_SOURCE: SourceName = "audit"
+RANKED_SOURCE: SourceName = "ranked"
+RANDOM_SOURCE: SourceName = "random"
+
+#: Pool positions checked per statement by the random pool: eligibility is a few
+#: correlated subqueries per row, so each statement stays bounded on a large pool.
+WINDOW = 64
+
+
+@dataclass(frozen=True)
+class Choice:
+    """An item a source offers, with how it was chosen."""
+
+    item: Item
+    source: SourceName
+    strategy: str
+    score: float | None = None
+    round: QueryRound | None = None
+    suggestions: Sequence[Any] = ()
+
+
+@dataclass(frozen=True)
+class ServingContext:
+    """What every source needs to pick: the locked project, its settings, the SQL
+    condition "this annotator may be served it now", and the injected generator."""
+
+    session: Session
+    project: Project
+    settings: ProjectSettings
+    eligible: Any
+    rng: random.Random
+
+
+class Source(Protocol):
+    """One place items come from."""
+
+    name: SourceName
+
+    def prepare(self, ctx: ServingContext) -> None:
+        """Set up what picking needs, once, whichever source is drawn (may write)."""
+
+    def pick(self, ctx: ServingContext) -> Choice | None:
+        """An eligible item, or None when this source has nothing for the annotator."""
+
+
+class AuditSample:
+    """Items drawn uniformly from the audit sample: never chosen by a model, never
+    trained on, so their labels estimate accuracy without the bias of active learning."""
+
+    name = AUDIT_SOURCE
+
+    def prepare(self, ctx: ServingContext) -> None:
+        _designate_audit_sample(ctx.session, ctx.project, ctx.settings.audit_fraction, ctx.rng)
+
+    def pick(self, ctx: ServingContext) -> Choice | None:
+        query = select(Item.id).where(Item.is_audit.is_(True), ctx.eligible)
+        count = ctx.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        if count == 0:
+            return None
+        item_id = ctx.session.scalar(
+            query.order_by(Item.position).offset(ctx.rng.randrange(count)).limit(1)
+        )
+        return Choice(ctx.session.get_one(Item, item_id), self.name, AUDIT)
+
+
+class RankedQueue:
+    """The best-ranked eligible entry of the current model's query round.
+
+    With table statistics both databases walk the round's entries in rank order and stop
+    at the first eligible one (PostgreSQL needs ANALYZE after a large import, which the
+    import does).
+    """
+
+    name = RANKED_SOURCE
+
+    def prepare(self, ctx: ServingContext) -> None:  # noqa: ARG002 - nothing to set up
+        return None
+
+    def pick(self, ctx: ServingContext) -> Choice | None:
+        if ctx.project.current_round_id is None:
+            return None
+        round_ = ctx.session.get_one(QueryRound, ctx.project.current_round_id)
+        row = ctx.session.execute(
+            select(Item, QueueEntry.score, QueueEntry.suggestions)
+            .join(QueueEntry, QueueEntry.item_id == Item.id)
+            .where(QueueEntry.round_id == round_.id, Item.is_audit.is_(False), ctx.eligible)
+            .order_by(QueueEntry.rank)
+            .limit(1)
+        ).first()
+        if row is None:
+            return None
+        return Choice(row[0], self.name, round_.strategy, float(row[1]), round_, row[2] or [])
+
+
+class RandomPool:
+    """The first eligible item after a random position, scanned in bounded windows:
+    near-uniform while most of the pool is unlabeled, which is when a project has no
+    model yet (or its ranked queue is used up)."""
+
+    name = RANDOM_SOURCE
+
+    def prepare(self, ctx: ServingContext) -> None:  # noqa: ARG002 - nothing to set up
+        return None
+
+    def pick(self, ctx: ServingContext) -> Choice | None:
+        session, project = ctx.session, ctx.project
+        n_items = session.scalar(
+            select(func.coalesce(func.max(Item.position) + 1, 0)).where(
+                Item.project_id == project.id
+            )
+        )
+        if not n_items:
+            return None
+        first = ctx.rng.randrange(n_items)
+        for start in [*range(first, n_items, WINDOW), *range(0, first, WINDOW)]:
+            stop = min(start + WINDOW, n_items if start >= first else first)
+            item = session.scalar(
+                select(Item)
+                .where(
+                    Item.project_id == project.id,
+                    Item.position >= start,
+                    Item.position < stop,
+                    Item.is_audit.is_(False),
+                    ctx.eligible,
+                )
+                .order_by(Item.position)
+                .limit(1)
+            )
+            if item is not None:
+                why = RANDOM_QUEUE_EMPTY if project.current_round_id else RANDOM_NO_MODEL
+                return Choice(item, self.name, why)
+        return None
+
+
+@dataclass(frozen=True)
+class SourceMix:
+    """Draw a source by its share; fall back through ``fallbacks`` in order.
+
+    Parameters
+    ----------
+    shares : sequence of (Source, float)
+        Sources that may be drawn, with non-negative shares (normalised here).
+    fallbacks : sequence of Source
+        Tried in this order (the drawn source first) until one offers an item.
+    """
+
+    shares: Sequence[tuple[Source, float]]
+    fallbacks: Sequence[Source]
+
+    def pick(self, ctx: ServingContext) -> Choice | None:
+        active = [(source, share) for source, share in self.shares if share > 0]
+        for source, _ in active:
+            source.prepare(ctx)
+        order: list[Source] = []
+        if len(active) == 1:
+            order.append(active[0][0])
+        elif active:
+            # One draw per request, and only when there is a choice to make.
+            drawn = ctx.rng.choices([s for s, _ in active], weights=[w for _, w in active])[0]
+            order.append(drawn)
+        order.extend(s for s in self.fallbacks if s not in order)
+        for source in order:
+            choice = source.pick(ctx)
+            if choice is not None:
+                return choice
+        return None
+
+
+_AUDIT, _RANKED, _RANDOM = AuditSample(), RankedQueue(), RandomPool()
+
+
+def mix_for(settings: ProjectSettings) -> SourceMix:
+    """The project's sources: the audit sample at ``audit_fraction``, the ranked queue at
+    the rest; then the random pool, and the audit sample as a last resort."""
+    audit = settings.audit_fraction
+    fallbacks: list[Source] = [_RANKED, _RANDOM]
+    if audit > 0:
+        fallbacks.append(_AUDIT)
+    return SourceMix(shares=[(_AUDIT, audit), (_RANKED, 1.0 - audit)], fallbacks=fallbacks)
+
+
+def source_of(strategy: str, *, is_audit: bool = False) -> SourceName:
+    """Which source served a lease, from what the lease recorded."""
+    if is_audit or strategy == AUDIT:
+        return AUDIT_SOURCE
+    if strategy in (RANDOM_NO_MODEL, RANDOM_QUEUE_EMPTY):
+        return RANDOM_SOURCE
+    return RANKED_SOURCE
+
+
+def _designate_audit_sample(
+    session: Session, project: Project, fraction: float, rng: random.Random
+) -> None:
+    """Mark a uniform random ``fraction`` of the unlabeled items as the audit sample, once.
+
+    Drawn before any model sees them and independently of every model, so accuracy on
+    their labels estimates pool accuracy without the bias of actively chosen items. The
+    queue never serves them and the worker never trains on them. Items imported later
+    are not added (the sample stays a sample of the pool it was drawn from).
+    """
+    if session.scalar(
+        select(exists().where(Item.project_id == project.id, Item.is_audit.is_(True)))
+    ):
+        return
+    labeled = exists().where(Annotation.item_id == Item.id, Annotation.kind == AnnotationKind.LABEL)
+    ids = list(
+        session.scalars(
+            select(Item.id).where(
+                Item.project_id == project.id, Item.is_evaluation.is_(False), ~labeled
+            )
+        )
+    )
+    if not ids:
+        return
+    chosen = rng.sample(ids, max(1, round(fraction * len(ids))))
+    for start in range(0, len(chosen), 5000):  # SQLite caps bound parameters per statement
+        batch = chosen[start : start + 5000]
+        session.execute(update(Item).where(Item.id.in_(batch)).values(is_audit=True))
+    record(session, "audit_sample", project_id=project.id, size=len(chosen))

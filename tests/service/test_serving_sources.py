@@ -1,0 +1,73 @@
+"""Serving sources: shares drawn with the injected generator, fallbacks, the source named."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+import pytest
+
+from labelwise.service import projects, queue
+from labelwise.service.project_settings import ProjectSettings
+from labelwise.service.serving.sources import (
+    AuditSample,
+    RandomPool,
+    RankedQueue,
+    mix_for,
+    source_of,
+)
+from tests.service.pool_factory import make_project, make_user
+
+
+@pytest.fixture
+def setup(session):
+    owner = make_user(session, "owner")
+    project, _ = make_project(session, owner)
+    return project, owner
+
+
+def _sources(session, project, owner, seed, n=40):
+    seen = []
+    rng = random.Random(seed)
+    for _ in range(n):
+        served = queue.lease_next(session, project_id=project.id, annotator=owner, rng=rng)
+        if served is None:
+            break
+        seen.append((served.position, served.source, served.is_audit))
+        queue.skip_item(session, project_id=project.id, annotator=owner, item_id=served.item_id)
+    return seen
+
+
+def test_the_same_seed_serves_the_same_positions_from_the_same_sources(session):
+    runs = []
+    for name in ("first", "second"):
+        owner = make_user(session, name)
+        project, _ = make_project(
+            session, owner, settings={"audit_fraction": 0.3}, name=f"intents {name}"
+        )
+        runs.append(_sources(session, project, owner, seed=7, n=15))
+    assert runs[0] == runs[1]
+    sources = Counter(source for _, source, _ in runs[0])
+    # No model yet: "ranked" has nothing and falls back to the random pool.
+    assert set(sources) == {"audit", "random"}
+    assert all(is_audit == (source == "audit") for _, source, is_audit in runs[0])
+
+
+def test_the_audit_share_is_respected_over_many_draws(session, setup):
+    project, owner = setup
+    projects.update_settings(session, project_id=project.id, changes={"audit_fraction": "0.5"})
+    seen = _sources(session, project, owner, seed=3, n=30)
+    audit = sum(source == "audit" for _, source, _ in seen)
+    # 30 draws at 0.5 (while the audit sample lasts): far from none and from all.
+    assert 5 <= audit <= 25
+
+
+def test_fallback_order_and_the_source_of_a_stored_lease():
+    mix = mix_for(ProjectSettings(audit_fraction=0.0))
+    assert [type(s) for s in mix.fallbacks] == [RankedQueue, RandomPool]
+    mix = mix_for(ProjectSettings(audit_fraction=0.1))
+    assert [type(s) for s in mix.fallbacks] == [RankedQueue, RandomPool, AuditSample]
+    assert source_of("random audit sample") == "audit"
+    assert source_of("random (no model yet)") == "random"
+    assert source_of("MarginSampling()") == "ranked"
+    assert source_of("MarginSampling()", is_audit=True) == "audit"
