@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from labelwise.service.projects import ProjectStatus, project_status
+from labelwise.service.traffic_groups import GROUP_KIND
 from labelwise.service.transactions import end_read
 from labelwise.store import (
     Annotation,
@@ -157,7 +158,12 @@ def project_dashboard(
         stopping=stopping_signals(points),
         jobs=list(
             session.scalars(
-                select(Job).where(Job.project_id == project_id).order_by(Job.id.desc()).limit(20)
+                # Traffic grouping runs after every ingest burst: it would crowd out the
+                # retrains and imports here (the traffic panel shows its backlog).
+                select(Job)
+                .where(Job.project_id == project_id, Job.kind != GROUP_KIND)
+                .order_by(Job.id.desc())
+                .limit(20)
             )
         ),
         task=str(project.task),

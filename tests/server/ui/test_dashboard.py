@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from labelwise.server.ui import dashboard as page
-from labelwise.service import dashboard, training
+from labelwise.service import dashboard, traffic, training
 from labelwise.service.dashboard import Dashboard, VersionPoint
 from labelwise.service.projects import ProjectStatus
 from labelwise.service.training import RetrainWorker
@@ -187,6 +187,28 @@ class TestPage:
         # No inline style anywhere: the CSP (style-src 'self') would block it.
         assert not re.search(r"\sstyle=", html)
         assert "style-src 'self'" in response.headers["content-security-policy"]
+
+    def test_production_traffic_shows_once_there_is_traffic(self, client, world, session_factory):
+        ui_login(client, world.admin.username)
+        url = f"/ui/projects/{world.project.id}/dashboard"
+        assert "Production traffic" not in client.get(url).text
+        with session_factory() as session:
+            traffic.ingest_traffic(
+                session,
+                project_id=world.project.id,
+                messages=[
+                    {"text": XSS_TEXT, "confidence": 0.9},
+                    {"text": XSS_TEXT, "confidence": 0.2},
+                    {"text": "hello"},
+                ],
+            )
+        html = client.get(url).text
+        assert ">Production traffic</h2>" in html
+        assert "<script>" not in html.split("</header>")[1]
+        assert "&lt;script&gt;" in html
+        assert re.search(r"<dt>Coverage[^<]*</dt>\s*<dd>50%</dd>", html)
+        # The grouping job behind the traffic is not listed among the retrain jobs.
+        assert "group_traffic" not in html and "ingest</td>" not in html
 
     def test_audit_points_when_the_audit_sample_is_labeled(
         self, client, factory, world, session_factory, settings

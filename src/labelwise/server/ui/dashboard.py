@@ -18,7 +18,7 @@ from markupsafe import Markup
 from labelwise.server.deps import SessionDep
 from labelwise.server.ui import charts
 from labelwise.server.ui.pages import UiProjectAdmin, render, session_csrf
-from labelwise.service import dashboard, projects
+from labelwise.service import dashboard, projects, traffic
 from labelwise.service.dashboard import AnnotatorActivity, Dashboard, VersionPoint
 
 router = APIRouter(prefix="/ui/projects/{project_id}", include_in_schema=False)
@@ -288,5 +288,6 @@ def dashboard_page(
             "intent_curve": learning_curve(intent_series) if intent_series else None,
             "histograms": histogram_views(data.versions),
             "versions": list(reversed(data.versions)),
+            "traffic": traffic.summarize_traffic(session, project_id=project_id),
         },
     )
