@@ -4,10 +4,10 @@ import threading
 import time
 from datetime import timedelta
 
-import numpy as np
 import pytest
 from sqlalchemy import func, select, update
 
+from labelwise import load_model
 from labelwise.service import projects, queue, training
 from labelwise.service.transactions import begin_write
 from labelwise.store import Annotation, Item, Job, JobStatus, Project
@@ -44,8 +44,12 @@ def test_a_retrain_publishes_a_version_with_metrics_and_an_artifact(
     versions = training.list_model_versions(session, project_id=project.id)
     assert [v.version for v in versions] == [1]
     assert versions[0].metrics["labeled_items"] == 8
-    saved = np.load(str(versions[0].artifact_path))
-    assert saved["coef"].shape[1] > 0
+    # The whole model (TF-IDF vocabulary and coefficients) in the version's folder.
+    folder = tmp_path / "projects" / str(project.id) / "models" / "v1"
+    assert versions[0].artifact_path == str(folder)
+    model = load_model(folder)
+    assert model.classes == tuple(project.labels)
+    assert model.predict_proba(["hello there 0"]).shape == (1, len(project.labels))
     jobs = training.list_jobs(session, project_id=project.id)
     assert jobs[0].status is JobStatus.DONE and jobs[0].model_version_id == versions[0].id
 
