@@ -9,14 +9,16 @@ the exact package version, and refuses to embed with another one.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from labelwise.exceptions import ModelFileError
 from labelwise.features import SentenceEmbedder, TfidfFeaturizer
 from labelwise.features.sentence import MINILM, MINILM_NAME, MINILM_PACKAGE
-from labelwise.textmodel._files import ARRAYS, FolderReader
+from labelwise.textmodel._files import ARRAYS, META, FolderReader
 
 TFIDF = "tfidf"
 #: TfidfFeaturizer's constructor parameters, all saved.
@@ -37,6 +39,8 @@ class MiniLMFeatures:
     embedder : SentenceEmbedder, optional
         The embedder to use (one with a cache, or one shared by several models); a new
         one without cache by default, which loads the model on first use.
+    source : path, optional
+        The model.json this came from, named when the installed MiniLM differs.
     """
 
     def __init__(
@@ -46,11 +50,13 @@ class MiniLMFeatures:
         normalize: bool,
         dimension: int,
         embedder: SentenceEmbedder | None = None,
+        source: Path | None = None,
     ) -> None:
         self.model_id = model_id
         self.normalize = normalize
         self.dimension = dimension
         self.embedder = embedder
+        self.source = source
 
     @property
     def n_features_(self) -> int:
@@ -62,10 +68,12 @@ class MiniLMFeatures:
             self.embedder = SentenceEmbedder(normalize=self.normalize)
         installed = self.embedder.model_id
         if installed != self.model_id:
-            raise ValueError(
-                f"This model was trained on features of {self.model_id}; this environment "
-                f"embeds with {installed}. Install the same package version "
-                f"(pip install '{_package_pin(self.model_id)}') or retrain."
+            raise ModelFileError(
+                f"the model was trained on features of {self.model_id}; this environment "
+                f"embeds with {installed}: install the same package version "
+                f"(pip install '{_package_pin(self.model_id)}') or retrain",
+                file=self.source,
+                field="featurizer.model_id",
             )
         vectors = self.embedder.transform(texts)
         if vectors.shape[1] != self.dimension:
@@ -131,6 +139,7 @@ def featurizer_from(
             normalize=reader.field("featurizer.normalize", bool),
             dimension=reader.field("featurizer.dimension", int),
             embedder=embedder,
+            source=reader.directory / META,
         )
     if kind != TFIDF:
         raise reader.error(

@@ -137,21 +137,29 @@ class TextModel:
         ``{"intent": name, "spans": [...]}``.
         """
         texts = _texts(texts)
-        decided = None if self.classifier is None else self._decide(self.predict_proba(texts))
-        if self.tagger is None:
-            return self.task.predicted_values(decided)
-        spans = [
-            [Span(s.start, s.end, s.label) for s in found] for found in self.predict_spans(texts)
-        ]
-        if decided is None:
-            return self.task.predicted_values(spans)
-        return self.task.predicted_values(list(zip(decided, spans, strict=True)))
+        return self.decide(
+            None if self.classifier is None else self.predict_proba(texts),
+            None if self.tagger is None else self.predict_spans(texts),
+        )
 
-    def _decide(self, proba: ProbaArray) -> Any:
-        """What the learner's ``predict`` gives for these probabilities (no second pass)."""
-        if self.task.per_class_proba:
-            return (proba >= 0.5).astype(np.int8)
-        return np.asarray(self.classes, dtype=object)[np.argmax(proba, axis=1)]
+    def decide(
+        self, proba: ProbaArray | None, spans: Sequence[Sequence[ScoredSpan]] | None = None
+    ) -> list[Any]:
+        """:meth:`predict`'s values from :meth:`predict_proba`'s and :meth:`predict_spans`'s
+        output (pass what the model gives, None for what it does not), without predicting
+        again; the decision is the learner's ``predict``."""
+        decided: Any = None
+        if proba is not None:
+            if self.task.per_class_proba:
+                decided = (proba >= 0.5).astype(np.int8)
+            else:
+                decided = np.asarray(self.classes, dtype=object)[np.argmax(proba, axis=1)]
+        if spans is None:
+            return self.task.predicted_values(decided)
+        found = [[Span(s.start, s.end, s.label) for s in sentence] for sentence in spans]
+        if decided is None:
+            return self.task.predicted_values(found)
+        return self.task.predicted_values(list(zip(decided, found, strict=True)))
 
     # -- files ----------------------------------------------------------------------------
 
