@@ -93,7 +93,8 @@ def servable(version: ModelVersion) -> bool:
     return path is not None and (Path(path) / "model.json").is_file()
 
 
-def _summary(version: ModelVersion, production_id: int | None) -> VersionSummary:
+def summarize(version: ModelVersion, production_id: int | None) -> VersionSummary:
+    """The version as listed, given the id of the project's production version."""
     created = version.created_at
     return VersionSummary(
         id=version.id,
@@ -133,7 +134,7 @@ def list_versions(session: Session, *, project_id: int) -> list[VersionSummary]:
         .where(ModelVersion.project_id == project_id)
         .order_by(ModelVersion.version)
     )
-    summaries = [_summary(row, production_id) for row in rows]
+    summaries = [summarize(row, production_id) for row in rows]
     end_read(session)
     return summaries
 
@@ -143,7 +144,7 @@ def production_version(session: Session, *, project_id: int) -> VersionSummary |
     production_id = _project(session, project_id).production_version_id
     row = None if production_id is None else session.get(ModelVersion, production_id)
     end_read(session)
-    return None if row is None else _summary(row, production_id)
+    return None if row is None else summarize(row, production_id)
 
 
 def serving_version(
@@ -171,7 +172,7 @@ def serving_version(
             "promotes one (POST /api/projects/{id}/model-versions/{version}/promote, or the "
             "dashboard), or name a version in the request."
         )
-    summary, path = _summary(row, project.production_version_id), row.artifact_path
+    summary, path = summarize(row, project.production_version_id), row.artifact_path
     end_read(session)
     if not summary.servable or path is None:
         raise ConflictError(_legacy(summary.version))
@@ -232,14 +233,14 @@ def promote(
             previous_version=None if old is None else old.version,
         )
     session.commit()
-    return _summary(row, row.id)
+    return summarize(row, row.id)
 
 
 def compare(session: Session, *, project_id: int, a: int, b: int) -> Comparison:
     """Versions ``a`` and ``b`` side by side on every held-out score either has."""
     production_id = _project(session, project_id).production_version_id
-    first = _summary(_version(session, project_id, a), production_id)
-    second = _summary(_version(session, project_id, b), production_id)
+    first = summarize(_version(session, project_id, a), production_id)
+    second = summarize(_version(session, project_id, b), production_id)
     end_read(session)
     scores = []
     for held_out, metric, key, interval in HELD_OUT:
@@ -325,7 +326,7 @@ def export_model(
             )
     else:
         row = _version(session, project_id, version)
-    summary = _summary(row, project.production_version_id)
+    summary = summarize(row, project.production_version_id)
     end_read(session)
     if not summary.servable or row.artifact_path is None:
         raise ConflictError(_legacy(summary.version))

@@ -13,6 +13,8 @@ from labelwise.server.routes import (
     items,
     labels,
     metrics,
+    model_versions,
+    predictions,
     projects,
     queue,
     training,
@@ -31,6 +33,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     labels.router,
     exports.router,
     training.router,
+    model_versions.router,
+    predictions.router,
     metrics.router,
     dashboard.router,
 )
