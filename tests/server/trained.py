@@ -31,9 +31,10 @@ def trained_project(
     session_factory: sessionmaker[Session],
     *,
     versions: int = 1,
+    name: str = "served",
 ) -> Project:
     """A project of the world's admin (the annotator a member) with ``versions`` models."""
-    project = factory.project(world.admin, name="served", settings={"min_labels": 2})
+    project = factory.project(world.admin, name=name, settings={"min_labels": 2})
     factory.member(project, world.annotator)
     factory.items(project, ROWS)
     worker = RetrainWorker(session_factory, data_dir=settings.data_dir)
