@@ -11,17 +11,7 @@ from labelwise.service.training import RetrainWorker
 from labelwise.settings import Settings
 from labelwise.store import Project
 from tests.server.conftest import Factory, World
-
-ROWS = [
-    {"text": "hello there", "label": "greet"},
-    {"text": "hi friend", "label": "greet"},
-    {"text": "good morning to you", "label": "greet"},
-    {"text": "bye now", "label": "bye"},
-    {"text": "see you later", "label": "bye"},
-    {"text": "farewell my friend", "label": "bye"},
-    {"text": "hey, how are you"},
-    {"text": "goodbye and good night"},
-]
+from tests.server.test_training import ROWS
 
 
 def trained_project(
