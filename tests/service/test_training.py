@@ -398,3 +398,24 @@ def test_the_back_off_doubles_up_to_an_hour(session, setup):
         assert resume is not None
         assert (resume - now).total_seconds() == pytest.approx(expected)
     session.commit()
+
+
+def test_a_model_is_staged_then_renamed_and_stale_stagings_go_at_start(
+    session, session_factory, setup, tmp_path
+):
+    project, truth, owner = setup
+    models = tmp_path / "projects" / str(project.id) / "models"
+    stale = models / ".staged-left-by-a-killed-worker"
+    stale.mkdir(parents=True)
+    (stale / "model.npz").write_bytes(b"half")
+    label_n(session, project, owner, truth, 8)
+    worker = training.RetrainWorker(session_factory, data_dir=tmp_path, poll_seconds=0.05)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (models / "v1").exists():
+            time.sleep(0.05)
+    finally:
+        worker.stop()
+    assert sorted(p.name for p in models.iterdir()) == ["v1"]
+    assert sorted(p.name for p in (models / "v1").iterdir()) == ["model.json", "model.npz"]

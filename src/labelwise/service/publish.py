@@ -13,6 +13,9 @@ its TF-IDF vocabulary was never kept, so its coefficients cannot be applied to n
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,9 +34,29 @@ from labelwise.textmodel import TextModel
 KEEP_ROUNDS = 2
 
 
+#: Prefix of the folder a model is written to before its version exists.
+STAGED = ".staged-"
+
+
+def models_folder(data_dir: Path, project_id: int) -> Path:
+    """Where a project's versions keep their saved models."""
+    return Path(data_dir) / "projects" / str(project_id) / "models"
+
+
 def model_folder(data_dir: Path, project_id: int, version: int) -> Path:
     """Where version ``version`` of a project keeps its saved model."""
-    return Path(data_dir) / "projects" / str(project_id) / "models" / f"v{version}"
+    return models_folder(data_dir, project_id) / f"v{version}"
+
+
+def remove_staged(data_dir: Path) -> int:
+    """Remove models a stopped worker staged but never published; returns how many.
+
+    Only for a worker that is starting (one worker per database): no publish runs then.
+    """
+    leftovers = list(Path(data_dir).glob(f"projects/*/models/{STAGED}*"))
+    for folder in leftovers:
+        shutil.rmtree(folder, ignore_errors=True)
+    return len(leftovers)
 
 
 def text_model(snapshot: Snapshot, outcome: Outcome, featurizer: Any) -> TextModel | None:
@@ -62,7 +85,34 @@ def publish(
     data_dir: Path,
     started: float,
 ) -> None:
-    """One transaction: the new model version, its ranked queue, the swap, the job's end."""
+    """One transaction: the new model version, its ranked queue, the swap, the job's end.
+
+    The model is written before the transaction, into a staging folder beside the
+    versions', and only renamed into place inside it: writing takes a second for a large
+    model, and the writer lock is not held for that.
+    """
+    staged = None
+    if outcome.skipped is None and model is not None:
+        models = models_folder(data_dir, snapshot.project_id)
+        models.mkdir(parents=True, exist_ok=True)
+        staged = Path(tempfile.mkdtemp(dir=models, prefix=STAGED))
+        model.save(staged, overwrite=True)
+    try:
+        _publish(session, job_id, snapshot, outcome, staged, data_dir, started)
+    finally:
+        if staged is not None and staged.exists():
+            shutil.rmtree(staged, ignore_errors=True)
+
+
+def _publish(
+    session: Session,
+    job_id: int,
+    snapshot: Snapshot,
+    outcome: Outcome,
+    staged: Path | None,
+    data_dir: Path,
+    started: float,
+) -> None:
     begin_write(session)
     job = session.get_one(Job, job_id)
     project = session.scalar(
@@ -84,7 +134,7 @@ def publish(
         record(session, "retrain_skipped", project_id=project.id, job_id=job_id)
         session.commit()
         return
-    if model is None:
+    if staged is None:
         raise ValueError("A retrain that was not skipped must hand over its model.")
     version = (
         session.scalar(
@@ -93,9 +143,11 @@ def publish(
         or 0
     ) + 1
     folder = model_folder(data_dir, project.id, version)
-    # A folder already there is a leftover of a publish that failed after saving (its
-    # version number was never committed): it is replaced.
-    model.save(folder, overwrite=True)
+    if folder.exists():
+        # The leftover of a publish that failed after its rename: that version number
+        # was never committed, so the folder belongs to no version.
+        shutil.rmtree(folder)
+    os.replace(staged, folder)
     model_version = ModelVersion(
         project_id=project.id,
         version=version,

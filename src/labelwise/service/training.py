@@ -36,7 +36,7 @@ from labelwise.service.import_jobs import recover_imports, resumable, run_import
 from labelwise.service.importing import IMPORT_KIND
 from labelwise.service.job_errors import record_failure
 from labelwise.service.project_settings import SEQUENCE_TASKS, ProjectSettings
-from labelwise.service.publish import publish, text_model
+from labelwise.service.publish import publish, remove_staged, text_model
 from labelwise.service.snapshot import Outcome, Snapshot, take_snapshot, trainable_labels
 from labelwise.service.transactions import begin_write, end_read
 from labelwise.store import Item, Job, JobStatus, ModelVersion, Project
@@ -287,6 +287,7 @@ class RetrainWorker:
             return
         self.fail_interrupted()
         recover_imports(self.session_factory, self.data_dir)
+        remove_staged(self.data_dir)
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="labelwise-retrain", daemon=True)
         self._thread.start()

@@ -52,9 +52,12 @@ def _atomic(path: Path, write: Callable[[Path], object]) -> None:
 
 
 def _save_arrays(path: Path, arrays: Mapping[str, NDArray[Any]]) -> None:
-    # Through a handle: given a path, np.savez would append ".npz" to the temporary name.
+    # Compressed: an L2 logistic regression over TF-IDF leaves the coefficients of words
+    # absent from the labeled items at exactly 0 (79% of them for CLINC150 with 300
+    # labels: 43 MB became 7.8 MB). Through a handle: given a path, np.savez_compressed
+    # would append ".npz" to the temporary name.
     with open(path, "wb") as fh:
-        np.savez(fh, **arrays)  # type: ignore[arg-type]
+        np.savez_compressed(fh, **arrays)  # type: ignore[arg-type]
 
 
 def write_folder(
