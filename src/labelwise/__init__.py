@@ -21,6 +21,7 @@ if _TYPE_CHECKING:
         InvalidLabelError,
         LabelwiseError,
         MissingDependencyError,
+        ModelFileError,
         NotFittedError,
         PoolExhaustedError,
         QueryError,
@@ -40,6 +41,7 @@ if _TYPE_CHECKING:
         UtilityStrategy,
     )
     from labelwise.tasks import MultiLabel, SingleLabel, Task, task_for
+    from labelwise.textmodel import TextModel, load_model
 
 _LAZY = {
     "ActiveLearningLoop": "labelwise.loop",
@@ -55,6 +57,7 @@ _LAZY = {
     "LoopState": "labelwise.loop",
     "MarginSampling": "labelwise.strategies",
     "MissingDependencyError": "labelwise.exceptions",
+    "ModelFileError": "labelwise.exceptions",
     "MultiLabel": "labelwise.tasks",
     "NotFittedError": "labelwise.exceptions",
     "Oracle": "labelwise.loop",
@@ -72,10 +75,12 @@ _LAZY = {
     "StateError": "labelwise.exceptions",
     "Task": "labelwise.tasks",
     "TextDataset": "labelwise.data",
+    "TextModel": "labelwise.textmodel",
     "TfidfFeaturizer": "labelwise.features",
     "UtilityStrategy": "labelwise.strategies",
     "area_under_curve": "labelwise.evaluation",
     "labels_to_reach": "labelwise.evaluation",
+    "load_model": "labelwise.textmodel",
     "read_dataset": "labelwise.data",
     "run_simulation": "labelwise.simulation",
     "task_for": "labelwise.tasks",
@@ -98,6 +103,7 @@ __all__ = [
     "LoopState",
     "MarginSampling",
     "MissingDependencyError",
+    "ModelFileError",
     "MultiLabel",
     "NotFittedError",
     "Oracle",
@@ -115,11 +121,13 @@ __all__ = [
     "StateError",
     "Task",
     "TextDataset",
+    "TextModel",
     "TfidfFeaturizer",
     "UtilityStrategy",
     "__version__",
     "area_under_curve",
     "labels_to_reach",
+    "load_model",
     "read_dataset",
     "run_simulation",
     "task_for",

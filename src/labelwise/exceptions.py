@@ -4,6 +4,7 @@ The tree::
 
     LabelwiseError
     ├── InputError(ValueError)               bad input file: carries file, line, field
+    │   └── ModelFileError                   a saved model folder that cannot be read
     ├── NotFittedError(ValueError, AttributeError)
     ├── MissingDependencyError(ImportError)  an optional extra is not installed
     ├── StateError(ValueError)               a loop state that does not fit the pool or the call
@@ -68,6 +69,14 @@ class InputError(LabelwiseError, ValueError):
     def to_dict(self) -> dict[str, Any]:
         """One JSON shape for every input error (CLI, API, logs)."""
         return {"message": self.message, "file": self.file, "line": self.line, "field": self.field}
+
+
+class ModelFileError(InputError):
+    """A saved model folder (:class:`labelwise.TextModel`) that cannot be used.
+
+    ``file`` names the file at fault (``model.json``, ``model.npz``) and ``field`` the key
+    inside it (``featurizer.kind``, ``classifier.0.coef``); ``line`` stays None.
+    """
 
 
 class NotFittedError(LabelwiseError, ValueError, AttributeError):

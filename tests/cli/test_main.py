@@ -19,6 +19,7 @@ COMMANDS = [
     ["demo"],
     ["import"],
     ["export"],
+    ["export-model"],
     ["retrain"],
     ["simulate"],
     ["project", "create"],

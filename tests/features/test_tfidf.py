@@ -93,3 +93,26 @@ def test_lowercases() -> None:
     a = featurizer.transform(["BOOK A FLIGHT"]).toarray()
     b = featurizer.transform(["book a flight"]).toarray()
     np.testing.assert_allclose(a, b)
+
+
+def test_the_fitted_state_rebuilds_the_same_matrix_exactly() -> None:
+    fitted = TfidfFeaturizer(max_features=50, min_df=1, sublinear_tf=False).fit(TEXTS)
+    state = fitted.fitted_state()
+    assert [len(terms) for terms, _ in state] == [len(v.vocabulary_) for v in fitted.vectorizers_]
+    rebuilt = TfidfFeaturizer.from_fitted_state(
+        state, max_features=50, min_df=1, sublinear_tf=False
+    )
+    assert rebuilt.n_features_ == fitted.n_features_
+    new = ["book a trip to zürich", "", "unknown qqq words", "TELL ME A JOKE"]
+    a, b = fitted.transform(new), rebuilt.transform(new)
+    assert (a != b).nnz == 0 and a.shape == b.shape
+
+
+def test_a_fitted_state_that_does_not_add_up_is_refused() -> None:
+    (words, idf), chars = TfidfFeaturizer().fit(TEXTS).fitted_state()
+    with pytest.raises(ValueError, match="Block 0 has"):
+        TfidfFeaturizer.from_fitted_state([(words, idf[:-1]), chars])
+    with pytest.raises(ValueError, match="Expected 2 blocks"):
+        TfidfFeaturizer.from_fitted_state([chars])
+    with pytest.raises(NotFittedError):
+        TfidfFeaturizer().fitted_state()

@@ -7,6 +7,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
+from labelwise import load_model
 from labelwise.data.spans import tokenize
 from labelwise.learners.crf import CRFTagger
 from labelwise.recipes import combined_uncertainty
@@ -58,9 +59,9 @@ def test_a_spans_retrain_publishes_span_f1_and_dict_suggestions(
     assert sum(m["pool_predicted_entities"].values()) > 0
     assert m["pool_predicted_sample"] == 150 - 30 - 40
     assert version.artifact_path is not None
-    tagger = CRFTagger.load(version.artifact_path)
-    assert str(version.artifact_path).endswith(f"v{version.version}.crf.npz")
-    assert tagger.classes_
+    assert version.artifact_path.endswith(f"v{version.version}")
+    model = load_model(version.artifact_path)
+    assert model.classifier is None and model.tagger.classes_
     rows = queue_rows(session, project)
     assert len(rows) == 40  # queue_size
     assert all(score > 0 for score, _, _ in rows)
@@ -146,8 +147,10 @@ def test_intents_and_entities_rank_by_the_mean_of_both_uncertainties(
     # Both models are scored on the same evaluation set.
     assert 0.0 <= m["eval_accuracy"] <= 1.0 and len(m["eval_ci95"]) == 2
     assert 0.0 < m["eval_span_f1"] <= 1.0 and m["eval_n"] == 30
-    assert str(version.artifact_path).endswith(".npz")  # the intent classifier's coefficients
-    tagger = CRFTagger.load(tmp_path / "projects" / str(project.id) / "models" / "v1.crf.npz")
+    # One saved model: the intent classifier and the tagger.
+    model = load_model(tmp_path / "projects" / str(project.id) / "models" / "v1")
+    assert model.classes == tuple(project.labels)
+    tagger = model.tagger
     rows = queue_rows(session, project)
     assert len(rows) == 40
     scores = [score for score, _, _ in rows]

@@ -4,10 +4,10 @@ import threading
 import time
 from datetime import timedelta
 
-import numpy as np
 import pytest
 from sqlalchemy import func, select, update
 
+from labelwise import load_model
 from labelwise.service import projects, queue, training
 from labelwise.service.transactions import begin_write
 from labelwise.store import Annotation, Item, Job, JobStatus, Project
@@ -44,8 +44,12 @@ def test_a_retrain_publishes_a_version_with_metrics_and_an_artifact(
     versions = training.list_model_versions(session, project_id=project.id)
     assert [v.version for v in versions] == [1]
     assert versions[0].metrics["labeled_items"] == 8
-    saved = np.load(str(versions[0].artifact_path))
-    assert saved["coef"].shape[1] > 0
+    # The whole model (TF-IDF vocabulary and coefficients) in the version's folder.
+    folder = tmp_path / "projects" / str(project.id) / "models" / "v1"
+    assert versions[0].artifact_path == str(folder)
+    model = load_model(folder)
+    assert model.classes == tuple(project.labels)
+    assert model.predict_proba(["hello there 0"]).shape == (1, len(project.labels))
     jobs = training.list_jobs(session, project_id=project.id)
     assert jobs[0].status is JobStatus.DONE and jobs[0].model_version_id == versions[0].id
 
@@ -394,3 +398,24 @@ def test_the_back_off_doubles_up_to_an_hour(session, setup):
         assert resume is not None
         assert (resume - now).total_seconds() == pytest.approx(expected)
     session.commit()
+
+
+def test_a_model_is_staged_then_renamed_and_stale_stagings_go_at_start(
+    session, session_factory, setup, tmp_path
+):
+    project, truth, owner = setup
+    models = tmp_path / "projects" / str(project.id) / "models"
+    stale = models / ".staged-left-by-a-killed-worker"
+    stale.mkdir(parents=True)
+    (stale / "model.npz").write_bytes(b"half")
+    label_n(session, project, owner, truth, 8)
+    worker = training.RetrainWorker(session_factory, data_dir=tmp_path, poll_seconds=0.05)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (models / "v1").exists():
+            time.sleep(0.05)
+    finally:
+        worker.stop()
+    assert sorted(p.name for p in models.iterdir()) == ["v1"]
+    assert sorted(p.name for p in (models / "v1").iterdir()) == ["model.json", "model.npz"]

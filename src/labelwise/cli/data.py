@@ -1,4 +1,5 @@
-"""``labelwise import`` and ``labelwise export``: items in, labels out."""
+"""``labelwise import`` and ``labelwise export``: items in, labels out; and
+``labelwise export-model``: a trained model out, for use without the server."""
 
 from __future__ import annotations
 
@@ -173,3 +174,42 @@ def export(
         )
     what = "rows" if with_skips_and_flags else "labels"
     make_console().print(f"wrote {count:,} {what} to {escape(str(file))}")
+
+
+def export_model(
+    project: Annotated[str, typer.Argument(help="Project name or id.")],
+    directory: Annotated[
+        Path, typer.Argument(help="Folder to write (created when missing).", file_okay=False)
+    ],
+    version: Annotated[
+        int | None,
+        typer.Option(
+            "--version",
+            min=1,
+            help="Model version [default: the one in production, else the newest].",
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a model already in the folder.")
+    ] = False,
+    db: DatabaseOption = None,
+) -> None:
+    """Write a trained model (weights .npz, schema, featurizer; no pickle) that
+    labelwise.load_model(DIR).predict_proba(texts) loads without the server."""
+    from labelwise.service.model_versions import export_model as write_model
+
+    with reporting_errors(), open_session(db) as session:
+        found = resolve_project(session, project)
+        exported = write_model(
+            session, project_id=found.id, directory=directory, version=version, overwrite=force
+        )
+    which = " (production)" if exported.production else ""
+    console = make_console()
+    console.print(
+        f"wrote model v{exported.version}{which} of {escape(found.name)} to "
+        f"{escape(str(directory))}",
+        soft_wrap=True,
+    )
+    console.print(
+        f"  load it with: labelwise.load_model({escape(repr(str(directory)))})", soft_wrap=True
+    )

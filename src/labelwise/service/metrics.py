@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from labelwise.evaluation import Agreement
+from labelwise.service.model_versions import VersionSummary, summarize
 from labelwise.service.projects import ProjectStatus, project_status, task_of
 from labelwise.service.transactions import end_read
 from labelwise.store import Annotation, AnnotationKind, ModelVersion, Project
@@ -19,7 +20,7 @@ class ProjectMetrics:
     """``status`` counts; ``latest_model`` is None until a first model is trained."""
 
     status: ProjectStatus
-    latest_model: ModelVersion | None
+    latest_model: VersionSummary | None
     agreement: Agreement | None = None
 
 
@@ -31,9 +32,13 @@ def project_metrics(session: Session, *, project_id: int) -> ProjectMetrics:
         .order_by(ModelVersion.version.desc())
         .limit(1)
     )
+    project = session.get(Project, project_id)
+    summary = None
+    if latest is not None and project is not None:
+        summary = summarize(latest, project.production_version_id)
     agreement = _agreement(session, project_id)
     end_read(session)
-    return ProjectMetrics(status=status, latest_model=latest, agreement=agreement)
+    return ProjectMetrics(status=status, latest_model=summary, agreement=agreement)
 
 
 def _agreement(session: Session, project_id: int) -> Agreement | None:

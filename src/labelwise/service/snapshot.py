@@ -77,8 +77,9 @@ class Outcome:
     """What a retrain produced, for the publish step (no database handles).
 
     ``suggestions`` holds one JSON value per ranked position (classification:
-    ``[[label, p], ...]``; span tasks: the contract's dict). ``tagger`` is the fitted CRF
-    of span tasks, saved beside the version's other artifacts.
+    ``[[label, p], ...]``; span tasks: the contract's dict). ``model`` is the fitted
+    classifier (intents+entities: the intent classifier) and ``tagger`` the fitted CRF of
+    span tasks; publishing saves both as the version's model.
     """
 
     positions: NDArray[np.intp]
@@ -86,7 +87,6 @@ class Outcome:
     suggestions: list[Any]
     strategy: str
     metrics: dict[str, Any]
-    parameters: dict[str, NDArray[Any]]
     skipped: str | None = None
     model: Any = None
     tagger: Any = None

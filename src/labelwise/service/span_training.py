@@ -162,7 +162,6 @@ def train_and_rank(
             suggestions=[suggestion(spans) for spans in ranking.spans],
             strategy=ranking.strategy,
             metrics=metrics,
-            parameters={},
             tagger=tagger,
         )
     if classify is None:
@@ -235,7 +234,6 @@ def _combine(
             "mean of 1 - intent margin and 1 - P(best path)"
         ),
         metrics=merged,
-        parameters=classifier.parameters,
         model=classifier.model,
         tagger=tagger,
     )

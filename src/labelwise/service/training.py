@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 from sklearn.linear_model import LogisticRegression
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -37,24 +37,15 @@ from labelwise.service.import_jobs import recover_imports, resumable, run_import
 from labelwise.service.importing import IMPORT_KIND
 from labelwise.service.job_errors import record_failure
 from labelwise.service.project_settings import SEQUENCE_TASKS, ProjectSettings
+from labelwise.service.publish import publish, remove_staged, text_model
 from labelwise.service.snapshot import Outcome, Snapshot, take_snapshot, trainable_labels
 from labelwise.service.transactions import begin_write, end_read
-from labelwise.store import (
-    Item,
-    Job,
-    JobStatus,
-    ModelVersion,
-    Project,
-    QueryRound,
-    QueueEntry,
-)
+from labelwise.store import Item, Job, JobStatus, ModelVersion, Project
 from labelwise.strategies import SEQUENCE_STRATEGIES, STRATEGIES
 from labelwise.tasks import Task
 
 log = logging.getLogger(__name__)
 
-#: Query rounds whose queue entries are kept (the live one and the one before it).
-KEEP_ROUNDS = 2
 #: Classes stored per queued item as suggestions, best first: one per number key 1-9 on
 #: the labeling page. Classes the model gives no probability (never labeled yet) still
 #: fill the list in schema order, so every key labels something predictable.
@@ -239,11 +230,16 @@ def list_model_versions(session: Session, *, project_id: int) -> list[ModelVersi
 
 @dataclass
 class _Features:
-    """One project's pool features, grown as items are imported (positions are dense)."""
+    """One project's pool features, grown as items are imported (positions are dense).
+
+    ``featurizer`` made ``matrix`` (TF-IDF fit on ``texts``, or the MiniLM embedder); it is
+    saved with every model trained on these features.
+    """
 
     kind: str
     texts: list[str] = field(default_factory=list)
     matrix: Any = None
+    featurizer: Any = None
 
 
 class RetrainWorker:
@@ -292,6 +288,7 @@ class RetrainWorker:
             return
         self.fail_interrupted()
         recover_imports(self.session_factory, self.data_dir)
+        remove_staged(self.data_dir)
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="labelwise-retrain", daemon=True)
         self._thread.start()
@@ -442,8 +439,18 @@ class RetrainWorker:
             else:
                 pool = self._pool(snapshot.project_id, texts)
                 outcome = train_and_rank(pool, snapshot)
+            features = self._features.get(snapshot.project_id)
+            model = text_model(snapshot, outcome, None if features is None else features.featurizer)
             with self.session_factory() as session:
-                _publish(session, job_id, snapshot, outcome, self.data_dir, started)
+                publish(
+                    session,
+                    job_id,
+                    snapshot,
+                    outcome,
+                    model=model,
+                    data_dir=self.data_dir,
+                    started=started,
+                )
         except Exception as exc:  # any failure must end as a failed job
             log.exception("retrain job %s failed", job_id)
             with self.session_factory() as session:
@@ -574,9 +581,11 @@ class RetrainWorker:
             cached.texts.extend(new_texts)
             if cached.kind == "tfidf":
                 # TF-IDF statistics depend on the whole pool: refit when it grows.
-                cached.matrix = TfidfFeaturizer().fit_transform(cached.texts)
+                cached.featurizer = TfidfFeaturizer()
+                cached.matrix = cached.featurizer.fit_transform(cached.texts)
             else:
-                vectors = self._minilm().transform(new_texts)
+                cached.featurizer = self._minilm()
+                vectors = cached.featurizer.transform(new_texts)
                 cached.matrix = (
                     vectors if cached.matrix is None else np.vstack([cached.matrix, vectors])
                 )
@@ -616,7 +625,6 @@ def _skipped(snapshot: Snapshot, reason: str) -> Outcome:
         suggestions=[],
         strategy=_strategy_name(snapshot),
         metrics={},
-        parameters={},
         skipped=reason,
     )
 
@@ -696,7 +704,6 @@ def train_and_rank(pool: Pool, snapshot: Snapshot) -> Outcome:
         suggestions=suggestions,
         strategy=repr(strategy),
         metrics=metrics,
-        parameters=_linear_parameters(model),
         model=model,
     )
 
@@ -734,130 +741,3 @@ def wilson_interval(successes: int, n: int, z: float = 1.959964) -> tuple[float,
     centre = (p + z * z / (2 * n)) / denom
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
     return max(0.0, float(centre - half)), min(1.0, float(centre + half))
-
-
-def _linear_parameters(model: Any) -> dict[str, NDArray[Any]]:
-    """Coefficients of a fitted linear learner, saved as .npz (no pickle); empty otherwise."""
-    estimators = getattr(model, "estimators_", None)
-    if not estimators or getattr(model, "multilabel", False) or estimators[0] is None:
-        return {}
-    estimator = estimators[0]
-    if not hasattr(estimator, "coef_"):
-        return {}
-    return {
-        "coef": np.asarray(estimator.coef_),
-        "intercept": np.asarray(estimator.intercept_),
-        "columns": np.asarray(model.columns_),
-        "classes": np.asarray([str(c) for c in model.classes_]),
-    }
-
-
-def _publish(
-    session: Session,
-    job_id: int,
-    snapshot: Snapshot,
-    outcome: Outcome,
-    data_dir: Path,
-    started: float,
-) -> None:
-    """One transaction: the new model version, its ranked queue, the swap, the job's end."""
-    begin_write(session)
-    job = session.get_one(Job, job_id)
-    project = session.scalar(
-        select(Project)
-        .where(Project.id == snapshot.project_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    assert project is not None
-    now = _now()
-    # The count this job trained on, which its version reports too (labels that arrived
-    # after the job was queued are in the snapshot).
-    job.label_count = snapshot.label_count
-    if outcome.skipped is not None:
-        # Nothing went wrong and nothing was produced: its own status and a plain note.
-        job.status = JobStatus.SKIPPED
-        job.progress = {**job.progress, "message": outcome.skipped}
-        job.finished_at = now
-        record(session, "retrain_skipped", project_id=project.id, job_id=job_id)
-        session.commit()
-        return
-    version = (
-        session.scalar(
-            select(func.max(ModelVersion.version)).where(ModelVersion.project_id == project.id)
-        )
-        or 0
-    ) + 1
-    artifact = None
-    folder = data_dir / "projects" / str(project.id) / "models"
-    if outcome.parameters:
-        folder.mkdir(parents=True, exist_ok=True)
-        artifact = folder / f"v{version}.npz"
-        np.savez(artifact, **outcome.parameters)  # type: ignore[arg-type]
-    if outcome.tagger is not None:
-        # Beside the classifier's coefficients: v<n>.crf.npz (CRFTagger.save, no pickle);
-        # the version's artifact_path names it when there is no classifier.
-        folder.mkdir(parents=True, exist_ok=True)
-        crf = folder / f"v{version}.crf.npz"
-        getattr(outcome.tagger, "full_", outcome.tagger).save(crf)
-        artifact = artifact or crf
-    model_version = ModelVersion(
-        project_id=project.id,
-        version=version,
-        label_count=snapshot.label_count,
-        metrics={**outcome.metrics, "seconds_total": round(time.perf_counter() - started, 4)},
-        artifact_path=None if artifact is None else str(artifact),
-        created_at=now,
-    )
-    session.add(model_version)
-    session.flush()
-    round_ = QueryRound(
-        project_id=project.id,
-        model_version_id=model_version.id,
-        strategy=outcome.strategy,
-        n_scored=int(outcome.positions.size),
-        seconds=float(outcome.metrics.get("query_seconds", 0.0)),
-        created_at=now,
-    )
-    session.add(round_)
-    session.flush()
-    if outcome.positions.size:
-        ids = dict(
-            session.execute(
-                select(Item.position, Item.id).where(
-                    Item.project_id == project.id, Item.position.in_(outcome.positions.tolist())
-                )
-            ).all()
-        )
-        session.execute(
-            insert(QueueEntry),
-            [
-                {
-                    "round_id": round_.id,
-                    "rank": rank,
-                    "item_id": ids[int(position)],
-                    "score": float(score),
-                    "suggestions": suggestions,
-                }
-                for rank, (position, score, suggestions) in enumerate(
-                    zip(outcome.positions, outcome.scores, outcome.suggestions, strict=True)
-                )
-            ],
-        )
-    project.current_round_id = round_.id
-    old_rounds = select(QueryRound.id).where(
-        QueryRound.project_id == project.id, QueryRound.id <= round_.id - KEEP_ROUNDS
-    )
-    session.execute(delete(QueueEntry).where(QueueEntry.round_id.in_(old_rounds)))
-    job.status = JobStatus.DONE
-    job.model_version_id = model_version.id
-    job.finished_at = now
-    record(
-        session,
-        "model_published",
-        project_id=project.id,
-        job_id=job_id,
-        version=version,
-        label_count=snapshot.label_count,
-    )
-    session.commit()

@@ -13,6 +13,8 @@ from labelwise.server.routes import (
     items,
     labels,
     metrics,
+    model_versions,
+    predictions,
     projects,
     queue,
     service_tokens,
@@ -35,6 +37,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     training.router,
     service_tokens.router,
     traffic.router,
+    model_versions.router,
+    predictions.router,
     metrics.router,
     dashboard.router,
 )

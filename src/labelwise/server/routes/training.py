@@ -1,11 +1,11 @@
-"""Retraining: jobs, asking for one, and the model versions they published."""
+"""Retraining: jobs and asking for one (the versions they publish: ``model_versions``)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, status
 
 from labelwise.server.deps import ProjectAdmin, ProjectMember, SessionDep
-from labelwise.server.schemas.training import JobOut, ModelVersionOut
+from labelwise.server.schemas.training import JobOut
 from labelwise.service import training
 from labelwise.store import Role
 
@@ -24,10 +24,3 @@ def list_jobs(session: SessionDep, access: ProjectMember) -> list[JobOut]:
 def request_retrain(session: SessionDep, access: ProjectAdmin) -> JobOut:
     """Queue a retrain now (or get the one already waiting); the worker runs it."""
     return JobOut.model_validate(training.request_retrain(session, project_id=access.project_id))
-
-
-@router.get("/model-versions", response_model=list[ModelVersionOut])
-def list_model_versions(session: SessionDep, access: ProjectMember) -> list[ModelVersionOut]:
-    """Published models, oldest first (the order of a learning curve)."""
-    versions = training.list_model_versions(session, project_id=access.project_id)
-    return [ModelVersionOut.model_validate(v) for v in versions]

@@ -61,3 +61,8 @@ class ModelVersionOut(BaseModel):
     label_count: int
     metrics: dict[str, Any]
     created_at: UtcDateTime
+    production: bool = Field(description="Predictions are served from this version.")
+    servable: bool = Field(
+        description="Its whole model was saved, so it can be promoted and predict "
+        "(versions published before models were saved whole cannot).",
+    )

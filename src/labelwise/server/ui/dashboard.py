@@ -18,7 +18,7 @@ from markupsafe import Markup
 from labelwise.server.deps import SessionDep
 from labelwise.server.ui import charts
 from labelwise.server.ui.pages import UiProjectAdmin, render, session_csrf
-from labelwise.service import dashboard, projects, traffic
+from labelwise.service import dashboard, model_versions, projects, traffic
 from labelwise.service.dashboard import AnnotatorActivity, Dashboard, VersionPoint
 
 router = APIRouter(prefix="/ui/projects/{project_id}", include_in_schema=False)
@@ -32,6 +32,8 @@ AUDIT_SAMPLE = "random audit sample"
 SPAN_TASKS = frozenset({"spans", "intents_entities"})
 #: Model versions drawn as small-multiple uncertainty histograms (the latest ones).
 HISTOGRAMS = 6
+#: Shown after an action that redirects here (post/redirect/get carries a key, never text).
+DONE_MESSAGES = {"promoted": "Model promoted: predictions now come from it."}
 
 
 @dataclass(frozen=True)
@@ -265,6 +267,8 @@ def dashboard_page(
     # Intents+entities: the span curve above, the intent classifier's accuracy below.
     intent_series = curve_series(data.versions) if data.task == "intents_entities" else []
     latest = data.versions[-1] if data.versions else None
+    # Which version serves predictions, and which could (the table's promote links).
+    serving = {v.version: v for v in model_versions.list_versions(session, project_id=project_id)}
     return render(
         request,
         "dashboard.html",
@@ -288,6 +292,8 @@ def dashboard_page(
             "intent_curve": learning_curve(intent_series) if intent_series else None,
             "histograms": histogram_views(data.versions),
             "versions": list(reversed(data.versions)),
+            "serving": serving,
+            "message": DONE_MESSAGES.get(request.query_params.get("done", ""), ""),
             "traffic": traffic.summarize_traffic(session, project_id=project_id),
         },
     )
