@@ -408,11 +408,13 @@ def _version_summary(job: Job, version: ModelVersion) -> Table:
     took = ""
     if job.started_at is not None and job.finished_at is not None:
         took = f", {(job.finished_at - job.started_at).total_seconds():.1f} s"
+    title = f"model v{version.version}: {plural(version.label_count, 'label')} (job {job.id}{took})"
     table = Table(
-        title=f"model v{version.version}: {plural(version.label_count, 'label')} "
-        f"(job {job.id}{took})",
+        title=title,
         show_header=False,
         title_justify="left",
+        # A narrow table (few metrics) would fold its title over two lines.
+        min_width=len(title),
     )
     table.add_column("metric")
     table.add_column("value", justify="right")
