@@ -41,6 +41,7 @@ from labelwise.store import (
     TrafficMessage,
     TrafficStat,
 )
+from labelwise.store.bulk import insert_rows
 from labelwise.store.queries import utc_day
 
 #: Messages per request (and per transaction): big enough for a bot's minute of traffic,
@@ -380,9 +381,12 @@ def _items_for(
         }
         for offset, (digest, text) in enumerate(first_text.items())
     ]
+    items = cast(Table, Item.__table__)
     for chunk in _chunks(rows):
         ids.update(
-            session.execute(insert(Item).returning(Item.content_hash, Item.id), list(chunk)).all()
+            session.execute(
+                insert(items).returning(items.c.content_hash, items.c.id), list(chunk)
+            ).all()
         )
     return ids, len(rows)
 
@@ -409,8 +413,7 @@ def _store_messages(
         }
         for m in messages
     ]
-    for chunk in _chunks(rows):
-        session.execute(insert(TrafficMessage), list(chunk))
+    insert_rows(session, cast(Table, TrafficMessage.__table__), rows)
 
 
 def _count(
@@ -469,8 +472,7 @@ def _count(
         for i, (n, first, last) in tally.items()
         if i not in counted
     ]
-    for chunk in _chunks(new):
-        session.execute(insert(TrafficStat), list(chunk))
+    insert_rows(session, table, new)
 
 
 # -- what traffic looks like ----------------------------------------------------------------
