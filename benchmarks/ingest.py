@@ -27,10 +27,10 @@ admin, a project with the CLINC150 intents as labels and a service token with sc
    members of a group) before the worker starts, and the output says so.
 
 ``--profile-batch 10000`` adds, per database, the service function
-``traffic.ingest_traffic`` alone, run in this process on one batch of that size (the
-second batch of the same replay, so its texts are a mix of new items and repeats):
-timed plainly, with the wall and CPU seconds of each stage, and under cProfile, whose
-top functions go to ``ingest_profile.txt`` beside the results.
+``traffic.ingest_traffic`` alone, in this process (no HTTP): over the same batches as
+the server got, one after another, and on one batch of that size (the replay's second,
+so its texts are a mix of new items and repeats) with the wall and CPU seconds of each
+stage, and under cProfile, whose top functions go to ``ingest_profile.txt``.
 
 The acknowledgment phase also reads the CPU seconds the server process and PostgreSQL's
 processes used (Linux ``/proc``): messages per CPU second hardly move when other work
@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import io
 import itertools
 import json
@@ -532,22 +533,35 @@ def stage_clocks() -> Iterator[dict[str, list[float]]]:
 def profile_service(
     session_factory: sessionmaker[Session],
     labels: Sequence[str],
+    chunks: Sequence[list[dict[str, Any]]],
     warm: list[dict[str, Any]],
     batch: list[dict[str, Any]],
 ) -> dict[str, Any]:
-    """The service alone on ``batch`` after ``warm``, three times, each in a fresh project
-    of the database (the same work each time): timed plainly, with its stages clocked, and
-    under cProfile (whose top functions are returned as text)."""
-    projects = []
-    for name in ("timed", "clocked", "profiled"):
-        tenant = seed_tenant(session_factory, labels, name=name)
-        ingest_once(session_factory, tenant.project_id, warm)
-        projects.append(tenant.project_id)
-    seconds, cpu, report = ingest_once(session_factory, projects[0], batch)
-    with stage_clocks() as spent:
-        clocked_wall, clocked_cpu, _ = ingest_once(session_factory, projects[1], batch)
-    profiler = cProfile.Profile()
-    ingest_once(session_factory, projects[2], batch, profiler)
+    """The service alone, each time in a fresh project of the database: the whole replay
+    (``chunks``, in order, one after another; the same work as over HTTP), then ``batch``
+    after ``warm`` with its stages clocked, and again under cProfile (whose top functions
+    are returned as text)."""
+    # This process holds the replay (a million objects): frozen, the collector skips it,
+    # as it would in a server that only holds the batch in hand.
+    gc.collect()
+    gc.freeze()
+    try:
+        alone = seed_tenant(session_factory, labels, name="alone")
+        seconds = cpu = 0.0
+        for chunk in chunks:
+            wall, used, _ = ingest_once(session_factory, alone.project_id, chunk)
+            seconds, cpu = seconds + wall, cpu + used
+        clocked, profiled = (seed_tenant(session_factory, labels, name=n) for n in ("c", "p"))
+        ingest_once(session_factory, clocked.project_id, warm)
+        ingest_once(session_factory, profiled.project_id, warm)
+        with stage_clocks() as spent:
+            clocked_wall, clocked_cpu, report = ingest_once(
+                session_factory, clocked.project_id, batch
+            )
+        profiler = cProfile.Profile()
+        ingest_once(session_factory, profiled.project_id, batch, profiler)
+    finally:
+        gc.unfreeze()
     text = io.StringIO()
     pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(40)
     # What the stages leave: the project's row lock, the commit, the loop around them.
@@ -557,13 +571,15 @@ def profile_service(
         clocked_cpu - sum(spent[name][1] for name in top_level),
     ]
     spent["whole call"] = [clocked_wall, clocked_cpu]
+    messages = sum(map(len, chunks))
     return {
+        "replay_messages": messages,
+        "replay_seconds": round(seconds, 2),
+        "replay_cpu_seconds": round(cpu, 2),
+        "replay_per_second": round(messages / seconds, 1),
         "messages": len(batch),
         "new_items": report.new_items,
         "repeats": report.repeats,
-        "seconds": round(seconds, 3),
-        "cpu_seconds": round(cpu, 3),
-        "messages_per_second": round(len(batch) / seconds, 1),
         "stages": {
             name: {"wall": round(wall, 3), "cpu": round(used, 3)}
             for name, (wall, used) in spent.items()
@@ -626,10 +642,10 @@ def one_run(
             )
             profile = None
             if args.profile_batch:
-                # The replay's first two batches of that size; the second is measured.
+                # The stages: on the replay's second batch of that size, after its first.
                 size = args.profile_batch
                 profile = profile_service(
-                    factory, labels, messages[:size], messages[size : 2 * size]
+                    factory, labels, chunks, messages[:size], messages[size : 2 * size]
                 )
             engine.dispose()
     summary = acks.summary()
@@ -761,25 +777,34 @@ def markdown(result: dict[str, Any]) -> str:
             "",
             "## Where an ingest batch spends its time",
             "",
-            "`traffic.ingest_traffic` called in this process (no HTTP, no server), on the "
-            "replay's second batch of this size after its first, in a fresh project of the "
-            "same database. CPU is this process's; the rest of the wall time is the database "
-            "server's work, waiting, and other programs on the cores.",
+            "`traffic.ingest_traffic` called in this process (no HTTP, no server, one caller) "
+            "on the same batches in the same order, into a fresh project of the same database; "
+            "beside it the server's figures from the acknowledgment phase. This process's CPU "
+            "and the server's both leave out PostgreSQL's own work; for SQLite they include it.",
             "",
-            "| database | messages | new items | service alone msgs/s | wall s | CPU s "
-            "| over HTTP msgs/s |",
+            "| database | service alone msgs/s | its CPU s | msgs per its CPU s "
+            "| over HTTP msgs/s | server CPU s | msgs per server CPU s |",
             "|---|---:|---:|---:|---:|---:|---:|",
         ]
         for run in profiles:
             p = run["profile"]
+            server = run["cpu_seconds"]["server"]
             lines.append(
-                f"| {run['database']} | {p['messages']:,} | {p['new_items']:,} "
-                f"| {p['messages_per_second']:,.0f} | {p['seconds']:.2f} | {p['cpu_seconds']:.2f} "
-                f"| {run['acknowledged_per_second']:,.0f} |"
+                f"| {run['database']} | {p['replay_per_second']:,.0f} "
+                f"| {p['replay_cpu_seconds']:.1f} "
+                f"| {p['replay_messages'] / p['replay_cpu_seconds']:,.0f} "
+                f"| {run['acknowledged_per_second']:,.0f} "
+                + (
+                    f"| {server:.1f} | {run['acknowledged'] / server:,.0f} |"
+                    if server
+                    else "| – | – |"
+                )
             )
         lines += [
             "",
-            "Seconds per stage (clocked in another fresh project, same work: this process's CPU, "
+            f"Seconds per stage of one batch of {profiles[0]['profile']['messages']:,} messages "
+            "(the replay's second of that size, after its first, in another fresh project; "
+            "this process's CPU, "
             "and wall time, which adds the database server's work for PostgreSQL and "
             "whatever else ran on the cores; `content_hash` is part of `check_message`; "
             "`rest` is the project's row lock, the commit and the loop around them):",

@@ -1,5 +1,5 @@
 """``benchmarks/ingest.py`` end to end on a small replay: SQLite only, a TF-IDF stand-in
-for MiniLM, 1,000 messages. About 30 s on two cores shared at load 5, nearly all of it
+for MiniLM, 1,000 messages. 15-30 s on two cores shared at load 3-5, nearly all of it
 two interpreters' imports and the server's start-up; the measuring itself takes seconds.
 
 The script runs as a user runs it (a fresh interpreter, a real server on loopback), and
