@@ -541,8 +541,9 @@ def profile_service(
     (``chunks``, in order, one after another; the same work as over HTTP), then ``batch``
     after ``warm`` with its stages clocked, and again under cProfile (whose top functions
     are returned as text)."""
-    # This process holds the replay (a million objects): frozen, the collector skips it,
-    # as it would in a server that only holds the batch in hand.
+    # Frozen, the collector skips this process's long-lived objects (the replay, a
+    # million of them, and the imported modules), so the service is measured without
+    # them; the server does not freeze its own, which the CPU columns compare.
     gc.collect()
     gc.freeze()
     try:
@@ -780,7 +781,9 @@ def markdown(result: dict[str, Any]) -> str:
             "`traffic.ingest_traffic` called in this process (no HTTP, no server, one caller) "
             "on the same batches in the same order, into a fresh project of the same database; "
             "beside it the server's figures from the acknowledgment phase. This process's CPU "
-            "and the server's both leave out PostgreSQL's own work; for SQLite they include it.",
+            "and the server's both leave out PostgreSQL's own work; for SQLite they include it. "
+            "Here the long-lived objects are frozen out of the garbage collector "
+            "(`gc.freeze()`); the server's are not.",
             "",
             "| database | service alone msgs/s | its CPU s | msgs per its CPU s "
             "| over HTTP msgs/s | server CPU s | msgs per server CPU s |",
