@@ -543,7 +543,7 @@ def profile_service(
     are returned as text)."""
     # Frozen, the collector skips this process's long-lived objects (the replay, a
     # million of them, and the imported modules), so the service is measured without
-    # them; the server does not freeze its own, which the CPU columns compare.
+    # them, as the server's start-up objects are (server.app freezes them once).
     gc.collect()
     gc.freeze()
     try:
@@ -783,7 +783,7 @@ def markdown(result: dict[str, Any]) -> str:
             "beside it the server's figures from the acknowledgment phase. This process's CPU "
             "and the server's both leave out PostgreSQL's own work; for SQLite they include it. "
             "Here the long-lived objects are frozen out of the garbage collector "
-            "(`gc.freeze()`); the server's are not.",
+            "(`gc.freeze()`), as the server freezes its start-up objects.",
             "",
             "| database | service alone msgs/s | its CPU s | msgs per its CPU s "
             "| over HTTP msgs/s | server CPU s | msgs per server CPU s |",
