@@ -453,16 +453,7 @@ class RetrainWorker:
                 )
         except Exception as exc:  # any failure must end as a failed job
             log.exception("retrain job %s failed", job_id)
-            with self.session_factory() as session:
-                begin_write(session)
-                job = session.get_one(Job, job_id)
-                job.status = JobStatus.FAILED
-                # Members see one path-free line, admins the detail, and the log (above)
-                # the whole traceback.
-                record_failure(job, exc, what="Retraining")
-                job.finished_at = _now()
-                record(session, "retrain_failed", project_id=job.project_id, job_id=job_id)
-                session.commit()
+            self._fail(job_id, exc, what="Retraining", event="retrain_failed")
             return
         # A spans project has no classifier to diagnose; intents+entities diagnoses its
         # intent classifier.
@@ -494,14 +485,19 @@ class RetrainWorker:
                 session.commit()
         except Exception as exc:  # any failure must end as a failed job
             log.exception("grouping job %s failed", job_id)
-            with self.session_factory() as session:
-                begin_write(session)
-                job = session.get_one(Job, job_id)
-                job.status = JobStatus.FAILED
-                record_failure(job, exc, what="Grouping traffic")
-                job.finished_at = _now()
-                record(session, "group_traffic_failed", project_id=job.project_id, job_id=job_id)
-                session.commit()
+            self._fail(job_id, exc, what="Grouping traffic", event="group_traffic_failed")
+
+    def _fail(self, job_id: int, exc: Exception, *, what: str, event: str) -> None:
+        """End a job as failed: members see one path-free line, admins the detail, and
+        the log (written by the caller) the whole traceback."""
+        with self.session_factory() as session:
+            begin_write(session)
+            job = session.get_one(Job, job_id)
+            job.status = JobStatus.FAILED
+            record_failure(job, exc, what=what)
+            job.finished_at = _now()
+            record(session, event, project_id=job.project_id, job_id=job_id)
+            session.commit()
 
     def _embed_for_grouping(self, texts: list[str]) -> Any:
         try:
