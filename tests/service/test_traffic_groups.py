@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from labelwise.service import projects, queue, traffic, traffic_groups, training, users
+from labelwise.service import importing, projects, queue, traffic, traffic_groups, training, users
 from labelwise.store import Item, Job, JobStatus, TrafficStat
 
 
@@ -126,3 +126,23 @@ def test_grouping_is_incremental_and_never_moves_an_item(
     assert groups["freeze my card"][1] == first
     assert groups["freeze my card!"][1] == first
     assert groups["order a new card"][1] == groups["order a new card"][0]
+
+
+def test_a_held_out_item_leads_no_group(session_factory, session, project, owner, tmp_path):
+    path = tmp_path / "eval.jsonl"
+    path.write_text('{"text": "what is my balance", "label": "balance"}\n', encoding="utf-8")
+    importing.import_items(session, project_id=project.id, path=path, evaluation=True)
+    traffic.ingest_traffic(
+        session,
+        project_id=project.id,
+        messages=[{"text": "what is my balance"}, {"text": "what is my balance?!"}],
+    )
+    _worker(session_factory, tmp_path).run_pending()
+    session.commit()
+    session.expire_all()
+    groups = _groups(session, project.id)
+    held_out, copy = groups["what is my balance"], groups["what is my balance?!"]
+    assert held_out[1] == held_out[0]  # alone
+    assert copy[1] == copy[0]  # not hidden behind an item nobody is served
+    served = queue.lease_next(session, project_id=project.id, annotator=owner)
+    assert served is not None and served.text == "what is my balance?!"

@@ -47,15 +47,20 @@ def enqueue_grouping(session: Session, *, project_id: int) -> None:
 @dataclass(frozen=True)
 class Pending:
     """Traffic items to group: the leaders so far and the ungrouped items (in position
-    order), each with its item id and text."""
+    order), each with its item id and text; ``apart``: ungrouped items that stand alone.
+
+    Held-out evaluation items are never served, so one must not lead a group (its members
+    would never be served either): each is its own group, and nobody joins it.
+    """
 
     leaders: list[tuple[int, str]]
     candidates: list[tuple[int, str]]
+    apart: list[int]
 
 
 def pending(session: Session, *, project_id: int) -> Pending:
     rows = session.execute(
-        select(Item.id, Item.text, TrafficStat.group_item_id)
+        select(Item.id, Item.text, TrafficStat.group_item_id, Item.is_evaluation)
         .join(TrafficStat, TrafficStat.item_id == Item.id)
         .where(
             TrafficStat.project_id == project_id,
@@ -65,8 +70,9 @@ def pending(session: Session, *, project_id: int) -> Pending:
         .order_by(Item.position)
     ).all()
     return Pending(
-        leaders=[(i, text) for i, text, group in rows if group is not None],
-        candidates=[(i, text) for i, text, group in rows if group is None],
+        leaders=[(i, text) for i, text, group, held_out in rows if group and not held_out],
+        candidates=[(i, text) for i, text, group, held_out in rows if not group and not held_out],
+        apart=[i for i, _, group, held_out in rows if not group and held_out],
     )
 
 
@@ -154,18 +160,23 @@ def run_grouping(
     started = time.perf_counter()
     todo = pending(session, project_id=project_id)
     end_read(session)
-    if not todo.candidates:
+    leaders = {item: item for item in todo.apart}
+    rows: list[tuple[int, str]] = []
+    if todo.candidates:
+        rows = [*todo.leaders, *todo.candidates]
+        vectors = embed([text for _, text in rows])
+        n_leaders = len(todo.leaders)
+        chosen = assign_near_duplicates(
+            vectors,
+            np.arange(n_leaders),
+            np.arange(n_leaders, len(rows)),
+            threshold=threshold,
+        )
+        leaders.update(
+            (rows[n_leaders + k][0], rows[int(leader)][0]) for k, leader in enumerate(chosen)
+        )
+    if not leaders:
         return {"grouped": 0, "new_leaders": 0, "embedded": 0, "seconds": 0.0}
-    rows = [*todo.leaders, *todo.candidates]
-    vectors = embed([text for _, text in rows])
-    n_leaders = len(todo.leaders)
-    chosen = assign_near_duplicates(
-        vectors,
-        np.arange(n_leaders),
-        np.arange(n_leaders, len(rows)),
-        threshold=threshold,
-    )
-    leaders = {rows[n_leaders + k][0]: rows[int(leader)][0] for k, leader in enumerate(chosen)}
     begin_write(session)
     grouped = store_groups(session, project_id=project_id, leaders=leaders)
     return {
