@@ -18,8 +18,17 @@ class TestQueueNext:
         body = response.json()
         assert body["text"] in {"hello there", "bye now"}
         assert body["lease_id"] > 0
-        assert set(body["reason"]) == {"explanation", "strategy", "score", "model_version", "focus"}
+        assert set(body["reason"]) == {
+            "source",
+            "explanation",
+            "strategy",
+            "score",
+            "model_version",
+            "focus",
+        }
         assert body["tokens"] == [] and body["span_suggestions"] == []
+        assert body["traffic_count"] is None  # imported, not production traffic
+        assert body["reason"]["source"] == "random"
         assert body["reason"]["strategy"].startswith("random")
         assert body["reason"]["explanation"] == (
             "Picked at random: there is no model yet to choose items."
