@@ -41,8 +41,8 @@ def test_new_texts_become_items_and_repeats_count(session, project):
         project_id=project.id,
         messages=[
             {"text": "what is my balance", "prediction": "balance", "confidence": 0.91},
-            {"text": "send 5 dollars to bob", "channel": "web"},
-            {"text": "What is   my BALANCE"},  # same text after normalisation
+            {"text": "send 5 dollars to bob", "channel": "web", "conversation_id": " "},
+            {"text": "What is   my BALANCE", "channel": ""},  # same text after normalisation
         ],
     )
     assert (report.accepted, report.duplicate, report.rejected) == (3, 0, 0)
@@ -59,7 +59,8 @@ def test_new_texts_become_items_and_repeats_count(session, project):
     stored = session.scalars(select(TrafficMessage).order_by(TrafficMessage.id)).all()
     assert [m.predicted for m in stored] == ["balance", None, None, None]
     assert stored[0].confidence == pytest.approx(0.91)
-    assert stored[1].channel == "web"
+    assert stored[1].channel == "web" and stored[1].conversation_id is None
+    assert stored[2].channel == ""
 
 
 def test_an_external_id_is_ingested_once(session, project):

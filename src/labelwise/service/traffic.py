@@ -131,13 +131,17 @@ class _Refused(Exception):
         self.message = message
 
 
-def _identifier(value: Any, name: str, limit: int) -> str | None:
+def _identifier(value: Any, name: str, limit: int, *, blank_ok: bool = False) -> str | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise _Refused(name, f"must be a string or an integer, got {type(value).__name__}")
     text = str(value)
     if not text.strip():
+        # A blank conversation or channel means "none"; a blank external id would make
+        # every such message a duplicate of the first, so it is refused.
+        if blank_ok:
+            return None
         raise _Refused(name, "must not be blank (leave it out instead)")
     if len(text) > limit:
         raise _Refused(name, f"has {len(text):,} characters; the limit is {limit}")
@@ -220,7 +224,7 @@ def check_message(
         if problem is not None:
             raise _Refused("text", problem)
         assert isinstance(text, str)  # text_problem refuses anything else
-        channel = _identifier(raw.get("channel"), "channel", _MAX_CHANNEL_CHARS)
+        channel = _identifier(raw.get("channel"), "channel", _MAX_CHANNEL_CHARS, blank_ok=True)
         return Message(
             index=index,
             text=text,
@@ -228,7 +232,7 @@ def check_message(
             external_id=_identifier(raw.get("external_id"), "external_id", _MAX_ID_CHARS),
             sent_at=_timestamp(raw.get("timestamp")),
             conversation_id=_identifier(
-                raw.get("conversation_id"), "conversation_id", _MAX_ID_CHARS
+                raw.get("conversation_id"), "conversation_id", _MAX_ID_CHARS, blank_ok=True
             ),
             channel=channel or "",
             prediction=_prediction(raw.get("prediction")),
