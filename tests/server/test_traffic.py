@@ -171,6 +171,15 @@ def test_members_read_the_traffic_summary_and_bots_do_not(client, world):
     body = response.json()
     assert (body["messages"], body["texts"], body["coverage"]) == (2, 1, 1.0)
     assert body["most_asked"][0]["text"] == "hello" and body["most_asked"][0]["count"] == 2
+    # Nothing audited is labeled yet: the live estimate says so rather than guessing.
+    assert body["live"] == {
+        "audited_texts": 0,
+        "audited_messages": 0,
+        "accuracy": None,
+        "ci95": None,
+        "effective_n": 0.0,
+        "most_confused": [],
+    }
     bot = _service_token(client, world, ["ingest"])
     response = client.get(
         f"/api/projects/{pid}/traffic/summary",

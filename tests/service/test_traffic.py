@@ -231,3 +231,54 @@ def test_the_summary_counts_days_coverage_and_the_most_asked(session, project):
         ("transfer", 1, False),
     ]
     assert summary.most_asked[0].last_seen_at == day2
+
+
+def test_live_traffic_joins_the_audit_sample_at_the_audit_fraction():
+    hashes = [importing.content_hash(f"message {i}") for i in range(4000)]
+    share = sum(traffic.in_live_audit(h, 0.1) for h in hashes) / len(hashes)
+    assert 0.085 < share < 0.115
+    assert not any(traffic.in_live_audit(h, 0.0) for h in hashes)
+    # The same text, the same decision: a retried batch cannot move an item in or out.
+    assert [traffic.in_live_audit(h, 0.1) for h in hashes[:50]] == [
+        traffic.in_live_audit(h, 0.1) for h in hashes[:50]
+    ]
+
+
+def test_ingested_texts_are_audited_by_their_hash_and_the_pool_is_still_sampled(session, owner):
+    from labelwise.service.serving.sources import _designate_audit_sample
+
+    project = projects.create_project(
+        session, name="audited", labels=["a", "b"], owner=owner, settings={"audit_fraction": 0.5}
+    )
+    texts = [f"question number {i}" for i in range(200)]
+    traffic.ingest_traffic(session, project_id=project.id, messages=[{"text": t} for t in texts])
+    audited = {
+        text
+        for text, flag in session.execute(
+            select(Item.text, Item.is_audit).where(Item.project_id == project.id)
+        )
+        if flag
+    }
+    assert audited == {t for t in texts if traffic.in_live_audit(importing.content_hash(t), 0.5)}
+    # Traffic's own audit items do not stand for the pool's sample: it is still drawn once.
+    import random
+
+    from labelwise.service.transactions import begin_write
+
+    before = len(audited)
+    begin_write(session)
+    _designate_audit_sample(session, project, 0.5, random.Random(0))
+    session.commit()
+    after = session.scalar(
+        select(func.count()).where(Item.project_id == project.id, Item.is_audit.is_(True))
+    )
+    assert after > before
+    begin_write(session)
+    _designate_audit_sample(session, project, 0.5, random.Random(1))
+    session.commit()
+    assert (
+        session.scalar(
+            select(func.count()).where(Item.project_id == project.id, Item.is_audit.is_(True))
+        )
+        == after
+    )

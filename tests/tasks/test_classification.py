@@ -230,3 +230,14 @@ def test_multi_label_export_fields_read_back_the_same() -> None:
     buffer = io.StringIO()
     csv.writer(buffer).writerow(["text", cell])
     assert task.parse(next(csv.reader(io.StringIO(buffer.getvalue())))[1]) == value
+
+
+def test_class_names_say_which_classes_a_value_names() -> None:
+    from labelwise.tasks import task_for
+
+    assert SingleLabel(["a", "b"]).class_names("a") == frozenset({"a"})
+    assert MultiLabel(["a", "b"]).class_names(["b", "a"]) == frozenset({"a", "b"})
+    spans = task_for("spans", None)
+    assert spans.class_names({"spans": []}) is None
+    intents = task_for("intents_entities", ["book", "play"])
+    assert intents.class_names({"intent": "book", "spans": []}) == frozenset({"book"})

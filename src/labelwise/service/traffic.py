@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from labelwise.service.errors import NotFoundError, ValidationError
 from labelwise.service.events import record
 from labelwise.service.importing import MAX_TEXT_CHARS, content_hash, json_safe, text_problem
+from labelwise.service.projects import parse_settings
 from labelwise.service.traffic_groups import enqueue_grouping
 from labelwise.service.transactions import begin_write, end_read
 from labelwise.store import (
@@ -300,7 +301,8 @@ def ingest_traffic(
     fresh = _drop_known_ids(session, project_id, checked)
     report.duplicate = len(checked) - len(fresh)
     if fresh:
-        item_ids, added = _items_for(session, project_id, fresh, now)
+        audit_fraction = parse_settings(project.settings).audit_fraction
+        item_ids, added = _items_for(session, project_id, fresh, now, audit_fraction)
         _store_messages(session, project_id, fresh, item_ids, now)
         _count(session, project_id, fresh, item_ids, now)
         report.new_items = added
@@ -350,9 +352,18 @@ def _drop_known_ids(session: Session, project_id: int, messages: list[Message]) 
 
 
 def _items_for(
-    session: Session, project_id: int, messages: list[Message], now: datetime
+    session: Session,
+    project_id: int,
+    messages: list[Message],
+    now: datetime,
+    audit_fraction: float,
 ) -> tuple[dict[str, int], int]:
-    """Item id per content hash, adding items for new texts; and how many were added."""
+    """Item id per content hash, adding items for new texts; and how many were added.
+
+    A new text joins the audit sample with probability ``audit_fraction``, decided by its
+    content hash (see :func:`in_live_audit`), so live traffic keeps an unbiased sample
+    whatever order the batches come in.
+    """
     hashes = list(dict.fromkeys(m.hash for m in messages))
     ids: dict[str, int] = {}
     for chunk in _chunks(hashes):
@@ -379,7 +390,7 @@ def _items_for(
             "meta": {},
             "source": SOURCE,
             "content_hash": digest,
-            "is_audit": False,
+            "is_audit": in_live_audit(digest, audit_fraction),
             "is_evaluation": False,
             "created_at": now,
         }
@@ -393,6 +404,16 @@ def _items_for(
             ).all()
         )
     return ids, len(rows)
+
+
+def in_live_audit(content_hash: str, fraction: float) -> bool:
+    """Whether a new traffic text joins the audit sample.
+
+    The content hash (a cryptographic digest, uniform over its range) read as a number in
+    [0, 1) is below ``fraction``: independent of every model and of arrival order, and the
+    same decision on a retried batch.
+    """
+    return int(content_hash[:13], 16) / 16**13 < fraction
 
 
 def _store_messages(

@@ -50,7 +50,9 @@ class Pending:
     order), each with its item id and text; ``apart``: ungrouped items that stand alone.
 
     Held-out evaluation items are never served, so one must not lead a group (its members
-    would never be served either): each is its own group, and nobody joins it.
+    would never be served either): each is its own group, and nobody joins it. Audit
+    items stand apart too: grouped, one would hide behind its leader and the audit would
+    lose exactly the texts that are asked in many wordings.
     """
 
     leaders: list[tuple[int, str]]
@@ -60,7 +62,12 @@ class Pending:
 
 def pending(session: Session, *, project_id: int) -> Pending:
     rows = session.execute(
-        select(Item.id, Item.text, TrafficStat.group_item_id, Item.is_evaluation)
+        select(
+            Item.id,
+            Item.text,
+            TrafficStat.group_item_id,
+            Item.is_evaluation | Item.is_audit,
+        )
         .join(TrafficStat, TrafficStat.item_id == Item.id)
         .where(
             TrafficStat.project_id == project_id,

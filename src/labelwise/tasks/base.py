@@ -231,6 +231,12 @@ class Task(ABC):
     def export_arrow_type(self) -> Any:
         """The Parquet (pyarrow) type of the exported ``label`` column."""
 
+    def class_names(self, value: Any) -> frozenset[str] | None:  # noqa: ARG002
+        """The classes a canonical value names, to compare with a production bot's
+        prediction (a label name or a list of them); None when the task's values name no
+        classes (entity spans alone)."""
+        return None
+
     def describe(self, value: Any, *, text: str | None = None) -> str:  # noqa: ARG002
         """A canonical value in a few words, for lists of decisions (``"a, b"``)."""
         return ", ".join(map(str, value)) if isinstance(value, list) else str(value)

@@ -108,6 +108,9 @@ class SingleLabel(_Classes):
     def predicted_values(self, predicted: Any) -> list[Any]:
         return [str(p) for p in np.asarray(predicted, dtype=object).reshape(-1)]
 
+    def class_names(self, value: Any) -> frozenset[str]:
+        return frozenset([str(value)])
+
     def consensus(self, values: Sequence[Any]) -> Any:
         require_values(values)
         counts = Counter(values)
@@ -206,6 +209,9 @@ class MultiLabel(_Classes):
 
     def predicted_values(self, predicted: Any) -> list[Any]:
         return self.decode(predicted)
+
+    def class_names(self, value: Any) -> frozenset[str]:
+        return frozenset(map(str, value))
 
     def consensus(self, values: Sequence[Any]) -> Any:
         require_values(values)

@@ -347,6 +347,9 @@ class IntentsAndEntities(Spans):
     def row_fields(self, label_field: str = "label") -> tuple[str, ...]:
         return (*super().row_fields(label_field), INTENT_FIELD)
 
+    def class_names(self, value: Any) -> frozenset[str]:
+        return frozenset([str(value[INTENT_FIELD])])
+
     def _intent(self, value: Any, *, api: bool) -> str:
         """The intent name of a value; InvalidLabelError (a sentence for the API) if bad."""
         if not isinstance(value, str) or not value.strip():

@@ -207,8 +207,46 @@ class TestPage:
         assert "<script>" not in html.split("</header>")[1]
         assert "&lt;script&gt;" in html
         assert re.search(r"<dt>Coverage[^<]*</dt>\s*<dd>50%</dd>", html)
+        assert "no audited message labeled yet" in html
+        assert "most-confused" not in html  # nothing labeled: no pairs table
         # The grouping job behind the traffic is not listed among the retrain jobs.
         assert "group_traffic" not in html and "ingest</td>" not in html
+
+    def test_live_accuracy_and_confused_pairs_from_the_audited_traffic(
+        self, client, world, session_factory
+    ):
+        from sqlalchemy import select, update
+
+        from labelwise.service import queue
+        from labelwise.service.transactions import begin_write
+        from labelwise.store import Item
+
+        ui_login(client, world.admin.username)
+        with session_factory() as session:
+            traffic.ingest_traffic(
+                session,
+                project_id=world.project.id,
+                messages=[
+                    {"text": "hi there", "prediction": "greet"},
+                    {"text": "see you", "prediction": "greet"},
+                ],
+            )
+            begin_write(session)
+            session.execute(update(Item).values(is_audit=True))
+            session.commit()
+            for text, label in [("hi there", "greet"), ("see you", "bye")]:
+                item = session.scalar(select(Item).where(Item.text == text))
+                queue.submit_annotation(
+                    session,
+                    project_id=world.project.id,
+                    annotator=world.admin,
+                    item_id=item.id,
+                    value=label,
+                )
+        html = client.get(f"/ui/projects/{world.project.id}/dashboard").text
+        assert re.search(r"Accuracy on live traffic[^<]*</dt>\s*<dd>50\.0%", html)
+        assert "2 messages of 2 texts" in html
+        assert re.search(r"<td>bye</td><td>greet</td><td class=\"num\">1</td>", html)
 
     def test_audit_points_when_the_audit_sample_is_labeled(
         self, client, factory, world, session_factory, settings

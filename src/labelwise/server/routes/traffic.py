@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 
 from labelwise.server.deps import ProjectMember, ScopedCaller, SessionDep, project_scope
 from labelwise.server.schemas.traffic import IngestReportOut, TrafficBatchIn, TrafficSummaryOut
-from labelwise.service import traffic
+from labelwise.service import live_quality, traffic
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["traffic"])
 
@@ -34,6 +34,8 @@ def ingest_traffic(
 @router.get("/traffic/summary", response_model=TrafficSummaryOut)
 def traffic_summary(session: SessionDep, access: ProjectMember) -> TrafficSummaryOut:
     """Production traffic at a glance: messages per day, repeats, the production model's
-    coverage, near-duplicate groups (and the worker's backlog) and the most asked texts."""
+    coverage, near-duplicate groups (and the worker's backlog), the most asked texts, and
+    the bot's accuracy on the random audit of live traffic with the most-confused pairs."""
     summary = traffic.summarize_traffic(session, project_id=access.project_id)
-    return TrafficSummaryOut.from_summary(summary)
+    live = live_quality.live_quality(session, project_id=access.project_id)
+    return TrafficSummaryOut.from_summary(summary, live)

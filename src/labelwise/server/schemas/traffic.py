@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from labelwise.server.schemas.common import UtcDateTime
+from labelwise.service.live_quality import LiveQuality
 from labelwise.service.traffic import MAX_BATCH, TrafficSummary
 
 
@@ -84,6 +85,46 @@ class AskedTextOut(BaseModel):
     labeled: bool
 
 
+class ConfusedPairOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    label: str = Field(description="What people labeled the messages.")
+    predicted: str = Field(description="What the production bot answered.")
+    messages: int
+
+
+class LiveQualityOut(BaseModel):
+    """The production bot's accuracy on the random audit of ingested messages."""
+
+    audited_texts: int = Field(description="Audited traffic texts people have labeled.")
+    audited_messages: int = Field(
+        description="Their messages that carried the bot's prediction (the estimate's base)."
+    )
+    accuracy: float | None = Field(
+        description="Share of those messages the bot answered right; null before the first."
+    )
+    ci95: tuple[float, float] | None = Field(
+        description="Wilson 95% interval on the effective sample size (messages of one "
+        "text count together)."
+    )
+    effective_n: float
+    most_confused: list[ConfusedPairOut] = Field(
+        description="(people's label, bot's answer) pairs over all labeled traffic, "
+        "most messages first."
+    )
+
+    @classmethod
+    def from_quality(cls, quality: LiveQuality) -> LiveQualityOut:
+        return cls(
+            audited_texts=quality.audited_texts,
+            audited_messages=quality.audited_messages,
+            accuracy=quality.accuracy,
+            ci95=quality.ci95,
+            effective_n=quality.effective_n,
+            most_confused=[ConfusedPairOut.model_validate(p) for p in quality.confused],
+        )
+
+
 class TrafficSummaryOut(BaseModel):
     messages: int = Field(description="Production messages stored.")
     texts: int = Field(description="Distinct texts (after normalisation) among them.")
@@ -97,9 +138,10 @@ class TrafficSummaryOut(BaseModel):
     groups: int = Field(description="Near-duplicate groups formed so far.")
     ungrouped: int = Field(description="Texts the worker has not grouped yet (its backlog).")
     most_asked: list[AskedTextOut]
+    live: LiveQualityOut
 
     @classmethod
-    def from_summary(cls, summary: TrafficSummary) -> TrafficSummaryOut:
+    def from_summary(cls, summary: TrafficSummary, live: LiveQuality) -> TrafficSummaryOut:
         return cls(
             messages=summary.messages,
             texts=summary.texts,
@@ -110,4 +152,5 @@ class TrafficSummaryOut(BaseModel):
             groups=summary.groups,
             ungrouped=summary.ungrouped,
             most_asked=[AskedTextOut.model_validate(a) for a in summary.most_asked],
+            live=LiveQualityOut.from_quality(live),
         )

@@ -25,6 +25,7 @@ from labelwise.service.project_settings import ProjectSettings
 from labelwise.store import (
     Annotation,
     AnnotationKind,
+    Event,
     Item,
     Project,
     QueryRound,
@@ -231,10 +232,13 @@ def _designate_audit_sample(
     Drawn before any model sees them and independently of every model, so accuracy on
     their labels estimates pool accuracy without the bias of actively chosen items. The
     queue never serves them and the worker never trains on them. Items imported later
-    are not added (the sample stays a sample of the pool it was drawn from).
+    are not added (the sample stays a sample of the pool it was drawn from); production
+    traffic joins an audit sample of its own as it arrives (``traffic.in_live_audit``).
     """
+    # Once per project, recorded by the event (production traffic adds its own audit
+    # items as it arrives, so audit items existing does not mean the pool was sampled).
     if session.scalar(
-        select(exists().where(Item.project_id == project.id, Item.is_audit.is_(True)))
+        select(exists().where(Event.project_id == project.id, Event.kind == "audit_sample"))
     ):
         return
     labeled = exists().where(Annotation.item_id == Item.id, Annotation.kind == AnnotationKind.LABEL)
