@@ -59,6 +59,7 @@ def test_the_audit_of_live_traffic_weighs_each_message(session, owner):
     assert live.accuracy == pytest.approx(4 / 5)
     # Weights 3, 1, 1: effective n = 25 / 11, far fewer than five messages.
     assert live.effective_n == pytest.approx(25 / 11)
+    assert live.ci95 is not None
     low, high = live.ci95
     assert low < 0.8 < high and high - low > 0.5
     assert [(p.label, p.predicted, p.messages) for p in live.confused] == [
