@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from sqlalchemy import func, select, update
@@ -551,13 +551,14 @@ def list_reports(
     session: Session,
     *,
     project_id: int,
-    status: FeedbackStatus | None = FeedbackStatus.OPEN,
+    status: FeedbackStatus | Literal["reviewed"] | None = FeedbackStatus.OPEN,
     offset: int = 0,
     limit: int = 50,
     cache: ModelCache | None = None,
 ) -> ReportPage:
     """Reports of the project: open ones by expected impact (highest first), reviewed
-    ones most recent first (``status=None``: open ones first, then the reviewed).
+    ones most recent first (``"reviewed"``: confirmed and rejected; None: all, open ones
+    first).
 
     Open reports not scored with the latest model version are rescored first (at most
     :data:`RESCORE_LIMIT` per call).
@@ -601,7 +602,11 @@ def list_reports(
                 for i in range(len(ids))
             }
     if status is not FeedbackStatus.OPEN:
-        done = [FeedbackStatus.CONFIRMED, FeedbackStatus.REJECTED] if status is None else [status]
+        done = (
+            [status]
+            if isinstance(status, FeedbackStatus)
+            else [FeedbackStatus.CONFIRMED, FeedbackStatus.REJECTED]
+        )
         ordered += [
             int(i)
             for i in session.scalars(
