@@ -179,9 +179,15 @@ def test_a_malformed_confirm_is_a_422(client, world, body, field):
     )
     assert_error(missing, 404, "not_found")
     for bad in ("0", "abc", str(2**40)):
-        assert client.post(
-            f"/api/projects/{pid}/feedback/{bad}/reject", headers=world.admin_headers
-        ).status_code == 422
-    assert client.get(
-        f"/api/projects/{pid}/feedback?status=maybe", headers=world.admin_headers
-    ).status_code == 422
+        assert (
+            client.post(
+                f"/api/projects/{pid}/feedback/{bad}/reject", headers=world.admin_headers
+            ).status_code
+            == 422
+        )
+    assert (
+        client.get(
+            f"/api/projects/{pid}/feedback?status=maybe", headers=world.admin_headers
+        ).status_code
+        == 422
+    )

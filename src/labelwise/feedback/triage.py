@@ -72,7 +72,11 @@ class ChannelReliability:
 
     @classmethod
     def from_reviews(
-        cls, channels: Sequence[str], confirmed: Sequence[bool], *, prior: tuple[float, float] = PRIOR
+        cls,
+        channels: Sequence[str],
+        confirmed: Sequence[bool],
+        *,
+        prior: tuple[float, float] = PRIOR,
     ) -> Self:
         """Count reviews: ``channels[i]`` reported, ``confirmed[i]`` says whether it was true."""
         if len(channels) != len(confirmed):
@@ -151,9 +155,7 @@ def production_label_evidence(
         raise ValueError(f"proba must be 2-D (n_reports, n_classes); got shape {P.shape}")
     cols = np.asarray(production_columns, dtype=np.intp)
     if cols.shape != (P.shape[0],):
-        raise ValueError(
-            f"production_columns must have shape ({P.shape[0]},); got {cols.shape}"
-        )
+        raise ValueError(f"production_columns must have shape ({P.shape[0]},); got {cols.shape}")
     if np.any((cols < -1) | (cols >= P.shape[1])):
         raise ValueError(f"production_columns must be in [-1, {P.shape[1] - 1}]")
     p = np.full(P.shape[0], np.nan)
@@ -257,7 +259,9 @@ def fifo_order(n_reports: int) -> IndexArray:
 
 
 def neighbour_counts(
-    X_reports: NDArray[np.floating], X_traffic: NDArray[np.floating], *,
+    X_reports: NDArray[np.floating],
+    X_traffic: NDArray[np.floating],
+    *,
     threshold: float = 0.7,
     weights: NDArray[np.floating] | None = None,
     chunk_size: int = 1024,
@@ -285,7 +289,9 @@ def neighbour_counts(
     A = np.asarray(X_reports, dtype=np.float32)
     B = np.asarray(X_traffic, dtype=np.float32)
     if A.ndim != 2 or B.ndim != 2 or A.shape[1] != B.shape[1]:
-        raise ValueError(f"X_reports {A.shape} and X_traffic {B.shape} must be 2-D with equal width")
+        raise ValueError(
+            f"X_reports {A.shape} and X_traffic {B.shape} must be 2-D with equal width"
+        )
     w = np.ones(B.shape[0], dtype=np.float64) if weights is None else np.asarray(weights, float)
     if w.shape != (B.shape[0],):
         raise ValueError(f"weights must have shape ({B.shape[0]},); got {w.shape}")

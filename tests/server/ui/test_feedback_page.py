@@ -58,9 +58,7 @@ def test_confirm_and_reject_from_the_page(client, world, reports, session_factor
     assert done.status_code == 303
     client.post(f"{url}/{reports[1]}", data={"action": "reject", "csrf_token": csrf})
     with session_factory() as session:
-        statuses = session.scalars(
-            select(FeedbackReport.status).order_by(FeedbackReport.id)
-        ).all()
+        statuses = session.scalars(select(FeedbackReport.status).order_by(FeedbackReport.id)).all()
     assert statuses == [FeedbackStatus.CONFIRMED, FeedbackStatus.REJECTED]
     again = client.post(f"{url}/{reports[1]}", data={"action": "reject", "csrf_token": csrf})
     assert again.status_code == 409

@@ -8,7 +8,9 @@ from labelwise.simulation.production import ProductionData
 from labelwise.simulation.production.feedback import simulate
 
 
-def _blobs(n_per: int, rng: np.random.Generator, centers: np.ndarray) -> tuple:
+def _blobs(
+    n_per: int, rng: np.random.Generator, centers: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     X = np.concatenate([c + 1.2 * rng.standard_normal((n_per, centers.shape[1])) for c in centers])
     X /= np.linalg.norm(X, axis=1, keepdims=True)
     y = np.repeat([f"c{i}" for i in range(len(centers))], n_per)

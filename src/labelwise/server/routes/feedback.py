@@ -36,9 +36,7 @@ def report_feedback(
     a bad report is counted in ``rejected`` with its index, field and reason (an unknown
     external id names ``external_id``), and the rest are stored.
     """
-    receipt = feedback.report_feedback(
-        session, project_id=caller.project_id, reports=body.reports
-    )
+    receipt = feedback.report_feedback(session, project_id=caller.project_id, reports=body.reports)
     return FeedbackReceiptOut.model_validate(receipt)
 
 
