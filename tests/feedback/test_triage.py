@@ -8,12 +8,15 @@ import pytest
 from labelwise.feedback import (
     PRIOR,
     ChannelReliability,
+    diversify,
     fifo_order,
     margin_order,
     neighbour_counts,
     production_label_evidence,
     rank_reports,
     report_truth_probability,
+    same_confusion,
+    triage,
 )
 
 
@@ -99,3 +102,34 @@ def test_neighbour_counts() -> None:
     assert counts.tolist() == [2.0, 2.0]
     weighted = neighbour_counts(X[:1], X, threshold=0.99, weights=np.array([5.0, 1.0, 1.0]))
     assert weighted.tolist() == [5.0]
+
+
+def test_diversify_discounts_the_neighbours_of_each_pick() -> None:
+    scores = np.array([1.0, 0.9, 0.8, 0.5])
+    near = [np.array([1, 2]), np.array([0, 2]), np.array([0, 1]), np.array([], dtype=np.intp)]
+    # After 0: 1 -> 0.45, 2 -> 0.4; 3 (0.5) goes next; then 1, then 2 (0.4 x 0.5).
+    assert diversify(scores, near, discount=0.5).tolist() == [0, 3, 1, 2]
+    assert diversify(scores, near, discount=1.0).tolist() == [0, 1, 2, 3]
+    with pytest.raises(ValueError, match="discount"):
+        diversify(scores, near, discount=1.5)
+    with pytest.raises(ValueError, match="entries"):
+        diversify(scores, near[:2])
+
+
+def test_same_confusion_pairs_production_and_model_labels() -> None:
+    near = same_confusion(["a", "a", "a", "b"], ["b", "b", "c", "a"])
+    assert [n.tolist() for n in near] == [[1], [0], [], []]
+
+
+def test_triage_is_rank_reports_spread_over_confusions() -> None:
+    p_prod = np.array([0.1, 0.1, 0.2])
+    margin = np.array([0.1, 0.1, 0.1])
+    reliability = np.full(3, 0.7)
+    plain = rank_reports(p_prod, margin, reliability)
+    assert plain.order.tolist() == [0, 1, 2]
+    # Reports 0 and 1 are the same confusion (a -> b): the second waits behind report 2.
+    spread = triage(p_prod, margin, reliability, None, ["a", "a", "a"], ["b", "b", "c"])
+    assert spread.order.tolist() == [0, 2, 1]
+    assert spread.scores.tolist() == pytest.approx(plain.scores.tolist())
+    same = triage(p_prod, margin, reliability, None, ["a"] * 3, ["b"] * 3, discount=1.0)
+    assert same.order.tolist() == [0, 1, 2]

@@ -9,25 +9,35 @@ simulation compares against. Everything is index-based and deterministic.
 """
 
 from labelwise.feedback.triage import (
+    DENSITY_POWER,
+    DISCOUNT,
     PRIOR,
     ChannelReliability,
     ReportRanking,
+    diversify,
     fifo_order,
     margin_order,
     neighbour_counts,
     production_label_evidence,
     rank_reports,
     report_truth_probability,
+    same_confusion,
+    triage,
 )
 
 __all__ = [
+    "DENSITY_POWER",
+    "DISCOUNT",
     "PRIOR",
     "ChannelReliability",
     "ReportRanking",
+    "diversify",
     "fifo_order",
     "margin_order",
     "neighbour_counts",
     "production_label_evidence",
     "rank_reports",
     "report_truth_probability",
+    "same_confusion",
+    "triage",
 ]

@@ -300,3 +300,118 @@ def neighbour_counts(
         block = A[start : start + chunk_size] @ B.T
         out[start : start + chunk_size] = (block >= threshold) @ w
     return out
+
+
+def diversify(
+    scores: NDArray[np.float64],
+    neighbours: Sequence[NDArray[np.intp]],
+    *,
+    discount: float = 0.5,
+) -> IndexArray:
+    """Review order that spreads fixes over regions: greedy on ``scores``, each pick
+    multiplying the scores of its not-yet-picked neighbours by ``discount``.
+
+    A fix teaches the model about the messages around it, so a second report from the
+    same region is worth less once the first is in the order (a coverage argument, as
+    in batch-mode active learning's redundancy penalties).
+
+    Parameters
+    ----------
+    scores : ndarray of shape (n_reports,)
+        Expected impact, :attr:`ReportRanking.scores`.
+    neighbours : sequence of n_reports int arrays
+        ``neighbours[i]``: the reports similar to report ``i`` (itself may be included).
+    discount : float in [0, 1]
+        1 leaves the order by score; 0 puts every neighbour of a pick after all
+        unrelated reports.
+
+    Returns
+    -------
+    ndarray of shape (n_reports,), int
+        Ties go to the earlier report.
+
+    Examples
+    --------
+    >>> diversify(np.array([1.0, 0.9, 0.5]), [np.array([1]), np.array([0]), np.array([])])
+    array([0, 2, 1])
+    """
+    s = np.asarray(scores, dtype=np.float64).copy()
+    n = s.shape[0]
+    if len(neighbours) != n:
+        raise ValueError(f"neighbours has {len(neighbours)} entries for {n} reports")
+    if not 0.0 <= discount <= 1.0:
+        raise ValueError(f"discount must be in [0, 1]; got {discount!r}")
+    taken = np.zeros(n, dtype=bool)
+    order = np.empty(n, dtype=np.intp)
+    for rank in range(n):
+        masked = np.where(taken, -np.inf, s)
+        pick = int(np.argmax(masked))  # the first of equal scores
+        order[rank] = pick
+        taken[pick] = True
+        near = np.asarray(neighbours[pick], dtype=np.intp)
+        s[near] *= discount
+    return order
+
+
+def same_confusion(
+    production_labels: Sequence[object], model_labels: Sequence[object]
+) -> list[IndexArray]:
+    """Reports about the same confusion: production answered the same label and the
+    current model prefers the same other one (the neighbours :func:`diversify` takes).
+
+    Needs no embeddings, so the service computes it from what a report stores.
+
+    Examples
+    --------
+    >>> [a.tolist() for a in same_confusion(["a", "a", "b"], ["b", "b", "a"])]
+    [[1], [0], []]
+    """
+    if len(production_labels) != len(model_labels):
+        raise ValueError(
+            f"{len(production_labels)} production labels and {len(model_labels)} model labels"
+        )
+    groups: dict[tuple[object, object], list[int]] = {}
+    keys = [(str(p), str(m)) for p, m in zip(production_labels, model_labels, strict=True)]
+    for i, key in enumerate(keys):
+        groups.setdefault(key, []).append(i)
+    return [
+        np.array([j for j in groups[key] if j != i], dtype=np.intp) for i, key in enumerate(keys)
+    ]
+
+
+#: How much a second report on the same confusion is worth once one is ahead of it
+#: in the order (see :func:`diversify`).
+DISCOUNT = 0.7
+#: The density exponent of :func:`triage` (see :func:`rank_reports`).
+DENSITY_POWER = 0.5
+
+
+def triage(
+    p_production: NDArray[np.float64],
+    margin: NDArray[np.float64],
+    reliability: NDArray[np.float64],
+    density: NDArray[np.float64] | None,
+    production_labels: Sequence[object],
+    model_labels: Sequence[object],
+    *,
+    density_power: float = DENSITY_POWER,
+    discount: float = DISCOUNT,
+) -> ReportRanking:
+    """The review order of the service and of the feedback simulation: reports by
+    expected impact (:func:`rank_reports`), spread over confusions (:func:`diversify`
+    with :func:`same_confusion` neighbours).
+
+    Returns
+    -------
+    ReportRanking
+        ``scores`` are the undiscounted expected impacts; ``order`` the diversified order.
+    """
+    ranking = rank_reports(p_production, margin, reliability, density, density_power=density_power)
+    if discount >= 1.0 or ranking.scores.size == 0:
+        return ranking
+    order = diversify(
+        ranking.scores, same_confusion(production_labels, model_labels), discount=discount
+    )
+    return ReportRanking(
+        order=order, scores=ranking.scores, p_true=ranking.p_true, value=ranking.value
+    )

@@ -6,8 +6,9 @@ A bot (or its users' thumbs-down button) posts reports: the message, named by th
 carrying text links the item with that text, or becomes one through the traffic ingest
 (:func:`labelwise.service.traffic.ingest_traffic`, the same path as production traffic).
 
-Open reports are reviewed in the order of :func:`labelwise.feedback.rank_reports`, the
-ranking the feedback simulation measures. Its evidence per report: the latest model
+Open reports are reviewed in the order of :func:`labelwise.feedback.triage`, the
+ranking the feedback simulation measures: by expected impact, spread over confusions
+(a second report of the same production label / model label pair is worth less). Its evidence per report: the latest model
 version's probability of the label production answered and its margin (stored on the
 report, recomputed when a newer version exists, at most :data:`RESCORE_LIMIT` per read),
 the traffic count of the message's near-duplicate group (its density), and the channel's
@@ -38,6 +39,7 @@ from labelwise.feedback import (
     ChannelReliability,
     production_label_evidence,
     rank_reports,
+    triage,
 )
 from labelwise.service import model_versions
 from labelwise.service.errors import ConflictError, NotFoundError, ValidationError
@@ -581,6 +583,8 @@ def list_reports(
                 FeedbackReport.model_p_production,
                 FeedbackReport.model_margin,
                 FeedbackReport.density,
+                FeedbackReport.predicted,
+                FeedbackReport.model_label,
             )
             .where(
                 FeedbackReport.project_id == project_id,
@@ -589,13 +593,17 @@ def list_reports(
             .order_by(FeedbackReport.id)
         ).all()
         if rows:
-            ranking = rank_reports(
-                np.array([np.nan if p is None else p for _, _, p, _, _ in rows], dtype=float),
-                np.array([0.0 if m is None else m for _, _, _, m, _ in rows], dtype=float),
-                reliability.probabilities([c for _, c, _, _, _ in rows]),
-                np.array([d for *_, d in rows], dtype=float),
+            ranking = triage(
+                np.array(
+                    [np.nan if r.model_p_production is None else r.model_p_production for r in rows]
+                ),
+                np.array([0.0 if r.model_margin is None else r.model_margin for r in rows]),
+                reliability.probabilities([r.channel for r in rows]),
+                np.array([r.density for r in rows], dtype=float),
+                [str(r.predicted) for r in rows],
+                [r.model_label for r in rows],
             )
-            ids = [int(r[0]) for r in rows]
+            ids = [int(r.id) for r in rows]
             ordered += [ids[i] for i in ranking.order]
             scores = {
                 ids[i]: (float(ranking.p_true[i]), float(ranking.scores[i]))

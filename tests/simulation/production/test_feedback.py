@@ -30,9 +30,7 @@ def test_simulate_tiny() -> None:
         y_train=y,
         y_test=yt,
     )
-    outcome = simulate(
-        data, seed=1, n_labeled=30, n_reports=60, batch=10, horizon=30, C=1.0, density_threshold=0.5
-    )
+    outcome = simulate(data, seed=1, n_labeled=30, n_reports=60, batch=10, horizon=30, C=1.0)
     figures = {f.name: f for f in outcome.figures}
     assert outcome.simulation == "feedback"
     assert set(figures) >= {"gain_ratio_vs_fifo", "gain_ratio_vs_margin", "gain_per_100_fifo"}
@@ -43,11 +41,10 @@ def test_simulate_tiny() -> None:
     for curve in details["accuracy_curves"].values():
         assert len(curve) == 4  # the start and one point per batch of 10
         assert all(0.0 <= a <= 1.0 for a in curve)
+    assert set(details["accuracy_curves"]) == {"impact", "impact_near_duplicates", "margin", "fifo"}
     found = details["true_reports_found"]
     # Each order confirms at most a batch of true reports per step.
     assert all(b - a <= 10 for f in found.values() for a, b in zip(f, f[1:], strict=False))
     # Deterministic under the seed.
-    again = simulate(
-        data, seed=1, n_labeled=30, n_reports=60, batch=10, horizon=30, C=1.0, density_threshold=0.5
-    )
+    again = simulate(data, seed=1, n_labeled=30, n_reports=60, batch=10, horizon=30, C=1.0)
     assert again.details["accuracy_curves"] == details["accuracy_curves"]
