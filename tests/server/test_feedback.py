@@ -191,3 +191,45 @@ def test_a_malformed_confirm_is_a_422(client, world, body, field):
         ).status_code
         == 422
     )
+
+
+@pytest.mark.usefixtures("ingested")
+def test_nul_characters_are_refused_by_field_and_nothing_of_them_is_stored(client, world):
+    pid = world.project.id
+    nul = "bad\x00value"
+    response = client.post(
+        f"/api/projects/{pid}/feedback",
+        json={
+            "reports": [
+                {"text": nul},
+                {"text": "ok", "comment": nul},
+                {"text": "ok", "channel": nul},
+                {"text": "ok", "meant_label": nul},
+                {"external_id": nul},
+                {"text": "ok", "prediction": nul},
+            ]
+        },
+        headers=world.admin_headers,
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["accepted"] == 0
+    assert [e["field"] for e in body["errors"]] == [
+        "text",
+        "comment",
+        "channel",
+        "meant_label",
+        "external_id",
+        "prediction",
+    ]
+    [rid] = client.post(
+        f"/api/projects/{pid}/feedback",
+        json={"reports": [{"external_id": "m-1"}]},
+        headers=world.admin_headers,
+    ).json()["ids"]
+    confirm = client.post(
+        f"/api/projects/{pid}/feedback/{rid}/confirm",
+        json={"label": nul},
+        headers=world.admin_headers,
+    )
+    assert_error(confirm, 422, "request_validation_error")
