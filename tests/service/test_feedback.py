@@ -211,10 +211,14 @@ def test_the_funnel_counts_fixes_in_the_released_model(session, project, owner):
 
     now = datetime.now(UTC)
     old = _version(session, project, 1, now - timedelta(days=1))
-    _version(session, project, 2, now + timedelta(seconds=5))
+    newer = _version(session, project, 2, now + timedelta(seconds=5))
     funnel = feedback.feedback_funnel(session, session.get(Project, project.id))
     # No production version: the latest version is the released one, trained after both.
     assert (funnel.fixed, funnel.released_version, funnel.released_is_production) == (2, 2, False)
+    # Each confirmation records the first version trained after it.
+    feedback.rescore(session, project_id=project.id)
+    stamped = {session.get(FeedbackReport, rid).fixed_version_id for rid in ids}
+    assert stamped == {None, newer}
 
     begin_write(session)
     session.get(Project, project.id).production_version_id = old

@@ -447,6 +447,10 @@ def rescore(session: Session, *, project_id: int, cache: ModelCache | None = Non
     """
     latest = _latest_version(session, project_id)
     if latest is None:
+        if _unstamped(session, project_id):
+            begin_write(session)
+            _stamp_fixed(session, project_id)
+            session.commit()
         end_read(session)
         return 0
     stale = session.execute(
@@ -493,6 +497,9 @@ def rescore(session: Session, *, project_id: int, cache: ModelCache | None = Non
                 }
                 for k, (rid, _, _) in enumerate(stale)
             ]
+    if not scored and not _unstamped(session, project_id):
+        end_read(session)
+        return 0  # a read that finds everything scored writes nothing
     begin_write(session)
     if scored:
         session.execute(update(FeedbackReport), scored)
@@ -526,6 +533,21 @@ def _snapshot_times(session: Session, project_id: int) -> list[tuple[int, int, d
         assert moment is not None
         out.append((int(number), int(vid), moment))
     return out
+
+
+def _unstamped(session: Session, project_id: int) -> bool:
+    """Whether a confirmed report awaits its fixing version and a version after it exists."""
+    oldest = session.scalar(
+        select(func.min(FeedbackReport.reviewed_at)).where(
+            FeedbackReport.project_id == project_id,
+            FeedbackReport.status == FeedbackStatus.CONFIRMED,
+            FeedbackReport.fixed_version_id.is_(None),
+        )
+    )
+    if oldest is None:
+        return False
+    times = _snapshot_times(session, project_id)
+    return bool(times) and times[-1][2] >= (_aware(oldest) or oldest)
 
 
 def _stamp_fixed(session: Session, project_id: int) -> None:
