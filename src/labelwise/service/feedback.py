@@ -284,7 +284,7 @@ def report_feedback(
             checked.append(result)
     now = received_at or datetime.now(UTC)
     messages = _messages(session, project_id, [c.external_id for c in checked if c.external_id])
-    linked: list[tuple[_Checked, TrafficMessage | None]] = []
+    linked: list[tuple[_Checked, _Message | None]] = []
     for report in checked:
         if report.external_id is None:
             linked.append((report, None))
@@ -309,9 +309,13 @@ def report_feedback(
             item_id = message.item_id
             predicted = message.predicted if message.predicted is not None else report.prediction
         else:
-            assert report.text is not None
-            item_id = items[content_hash(report.text)]
-            predicted = report.prediction
+            found = items.get(content_hash(report.text or ""))
+            if found is None:  # refused by the ingest (nothing the checks above missed yet)
+                receipt.errors.append(
+                    ReportError(report.index, "text", "could not be stored as traffic")
+                )
+                continue
+            item_id, predicted = found, report.prediction
         row = FeedbackReport(
             project_id=project_id,
             item_id=item_id,
@@ -344,18 +348,34 @@ def report_feedback(
     return receipt
 
 
-def _messages(session: Session, project_id: int, ids: list[str]) -> dict[str, TrafficMessage]:
-    found: dict[str, TrafficMessage] = {}
+@dataclass(frozen=True)
+class _Message:
+    id: int
+    item_id: int
+    predicted: Any
+    channel: str
+
+
+def _messages(session: Session, project_id: int, ids: list[str]) -> dict[str, _Message]:
+    """The ingested messages with these external ids, by external id (plain values: they
+    outlive the read transaction)."""
+    found: dict[str, _Message] = {}
     unique = list(dict.fromkeys(ids))
     for start in range(0, len(unique), 500):
-        for message in session.scalars(
-            select(TrafficMessage).where(
+        rows = session.execute(
+            select(
+                TrafficMessage.external_id,
+                TrafficMessage.id,
+                TrafficMessage.item_id,
+                TrafficMessage.predicted,
+                TrafficMessage.channel,
+            ).where(
                 TrafficMessage.project_id == project_id,
                 TrafficMessage.external_id.in_(unique[start : start + 500]),
             )
-        ):
-            assert message.external_id is not None
-            found[message.external_id] = message
+        ).all()
+        for external_id, mid, item_id, predicted, channel in rows:
+            found[str(external_id)] = _Message(int(mid), int(item_id), predicted, channel)
     return found
 
 
