@@ -31,3 +31,11 @@ class JobStatus(StrEnum):
     FAILED = "failed"
     # A retrain with too few trainable labels: nothing went wrong, nothing was produced.
     SKIPPED = "skipped"
+
+
+class FeedbackStatus(StrEnum):
+    """A user's report, before and after review."""
+
+    OPEN = "open"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"

@@ -42,6 +42,7 @@ from labelwise.data import LabelSource
 
 # Re-exported (``as``): they lived here before ``store.enums``, and callers import them from here.
 from labelwise.store.enums import AnnotationKind as AnnotationKind
+from labelwise.store.enums import FeedbackStatus as FeedbackStatus
 from labelwise.store.enums import JobStatus as JobStatus
 from labelwise.store.enums import Role as Role
 from labelwise.store.enums import TaskType as TaskType
@@ -417,3 +418,56 @@ class TrafficMessage(Base):
     predicted: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True, default=None)
     confidence: Mapped[float | None] = mapped_column(Float, default=None)
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class FeedbackReport(Base):
+    """A user's report that the bot got a message wrong, and its review.
+
+    The report always points at an item (the ingested message's, or the item its text
+    became); ``traffic_message_id`` is set when it named an ingested message by external
+    id. ``meant_label`` ("what I meant") is a label of the project or None, never free
+    text. The ``model_*`` columns and ``density`` are the evidence the triage ranking
+    used, scored with ``scored_version_id`` (rescored when a newer version exists);
+    ``impact`` is the last score computed. ``fixed_version_id`` is the first model version
+    trained after the confirmation (the funnel's "fixed in a released model").
+    """
+
+    __tablename__ = "feedback_reports"
+    __table_args__ = (
+        Index("ix_feedback_reports_project_status", "project_id", "status"),
+        Index("ix_feedback_reports_project_channel", "project_id", "channel"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    traffic_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("traffic_messages.id", ondelete="SET NULL"), default=None
+    )
+    # What production answered for the message (a label name, or None if unknown).
+    predicted: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True, default=None)
+    meant_label: Mapped[str | None] = mapped_column(String(200), default=None)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    channel: Mapped[str] = mapped_column(String(100), default="")
+    reported_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[FeedbackStatus] = mapped_column(
+        _enum(FeedbackStatus), default=FeedbackStatus.OPEN
+    )
+    reviewer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    reviewed_at: Mapped[datetime | None] = mapped_column(default=None)
+    confirmed_label: Mapped[str | None] = mapped_column(String(200), default=None)
+    annotation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("annotations.id", ondelete="SET NULL"), default=None
+    )
+    fixed_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="SET NULL"), default=None
+    )
+    scored_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="SET NULL"), default=None
+    )
+    model_label: Mapped[str | None] = mapped_column(String(200), default=None)
+    model_margin: Mapped[float | None] = mapped_column(Float, default=None)
+    model_p_production: Mapped[float | None] = mapped_column(Float, default=None)
+    density: Mapped[float] = mapped_column(Float, default=1.0)
+    impact: Mapped[float | None] = mapped_column(Float, default=None)

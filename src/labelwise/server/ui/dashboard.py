@@ -18,7 +18,7 @@ from markupsafe import Markup
 from labelwise.server.deps import SessionDep
 from labelwise.server.ui import charts
 from labelwise.server.ui.pages import UiProjectAdmin, render, session_csrf
-from labelwise.service import dashboard, live_quality, model_versions, projects, traffic
+from labelwise.service import dashboard, feedback, live_quality, model_versions, projects, traffic
 from labelwise.service.dashboard import AnnotatorActivity, Dashboard, VersionPoint
 
 router = APIRouter(prefix="/ui/projects/{project_id}", include_in_schema=False)
@@ -296,5 +296,6 @@ def dashboard_page(
             "message": DONE_MESSAGES.get(request.query_params.get("done", ""), ""),
             "traffic": traffic.summarize_traffic(session, project_id=project_id),
             "live": live_quality.live_quality(session, project_id=project_id),
+            "feedback": feedback.feedback_funnel(session, project),
         },
     )
