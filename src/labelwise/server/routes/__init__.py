@@ -17,6 +17,7 @@ from labelwise.server.routes import (
     predictions,
     projects,
     queue,
+    relabel,
     service_tokens,
     traffic,
     training,
@@ -41,4 +42,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     predictions.router,
     metrics.router,
     dashboard.router,
+    relabel.router,
 )
