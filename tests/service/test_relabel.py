@@ -55,7 +55,9 @@ def _label_all(session, project, truth, annotator, limit=None):
 
 
 def _relabel_jobs(session, project):
-    jobs = session.scalars(select(Job).where(Job.project_id == project.id, Job.kind == "relabel"))
+    jobs = session.scalars(
+        select(Job).where(Job.project_id == project.id, Job.kind == "relabel").order_by(Job.id)
+    )
     out = list(jobs)
     session.commit()
     return out
