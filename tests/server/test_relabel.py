@@ -9,6 +9,7 @@ from labelwise.service import queue
 from labelwise.service.transactions import begin_write
 from labelwise.store import Item, RelabelSuspect
 from tests.server.conftest import assert_error
+from tests.server.ui.helpers import ui_login
 
 
 @pytest.fixture
@@ -55,7 +56,8 @@ def test_admins_list_open_suspects_ranked(client, world, suspect):
     assert row["annotator"] == "root" and row["score"] == pytest.approx(0.93)
 
 
-def test_annotators_outsiders_and_service_tokens_are_refused(client, world, suspect):
+@pytest.mark.usefixtures("suspect")
+def test_annotators_outsiders_and_service_tokens_are_refused(client, world):
     path = f"/api/projects/{world.project.id}/relabel"
     assert_error(client.get(path, headers=world.annotator_headers), 403, "permission_denied")
     assert client.get(path, headers=world.outsider_headers).status_code in (403, 404)
@@ -89,3 +91,37 @@ def test_another_annotator_is_served_the_suspect_with_its_reason_and_resolves_it
     assert mine.status_code == 204 or mine.json()["reason"]["source"] != "relabel"
     dashboard = client.get(f"/api/projects/{pid}/dashboard", headers=world.admin_headers).json()
     assert dashboard["relabel"] == {"open": 1, "kept": 0, "changed": 0, "annotators": []}
+
+
+def test_a_review_through_the_api_shows_as_an_error_rate_on_the_dashboard(client, world, suspect):
+    pid = world.project.id
+    served = client.post(f"/api/projects/{pid}/queue/next", headers=world.annotator_headers)
+    assert served.json()["reason"]["source"] == "relabel"
+    response = client.post(
+        f"/api/projects/{pid}/annotations",
+        json={"item_id": suspect, "value": "greet"},
+        headers=world.annotator_headers,
+    )
+    assert response.status_code == 201, response.text
+    listed = client.get(f"/api/projects/{pid}/relabel", headers=world.admin_headers).json()
+    assert listed == []
+    relabel = client.get(f"/api/projects/{pid}/dashboard", headers=world.admin_headers).json()[
+        "relabel"
+    ]
+    assert relabel["changed"] == 1 and relabel["open"] == 0
+    (rate,) = relabel["annotators"]
+    assert (rate["username"], rate["reviewed"], rate["changed"], rate["rate"]) == (
+        "root",
+        1,
+        1,
+        1.0,
+    )
+    ui_login(client, world.admin.username)
+    page = client.get(f"/ui/projects/{pid}/dashboard")
+    assert page.status_code == 200
+    assert "Relabel queue" in page.text and "error-rates" in page.text
+    # The changed label is what the export now carries for the item.
+    export = client.get(f"/api/projects/{pid}/export?format=jsonl", headers=world.admin_headers)
+    assert export.status_code == 200, export.text
+    rows = [line for line in export.text.splitlines() if "hello there" in line]
+    assert rows and '"greet"' in rows[0] and '"bye"' not in rows[0]
