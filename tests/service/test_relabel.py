@@ -224,3 +224,15 @@ def test_a_new_ranking_replaces_open_suspects_and_skips_reviewed_items(
     assert after and {s.job_id for s in after} == {_relabel_jobs(session, project)[-1].id}
     assert first_job != after[0].job_id
     assert served.item_id not in {s.item_id for s in after}
+
+
+def test_the_next_job_waits_for_relabel_every_new_labels(session, ranked):
+    project, truth, alice, _ = ranked
+    assert len(_relabel_jobs(session, project)) == 1
+    # The fixture's last 20 labels came after the first job; edits are new labels too.
+    _label_all(session, project, truth, alice, limit=19)
+    assert len(_relabel_jobs(session, project)) == 1
+    # Re-editing items 0-18 adds nothing (their fresh labels are replaced); item 19 does.
+    _label_all(session, project, truth, alice, limit=20)
+    jobs = _relabel_jobs(session, project)
+    assert len(jobs) == 2 and jobs[-1].status == "queued" and jobs[-1].trigger == "labels"

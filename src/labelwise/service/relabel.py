@@ -43,6 +43,7 @@ from labelwise.service.snapshot import trainable_labels
 from labelwise.service.transactions import begin_write, end_read
 from labelwise.store import (
     Annotation,
+    AnnotationKind,
     Item,
     Job,
     JobStatus,
@@ -81,7 +82,8 @@ def _human_label_count(session: Session, project_id: int) -> int:
 
 
 def enqueue_relabel_if_due(session: Session, *, project: Project, trigger: str) -> Job | None:
-    """Queue a relabel job when ``relabel_every`` human labels arrived since the last one.
+    """Queue a relabel job when ``relabel_every`` new human labels (live, on any item)
+    arrived since the last one.
 
     Runs in the caller's write transaction (which holds the project's lock); at most one
     relabel job waits per project. ``relabel_every = 0`` turns the queue off.
@@ -99,14 +101,24 @@ def enqueue_relabel_if_due(session: Session, *, project: Project, trigger: str) 
     )
     if waiting is not None:
         return waiting if waiting.status is JobStatus.QUEUED else None
-    count = _human_label_count(session, project.id)
-    last = session.scalar(
-        select(func.max(Job.label_count)).where(
+    # New human labels since the last relabel job: counted over the (project, created_at)
+    # index, so a submit never scans the project's whole history.
+    since = session.scalar(
+        select(func.max(Job.created_at)).where(
             Job.project_id == project.id, Job.kind == RELABEL_KIND
         )
     )
-    if count - (last or 0) < settings.relabel_every:
+    fresh = select(func.count()).where(
+        Annotation.project_id == project.id,
+        Annotation.kind == AnnotationKind.LABEL,
+        Annotation.source == LabelSource.HUMAN,
+        Annotation.undone_at.is_(None),
+    )
+    if since is not None:
+        fresh = fresh.where(Annotation.created_at > since)
+    if (session.scalar(fresh) or 0) < settings.relabel_every:
         return None
+    count = _human_label_count(session, project.id)
     job = Job(project_id=project.id, kind=RELABEL_KIND, trigger=trigger, label_count=count)
     session.add(job)
     session.flush()
