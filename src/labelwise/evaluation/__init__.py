@@ -1,8 +1,10 @@
-"""Evaluation: learning-curve summaries, held-out scores and span metrics."""
+"""Evaluation: learning-curve summaries, held-out scores, span metrics and suspected
+label errors."""
 
 from labelwise.evaluation.agreement import Agreement, annotator_agreement
 from labelwise.evaluation.curves import area_under_curve, labels_to_reach, score_predictions
 from labelwise.evaluation.diagnostics import PoolDiagnostics, pool_diagnostics, stop_set
+from labelwise.evaluation.label_issues import LabelIssues, find_label_issues
 from labelwise.evaluation.spans import (
     F1Interval,
     SpanF1Bootstrap,
@@ -14,6 +16,8 @@ from labelwise.evaluation.spans import (
 )
 
 __all__ = [
+    "LabelIssues",
+    "find_label_issues",
     "PoolDiagnostics",
     "pool_diagnostics",
     "stop_set",

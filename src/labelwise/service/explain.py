@@ -15,6 +15,8 @@ from typing import Any
 AUDIT = "random audit sample"
 RANDOM_NO_MODEL = "random (no model yet)"
 RANDOM_QUEUE_EMPTY = "random (queue used up; a retrain is queued)"
+#: What a lease records when it serves a suspected label error for a second opinion.
+RELABEL = "relabel suspect"
 
 AUDIT_WHY = "A random check of the model's accuracy (not chosen by the model)."
 NO_MODEL_WHY = "Picked at random: there is no model yet to choose items."

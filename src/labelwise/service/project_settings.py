@@ -18,6 +18,12 @@ DEFAULT_RETRAIN_EVERY = 20
 #: accuracy to show; a tenth costs one label in ten and narrows a 95% interval to about
 #: +-10 points after the first 100 audit labels.
 DEFAULT_AUDIT_FRACTION = 0.1
+#: New human labels between two relabel jobs (suspected label errors). A job fits the
+#: learner once per fold (5 fits), so it runs a tenth as often as a retrain.
+DEFAULT_RELABEL_EVERY = 200
+#: Share of items served from the relabel queue while it has suspects: one review in ten
+#: items keeps a 5% error rate in check without starving the ranked queue.
+DEFAULT_RELABEL_SHARE = 0.1
 #: A week: longer than any sitting, short enough that ``now + lease`` is a valid date.
 MAX_LEASE_SECONDS = 7 * 24 * 3600
 #: Task kinds whose ``strategy`` ranks sentences for a CRF tagger (SEQUENCE_STRATEGIES).
@@ -67,6 +73,12 @@ class ProjectSettings(BaseModel):
     near_duplicate_cosine : float
         Production messages at least this similar (cosine of their feature rows) form one
         group, served once with the group's count.
+    relabel_every : int
+        New human labels between relabel jobs, which rank suspected label errors
+        (``service.relabel``); 0 turns the relabel queue off.
+    relabel_share : float
+        Share of ``next`` calls served from the open relabel suspects (to an annotator
+        other than the one who gave the label).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -87,6 +99,8 @@ class ProjectSettings(BaseModel):
     # do not ("freeze my card" / "unfreeze my card" 0.84, "a timer for 5 minutes" / "for
     # 10 minutes" 0.85). Below 0.5 a group would hold texts nobody calls the same.
     near_duplicate_cosine: float = Field(default=0.9, ge=0.5, le=1.0, allow_inf_nan=False)
+    relabel_every: int = Field(default=DEFAULT_RELABEL_EVERY, ge=0, le=100_000)
+    relabel_share: float = Field(default=DEFAULT_RELABEL_SHARE, ge=0.0, le=0.5, allow_inf_nan=False)
 
     @model_validator(mode="before")
     @classmethod

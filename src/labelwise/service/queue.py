@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from labelwise.data.spans import tokenize
-from labelwise.service import traffic_groups
+from labelwise.service import relabel, traffic_groups
 from labelwise.service.errors import NotFoundError, ValidationError
 from labelwise.service.events import record
 from labelwise.service.explain import AUDIT as AUDIT  # re-exported, as are the two below
@@ -35,6 +35,7 @@ from labelwise.service.project_settings import ProjectSettings
 from labelwise.service.projects import check_label, task_of
 from labelwise.service.serving.sources import (
     RANKED_SOURCE,
+    RELABEL_SOURCE,
     ServingContext,
     SourceName,
     mix_for,
@@ -158,6 +159,9 @@ def _served(
     )
     if traffic_count is not None and traffic_count > 1 and not item.is_audit:
         why += f" Production users sent it (or a near-copy) {traffic_count:,} times."
+    source = source_of(lease.strategy, is_audit=item.is_audit)
+    if source == RELABEL_SOURCE:
+        why = relabel.served_reason(session, project_id=item.project_id, item_id=item.id)
     return ServedItem(
         lease_id=lease.id,
         item_id=item.id,
@@ -175,7 +179,7 @@ def _served(
         span_suggestions=spans,
         focus=focus,
         traffic_count=traffic_count,
-        source=source_of(lease.strategy, is_audit=item.is_audit),
+        source=source,
     )
 
 
@@ -344,8 +348,9 @@ def lease_next(
         # the same one when a run is replayed, and independent of every item.
         leases = session.scalar(select(func.coalesce(func.max(Lease.id), 0)))
         rng = random.Random(f"{project_id}:{annotator.id}:{leases}")
-    context = ServingContext(session, project, settings, eligible, rng)
-    choice = mix_for(settings).pick(context)
+    context = ServingContext(session, project, settings, eligible, rng, annotator.id, now)
+    relabel_open = settings.relabel_every > 0 and relabel.has_open(session, project_id=project_id)
+    choice = mix_for(settings, relabel_open=relabel_open).pick(context)
     if choice is None:
         session.commit()
         return None
@@ -537,6 +542,9 @@ def _decide(
         return _stored_replay(session, annotator, client_key, error)
     if lease is not None:
         lease.released_at = now
+    if kind is AnnotationKind.LABEL and lease is not None and lease.strategy == relabel.RELABEL:
+        # A second opinion on a suspected label error: kept or changed.
+        relabel.resolve(session, annotation=annotation, now=now)
     if lease is not None and fetched_ahead:
         _promote_next(session, project, lease, now)
     record(
@@ -550,6 +558,7 @@ def _decide(
     )
     if kind is AnnotationKind.LABEL:
         enqueue_retrain_if_due(session, project=project, trigger="labels")
+        relabel.enqueue_relabel_if_due(session, project=project, trigger="labels")
     try:
         session.commit()
     except IntegrityError as error:

@@ -30,7 +30,7 @@ from labelwise.exceptions import MissingDependencyError
 from labelwise.features import EmbeddingCache, SentenceEmbedder, TfidfFeaturizer
 from labelwise.learners import Committee, ProbabilisticClassifier
 from labelwise.loop import ActiveLearningLoop, LoopState
-from labelwise.service import span_training, traffic_groups
+from labelwise.service import relabel, span_training, traffic_groups
 from labelwise.service.errors import ConflictError, NotFoundError
 from labelwise.service.events import record
 from labelwise.service.import_jobs import recover_imports, resumable, run_import_job
@@ -360,6 +360,8 @@ class RetrainWorker:
                 run_import_job(self.session_factory, job_id)
             elif kind == traffic_groups.GROUP_KIND:
                 self.run_grouping_job(job_id)
+            elif kind == relabel.RELABEL_KIND:
+                self.run_relabel_job(job_id)
             else:
                 self.run_job(job_id)
             ran += 1
@@ -486,6 +488,28 @@ class RetrainWorker:
         except Exception as exc:  # any failure must end as a failed job
             log.exception("grouping job %s failed", job_id)
             self._fail(job_id, exc, what="Grouping traffic", event="group_traffic_failed")
+
+    def run_relabel_job(self, job_id: int) -> None:
+        """Rank suspected label errors on the project's features; failures are recorded."""
+        try:
+            with self.session_factory() as session:
+                job = session.get_one(Job, job_id)
+                project_id = job.project_id
+                settings = ProjectSettings.model_validate(
+                    session.get_one(Project, project_id).settings
+                )
+                texts = self._new_texts(session, project_id, settings.features)
+                end_read(session)
+                pool = self._pool(project_id, texts)
+                progress = relabel.run_relabel(session, job_id=job_id, rows=pool.rows)
+                job = session.get_one(Job, job_id)
+                job.status = JobStatus.DONE
+                job.progress = {**job.progress, **progress}
+                job.finished_at = _now()
+                session.commit()
+        except Exception as exc:  # any failure must end as a failed job
+            log.exception("relabel job %s failed", job_id)
+            self._fail(job_id, exc, what="Ranking suspected label errors", event="relabel_failed")
 
     def _fail(self, job_id: int, exc: Exception, *, what: str, event: str) -> None:
         """End a job as failed: members see one path-free line, admins the detail, and

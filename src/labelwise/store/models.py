@@ -471,3 +471,49 @@ class FeedbackReport(Base):
     model_p_production: Mapped[float | None] = mapped_column(Float, default=None)
     density: Mapped[float] = mapped_column(Float, default=1.0)
     impact: Mapped[float | None] = mapped_column(Float, default=None)
+
+
+class RelabelSuspect(Base):
+    """A human label suspected wrong by the relabel job, and its review.
+
+    The job ranks the project's human labels by out-of-fold confident learning
+    (``labelwise.evaluation.label_issues``) and replaces the *open* suspects with its new
+    ranking; reviewed rows stay as history. A suspect is served to someone other than the
+    annotator who gave the label; their label resolves it: ``kept`` (the same label) or
+    ``changed`` (then the suspected annotation is superseded: stamped ``undone_at`` with
+    resolution ``relabeled``, so the reviewer's label trains and exports in its place).
+    """
+
+    __tablename__ = "relabel_suspects"
+    __table_args__ = (
+        Index("ix_relabel_suspects_project_status_rank", "project_id", "status", "rank"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    # The suspected label: its annotation and who gave it (None: imported with the file).
+    annotation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("annotations.id", ondelete="SET NULL"), default=None
+    )
+    annotator_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    given_label: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True)
+    suggested_label: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True)
+    # Suspicion: 1 - the out-of-fold probability of the given label; rank 0 = most suspect.
+    score: Mapped[float] = mapped_column(Float)
+    rank: Mapped[int] = mapped_column(Integer)
+    job_id: Mapped[int | None] = mapped_column(
+        ForeignKey("jobs.id", ondelete="SET NULL"), default=None
+    )
+    # open | kept | changed
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    reviewer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    review_annotation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("annotations.id", ondelete="SET NULL"), default=None
+    )
+    outcome_label: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(default=None)

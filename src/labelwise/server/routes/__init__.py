@@ -18,6 +18,7 @@ from labelwise.server.routes import (
     predictions,
     projects,
     queue,
+    relabel,
     service_tokens,
     traffic,
     training,
@@ -43,4 +44,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     predictions.router,
     metrics.router,
     dashboard.router,
+    relabel.router,
 )

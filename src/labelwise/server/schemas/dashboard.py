@@ -53,6 +53,26 @@ class StoppingSignalOut(_FromService):
     meaning: str
 
 
+class AnnotatorErrorRateOut(_FromService):
+    """Of an annotator's labels reviewed in the relabel queue, the share changed."""
+
+    annotator_id: int
+    username: str
+    reviewed: int
+    changed: int
+    rate: float
+    ci95: tuple[float, float]
+
+
+class RelabelSummaryOut(_FromService):
+    """The relabel queue: suspects open, kept and changed, and per-annotator error rates."""
+
+    open: int
+    kept: int
+    changed: int
+    annotators: list[AnnotatorErrorRateOut]
+
+
 class DashboardOut(_FromService):
     status: ProjectStatus
     queued: int
@@ -68,3 +88,4 @@ class DashboardOut(_FromService):
     entities_labeled: dict[str, int]
     entities_predicted: dict[str, int]
     entities_sample: int | None
+    relabel: RelabelSummaryOut | None = None

@@ -138,6 +138,8 @@ def save_settings(
     audit_fraction: SettingField = None,
     regularization: SettingField = None,
     near_duplicate_cosine: SettingField = None,
+    relabel_every: SettingField = None,
+    relabel_share: SettingField = None,
 ) -> Response:
     """Save the settings form; the service validates the values (text from the form)."""
     given = {
@@ -151,6 +153,8 @@ def save_settings(
         "audit_fraction": audit_fraction,
         "regularization": regularization,
         "near_duplicate_cosine": near_duplicate_cosine,
+        "relabel_every": relabel_every,
+        "relabel_share": relabel_share,
     }
     changes = {name: value.strip() for name, value in given.items() if value is not None}
     try:

@@ -14,13 +14,15 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session
 
+from labelwise.service import relabel
 from labelwise.service.events import record
-from labelwise.service.explain import AUDIT, RANDOM_NO_MODEL, RANDOM_QUEUE_EMPTY
+from labelwise.service.explain import AUDIT, RANDOM_NO_MODEL, RANDOM_QUEUE_EMPTY, RELABEL
 from labelwise.service.project_settings import ProjectSettings
 from labelwise.store import (
     Annotation,
@@ -30,13 +32,15 @@ from labelwise.store import (
     Project,
     QueryRound,
     QueueEntry,
+    RelabelSuspect,
 )
 
 #: Source names, as served items and "why this item" report them.
-SourceName = Literal["audit", "ranked", "random"]
+SourceName = Literal["audit", "ranked", "random", "relabel"]
 AUDIT_SOURCE: SourceName = "audit"
 RANKED_SOURCE: SourceName = "ranked"
 RANDOM_SOURCE: SourceName = "random"
+RELABEL_SOURCE: SourceName = "relabel"
 
 #: Pool positions checked per statement by the random pool: eligibility is a few
 #: correlated subqueries per row, so each statement stays bounded on a large pool.
@@ -58,13 +62,18 @@ class Choice:
 @dataclass(frozen=True)
 class ServingContext:
     """What every source needs to pick: the locked project, its settings, the SQL
-    condition "this annotator may be served it now", and the injected generator."""
+    condition "this annotator may be served it now", and the injected generator.
+
+    ``annotator_id`` and ``now`` say who asks and when (the relabel source has its own
+    eligibility: its items are labeled already)."""
 
     session: Session
     project: Project
     settings: ProjectSettings
     eligible: Any
     rng: random.Random
+    annotator_id: int | None = None
+    now: datetime | None = None
 
 
 class Source(Protocol):
@@ -168,6 +177,35 @@ class RandomPool:
         return None
 
 
+class RelabelSuspects:
+    """The most suspect open label error (``service.relabel``), for a second opinion.
+
+    Its items are labeled already, so ``eligible`` (which excludes labeled items) does
+    not apply: :func:`labelwise.service.relabel.reviewable` does instead, and it never
+    offers a suspect to the annotator who gave the suspected label.
+    """
+
+    name = RELABEL_SOURCE
+
+    def prepare(self, ctx: ServingContext) -> None:  # noqa: ARG002 - nothing to set up
+        return None
+
+    def pick(self, ctx: ServingContext) -> Choice | None:
+        if ctx.annotator_id is None:
+            return None
+        now = ctx.now or datetime.now(UTC)
+        row = ctx.session.execute(
+            select(Item, RelabelSuspect.score)
+            .join(RelabelSuspect, RelabelSuspect.item_id == Item.id)
+            .where(relabel.reviewable(ctx.project.id, ctx.annotator_id, now))
+            .order_by(RelabelSuspect.rank)
+            .limit(1)
+        ).first()
+        if row is None:
+            return None
+        return Choice(row[0], self.name, RELABEL, float(row[1]))
+
+
 @dataclass(frozen=True)
 class SourceMix:
     """Draw a source by its share; fall back through ``fallbacks`` in order.
@@ -203,22 +241,35 @@ class SourceMix:
 
 
 _AUDIT, _RANKED, _RANDOM = AuditSample(), RankedQueue(), RandomPool()
+_RELABEL = RelabelSuspects()
 
 
-def mix_for(settings: ProjectSettings) -> SourceMix:
+def mix_for(settings: ProjectSettings, *, relabel_open: bool = False) -> SourceMix:
     """The project's sources: the audit sample at ``audit_fraction``, the ranked queue at
-    the rest; then the random pool, and the audit sample as a last resort."""
+    the rest; then the random pool, and the audit sample as a last resort.
+
+    While the project has open relabel suspects (``relabel_open``) and ``relabel_every >
+    0``, they take ``relabel_share`` out of the ranked queue's share, and are the last
+    fallback (an annotator with nothing left to label reviews instead of waiting)."""
     audit = settings.audit_fraction
     fallbacks: list[Source] = [_RANKED, _RANDOM]
     if audit > 0:
         fallbacks.append(_AUDIT)
-    return SourceMix(shares=[(_AUDIT, audit), (_RANKED, 1.0 - audit)], fallbacks=fallbacks)
+    share = settings.relabel_share if relabel_open and settings.relabel_every > 0 else 0.0
+    if share > 0:
+        fallbacks.append(_RELABEL)
+    return SourceMix(
+        shares=[(_AUDIT, audit), (_RANKED, 1.0 - audit - share), (_RELABEL, share)],
+        fallbacks=fallbacks,
+    )
 
 
 def source_of(strategy: str, *, is_audit: bool = False) -> SourceName:
     """Which source served a lease, from what the lease recorded."""
     if is_audit or strategy == AUDIT:
         return AUDIT_SOURCE
+    if strategy == RELABEL:
+        return RELABEL_SOURCE
     if strategy in (RANDOM_NO_MODEL, RANDOM_QUEUE_EMPTY):
         return RANDOM_SOURCE
     return RANKED_SOURCE
