@@ -31,3 +31,12 @@ class JobStatus(StrEnum):
     FAILED = "failed"
     # A retrain with too few trainable labels: nothing went wrong, nothing was produced.
     SKIPPED = "skipped"
+
+
+class ClusterStatus(StrEnum):
+    """Where an intent cluster stands: awaiting review, or what the admin decided."""
+
+    OPEN = "open"
+    CREATED = "created"
+    OUT_OF_SCOPE = "out_of_scope"
+    DISMISSED = "dismissed"
