@@ -68,3 +68,5 @@ class DashboardOut(_FromService):
     entities_labeled: dict[str, int]
     entities_predicted: dict[str, int]
     entities_sample: int | None
+    #: New-intent discovery: clusters awaiting an admin's decision.
+    open_clusters: int = 0

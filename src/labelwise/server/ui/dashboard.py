@@ -18,7 +18,7 @@ from markupsafe import Markup
 from labelwise.server.deps import SessionDep
 from labelwise.server.ui import charts
 from labelwise.server.ui.pages import UiProjectAdmin, render, session_csrf
-from labelwise.service import dashboard, model_versions, projects, traffic
+from labelwise.service import dashboard, intent_discovery, model_versions, projects, traffic
 from labelwise.service.dashboard import AnnotatorActivity, Dashboard, VersionPoint
 
 router = APIRouter(prefix="/ui/projects/{project_id}", include_in_schema=False)
@@ -295,5 +295,6 @@ def dashboard_page(
             "serving": serving,
             "message": DONE_MESSAGES.get(request.query_params.get("done", ""), ""),
             "traffic": traffic.summarize_traffic(session, project_id=project_id),
+            "open_clusters": intent_discovery.count_open_clusters(session, project_id=project_id),
         },
     )
