@@ -33,7 +33,8 @@ class TestListClusters:
         assert [m["text"] for m in listed["representatives"]] == FREEZE
         assert [m["item_id"] for m in listed["members"]] == members
 
-    def test_the_dashboard_counts_open_clusters(self, client, world, cluster):
+    @pytest.mark.usefixtures("cluster")
+    def test_the_dashboard_counts_open_clusters(self, client, world):
         response = client.get(
             f"/api/projects/{world.project.id}/dashboard", headers=world.admin_headers
         )
@@ -77,7 +78,9 @@ class TestCreateIntent:
     def test_an_existing_label_is_a_conflict(self, client, world, cluster):
         cid, _ = cluster
         response = client.post(
-            f"{_base(world)}/{cid}/create-intent", json={"name": "greet"}, headers=world.admin_headers
+            f"{_base(world)}/{cid}/create-intent",
+            json={"name": "greet"},
+            headers=world.admin_headers,
         )
         assert "already has a label" in assert_error(response, 409, "conflict")["message"]
 
@@ -108,7 +111,8 @@ class TestCreateIntent:
         assert response.status_code == 422, response.text
         assert response.json()["error"]["type"] in ("request_validation_error", "validation_error")
 
-    def test_an_unknown_cluster_is_a_404_and_a_bad_id_a_422(self, client, world, cluster):
+    @pytest.mark.usefixtures("cluster")
+    def test_an_unknown_cluster_is_a_404_and_a_bad_id_a_422(self, client, world):
         response = client.post(
             f"{_base(world)}/999/create-intent", json={"name": "x"}, headers=world.admin_headers
         )
@@ -158,7 +162,9 @@ class TestAccess:
         ]
         for headers in (world.annotator_headers, bot):
             for method, path, body in calls:
-                kwargs = {"headers": headers} if body is None else {"headers": headers, "json": body}
+                kwargs = (
+                    {"headers": headers} if body is None else {"headers": headers, "json": body}
+                )
                 response = getattr(client, method)(path, **kwargs)
                 assert_error(response, 403, "permission_denied")
         for method, path, body in calls:

@@ -31,6 +31,7 @@ from labelwise.store import (
     Job,
     JobStatus,
     ModelVersion,
+    TaskType,
 )
 
 FREEZE = [
@@ -280,7 +281,12 @@ def test_a_new_intent_needs_a_new_valid_name_and_members_of_the_cluster(
     ]
     # Adding the label alone (no member confirmed) decides the cluster; twice is a conflict.
     view = create(
-        session, project_id=project.id, cluster_id=cluster.id, name="freeze", admin=owner, confirm=[]
+        session,
+        project_id=project.id,
+        cluster_id=cluster.id,
+        name="freeze",
+        admin=owner,
+        confirm=[],
     )
     assert view.status is ClusterStatus.CREATED
     with pytest.raises(ConflictError, match="already decided"):
@@ -361,7 +367,9 @@ def test_confirm_members_with_an_existing_label(session_factory, session, projec
     assert session.get_one(IntentCluster, cluster.id).status is ClusterStatus.OPEN
 
 
-def test_a_discovery_before_any_model_is_skipped(session_factory, session, project, owner, tmp_path):
+def test_a_discovery_before_any_model_is_skipped(
+    session_factory, session, project, owner, tmp_path
+):
     job = intent_discovery.request_discovery(session, project_id=project.id, user=owner)
     _worker(session_factory, tmp_path).run_pending()
     session.commit()
@@ -373,7 +381,7 @@ def test_a_discovery_before_any_model_is_skipped(session_factory, session, proje
 
 def test_discovery_needs_a_single_label_project(session, owner):
     project = projects.create_project(
-        session, name="multi", labels=["a", "b"], owner=owner, task="multi_label"
+        session, name="multi", labels=["a", "b"], owner=owner, task=TaskType.MULTI_LABEL
     )
     with pytest.raises(ValidationError, match="single-label"):
         intent_discovery.request_discovery(session, project_id=project.id, user=owner)

@@ -261,8 +261,8 @@ def distinctive_terms(
         return {}
     docs: list[str] = []
     for cid in ids:
-        docs.append(" ".join(texts[i] for i in np.flatnonzero(assignment == cid)))
-    docs.append(" ".join(texts[i] for i in np.flatnonzero(assignment < 0)))
+        docs.append(" ".join(texts[int(i)] for i in np.flatnonzero(assignment == cid)))
+    docs.append(" ".join(texts[int(i)] for i in np.flatnonzero(assignment < 0)))
     vectorizer = CountVectorizer(
         stop_words=sorted(ENGLISH_STOP_WORDS | _GENERIC),
         token_pattern=r"(?u)\b[^\W\d_][^\W_]+\b",

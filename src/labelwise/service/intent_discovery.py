@@ -68,6 +68,25 @@ from labelwise.store import (
 )
 from labelwise.store.queries import near_copy, out_of_scope
 
+__all__ = [
+    "CLUSTER_STRATEGY",
+    "DISCOVER_KIND",
+    "ClusterMember",
+    "ClusterView",
+    "check_intent_name",
+    "confirm_members",
+    "count_open_clusters",
+    "create_intent_from_cluster",
+    "discovery_due_after_retrain",
+    "enqueue_discovery",
+    "get_cluster",
+    "list_clusters",
+    "mark_out_of_scope",
+    "out_of_scope_label",
+    "request_discovery",
+    "run_discovery",
+]
+
 #: Unlabeled items scored per discovery (the newest first): predicting is cheap, but a
 #: pool of millions is not what a reviewer's clusters come from.
 MAX_SCORED = 50_000
@@ -146,7 +165,9 @@ def out_of_scope_label(project: Project) -> str | None:
     named ``oos`` or ``out_of_scope``; None when it has none."""
     settings = ProjectSettings.model_validate(project.settings)
     if settings.out_of_scope_label is not None:
-        return settings.out_of_scope_label if settings.out_of_scope_label in project.labels else None
+        return (
+            settings.out_of_scope_label if settings.out_of_scope_label in project.labels else None
+        )
     return next((name for name in OUT_OF_SCOPE_NAMES if name in project.labels), None)
 
 
@@ -282,7 +303,7 @@ def run_discovery(
                 for rank, (item, s) in enumerate(zip(members, cluster.similarity, strict=True))
             ],
         )
-    progress = {
+    progress: dict[str, Any] = {
         "scored": len(texts),
         "candidates": int(chosen.size),
         "clusters": len(clusters),

@@ -441,9 +441,7 @@ class IntentCluster(Base):
     model_version_id: Mapped[int | None] = mapped_column(
         ForeignKey("model_versions.id", ondelete="SET NULL"), default=None
     )
-    status: Mapped[ClusterStatus] = mapped_column(
-        _enum(ClusterStatus), default=ClusterStatus.OPEN
-    )
+    status: Mapped[ClusterStatus] = mapped_column(_enum(ClusterStatus), default=ClusterStatus.OPEN)
     size: Mapped[int] = mapped_column(Integer)
     suggested_name: Mapped[str] = mapped_column(String(200))
     terms: Mapped[list[str]] = mapped_column(JSON, default=list)

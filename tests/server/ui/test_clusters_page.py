@@ -112,7 +112,8 @@ def test_without_the_csrf_token_nothing_is_decided(client, world, clusters, sess
         assert intent_discovery.count_open_clusters(session, project_id=world.project.id) == 2
 
 
-def test_the_dashboard_links_the_open_clusters(client, world, clusters):
+@pytest.mark.usefixtures("clusters")
+def test_the_dashboard_links_the_open_clusters(client, world):
     ui_login(client, world.admin.username)
     html = client.get(f"/ui/projects/{world.project.id}/dashboard").text
     assert "2 open" in html and f'href="/ui/projects/{world.project.id}/clusters"' in html

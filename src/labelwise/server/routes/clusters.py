@@ -60,7 +60,9 @@ def create_intent(
 
 
 @router.post("/{cluster_id}/out-of-scope", response_model=ClusterOut)
-def out_of_scope(cluster_id: ClusterIdPath, session: SessionDep, access: ProjectAdmin) -> ClusterOut:
+def out_of_scope(
+    cluster_id: ClusterIdPath, session: SessionDep, access: ProjectAdmin
+) -> ClusterOut:
     """Rule a cluster out of scope: its members get the out-of-scope class when the
     project has one; otherwise the cluster is dismissed."""
     view = intent_discovery.mark_out_of_scope(

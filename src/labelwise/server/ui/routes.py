@@ -25,8 +25,8 @@ from labelwise.server.security import (
 )
 from labelwise.server.throttle import LoginThrottled, client_ip, request_throttle
 from labelwise.server.ui.admin import router as admin_router
-from labelwise.server.ui.dashboard import router as dashboard_router
 from labelwise.server.ui.clusters import router as clusters_router
+from labelwise.server.ui.dashboard import router as dashboard_router
 from labelwise.server.ui.flags import router as flags_router
 from labelwise.server.ui.model_versions import router as model_versions_router
 from labelwise.server.ui.pages import (

@@ -59,7 +59,10 @@ def upgrade() -> None:
             ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
-            ["job_id"], ["jobs.id"], name=op.f("fk_intent_clusters_job_id_jobs"), ondelete="SET NULL"
+            ["job_id"],
+            ["jobs.id"],
+            name=op.f("fk_intent_clusters_job_id_jobs"),
+            ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
             ["model_version_id"],
