@@ -97,7 +97,7 @@ class ProjectSettings(BaseModel):
     near_duplicate_cosine: float = Field(default=0.9, ge=0.5, le=1.0, allow_inf_nan=False)
     # Measured on CLINC150 with a quarter of the intents hidden (benchmarks/continuous.py
     # --only new_intents): see labelwise.discovery for the clustering defaults.
-    discovery_confidence: float = Field(default=0.5, ge=0.0, le=1.0, allow_inf_nan=False)
+    discovery_confidence: float = Field(default=0.7, ge=0.0, le=1.0, allow_inf_nan=False)
     discovery_min_cluster_size: int = Field(default=5, ge=2, le=1000)
     out_of_scope_label: str | None = Field(default=None, min_length=1, max_length=100)
 

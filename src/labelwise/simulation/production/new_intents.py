@@ -117,7 +117,7 @@ def simulate(
     data: ProductionData,
     *,
     seed: int,
-    threshold: float = 0.5,
+    threshold: float = 0.7,
     min_cluster_size: int = 5,
     min_samples: int | None = 3,
     cluster_selection_method: str = "leaf",
