@@ -12,6 +12,8 @@ import pytest
 from sqlalchemy import func, select
 
 from labelwise.service import (
+    dashboard,
+    exports,
     importing,
     intent_discovery,
     predictions,
@@ -247,6 +249,11 @@ def test_schema_growth_from_a_cluster(session_factory, session, project, owner, 
     assert new.classes == ["balance", "transfer", "oos", "freeze_card"]
     assert new.values == ["freeze_card"]
     assert versions[1].label_count == versions[0].label_count + len(chosen)
+    # The dashboard and the export read the grown schema.
+    board = dashboard.project_dashboard(session, project_id=project.id)
+    assert board.labels_per_class["freeze_card"] == len(chosen)
+    exported = exports.list_labels(session, project_id=project.id, offset=0, limit=1000)
+    assert sum(row.label == "freeze_card" for row in exported) == len(chosen)
 
 
 def test_a_new_intent_needs_a_new_valid_name_and_members_of_the_cluster(
