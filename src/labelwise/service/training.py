@@ -43,6 +43,7 @@ from labelwise.service.transactions import begin_write, end_read
 from labelwise.store import Item, Job, JobStatus, ModelVersion, Project
 from labelwise.strategies import SEQUENCE_STRATEGIES, STRATEGIES
 from labelwise.tasks import Task
+from labelwise.textmodel import TextModel, load_model
 
 log = logging.getLogger(__name__)
 
@@ -515,12 +516,14 @@ class RetrainWorker:
     def run_discovery_job(self, job_id: int) -> None:
         """Recluster the project's new-intent candidates; failures are recorded."""
         from labelwise.service import intent_discovery
-        from labelwise.service.predictions import MODELS
 
         try:
             with self.session_factory() as session:
                 progress = intent_discovery.run_discovery(
-                    session, job_id=job_id, embed=self._embed_for_grouping, load_model=MODELS.get
+                    session,
+                    job_id=job_id,
+                    embed=self._embed_for_grouping,
+                    load_model=self._load_model,
                 )
                 begin_write(session)
                 job = session.get_one(Job, job_id)
@@ -533,6 +536,17 @@ class RetrainWorker:
         except Exception as exc:  # any failure must end as a failed job
             log.exception("intent discovery job %s failed", job_id)
             self._fail(job_id, exc, what="Finding new intents", event="discover_intents_failed")
+
+    def _load_model(self, path: str) -> TextModel:
+        """A saved version's model; a MiniLM one embeds through this worker's embedder
+        (its disk cache already holds the pool's vectors from retraining)."""
+        try:
+            embedder = self._minilm()
+        except MissingDependencyError:
+            embedder = None
+        return load_model(
+            path, embedder=embedder if isinstance(embedder, SentenceEmbedder) else None
+        )
 
     def _fail(self, job_id: int, exc: Exception, *, what: str, event: str) -> None:
         """End a job as failed: members see one path-free line, admins the detail, and
