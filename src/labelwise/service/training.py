@@ -43,6 +43,7 @@ from labelwise.service.transactions import begin_write, end_read
 from labelwise.store import Item, Job, JobStatus, ModelVersion, Project
 from labelwise.strategies import SEQUENCE_STRATEGIES, STRATEGIES
 from labelwise.tasks import Task
+from labelwise.textmodel import TextModel, load_model
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,9 @@ SUGGESTIONS = 9
 STOP_SET = 1000
 #: ``Job.kind`` of a retrain.
 RETRAIN = "retrain"
+#: ``Job.kind`` of a new-intent discovery (``service.intent_discovery``, which imports
+#: this module: the worker imports it when it runs one).
+DISCOVER_KIND = "discover_intents"
 #: Back-off after consecutive failed retrains: automatic triggers wait
 #: ``min(BACKOFF_SECONDS * 2**(k-1), BACKOFF_MAX_SECONDS)`` after the latest failure.
 BACKOFF_SECONDS = 30.0
@@ -362,6 +366,8 @@ class RetrainWorker:
                 self.run_grouping_job(job_id)
             elif kind == relabel.RELABEL_KIND:
                 self.run_relabel_job(job_id)
+            elif kind == DISCOVER_KIND:
+                self.run_discovery_job(job_id)
             else:
                 self.run_job(job_id)
             ran += 1
@@ -457,6 +463,8 @@ class RetrainWorker:
             log.exception("retrain job %s failed", job_id)
             self._fail(job_id, exc, what="Retraining", event="retrain_failed")
             return
+        if outcome.skipped is None:
+            self._queue_discovery(snapshot.project_id)
         # A spans project has no classifier to diagnose; intents+entities diagnoses its
         # intent classifier.
         if outcome.model is not None and not snapshot.task.per_class_proba:
@@ -510,6 +518,59 @@ class RetrainWorker:
         except Exception as exc:  # any failure must end as a failed job
             log.exception("relabel job %s failed", job_id)
             self._fail(job_id, exc, what="Ranking suspected label errors", event="relabel_failed")
+
+    def _queue_discovery(self, project_id: int) -> None:
+        """After a published retrain: recluster the project's candidates under the new
+        model (projects with production traffic only; a failure here is logged)."""
+        from labelwise.service import intent_discovery
+
+        try:
+            with self.session_factory() as session:
+                due = intent_discovery.discovery_due_after_retrain(session, project_id=project_id)
+                end_read(session)
+                if due:
+                    begin_write(session)
+                    intent_discovery.enqueue_discovery(
+                        session, project_id=project_id, trigger="retrain"
+                    )
+                    session.commit()
+        except Exception:  # the model already serves; discovery can be asked for again
+            log.exception("queueing intent discovery for project %s failed", project_id)
+
+    def run_discovery_job(self, job_id: int) -> None:
+        """Recluster the project's new-intent candidates; failures are recorded."""
+        from labelwise.service import intent_discovery
+
+        try:
+            with self.session_factory() as session:
+                progress = intent_discovery.run_discovery(
+                    session,
+                    job_id=job_id,
+                    embed=self._embed_for_grouping,
+                    load_model=self._load_model,
+                )
+                begin_write(session)
+                job = session.get_one(Job, job_id)
+                job.status = JobStatus.SKIPPED if "skipped" in progress else JobStatus.DONE
+                if "skipped" in progress:
+                    progress = {"message": progress["skipped"]}
+                job.progress = {**job.progress, **progress}
+                job.finished_at = _now()
+                session.commit()
+        except Exception as exc:  # any failure must end as a failed job
+            log.exception("intent discovery job %s failed", job_id)
+            self._fail(job_id, exc, what="Finding new intents", event="discover_intents_failed")
+
+    def _load_model(self, path: str) -> TextModel:
+        """A saved version's model; a MiniLM one embeds through this worker's embedder
+        (its disk cache already holds the pool's vectors from retraining)."""
+        try:
+            embedder = self._minilm()
+        except MissingDependencyError:
+            embedder = None
+        return load_model(
+            path, embedder=embedder if isinstance(embedder, SentenceEmbedder) else None
+        )
 
     def _fail(self, job_id: int, exc: Exception, *, what: str, event: str) -> None:
         """End a job as failed: members see one path-free line, admins the detail, and

@@ -39,3 +39,12 @@ class FeedbackStatus(StrEnum):
     OPEN = "open"
     CONFIRMED = "confirmed"
     REJECTED = "rejected"
+
+
+class ClusterStatus(StrEnum):
+    """Where an intent cluster stands: awaiting review, or what the admin decided."""
+
+    OPEN = "open"
+    CREATED = "created"
+    OUT_OF_SCOPE = "out_of_scope"
+    DISMISSED = "dismissed"

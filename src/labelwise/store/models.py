@@ -42,6 +42,7 @@ from labelwise.data import LabelSource
 
 # Re-exported (``as``): they lived here before ``store.enums``, and callers import them from here.
 from labelwise.store.enums import AnnotationKind as AnnotationKind
+from labelwise.store.enums import ClusterStatus as ClusterStatus
 from labelwise.store.enums import FeedbackStatus as FeedbackStatus
 from labelwise.store.enums import JobStatus as JobStatus
 from labelwise.store.enums import Role as Role
@@ -517,3 +518,54 @@ class RelabelSuspect(Base):
     outcome_label: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(default=None)
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class IntentCluster(Base):
+    """A cluster of messages the model could not place: a possible new intent.
+
+    Found by a discovery job (``job_id``) over the candidates of the model version it
+    read (out-of-scope predictions and low confidence); a new discovery replaces the
+    ``open`` clusters, while decided ones (``created`` / ``out_of_scope`` / ``dismissed``)
+    stay as the record of what the admin did. ``representatives`` holds the item ids
+    shown first (nearest the centroid); ``terms`` the distinctive words behind
+    ``suggested_name``.
+    """
+
+    __tablename__ = "intent_clusters"
+    __table_args__ = (Index("ix_intent_clusters_project_status", "project_id", "status"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    job_id: Mapped[int | None] = mapped_column(
+        ForeignKey("jobs.id", ondelete="SET NULL"), default=None
+    )
+    model_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="SET NULL"), default=None
+    )
+    status: Mapped[ClusterStatus] = mapped_column(_enum(ClusterStatus), default=ClusterStatus.OPEN)
+    size: Mapped[int] = mapped_column(Integer)
+    suggested_name: Mapped[str] = mapped_column(String(200))
+    terms: Mapped[list[str]] = mapped_column(JSON, default=list)
+    representatives: Mapped[list[int]] = mapped_column(JSON, default=list)
+    # The label the admin created (or chose) from this cluster, once decided.
+    created_label: Mapped[str | None] = mapped_column(String(200), default=None)
+    decided_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    decided_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IntentClusterMember(Base):
+    """One item of an intent cluster: its rank (0 = nearest the centroid) and cosine
+    similarity to the centroid."""
+
+    __tablename__ = "intent_cluster_members"
+    cluster_id: Mapped[int] = mapped_column(
+        ForeignKey("intent_clusters.id", ondelete="CASCADE"), primary_key=True
+    )
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("items.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    rank: Mapped[int] = mapped_column(Integer)
+    similarity: Mapped[float] = mapped_column(Float)

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from labelwise.server.routes import (
     annotations,
     auth,
+    clusters,
     dashboard,
     exports,
     feedback,
@@ -34,6 +35,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     queue.router,
     annotations.router,
     flags.router,
+    clusters.router,
     labels.router,
     exports.router,
     training.router,

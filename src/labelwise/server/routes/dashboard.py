@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from labelwise.server.deps import ProjectAdmin, SessionDep
 from labelwise.server.schemas.dashboard import DashboardOut
-from labelwise.service import dashboard
+from labelwise.service import dashboard, intent_discovery
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["dashboard"])
 
@@ -18,6 +18,8 @@ def read_dashboard(session: SessionDep, access: ProjectAdmin) -> DashboardOut:
 
     Project admins only: it shows each annotator's pace.
     """
-    return DashboardOut.model_validate(
+    out = DashboardOut.model_validate(
         dashboard.project_dashboard(session, project_id=access.project_id)
     )
+    clusters = intent_discovery.count_open_clusters(session, project_id=access.project_id)
+    return out.model_copy(update={"open_clusters": clusters})

@@ -89,3 +89,5 @@ class DashboardOut(_FromService):
     entities_predicted: dict[str, int]
     entities_sample: int | None
     relabel: RelabelSummaryOut | None = None
+    #: New-intent discovery: clusters awaiting an admin's decision.
+    open_clusters: int = 0

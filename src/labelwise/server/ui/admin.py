@@ -140,6 +140,9 @@ def save_settings(
     near_duplicate_cosine: SettingField = None,
     relabel_every: SettingField = None,
     relabel_share: SettingField = None,
+    discovery_confidence: SettingField = None,
+    discovery_min_cluster_size: SettingField = None,
+    out_of_scope_label: SettingField = None,
 ) -> Response:
     """Save the settings form; the service validates the values (text from the form)."""
     given = {
@@ -155,8 +158,15 @@ def save_settings(
         "near_duplicate_cosine": near_duplicate_cosine,
         "relabel_every": relabel_every,
         "relabel_share": relabel_share,
+        "discovery_confidence": discovery_confidence,
+        "discovery_min_cluster_size": discovery_min_cluster_size,
+        "out_of_scope_label": out_of_scope_label,
     }
-    changes = {name: value.strip() for name, value in given.items() if value is not None}
+    changes: dict[str, Any] = {
+        name: value.strip() for name, value in given.items() if value is not None
+    }
+    if changes.get("out_of_scope_label") == "":
+        changes["out_of_scope_label"] = None  # blank: a label named oos / out_of_scope
     try:
         projects.update_settings(session, project_id=project_id, changes=changes)
     except ServiceError as exc:

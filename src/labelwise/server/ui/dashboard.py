@@ -18,7 +18,15 @@ from markupsafe import Markup
 from labelwise.server.deps import SessionDep
 from labelwise.server.ui import charts
 from labelwise.server.ui.pages import UiProjectAdmin, render, session_csrf
-from labelwise.service import dashboard, feedback, live_quality, model_versions, projects, traffic
+from labelwise.service import (
+    dashboard,
+    feedback,
+    intent_discovery,
+    live_quality,
+    model_versions,
+    projects,
+    traffic,
+)
 from labelwise.service.dashboard import AnnotatorActivity, Dashboard, VersionPoint
 
 router = APIRouter(prefix="/ui/projects/{project_id}", include_in_schema=False)
@@ -297,5 +305,6 @@ def dashboard_page(
             "traffic": traffic.summarize_traffic(session, project_id=project_id),
             "live": live_quality.live_quality(session, project_id=project_id),
             "feedback": feedback.feedback_funnel(session, project),
+            "open_clusters": intent_discovery.count_open_clusters(session, project_id=project_id),
         },
     )

@@ -25,6 +25,7 @@ from labelwise.server.security import (
 )
 from labelwise.server.throttle import LoginThrottled, client_ip, request_throttle
 from labelwise.server.ui.admin import router as admin_router
+from labelwise.server.ui.clusters import router as clusters_router
 from labelwise.server.ui.dashboard import router as dashboard_router
 from labelwise.server.ui.feedback import router as feedback_router
 from labelwise.server.ui.flags import router as flags_router
@@ -183,6 +184,7 @@ def mount_ui(app: FastAPI) -> None:
     app.include_router(admin_router)
     app.include_router(flags_router)
     app.include_router(feedback_router)
+    app.include_router(clusters_router)
     app.include_router(model_versions_router)
     app.mount("/ui/static", StaticFiles(directory=HERE / "static"), name="ui-static")
     app.exception_handler(LoginRequired)(_login_required)
