@@ -518,7 +518,6 @@ class RelabelSuspect(Base):
     outcome_label: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(default=None)
-    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class IntentCluster(Base):
