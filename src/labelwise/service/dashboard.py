@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from labelwise.service.projects import ProjectStatus, project_status
+from labelwise.service.stream_budget import StreamBudgetPanel, budget_panel
 from labelwise.service.traffic_groups import GROUP_KIND
 from labelwise.service.transactions import end_read
 from labelwise.store import (
@@ -111,6 +112,8 @@ class Dashboard:
     entities_labeled: dict[str, int] = field(default_factory=dict)
     entities_predicted: dict[str, int] = field(default_factory=dict)
     entities_sample: int | None = None
+    #: With a label budget: admissions this period against it, and the threshold.
+    stream_budget: StreamBudgetPanel | None = None
 
 
 def project_dashboard(
@@ -170,6 +173,7 @@ def project_dashboard(
         entities_labeled=entities_labeled,
         entities_predicted=entities_predicted,
         entities_sample=latest.get("pool_predicted_sample"),
+        stream_budget=budget_panel(session, project=project, now=now),
     )
     end_read(session)
     return dashboard

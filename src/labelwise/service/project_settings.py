@@ -67,6 +67,15 @@ class ProjectSettings(BaseModel):
     near_duplicate_cosine : float
         Production messages at least this similar (cosine of their feature rows) form one
         group, served once with the group's count.
+    label_budget : int
+        Production traffic items admitted to the review queue per ``budget_period``, by
+        expected impact (``service.stream_budget``); 0 (the default) turns the budget off
+        and traffic is ranked with the rest of the pool.
+    budget_period : {"day", "week"}
+        The budget's period: a UTC day, or a week from Monday 00:00 UTC.
+    stream_share : float
+        With a budget, the share of ``next`` calls served from the admitted traffic (the
+        ranked queue of imported items and the audit sample share the rest).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -87,6 +96,9 @@ class ProjectSettings(BaseModel):
     # do not ("freeze my card" / "unfreeze my card" 0.84, "a timer for 5 minutes" / "for
     # 10 minutes" 0.85). Below 0.5 a group would hold texts nobody calls the same.
     near_duplicate_cosine: float = Field(default=0.9, ge=0.5, le=1.0, allow_inf_nan=False)
+    label_budget: int = Field(default=0, ge=0, le=1_000_000)
+    budget_period: Literal["day", "week"] = "day"
+    stream_share: float = Field(default=0.5, ge=0.0, le=1.0, allow_inf_nan=False)
 
     @model_validator(mode="before")
     @classmethod

@@ -53,6 +53,14 @@ class StoppingSignalOut(_FromService):
     meaning: str
 
 
+class StreamBudgetOut(_FromService):
+    budget: int
+    period: str
+    admitted: int
+    threshold: float | None
+    waiting: int
+
+
 class DashboardOut(_FromService):
     status: ProjectStatus
     queued: int
@@ -68,3 +76,5 @@ class DashboardOut(_FromService):
     entities_labeled: dict[str, int]
     entities_predicted: dict[str, int]
     entities_sample: int | None
+    #: With a label budget: traffic admitted this period / budget, the threshold.
+    stream_budget: StreamBudgetOut | None = None

@@ -16,11 +16,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import exists, func, select, true, update
 from sqlalchemy.orm import Session
 
 from labelwise.service.events import record
-from labelwise.service.explain import AUDIT, RANDOM_NO_MODEL, RANDOM_QUEUE_EMPTY
+from labelwise.service.explain import AUDIT, RANDOM_NO_MODEL, RANDOM_QUEUE_EMPTY, STREAM
 from labelwise.service.project_settings import ProjectSettings
 from labelwise.store import (
     Annotation,
@@ -29,13 +29,16 @@ from labelwise.store import (
     Project,
     QueryRound,
     QueueEntry,
+    StreamScore,
+    TrafficStat,
 )
 
 #: Source names, as served items and "why this item" report them.
-SourceName = Literal["audit", "ranked", "random"]
+SourceName = Literal["audit", "ranked", "random", "stream"]
 AUDIT_SOURCE: SourceName = "audit"
 RANKED_SOURCE: SourceName = "ranked"
 RANDOM_SOURCE: SourceName = "random"
+STREAM_SOURCE: SourceName = "stream"
 
 #: Pool positions checked per statement by the random pool: eligibility is a few
 #: correlated subqueries per row, so each statement stays bounded on a large pool.
@@ -118,7 +121,12 @@ class RankedQueue:
         row = ctx.session.execute(
             select(Item, QueueEntry.score, QueueEntry.suggestions)
             .join(QueueEntry, QueueEntry.item_id == Item.id)
-            .where(QueueEntry.round_id == round_.id, Item.is_audit.is_(False), ctx.eligible)
+            .where(
+                QueueEntry.round_id == round_.id,
+                Item.is_audit.is_(False),
+                ctx.eligible,
+                _within_budget(ctx),
+            )
             .order_by(QueueEntry.rank)
             .limit(1)
         ).first()
@@ -157,6 +165,7 @@ class RandomPool:
                     Item.position < stop,
                     Item.is_audit.is_(False),
                     ctx.eligible,
+                    _within_budget(ctx),
                 )
                 .order_by(Item.position)
                 .limit(1)
@@ -165,6 +174,41 @@ class RandomPool:
                 why = RANDOM_QUEUE_EMPTY if project.current_round_id else RANDOM_NO_MODEL
                 return Choice(item, self.name, why)
         return None
+
+
+class StreamAdmissions:
+    """Production traffic the stream budget admitted (``service.stream_budget``), in
+    admission order and, within one pass, by expected impact."""
+
+    name = STREAM_SOURCE
+
+    def prepare(self, ctx: ServingContext) -> None:  # noqa: ARG002 - nothing to set up
+        return None
+
+    def pick(self, ctx: ServingContext) -> Choice | None:
+        row = ctx.session.execute(
+            select(Item, StreamScore.impact)
+            .join(StreamScore, StreamScore.item_id == Item.id)
+            .where(
+                StreamScore.project_id == ctx.project.id,
+                StreamScore.admitted_at.is_not(None),
+                Item.is_audit.is_(False),
+                ctx.eligible,
+            )
+            .order_by(StreamScore.admitted_at, StreamScore.impact.desc(), Item.position)
+            .limit(1)
+        ).first()
+        if row is None:
+            return None
+        return Choice(row[0], self.name, STREAM, float(row[1]))
+
+
+def _within_budget(ctx: ServingContext) -> Any:
+    """With a label budget, traffic items reach the ranked queue and the random pool
+    never: only the stream source serves them, once admitted."""
+    if ctx.settings.label_budget <= 0:
+        return true()
+    return ~exists().where(TrafficStat.item_id == Item.id)
 
 
 @dataclass(frozen=True)
@@ -202,16 +246,24 @@ class SourceMix:
 
 
 _AUDIT, _RANKED, _RANDOM = AuditSample(), RankedQueue(), RandomPool()
+_STREAM = StreamAdmissions()
 
 
 def mix_for(settings: ProjectSettings) -> SourceMix:
     """The project's sources: the audit sample at ``audit_fraction``, the ranked queue at
-    the rest; then the random pool, and the audit sample as a last resort."""
+    the rest; then the random pool, and the audit sample as a last resort. With a label
+    budget, admitted traffic takes ``stream_share`` (out of the ranked queue's part) and
+    is tried right after the ranked queue."""
     audit = settings.audit_fraction
     fallbacks: list[Source] = [_RANKED, _RANDOM]
     if audit > 0:
         fallbacks.append(_AUDIT)
-    return SourceMix(shares=[(_AUDIT, audit), (_RANKED, 1.0 - audit)], fallbacks=fallbacks)
+    shares: list[tuple[Source, float]] = [(_AUDIT, audit), (_RANKED, 1.0 - audit)]
+    if settings.label_budget > 0:
+        stream = min(settings.stream_share, 1.0 - audit)
+        shares = [(_AUDIT, audit), (_STREAM, stream), (_RANKED, 1.0 - audit - stream)]
+        fallbacks.insert(1, _STREAM)
+    return SourceMix(shares=shares, fallbacks=fallbacks)
 
 
 def source_of(strategy: str, *, is_audit: bool = False) -> SourceName:
@@ -220,6 +272,8 @@ def source_of(strategy: str, *, is_audit: bool = False) -> SourceName:
         return AUDIT_SOURCE
     if strategy in (RANDOM_NO_MODEL, RANDOM_QUEUE_EMPTY):
         return RANDOM_SOURCE
+    if strategy == STREAM:
+        return STREAM_SOURCE
     return RANKED_SOURCE
 
 
