@@ -67,7 +67,9 @@ def _ingest_and_group(session, project_id, texts, when):
     traffic.ingest_traffic(
         session, project_id=project_id, messages=[{"text": t} for t in texts], received_at=when
     )
-    settings = projects.parse_settings(projects.get_project(session, project_id=project_id).settings)
+    settings = projects.parse_settings(
+        projects.get_project(session, project_id=project_id).settings
+    )
     traffic_groups.run_grouping(
         session, project_id=project_id, embed=EMBED, threshold=settings.near_duplicate_cosine
     )
@@ -85,10 +87,16 @@ def _admitted(session, project_id):
 
 def _label_everything_served(session, project_id, annotator):
     served = []
-    while (item := queue.lease_next(session, project_id=project_id, annotator=annotator)) is not None:
+    while (
+        item := queue.lease_next(session, project_id=project_id, annotator=annotator)
+    ) is not None:
         served.append(item)
         queue.submit_annotation(
-            session, project_id=project_id, annotator=annotator, item_id=item.item_id, value="balance"
+            session,
+            project_id=project_id,
+            annotator=annotator,
+            item_id=item.item_id,
+            value="balance",
         )
     return served
 
@@ -99,7 +107,9 @@ def test_the_worker_admits_within_the_budget_and_only_admitted_traffic_is_served
     traffic.ingest_traffic(
         session, project_id=project.id, messages=[{"text": t} for t in _texts(12, "a")]
     )
-    worker = training.RetrainWorker(session_factory, data_dir=tmp_path, embedder_factory=WordEmbedder)
+    worker = training.RetrainWorker(
+        session_factory, data_dir=tmp_path, embedder_factory=WordEmbedder
+    )
     assert worker.run_pending() == 1
     admitted = _admitted(session, project.id)
     assert 1 <= len(admitted) <= 3
@@ -111,7 +121,7 @@ def test_the_worker_admits_within_the_budget_and_only_admitted_traffic_is_served
     assert session.scalar(select(func.count()).select_from(Item)) == 12
 
 
-def test_without_a_budget_traffic_is_served_as_before(session_factory, session, project, owner):
+def test_without_a_budget_traffic_is_served_as_before(session, project, owner):
     projects.update_settings(session, project_id=project.id, changes={"label_budget": 0})
     _ingest_and_group(session, project.id, _texts(4, "b"), DAY1)
     progress = stream_budget.score_and_admit(session, project_id=project.id, embed=EMBED, now=DAY1)
@@ -144,21 +154,36 @@ def test_the_budget_holds_per_day_and_the_state_carries_over(session, project):
 
 
 def test_a_repeat_offers_an_item_again_and_labeled_items_never(session, project, owner):
-    _ingest_and_group(session, project.id, ["ask once", "ask twice"], DAY1)
-    stream_budget.score_and_admit(session, project_id=project.id, embed=EMBED, now=DAY1)
-    scored = dict(session.execute(select(StreamScore.item_id, StreamScore.scored_count)).all())
-    assert sorted(scored.values()) == [1, 1]
+    projects.update_settings(session, project_id=project.id, changes={"label_budget": 1})
+    _ingest_and_group(session, project.id, ["ask once", "ask twice", "ask thrice"], DAY1)
+    first = stream_budget.score_and_admit(session, project_id=project.id, embed=EMBED, now=DAY1)
+    assert first["offered"] == 3 and first["admitted"] == 1
     # Nothing changed: nothing is offered again.
     again = stream_budget.score_and_admit(session, project_id=project.id, embed=EMBED, now=DAY1)
     assert again["offered"] == 0
+    (admitted,) = _admitted(session, project.id)
+    waiting = sorted({"ask once", "ask twice", "ask thrice"} - {admitted})
+    # One of the two others gets a label by hand (an import, say): never offered again.
+    labeled_id = session.scalar(select(Item.id).where(Item.text == waiting[0]))
+    queue.submit_annotation(
+        session, project_id=project.id, annotator=owner, item_id=labeled_id, value="balance"
+    )
     later = DAY1 + timedelta(hours=1)
     traffic.ingest_traffic(
-        session, project_id=project.id, messages=[{"text": "ask twice"}], received_at=later
+        session,
+        project_id=project.id,
+        messages=[{"text": t} for t in ["ask once", "ask twice", "ask thrice"]],
+        received_at=later,
     )
     offered = stream_budget.score_and_admit(session, project_id=project.id, embed=EMBED, now=later)
-    admitted = len(_admitted(session, project.id))
-    # The repeated text is offered again, unless it was already admitted.
-    assert offered["offered"] == (0 if admitted == 2 else 1)
+    # Only the one neither admitted nor labeled is offered again, at its new count.
+    assert offered["offered"] == 1
+    count = session.scalar(
+        select(StreamScore.scored_count)
+        .join(Item, Item.id == StreamScore.item_id)
+        .where(Item.text == waiting[1])
+    )
+    assert count == 2
 
 
 def test_concurrent_ingest_and_scoring_never_admit_twice(session_factory, session, project):
@@ -231,7 +256,9 @@ def test_the_dashboard_shows_admitted_against_the_budget(session, project):
     assert (panel.budget, panel.period) == (3, "day")
     assert panel.admitted == len(_admitted(session, project.id)) == panel.waiting
     assert panel.threshold is not None and panel.threshold >= 0
-    tomorrow = dashboard.project_dashboard(session, project_id=project.id, now=DAY1 + timedelta(days=1))
+    tomorrow = dashboard.project_dashboard(
+        session, project_id=project.id, now=DAY1 + timedelta(days=1)
+    )
     assert tomorrow.stream_budget.admitted == 0
 
 

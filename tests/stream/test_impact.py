@@ -1,3 +1,5 @@
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -25,7 +27,9 @@ def test_frequency_is_concave_and_increasing():
 
 
 def test_near_copies_have_no_novelty():
-    np.testing.assert_allclose(novelty(np.array([-1.0, 0.3, 0.949, 0.95, 1.0])), [1, 0.7, 0.051, 0, 0])
+    np.testing.assert_allclose(
+        novelty(np.array([-1.0, 0.3, 0.949, 0.95, 1.0])), [1, 0.7, 0.051, 0, 0]
+    )
 
 
 def test_max_cosine():
@@ -45,7 +49,7 @@ def test_max_cosine():
     ],
 )
 def test_bad_input_names_the_argument(kwargs, match):
-    args = {"proba": None, "counts": np.array([1, 2]), "max_cos": np.zeros(2)}
+    args: dict[str, Any] = {"proba": None, "counts": np.array([1, 2]), "max_cos": np.zeros(2)}
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
         impact(args.pop("proba"), args.pop("counts"), args.pop("max_cos"), **args)

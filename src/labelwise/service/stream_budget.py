@@ -202,9 +202,7 @@ def score_and_admit(
     )
     floor = state.period_start if state.period_start is not None else float("-inf")
     # Offers in arrival order, never before the period the state is in, never after now.
-    times = np.array(
-        [min(max(offers[k][2].timestamp(), floor), now.timestamp()) for k in keep]
-    )
+    times = np.array([min(max(offers[k][2].timestamp(), floor), now.timestamp()) for k in keep])
     times = np.maximum.accumulate(times) if times.size else times
     admitted, state = manager.admit(state, scores[keep], times)
     existing = {
@@ -281,4 +279,3 @@ def budget_panel(
         threshold=None if manager_state is None else float(manager_state.get("threshold", 0.0)),
         waiting=int(waiting or 0),
     )
-

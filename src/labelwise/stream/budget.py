@@ -70,7 +70,7 @@ class BudgetState:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> BudgetState:
-        known = {f for f in cls.__dataclass_fields__}
+        known = set(cls.__dataclass_fields__)
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"unknown budget state field(s) {unknown}")
@@ -221,6 +221,9 @@ class BudgetManager:
         if elapsed - first >= 0.05:
             # The pace so far, carried to the period's end.
             estimates.append(s.offered / (elapsed - first) * (1 - elapsed))
-        # Nothing to go on (the first offers ever): as many again as seen so far.
-        remaining = float(np.mean(estimates)) if estimates else float(s.offered)
+        # The smaller estimate: offers thin out over a period as the labeled set grows
+        # (copies of labeled texts are not offered), so past periods overestimate what is
+        # left; the hard cap keeps a low estimate from overspending. Nothing to go on (the
+        # first offers ever): as many again as seen so far.
+        remaining = float(min(estimates)) if estimates else float(s.offered)
         return float(min(1.0, max(0.0, (self.budget - s.admitted) / max(remaining, 1.0))))

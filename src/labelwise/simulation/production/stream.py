@@ -27,6 +27,7 @@ generous; a tighter budget (``budget_share``) is a parameter.
 from __future__ import annotations
 
 import time
+import warnings
 from typing import Any
 
 import numpy as np
@@ -89,7 +90,10 @@ class _Model:
         self.c = c
 
     def fit(self, X: NDArray[np.floating], y: NDArray[np.str_]) -> _Model:
-        self.model_ = LogisticRegression(C=self.c, max_iter=1000).fit(X, y)
+        with warnings.catch_warnings():
+            # One seed label per class is "more classes than half the samples": expected.
+            warnings.filterwarnings("ignore", message="The number of unique classes")
+            self.model_ = LogisticRegression(C=self.c, max_iter=1000).fit(X, y)
         self.columns_ = np.searchsorted(self.classes, self.model_.classes_)
         return self
 
@@ -110,7 +114,7 @@ def simulate(
     zipf: float = 1.1,
     budget_share: float = 0.05,
     n_periods: int = 10,
-    retrain_every: int = 250,
+    retrain_every: int = 500,
     frequency: Frequency = "log1p",
     c: float = 10.0,
 ) -> SimulationOutcome:
@@ -145,7 +149,9 @@ def simulate(
         if labeled[text]:
             continue  # a repeat of a labeled text only counts
         score = impact(
-            proba[text : text + 1], counts[text : text + 1], near[text : text + 1],
+            proba[text : text + 1],
+            counts[text : text + 1],
+            near[text : text + 1],
             frequency=frequency,
         )
         admitted, state = manager.admit(state, score, times[k : k + 1])
