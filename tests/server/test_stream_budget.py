@@ -9,6 +9,7 @@ import pytest
 
 from labelwise.service import stream_budget, traffic_groups
 from tests.server.conftest import assert_error
+from tests.server.ui.helpers import ui_login
 
 
 def _embed(texts):
@@ -54,11 +55,18 @@ def test_admitted_traffic_is_served_with_reason_stream_and_shown_on_the_dashboar
     assert 1 <= panel["admitted"] <= 2
     assert panel["threshold"] is not None
 
+    ui_login(client, world.admin.username)
+    html = client.get(f"/ui/projects/{pid}/dashboard").text
+    assert "Stream budget" in html
+    assert f"{panel['admitted']} / 2" in html
+
 
 def test_no_budget_means_no_panel(client, world):
     dash = client.get(f"/api/projects/{world.project.id}/dashboard", headers=world.admin_headers)
     assert dash.status_code == 200
     assert dash.json()["stream_budget"] is None
+    ui_login(client, world.admin.username)
+    assert "Stream budget" not in client.get(f"/ui/projects/{world.project.id}/dashboard").text
 
 
 @pytest.mark.parametrize(
