@@ -172,7 +172,10 @@ def score_and_admit(
 
     # The model and the embedder run holding no database transaction.
     texts = [text for _, text, _, _ in offers]
-    vectors = np.asarray(embed(texts + reference), dtype=np.float64)
+    vectors = embed(texts + reference)
+    if hasattr(vectors, "toarray"):  # TF-IDF rows when the embeddings extra is missing
+        vectors = vectors.toarray()
+    vectors = np.asarray(vectors, dtype=np.float64)
     near = max_cosine(vectors[: len(texts)], vectors[len(texts) :])
     counts = np.array([count for *_, count in offers], dtype=np.int64)
     scores = impact(
@@ -202,7 +205,7 @@ def score_and_admit(
     )
     floor = state.period_start if state.period_start is not None else float("-inf")
     # Offers in arrival order, never before the period the state is in, never after now.
-    times = np.array([min(max(offers[k][2].timestamp(), floor), now.timestamp()) for k in keep])
+    times = np.array([max(min(offers[k][2].timestamp(), now.timestamp()), floor) for k in keep])
     times = np.maximum.accumulate(times) if times.size else times
     admitted, state = manager.admit(state, scores[keep], times)
     existing = {
