@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from labelwise.service.projects import ProjectStatus, project_status
 from labelwise.service.relabel import RelabelSummary, relabel_summary
+from labelwise.service.stream_budget import StreamBudgetPanel, budget_panel
 from labelwise.service.traffic_groups import GROUP_KIND
 from labelwise.service.transactions import end_read
 from labelwise.store import (
@@ -114,6 +115,8 @@ class Dashboard:
     entities_sample: int | None = None
     #: The relabel queue: open / kept / changed suspects and per-annotator error rates.
     relabel: RelabelSummary | None = None
+    #: With a label budget: admissions this period against it, and the threshold.
+    stream_budget: StreamBudgetPanel | None = None
 
 
 def project_dashboard(
@@ -174,6 +177,7 @@ def project_dashboard(
         entities_predicted=entities_predicted,
         entities_sample=latest.get("pool_predicted_sample"),
         relabel=relabel_summary(session, project_id=project_id),
+        stream_budget=budget_panel(session, project=project, now=now),
     )
     end_read(session)
     return dashboard

@@ -17,7 +17,12 @@ RANDOM_NO_MODEL = "random (no model yet)"
 RANDOM_QUEUE_EMPTY = "random (queue used up; a retrain is queued)"
 #: What a lease records when it serves a suspected label error for a second opinion.
 RELABEL = "relabel suspect"
+STREAM = "stream budget (uncertainty x traffic x novelty)"
 
+STREAM_WHY = (
+    "Admitted from production traffic by the label budget: the model is unsure of it, "
+    "users send it often, and nothing like it is labeled yet."
+)
 AUDIT_WHY = "A random check of the model's accuracy (not chosen by the model)."
 NO_MODEL_WHY = "Picked at random: there is no model yet to choose items."
 QUEUE_EMPTY_WHY = (
@@ -102,6 +107,8 @@ def why_this_item(
         return NO_MODEL_WHY
     if strategy == RANDOM_QUEUE_EMPTY:
         return QUEUE_EMPTY_WHY
+    if strategy == STREAM:
+        return STREAM_WHY
     family = _family(strategy)
     if family in _PLAIN:
         return _PLAIN[family]

@@ -87,6 +87,15 @@ class ProjectSettings(BaseModel):
     out_of_scope_label : str or None
         The project's out-of-scope class; None: a label named ``oos`` or ``out_of_scope``
         if there is one.
+    label_budget : int
+        Production traffic items admitted to the review queue per ``budget_period``, by
+        expected impact (``service.stream_budget``); 0 (the default) turns the budget off
+        and traffic is ranked with the rest of the pool.
+    budget_period : {"day", "week"}
+        The budget's period: a UTC day, or a week from Monday 00:00 UTC.
+    stream_share : float
+        With a budget, the share of ``next`` calls served from the admitted traffic (the
+        ranked queue of imported items and the audit sample share the rest).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -114,6 +123,9 @@ class ProjectSettings(BaseModel):
     discovery_confidence: float = Field(default=0.7, ge=0.0, le=1.0, allow_inf_nan=False)
     discovery_min_cluster_size: int = Field(default=5, ge=2, le=1000)
     out_of_scope_label: str | None = Field(default=None, min_length=1, max_length=100)
+    label_budget: int = Field(default=0, ge=0, le=1_000_000)
+    budget_period: Literal["day", "week"] = "day"
+    stream_share: float = Field(default=0.5, ge=0.0, le=1.0, allow_inf_nan=False)
 
     @model_validator(mode="before")
     @classmethod

@@ -30,7 +30,7 @@ from labelwise.exceptions import MissingDependencyError
 from labelwise.features import EmbeddingCache, SentenceEmbedder, TfidfFeaturizer
 from labelwise.learners import Committee, ProbabilisticClassifier
 from labelwise.loop import ActiveLearningLoop, LoopState
-from labelwise.service import relabel, span_training, traffic_groups
+from labelwise.service import relabel, span_training, stream_budget, traffic_groups
 from labelwise.service.errors import ConflictError, NotFoundError
 from labelwise.service.events import record
 from labelwise.service.import_jobs import recover_imports, resumable, run_import_job
@@ -486,6 +486,13 @@ class RetrainWorker:
                     project_id=project_id,
                     embed=self._embed_for_grouping,
                     threshold=settings.near_duplicate_cosine,
+                )
+                session.commit()
+                # New leaders (and grown groups) are offered to the stream budget.
+                progress.update(
+                    stream_budget.score_and_admit(
+                        session, project_id=project_id, embed=self._embed_for_grouping
+                    )
                 )
                 begin_write(session)
                 job = session.get_one(Job, job_id)

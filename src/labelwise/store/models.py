@@ -568,3 +568,40 @@ class IntentClusterMember(Base):
     )
     rank: Mapped[int] = mapped_column(Integer)
     similarity: Mapped[float] = mapped_column(Float)
+
+
+class StreamBudget(Base):
+    """A project's stream budget manager state, carried between the worker's batches.
+
+    ``state`` is :meth:`labelwise.stream.BudgetState.to_dict` (threshold, recent scores,
+    admissions in the current period, past periods): plain JSON, one row per project.
+    """
+
+    __tablename__ = "stream_budgets"
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StreamScore(Base):
+    """A traffic item's expected impact as last scored, and when the budget admitted it.
+
+    One row per scored traffic item (a group leader), kept apart from ``traffic_stats``
+    so ingest's hot rows stay narrow and projects without a budget never write here.
+    ``scored_count`` is the traffic count it was scored at: a repeat that raised the
+    count offers the item again. ``admitted_at`` (None: not admitted) orders the
+    ``stream`` queue source.
+    """
+
+    __tablename__ = "stream_scores"
+    __table_args__ = (Index("ix_stream_scores_project_admitted", "project_id", "admitted_at"),)
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
+    )
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    impact: Mapped[float] = mapped_column(Float)
+    scored_count: Mapped[int] = mapped_column(Integer, default=1)
+    scored_at: Mapped[datetime] = mapped_column(default=utcnow)
+    admitted_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -73,6 +73,14 @@ class RelabelSummaryOut(_FromService):
     annotators: list[AnnotatorErrorRateOut]
 
 
+class StreamBudgetOut(_FromService):
+    budget: int
+    period: str
+    admitted: int
+    threshold: float | None
+    waiting: int
+
+
 class DashboardOut(_FromService):
     status: ProjectStatus
     queued: int
@@ -91,3 +99,5 @@ class DashboardOut(_FromService):
     relabel: RelabelSummaryOut | None = None
     #: New-intent discovery: clusters awaiting an admin's decision.
     open_clusters: int = 0
+    #: With a label budget: traffic admitted this period / budget, the threshold.
+    stream_budget: StreamBudgetOut | None = None

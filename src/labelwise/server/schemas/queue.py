@@ -34,11 +34,11 @@ class Focus(BaseModel):
 class Reason(BaseModel):
     """Why this item: in words, and as the source, strategy, score and model behind them."""
 
-    source: Literal["ranked", "audit", "random", "relabel"] = Field(
+    source: Literal["ranked", "audit", "random", "relabel", "stream"] = Field(
         description="Where it came from: the model's ranked queue, the random audit sample "
         "(never chosen by a model), the random pool (no model yet, or its queue is used up), "
-        "or the relabel queue (a label another annotator gave that the model suspects is "
-        "wrong: a second opinion)."
+        "the relabel queue (a label another annotator gave that the model suspects is "
+        "wrong: a second opinion), or production traffic admitted by the label budget."
     )
     explanation: str = Field(
         description="Why it was chosen, in words for the person labeling it.",

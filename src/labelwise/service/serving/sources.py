@@ -17,12 +17,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import exists, func, select, true, update
 from sqlalchemy.orm import Session
 
 from labelwise.service import relabel
 from labelwise.service.events import record
-from labelwise.service.explain import AUDIT, RANDOM_NO_MODEL, RANDOM_QUEUE_EMPTY, RELABEL
+from labelwise.service.explain import (
+    AUDIT,
+    RANDOM_NO_MODEL,
+    RANDOM_QUEUE_EMPTY,
+    RELABEL,
+    STREAM,
+)
 from labelwise.service.project_settings import ProjectSettings
 from labelwise.store import (
     Annotation,
@@ -33,14 +39,17 @@ from labelwise.store import (
     QueryRound,
     QueueEntry,
     RelabelSuspect,
+    StreamScore,
+    TrafficStat,
 )
 
 #: Source names, as served items and "why this item" report them.
-SourceName = Literal["audit", "ranked", "random", "relabel"]
+SourceName = Literal["audit", "ranked", "random", "relabel", "stream"]
 AUDIT_SOURCE: SourceName = "audit"
 RANKED_SOURCE: SourceName = "ranked"
 RANDOM_SOURCE: SourceName = "random"
 RELABEL_SOURCE: SourceName = "relabel"
+STREAM_SOURCE: SourceName = "stream"
 
 #: Pool positions checked per statement by the random pool: eligibility is a few
 #: correlated subqueries per row, so each statement stays bounded on a large pool.
@@ -128,7 +137,12 @@ class RankedQueue:
         row = ctx.session.execute(
             select(Item, QueueEntry.score, QueueEntry.suggestions)
             .join(QueueEntry, QueueEntry.item_id == Item.id)
-            .where(QueueEntry.round_id == round_.id, Item.is_audit.is_(False), ctx.eligible)
+            .where(
+                QueueEntry.round_id == round_.id,
+                Item.is_audit.is_(False),
+                ctx.eligible,
+                _within_budget(ctx),
+            )
             .order_by(QueueEntry.rank)
             .limit(1)
         ).first()
@@ -167,6 +181,7 @@ class RandomPool:
                     Item.position < stop,
                     Item.is_audit.is_(False),
                     ctx.eligible,
+                    _within_budget(ctx),
                 )
                 .order_by(Item.position)
                 .limit(1)
@@ -206,6 +221,41 @@ class RelabelSuspects:
         return Choice(row[0], self.name, RELABEL, float(row[1]))
 
 
+class StreamAdmissions:
+    """Production traffic the stream budget admitted (``service.stream_budget``), in
+    admission order and, within one pass, by expected impact."""
+
+    name = STREAM_SOURCE
+
+    def prepare(self, ctx: ServingContext) -> None:  # noqa: ARG002 - nothing to set up
+        return None
+
+    def pick(self, ctx: ServingContext) -> Choice | None:
+        row = ctx.session.execute(
+            select(Item, StreamScore.impact)
+            .join(StreamScore, StreamScore.item_id == Item.id)
+            .where(
+                StreamScore.project_id == ctx.project.id,
+                StreamScore.admitted_at.is_not(None),
+                Item.is_audit.is_(False),
+                ctx.eligible,
+            )
+            .order_by(StreamScore.admitted_at, StreamScore.impact.desc(), Item.position)
+            .limit(1)
+        ).first()
+        if row is None:
+            return None
+        return Choice(row[0], self.name, STREAM, float(row[1]))
+
+
+def _within_budget(ctx: ServingContext) -> Any:
+    """With a label budget, traffic items reach the ranked queue and the random pool
+    never: only the stream source serves them, once admitted."""
+    if ctx.settings.label_budget <= 0:
+        return true()
+    return ~exists().where(TrafficStat.item_id == Item.id)
+
+
 @dataclass(frozen=True)
 class SourceMix:
     """Draw a source by its share; fall back through ``fallbacks`` in order.
@@ -241,7 +291,7 @@ class SourceMix:
 
 
 _AUDIT, _RANKED, _RANDOM = AuditSample(), RankedQueue(), RandomPool()
-_RELABEL = RelabelSuspects()
+_RELABEL, _STREAM = RelabelSuspects(), StreamAdmissions()
 
 
 def mix_for(settings: ProjectSettings, *, relabel_open: bool = False) -> SourceMix:
@@ -250,16 +300,28 @@ def mix_for(settings: ProjectSettings, *, relabel_open: bool = False) -> SourceM
 
     While the project has open relabel suspects (``relabel_open``) and ``relabel_every >
     0``, they take ``relabel_share`` out of the ranked queue's share, and are the last
-    fallback (an annotator with nothing left to label reviews instead of waiting)."""
+    fallback (an annotator with nothing left to label reviews instead of waiting). With a
+    label budget, admitted traffic takes ``stream_share`` (out of what the ranked queue
+    has left) and is tried right after the ranked queue."""
     audit = settings.audit_fraction
     fallbacks: list[Source] = [_RANKED, _RANDOM]
     if audit > 0:
         fallbacks.append(_AUDIT)
-    share = settings.relabel_share if relabel_open and settings.relabel_every > 0 else 0.0
-    if share > 0:
+    relabel_share = settings.relabel_share if relabel_open and settings.relabel_every > 0 else 0.0
+    if relabel_share > 0:
         fallbacks.append(_RELABEL)
+    stream_share = 0.0
+    if settings.label_budget > 0:
+        stream_share = min(settings.stream_share, 1.0 - audit - relabel_share)
+        fallbacks.insert(1, _STREAM)
+    ranked = 1.0 - audit - relabel_share - stream_share
     return SourceMix(
-        shares=[(_AUDIT, audit), (_RANKED, 1.0 - audit - share), (_RELABEL, share)],
+        shares=[
+            (_AUDIT, audit),
+            (_STREAM, stream_share),
+            (_RANKED, ranked),
+            (_RELABEL, relabel_share),
+        ],
         fallbacks=fallbacks,
     )
 
@@ -272,6 +334,8 @@ def source_of(strategy: str, *, is_audit: bool = False) -> SourceName:
         return RELABEL_SOURCE
     if strategy in (RANDOM_NO_MODEL, RANDOM_QUEUE_EMPTY):
         return RANDOM_SOURCE
+    if strategy == STREAM:
+        return STREAM_SOURCE
     return RANKED_SOURCE
 
 
