@@ -401,13 +401,15 @@ class TimedEmbedder:
 
 def set_aside(
     session_factory: sessionmaker[Session], project_id: int, limit: int
-) -> tuple[int, int]:
+) -> tuple[int, int, int]:
     """Leave the grouping only the first ``limit`` ungrouped traffic items (by position):
     the rest are marked members of the first one's group, which the worker skips.
-    Returns (the backlog, how many were set aside)."""
+    Returns (the backlog, how many were set aside, how many stand apart: audit items,
+    which the job makes groups of one without embedding them)."""
     with session_factory() as session:
         begin_write(session)
-        todo = traffic_groups.pending(session, project_id=project_id).candidates
+        pending = traffic_groups.pending(session, project_id=project_id)
+        todo = pending.candidates
         extra = [item_id for item_id, _ in todo[limit:]] if limit else []
         if extra:
             # At most the unique texts of a replay (15,100 for CLINC150): within
@@ -418,7 +420,7 @@ def set_aside(
                 .values(group_item_id=todo[0][0])
             )
         session.commit()
-        return len(todo), len(extra)
+        return len(todo), len(extra), len(pending.apart)
 
 
 def drain(
@@ -430,7 +432,7 @@ def drain(
     limit: int,
 ) -> dict[str, Any]:
     """Run the queued grouping job in this process; its rates and what it grouped."""
-    backlog, aside = set_aside(session_factory, project_id, limit)
+    backlog, aside, apart = set_aside(session_factory, project_id, limit)
     began = time.perf_counter()
     if embedder == "minilm":
         # A fresh cache: nothing of the replay is embedded yet. The warm-up text loads
@@ -464,6 +466,7 @@ def drain(
         "backlog": backlog,
         "limit": limit,
         "set_aside": aside,
+        "apart": apart,
         "jobs_run": ran,
         "job_status": status,
         "embedded": timed.texts,

@@ -82,6 +82,17 @@ def test_bad_row_is_reported_with_file_line_and_field(tmp_path):
     assert f"{bad}, line 2, field 'text': empty text" in " ".join(result.output.split())
 
 
+def test_an_error_line_keeps_a_long_path_whole_and_markup_literal(tmp_path):
+    folder = tmp_path / ("[bold]" + "x" * 120)
+    folder.mkdir()
+    bad = folder / "bad.jsonl"
+    bad.write_text('{"text": "", "label": "greet"}\n', encoding="utf-8")
+    result = runner.invoke(app, ["simulate", "--data", str(bad)])
+    assert result.exit_code == 2
+    # Not re-joined: the console must not break the path, nor read "[bold]" as markup.
+    assert f"{bad}, line 1, field 'text': empty text" in result.output
+
+
 def test_unknown_strategy_is_refused(tmp_path):
     data = tmp_path / "d.jsonl"
     write_jsonl(data, [{"text": "hi", "label": "a"}])

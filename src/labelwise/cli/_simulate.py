@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sklearn.linear_model import LogisticRegression
@@ -205,7 +206,7 @@ def input_errors() -> Iterator[None]:
         yield
     except (LabelwiseError, ValueError, FileNotFoundError) as exc:
         err = make_error_console()
-        err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(code=2) from None
 
 

@@ -13,4 +13,6 @@ def make_console() -> Console:
 
 
 def make_error_console() -> Console:
-    return Console(stderr=True, highlight=False)
+    # Soft wrap: an error line is never broken by the console (a long path would be split
+    # mid-name); the terminal wraps it, and a log or grep sees it whole.
+    return Console(stderr=True, highlight=False, soft_wrap=True)

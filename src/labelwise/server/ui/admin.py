@@ -143,6 +143,9 @@ def save_settings(
     discovery_confidence: SettingField = None,
     discovery_min_cluster_size: SettingField = None,
     out_of_scope_label: SettingField = None,
+    label_budget: SettingField = None,
+    budget_period: SettingField = None,
+    stream_share: SettingField = None,
 ) -> Response:
     """Save the settings form; the service validates the values (text from the form)."""
     given = {
@@ -161,6 +164,9 @@ def save_settings(
         "discovery_confidence": discovery_confidence,
         "discovery_min_cluster_size": discovery_min_cluster_size,
         "out_of_scope_label": out_of_scope_label,
+        "label_budget": label_budget,
+        "budget_period": budget_period,
+        "stream_share": stream_share,
     }
     changes: dict[str, Any] = {
         name: value.strip() for name, value in given.items() if value is not None
