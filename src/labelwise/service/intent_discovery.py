@@ -637,18 +637,7 @@ def create_intent_from_cluster(
     project.labels = [*project.labels, label]
     confirmed = _label_items(session, project, cluster, items, label, admin, now)
     _decide(cluster, ClusterStatus.CREATED, label, admin, now)
-    record(
-        session,
-        "intent_created",
-        project_id=project_id,
-        user_id=admin.id,
-        cluster_id=cluster.id,
-        label=label,
-        confirmed=confirmed,
-    )
-    if confirmed:
-        enqueue_retrain_if_due(session, project=project, trigger="labels")
-    session.commit()
+    _commit_decision(session, project, cluster, admin, "intent_created", label, confirmed)
     return get_cluster(session, project_id=project_id, cluster_id=cluster_id)
 
 
@@ -675,10 +664,27 @@ def confirm_members(
         raise ValidationError(f"label: {label!r} is not one of the project's labels.")
     items = _members(session, cluster, item_ids)
     confirmed = _label_items(session, project, cluster, items, label, admin, _now())
+    _commit_decision(
+        session, project, cluster, admin, "cluster_members_confirmed", label, confirmed
+    )
+    return confirmed
+
+
+def _commit_decision(
+    session: Session,
+    project: Project,
+    cluster: IntentCluster,
+    admin: User,
+    event: str,
+    label: str | None,
+    confirmed: int,
+) -> None:
+    """Log an admin's decision on a cluster, queue a retrain if its labels make one due,
+    and commit."""
     record(
         session,
-        "cluster_members_confirmed",
-        project_id=project_id,
+        event,
+        project_id=project.id,
         user_id=admin.id,
         cluster_id=cluster.id,
         label=label,
@@ -687,7 +693,6 @@ def confirm_members(
     if confirmed:
         enqueue_retrain_if_due(session, project=project, trigger="labels")
     session.commit()
-    return confirmed
 
 
 def mark_out_of_scope(
@@ -711,16 +716,7 @@ def mark_out_of_scope(
         items = _members(session, cluster, "all")
         confirmed = _label_items(session, project, cluster, items, oos, admin, now)
         _decide(cluster, ClusterStatus.OUT_OF_SCOPE, oos, admin, now)
-    record(
-        session,
-        "intent_cluster_out_of_scope",
-        project_id=project_id,
-        user_id=admin.id,
-        cluster_id=cluster.id,
-        label=oos,
-        confirmed=confirmed,
+    _commit_decision(
+        session, project, cluster, admin, "intent_cluster_out_of_scope", oos, confirmed
     )
-    if confirmed:
-        enqueue_retrain_if_due(session, project=project, trigger="labels")
-    session.commit()
     return get_cluster(session, project_id=project_id, cluster_id=cluster_id)

@@ -494,12 +494,7 @@ class RetrainWorker:
                         session, project_id=project_id, embed=self._embed_for_grouping
                     )
                 )
-                begin_write(session)
-                job = session.get_one(Job, job_id)
-                job.status = JobStatus.DONE
-                job.progress = {**job.progress, **progress}
-                job.finished_at = _now()
-                session.commit()
+                _finish_job(session, job_id, progress)
         except Exception as exc:  # any failure must end as a failed job
             log.exception("grouping job %s failed", job_id)
             self._fail(job_id, exc, what="Grouping traffic", event="group_traffic_failed")
@@ -517,11 +512,7 @@ class RetrainWorker:
                 end_read(session)
                 pool = self._pool(project_id, texts)
                 progress = relabel.run_relabel(session, job_id=job_id, rows=pool.rows)
-                job = session.get_one(Job, job_id)
-                job.status = JobStatus.DONE
-                job.progress = {**job.progress, **progress}
-                job.finished_at = _now()
-                session.commit()
+                _finish_job(session, job_id, progress)
         except Exception as exc:  # any failure must end as a failed job
             log.exception("relabel job %s failed", job_id)
             self._fail(job_id, exc, what="Ranking suspected label errors", event="relabel_failed")
@@ -556,14 +547,12 @@ class RetrainWorker:
                     embed=self._embed_for_grouping,
                     load_model=self._load_model,
                 )
-                begin_write(session)
-                job = session.get_one(Job, job_id)
-                job.status = JobStatus.SKIPPED if "skipped" in progress else JobStatus.DONE
                 if "skipped" in progress:
-                    progress = {"message": progress["skipped"]}
-                job.progress = {**job.progress, **progress}
-                job.finished_at = _now()
-                session.commit()
+                    _finish_job(
+                        session, job_id, {"message": progress["skipped"]}, JobStatus.SKIPPED
+                    )
+                else:
+                    _finish_job(session, job_id, progress)
         except Exception as exc:  # any failure must end as a failed job
             log.exception("intent discovery job %s failed", job_id)
             self._fail(job_id, exc, what="Finding new intents", event="discover_intents_failed")
@@ -794,6 +783,21 @@ def train_and_rank(pool: Pool, snapshot: Snapshot) -> Outcome:
         metrics=metrics,
         model=model,
     )
+
+
+def _finish_job(
+    session: Session,
+    job_id: int,
+    progress: dict[str, Any],
+    status: JobStatus = JobStatus.DONE,
+) -> None:
+    """End a background job that ran to completion: its status, what it reports, when."""
+    begin_write(session)
+    job = session.get_one(Job, job_id)
+    job.status = status
+    job.progress = {**job.progress, **progress}
+    job.finished_at = _now()
+    session.commit()
 
 
 def _held_out_accuracy(
