@@ -48,10 +48,10 @@ from labelwise.service.importing import MAX_TEXT_CHARS, content_hash, text_probl
 from labelwise.service.predictions import MAX_TEXTS, MODELS, ModelCache, predict
 from labelwise.service.projects import check_label
 from labelwise.service.traffic import (  # the message checks a report shares with ingest
-    _identifier,
-    _prediction,
-    _Refused,
-    _timestamp,
+    Refused,
+    check_identifier,
+    check_prediction,
+    check_timestamp,
     ingest_traffic,
 )
 from labelwise.service.traffic_groups import group_counts
@@ -189,28 +189,28 @@ def _aware(moment: datetime | None) -> datetime | None:
 def _check(raw: Any, index: int, labels: Sequence[str]) -> _Checked | ReportError:
     try:
         if not isinstance(raw, Mapping):
-            raise _Refused("(report)", f"must be an object, got {type(raw).__name__}")
+            raise Refused("(report)", f"must be an object, got {type(raw).__name__}")
         unknown = [str(k) for k in raw if k not in FIELDS]
         if unknown:
-            raise _Refused(unknown[0], f"unknown field; a report has {', '.join(FIELDS)}")
-        external_id = _identifier(raw.get("external_id"), "external_id", 200)
+            raise Refused(unknown[0], f"unknown field; a report has {', '.join(FIELDS)}")
+        external_id = check_identifier(raw.get("external_id"), "external_id", 200)
         text = raw.get("text")
         if external_id is None:
             if text is None:
-                raise _Refused(
+                raise Refused(
                     "text", "give the external_id of an ingested message or the message's text"
                 )
             problem = text_problem(text, MAX_TEXT_CHARS)
             if problem is not None:
-                raise _Refused("text", problem)
+                raise Refused("text", problem)
         elif text is not None and not isinstance(text, str):
-            raise _Refused("text", f"must be a string, got {type(text).__name__}")
+            raise Refused("text", f"must be a string, got {type(text).__name__}")
         meant = raw.get("meant_label")
         if meant is not None:
             if not isinstance(meant, str):
-                raise _Refused("meant_label", f"must be a label name, got {type(meant).__name__}")
+                raise Refused("meant_label", f"must be a label name, got {type(meant).__name__}")
             if meant not in labels:
-                raise _Refused(
+                raise Refused(
                     "meant_label",
                     f"{meant[:80]!r} is not a label of this project (leave it out if unsure)",
                 )
@@ -218,24 +218,24 @@ def _check(raw: Any, index: int, labels: Sequence[str]) -> _Checked | ReportErro
         if comment is None:
             comment = ""
         if not isinstance(comment, str):
-            raise _Refused("comment", f"must be a string, got {type(comment).__name__}")
+            raise Refused("comment", f"must be a string, got {type(comment).__name__}")
         if len(comment) > MAX_COMMENT_CHARS:
-            raise _Refused(
+            raise Refused(
                 "comment", f"has {len(comment):,} characters; the limit is {MAX_COMMENT_CHARS:,}"
             )
         if "\x00" in comment:
-            raise _Refused("comment", "contains a NUL character")
+            raise Refused("comment", "contains a NUL character")
         return _Checked(
             index=index,
             external_id=external_id,
             text=text if external_id is None else None,
-            prediction=_prediction(raw.get("prediction")),
+            prediction=check_prediction(raw.get("prediction")),
             meant_label=meant,
             comment=comment,
-            channel=_identifier(raw.get("channel"), "channel", 100, blank_ok=True) or "",
-            reported_at=_timestamp(raw.get("timestamp")),
+            channel=check_identifier(raw.get("channel"), "channel", 100, blank_ok=True) or "",
+            reported_at=check_timestamp(raw.get("timestamp")),
         )
-    except _Refused as refused:
+    except Refused as refused:
         return ReportError(index, refused.field, refused.message)
 
 

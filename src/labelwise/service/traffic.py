@@ -125,77 +125,77 @@ class IngestReport:
 # -- checking one message -----------------------------------------------------------------
 
 
-class _Refused(Exception):
+class Refused(Exception):
     def __init__(self, name: str, message: str) -> None:
         super().__init__(message)
         self.field = name
         self.message = message
 
 
-def _identifier(value: Any, name: str, limit: int, *, blank_ok: bool = False) -> str | None:
+def check_identifier(value: Any, name: str, limit: int, *, blank_ok: bool = False) -> str | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise _Refused(name, f"must be a string or an integer, got {type(value).__name__}")
+        raise Refused(name, f"must be a string or an integer, got {type(value).__name__}")
     text = str(value)
     if not text.strip():
         # A blank conversation or channel means "none"; a blank external id would make
         # every such message a duplicate of the first, so it is refused.
         if blank_ok:
             return None
-        raise _Refused(name, "must not be blank (leave it out instead)")
+        raise Refused(name, "must not be blank (leave it out instead)")
     if len(text) > limit:
-        raise _Refused(name, f"has {len(text):,} characters; the limit is {limit}")
+        raise Refused(name, f"has {len(text):,} characters; the limit is {limit}")
     if "\x00" in text:
-        raise _Refused(name, "contains a NUL character")
+        raise Refused(name, "contains a NUL character")
     return text
 
 
-def _timestamp(value: Any) -> datetime | None:
+def check_timestamp(value: Any) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, bool):
-        raise _Refused("timestamp", "must be an ISO 8601 time or Unix seconds, got a boolean")
+        raise Refused("timestamp", "must be an ISO 8601 time or Unix seconds, got a boolean")
     if isinstance(value, int | float):
         if not math.isfinite(value):
-            raise _Refused("timestamp", "must be a finite number of Unix seconds")
+            raise Refused("timestamp", "must be a finite number of Unix seconds")
         try:
             return datetime.fromtimestamp(value, UTC)
         except (OverflowError, OSError, ValueError):
-            raise _Refused("timestamp", f"{value!r} Unix seconds is out of range") from None
+            raise Refused("timestamp", f"{value!r} Unix seconds is out of range") from None
     if isinstance(value, str):
         try:
             moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
         except ValueError:
-            raise _Refused(
+            raise Refused(
                 "timestamp", f"{value[:40]!r} is not an ISO 8601 time (2026-12-03T10:15:00Z)"
             ) from None
         # A time without an offset is read as UTC (what a log line usually means).
         return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    raise _Refused(
+    raise Refused(
         "timestamp", f"must be an ISO 8601 time or Unix seconds, got {type(value).__name__}"
     )
 
 
-def _prediction(value: Any) -> str | list[str] | None:
+def check_prediction(value: Any) -> str | list[str] | None:
     # The production model may know labels this project does not (a fallback intent):
     # kept as given, never checked against the schema.
     if value is None or isinstance(value, str):
         if isinstance(value, str) and "\x00" in value:
-            raise _Refused("prediction", "contains a NUL character")
+            raise Refused("prediction", "contains a NUL character")
         return value
     if isinstance(value, list) and all(isinstance(v, str) and "\x00" not in v for v in value):
         return list(value)
-    raise _Refused("prediction", "must be a label name, a list of label names, or null")
+    raise Refused("prediction", "must be a label name, a list of label names, or null")
 
 
 def _confidence(value: Any) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _Refused("confidence", f"must be a number from 0 to 1, got {type(value).__name__}")
+        raise Refused("confidence", f"must be a number from 0 to 1, got {type(value).__name__}")
     if not (math.isfinite(value) and 0.0 <= value <= 1.0):
-        raise _Refused("confidence", f"must be a number from 0 to 1, got {value!r}")
+        raise Refused("confidence", f"must be a number from 0 to 1, got {value!r}")
     return float(value)
 
 
@@ -203,7 +203,7 @@ def _metadata(value: Any) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise _Refused("metadata", f"must be an object, got {type(value).__name__}")
+        raise Refused("metadata", f"must be an object, got {type(value).__name__}")
     return {str(k): json_safe(v) for k, v in value.items()}
 
 
@@ -213,34 +213,34 @@ def check_message(
     """One message checked: a :class:`Message`, or the :class:`MessageError` refusing it."""
     try:
         if not isinstance(raw, Mapping):
-            raise _Refused("(message)", f"must be an object, got {type(raw).__name__}")
+            raise Refused("(message)", f"must be an object, got {type(raw).__name__}")
         unknown = [str(k) for k in raw if k not in FIELDS]
         if unknown:
-            raise _Refused(
+            raise Refused(
                 unknown[0],
                 f"unknown field; a message has {', '.join(FIELDS)} (put extras in metadata)",
             )
         text = raw.get("text")
         problem = "missing text" if "text" not in raw else text_problem(text, max_text_chars)
         if problem is not None:
-            raise _Refused("text", problem)
+            raise Refused("text", problem)
         assert isinstance(text, str)  # text_problem refuses anything else
-        channel = _identifier(raw.get("channel"), "channel", _MAX_CHANNEL_CHARS, blank_ok=True)
+        channel = check_identifier(raw.get("channel"), "channel", _MAX_CHANNEL_CHARS, blank_ok=True)
         return Message(
             index=index,
             text=text,
             hash=content_hash(text),
-            external_id=_identifier(raw.get("external_id"), "external_id", _MAX_ID_CHARS),
-            sent_at=_timestamp(raw.get("timestamp")),
-            conversation_id=_identifier(
+            external_id=check_identifier(raw.get("external_id"), "external_id", _MAX_ID_CHARS),
+            sent_at=check_timestamp(raw.get("timestamp")),
+            conversation_id=check_identifier(
                 raw.get("conversation_id"), "conversation_id", _MAX_ID_CHARS, blank_ok=True
             ),
             channel=channel or "",
-            prediction=_prediction(raw.get("prediction")),
+            prediction=check_prediction(raw.get("prediction")),
             confidence=_confidence(raw.get("confidence")),
             metadata=_metadata(raw.get("metadata")),
         )
-    except _Refused as refused:
+    except Refused as refused:
         return MessageError(index, refused.field, refused.message)
 
 

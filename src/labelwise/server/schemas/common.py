@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Path, Query
-from pydantic import AfterValidator, Field, GetJsonSchemaHandler
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError
 
@@ -110,3 +110,13 @@ ItemIdPath = Annotated[int, Path(ge=1, le=MAX_ID, description=f"An item id. {_ID
 OffsetQuery = Annotated[
     int, Query(ge=0, le=MAX_OFFSET, description="Rows to skip (at most 2**63 - 1).")
 ]
+
+
+class BatchErrorOut(BaseModel):
+    """Why one entry of a batch (a traffic message, a feedback report) was refused."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    index: int = Field(description="The entry's place in the batch, from 0.")
+    field: str
+    message: str

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from labelwise.server.schemas.annotations import LabelValue
-from labelwise.server.schemas.common import UtcDateTime
+from labelwise.server.schemas.common import BatchErrorOut, UtcDateTime
 from labelwise.service.feedback import MAX_BATCH, FeedbackFunnel, ReportView
 from labelwise.store import FeedbackStatus
 
@@ -55,21 +55,13 @@ class FeedbackBatchIn(BaseModel):
     ]
 
 
-class ReportErrorOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    index: int = Field(description="The report's place in the batch, from 0.")
-    field: str
-    message: str
-
-
 class FeedbackReceiptOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     accepted: int = Field(description="Reports stored.")
     rejected: int = Field(description="Reports refused; each has an entry in errors.")
     ids: list[int] = Field(description="The stored reports' ids, in batch order.")
-    errors: list[ReportErrorOut]
+    errors: list[BatchErrorOut]
 
 
 class FeedbackReportOut(BaseModel):

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
-from labelwise.server.schemas.common import UtcDateTime
+from labelwise.server.schemas.common import BatchErrorOut, UtcDateTime
 from labelwise.service.live_quality import LiveQuality
 from labelwise.service.traffic import MAX_BATCH, TrafficSummary
 
@@ -51,14 +51,6 @@ class TrafficBatchIn(BaseModel):
     ]
 
 
-class MessageErrorOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    index: int = Field(description="The message's place in the batch, from 0.")
-    field: str
-    message: str
-
-
 class IngestReportOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -67,7 +59,7 @@ class IngestReportOut(BaseModel):
     rejected: int = Field(description="Messages refused; each has an entry in errors.")
     new_items: int = Field(description="Texts not seen before: new items of the pool.")
     repeats: int = Field(description="Messages repeating a known text: its count went up.")
-    errors: list[MessageErrorOut]
+    errors: list[BatchErrorOut]
 
 
 class DayCount(BaseModel):
