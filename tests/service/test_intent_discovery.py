@@ -4,10 +4,7 @@ the label schema from a cluster, confirms members, or rules a cluster out of sco
 from __future__ import annotations
 
 import json
-import re
-import zlib
 
-import numpy as np
 import pytest
 from sqlalchemy import func, select
 
@@ -35,6 +32,7 @@ from labelwise.store import (
     ModelVersion,
     TaskType,
 )
+from tests.service.word_embedder import WordEmbedder
 
 FREEZE = [
     "freeze my card now",
@@ -71,17 +69,6 @@ LABELED = {
     ],
     "oos": ["tell me a joke", "who won the game", "sing a song"],
 }
-
-
-class WordEmbedder:
-    """Bag of words hashed into 64 dimensions: a fast, predictable stand-in for MiniLM."""
-
-    def transform(self, texts):
-        out = np.zeros((len(texts), 64), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for word in re.findall(r"\w+", text.lower()):
-                out[row, zlib.crc32(word.encode()) % 64] += 1.0
-        return out
 
 
 def _worker(session_factory, tmp_path):

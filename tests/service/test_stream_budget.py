@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import re
 import threading
-import zlib
 from datetime import UTC, datetime, timedelta
 
-import numpy as np
 import pytest
 from sqlalchemy import func, select
 
@@ -24,22 +21,12 @@ from labelwise.service import (
 from labelwise.service.errors import ValidationError
 from labelwise.service.transactions import begin_write
 from labelwise.store import Item, StreamBudget, StreamScore
+from tests.service.word_embedder import WordEmbedder
 
 DAY1 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # a Monday
 
 
-class WordEmbedder:
-    """Bag of words hashed into 256 dimensions: distinct sentences are far apart."""
-
-    def transform(self, texts):
-        out = np.zeros((len(texts), 256), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for word in re.findall(r"\w+", text.lower()):
-                out[row, zlib.crc32(word.encode()) % 256] += 1.0
-        return out
-
-
-EMBED = WordEmbedder().transform
+EMBED = WordEmbedder(256).transform
 WORDS = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike".split()
 
 
@@ -108,7 +95,7 @@ def test_the_worker_admits_within_the_budget_and_only_admitted_traffic_is_served
         session, project_id=project.id, messages=[{"text": t} for t in _texts(12, "a")]
     )
     worker = training.RetrainWorker(
-        session_factory, data_dir=tmp_path, embedder_factory=WordEmbedder
+        session_factory, data_dir=tmp_path, embedder_factory=lambda: WordEmbedder(256)
     )
     assert worker.run_pending() == 1
     admitted = _admitted(session, project.id)

@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-import re
-import zlib
-
-import numpy as np
 import pytest
 from sqlalchemy import select
 
 from labelwise.service import importing, projects, queue, traffic, traffic_groups, training, users
 from labelwise.store import Item, Job, JobStatus, TrafficStat
-
-
-class WordEmbedder:
-    """Bag of words hashed into 64 dimensions, punctuation ignored: a fast, predictable
-    stand-in for MiniLM ("balance?!" and "balance" are the same vector)."""
-
-    def transform(self, texts):
-        out = np.zeros((len(texts), 64), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for word in re.findall(r"\w+", text.lower()):
-                out[row, zlib.crc32(word.encode()) % 64] += 1.0
-        return out
+from tests.service.word_embedder import WordEmbedder
 
 
 def _worker(session_factory, tmp_path):
