@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from labelwise.data import Pool
+from labelwise.features import SentenceEmbedder, WordClusters
 from labelwise.learners import CRFTagger
 from labelwise.simulation import (
     SequenceSimulationConfig,
@@ -68,6 +69,35 @@ STRATEGY_FACTORIES: dict[str, Callable[[], QueryStrategy]] = {
     "token_margin": WorstTokenMargin,
     "mnlp_diverse": lambda: EntityDiverseBatch(MNLP()),
 }
+
+
+CLUSTER_CHOICES = ("none", "context", "context+minilm")
+
+
+def learner(args: argparse.Namespace, pool: list[Any]) -> CRFTagger:
+    """The CRF every run uses; with ``--word-clusters``, word clusters learned on the whole
+    (unlabeled) pool, as a deployed project would learn them from its items."""
+    if args.word_clusters == "none":
+        return CRFTagger(max_iterations=args.max_iterations)
+    started = time.perf_counter()
+    word_vectors = SentenceEmbedder().transform if args.word_clusters == "context+minilm" else None
+    clusters = WordClusters(word_vectors=word_vectors, random_state=0).fit(pool)
+    print(
+        f"word clusters ({args.word_clusters}): {len(clusters.clusters_):,} words, "
+        f"{time.perf_counter() - started:.0f} s",
+        flush=True,
+    )
+    return CRFTagger(max_iterations=args.max_iterations, word_clusters=clusters.clusters_)
+
+
+def learner_description(args: argparse.Namespace) -> str:
+    if args.word_clusters == "none":
+        return f"CRFTagger(max_iterations={args.max_iterations})"
+    vectors = "SentenceEmbedder().transform" if args.word_clusters == "context+minilm" else "None"
+    return (
+        f"CRFTagger(max_iterations={args.max_iterations}, word_clusters="
+        f"WordClusters(word_vectors={vectors}).fit(pool).clusters_)"
+    )
 
 
 def load(path: Path) -> tuple[list[Any], list[list[str]]]:
@@ -100,12 +130,13 @@ def simulate(
         test,
         test_tags,
         strategies=strategies,
-        learner=CRFTagger(max_iterations=args.max_iterations),
+        learner=learner(args, pool),
         config=config,
         verbose=10,
     )
     out = result.to_dict()
     out["dataset"] = name
+    out["learner"] = learner_description(args)
     out["wall_seconds"] = time.perf_counter() - started
     out["strategy_reprs"] = {k: repr(v) for k, v in strategies.items()}
     print(f"{name}: {out['wall_seconds']:.0f} s", flush=True)
@@ -131,7 +162,7 @@ def preannotation(
         pool,
         pool_tags,
         strategy=strategy,
-        learner=CRFTagger(max_iterations=args.max_iterations),
+        learner=learner(args, pool),
         init_size=args.init,
         n_labeled=args.pre_labeled,
         n_corrected=args.pre_corrected,
@@ -142,6 +173,7 @@ def preannotation(
         **result.to_dict(),
         "seed": 0,
         "order": type(strategy).__name__,
+        "learner": learner_description(args),
         "wall_seconds": time.perf_counter() - started,
     }
     print(f"preannotation ({out['order']}): {out['wall_seconds']:.0f} s", flush=True)
@@ -154,9 +186,7 @@ def speed(data_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
     n = args.speed_pool
     big = [tokens[i % len(tokens)] for i in range(n)]
     seeds = seed_set(len(tokens), 300, 0)
-    model = CRFTagger(max_iterations=args.max_iterations).fit(
-        [tokens[i] for i in seeds], [pool_tags[i] for i in seeds]
-    )
+    model = learner(args, pool).fit([tokens[i] for i in seeds], [pool_tags[i] for i in seeds])
     big_pool = Pool(np.zeros((n, 0)), sequences=big)
     labeled = np.zeros(0, dtype=np.intp)
     unlabeled = np.arange(n)
@@ -175,6 +205,7 @@ def speed(data_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
         "pool_sentences": n,
         "pool_tokens": int(sum(len(t) for t in big)),
         "model_trained_on": 300,
+        "learner": learner_description(args),
         "wall_seconds": wall,
         # On a machine shared with others, CPU seconds say what the query itself costs.
         "cpu_seconds": cpu,
@@ -208,7 +239,7 @@ def simulation_table(section: dict[str, Any], *, issue: bool) -> list[str]:
         f"{cfg['budget']:,} sentences, seeds {list(cfg['seeds'])}. Full-data strict span F1 "
         f"{np.mean(full):.4f} (per seed {', '.join(f'{f:.4f}' for f in full)}); target "
         f"{cfg['target_fraction']:.0%} = {np.mean(section['target_f1']):.4f}. "
-        f"Wall time {section['wall_seconds'] / 60:.0f} min.",
+        f"Learner `{section.get('learner', '')}`. Wall time {section['wall_seconds'] / 60:.0f} min.",
         "",
         "| strategy | sentences to target (mean) | per seed | % of pool | tokens to target "
         "| % of pool tokens | sentences ÷ random | tokens ÷ random | F1 at budget | "
@@ -246,7 +277,8 @@ def preannotation_table(p: dict[str, Any], order: str) -> list[str]:
         f"After {p['n_labeled']} sentences labeled by hand (chosen by {order}), the model's "
         f"suggestions on the next {p['n_corrected']:,} sentences ({order}) are corrected. "
         "Edits: add, delete, relabel, move one edge (a fix costing more than delete + add "
-        "counts as delete + add); from scratch = one add per gold span.",
+        "counts as delete + add); from scratch = one add per gold span. "
+        f"Learner `{p.get('learner', '')}`.",
         "",
         "| suggestions from | adds | deletes | relabels | moves | total edits | "
         "from scratch | edits ÷ scratch | target ≤ 40% |",
@@ -268,7 +300,7 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         f"Command: `{results.get('command', '')}`",
         "",
-        f"CRF (`{results.get('learner', '')}`), strict span micro F1 (CoNLL / seqeval "
+        "CRF (each section names its learner), strict span micro F1 (CoNLL / seqeval "
         "strict). Random is one order per seed scored at checkpoints (every batch to the "
         "budget, then every 500 sentences) until it reaches the target. `÷ random` = "
         "this strategy's mean cost / random's (lower is better). "
@@ -301,7 +333,8 @@ def markdown(results: dict[str, Any]) -> str:
             "## Query time",
             "",
             f"MNLP top-100 over {s['pool_sentences']:,} sentences ({s['pool_tokens']:,} "
-            f"tokens; SNIPS train repeated), CRF fit on {s['model_trained_on']} sentences: "
+            f"tokens; SNIPS train repeated), `{s.get('learner', 'CRFTagger')}` fit on "
+            f"{s['model_trained_on']} sentences: "
             f"**{s['wall_seconds']:.1f} s** wall ({s['sentences_per_second']:,.0f} sentences/s"
             + (f"; {s['cpu_seconds']:.1f} s CPU" if "cpu_seconds" in s else "")
             + "), "
@@ -339,6 +372,12 @@ def main() -> None:
         help=f"comma-separated, from {sorted(STRATEGY_FACTORIES)}; random always runs",
     )
     parser.add_argument("--max-iterations", type=int, default=50, help="CRF L-BFGS iterations")
+    parser.add_argument(
+        "--word-clusters",
+        choices=CLUSTER_CHOICES,
+        default="context+minilm",
+        help="CRF word-cluster features learned on the pool (labelwise.features.WordClusters)",
+    )
     parser.add_argument("--jobs", type=int, default=2, help="joblib processes")
     parser.add_argument("--only", choices=SECTIONS, action="append")
     parser.add_argument("--speed-pool", type=int, default=100_000)
@@ -359,7 +398,7 @@ def main() -> None:
     )
     results.update(
         command="python benchmarks/entity_efficiency.py " + " ".join(sys.argv[1:]),
-        learner=repr(CRFTagger(max_iterations=args.max_iterations)),
+        learner=learner_description(args),
         machine=f"{platform.machine()}, {os.cpu_count()} CPUs (shared)",
     )
     sections = args.only or list(SECTIONS)

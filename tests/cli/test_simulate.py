@@ -266,6 +266,7 @@ def test_spans_on_a_snips_slice_writes_curves_in_sentences_and_tokens(clinc_dir,
     for header in ("sentences to target", "tokens to target", "sentences ÷ random", "AULC"):
         assert header in result.output
     assert "Full-data span F1" in result.output
+    assert "CRF features include word clusters of the pool's" in result.output
     rows = [line for line in result.output.splitlines() if line.startswith("│")]
     assert [row.split("│")[1].strip() for row in rows] == ["mnlp", "random"]
     assert (out / "learning_curves.png").stat().st_size > 10_000
@@ -318,8 +319,10 @@ def test_spans_reads_wnut17_tokens_and_tags_without_spans(clinc_dir, tmp_path):
         "0,3",
         "--crf-iterations",
         "10",
+        "--no-word-clusters",
     )
     assert result.exit_code == 0, result.output
+    assert "word clusters" not in result.output
     data = json.loads((out / "curves.json").read_text())
     assert data["config"]["seeds"] == [0, 3]
     assert data["n_tokens"] == sum(len(r["tokens"]) for r in train)
@@ -382,6 +385,8 @@ def test_options_of_the_other_task_are_refused(tmp_path):
     result = runner.invoke(app, ["simulate", "--data", str(data), "--entity-diverse"])
     assert result.exit_code == 2
     assert "--entity-diverse: only for --task spans" in " ".join(result.output.split())
+    result = runner.invoke(app, ["simulate", "--data", str(data), "--no-word-clusters"])
+    assert "--no-word-clusters: only for --task spans" in " ".join(result.output.split())
     result = runner.invoke(
         app, ["simulate", "--task", "spans", "--data", str(data), "--C", "3", "--self-training"]
     )

@@ -304,3 +304,22 @@ def test_bagged_crf_is_reproducible_and_checks_its_fraction(snips):
         np.testing.assert_array_equal(x, z)
     with pytest.raises(ValueError, match="'sample_fraction' .* Got 1.5"):
         BaggedCRF(sample_fraction=1.5).fit(X[:5], y[:5])
+
+
+def test_word_clusters_decide_unseen_words_and_survive_save_and_load(tmp_path):
+    # As with the gazetteer: new words after "play" are songs only if their cluster says
+    # so, and the clusters (learned on a pool) cover words the labels never showed.
+    rng = np.random.default_rng(1)
+    songs, others = _made_up_words(rng, 22), _made_up_words(rng, 22)
+    clusters = dict.fromkeys(songs, ("song",)) | dict.fromkeys(others, ("other",))
+    X = [["play", w] for w in songs[:20] + others[:20]]
+    y = [["O", "B-song"]] * 20 + [["O", "O"]] * 20
+    test = [["play", songs[20]], ["play", songs[21]], ["play", others[20]], ["play", others[21]]]
+    expected = [["O", "B-song"]] * 2 + [["O", "O"]] * 2
+    tagger = CRFTagger(word_clusters=clusters).fit(X, y)
+    assert tagger.predict(test) == expected
+    assert CRFTagger().fit(X, y).predict(test) != expected
+    tagger.save(tmp_path / "m.npz")
+    loaded = CRFTagger.load(tmp_path / "m.npz")
+    assert {w: tuple(c) for w, c in loaded.word_clusters.items()} == clusters
+    assert loaded.predict(test) == expected

@@ -19,6 +19,7 @@ from labelwise.recipes import (
     span_learner,
     train_and_rank_spans,
     training_tags,
+    word_cluster_prefix,
 )
 from labelwise.strategies import MNLP, SequenceCommittee
 
@@ -84,3 +85,40 @@ def test_margin_and_combined_uncertainty_are_in_the_unit_interval():
 def test_entity_counts_read_spans_and_dicts_most_frequent_first():
     counts = entity_counts([[Span(0, 1, "b"), {"label": "a"}], [{"label": "a"}]])
     assert list(counts.items()) == [("a", 2), ("b", 1)]
+
+
+def test_word_clusters_are_learned_on_a_pool_prefix_that_grows_in_25_percent_steps():
+    assert [word_cluster_prefix(n) for n in (0, 1, 99, 100, 124, 125, 156, 157)] == [
+        0,
+        1,
+        99,
+        100,
+        100,
+        125,
+        125,
+        156,
+    ]
+    assert word_cluster_prefix(13_784) == 13_552  # 100 * 1.25**22
+    sizes = [word_cluster_prefix(n) for n in range(100, 20_000)]
+    # Never shrinks, never past the pool.
+    assert all(a <= b for a, b in zip(sizes, sizes[1:], strict=False))
+    assert all(size <= n for size, n in zip(sizes, range(100, 20_000), strict=True))
+    assert all(word_cluster_prefix(n) >= int(0.8 * n) for n in range(100, 20_000))
+
+
+def test_fit_and_rank_hands_the_pool_word_clusters_to_the_tagger(snips):
+    sentences, spans = snips
+    clusters = {"play": ("d2:0",), "rome": ("d2:1",)}
+    ranking = train_and_rank_spans(
+        sentences,
+        np.arange(40),
+        spans[:40],
+        np.arange(40, 60),
+        5,
+        MNLP(),
+        random_state=0,
+        word_clusters=clusters,
+    )
+    assert ranking.learner.word_clusters == clusters
+    plain = train_and_rank_spans(sentences, np.arange(40), spans[:40], np.arange(40, 60), 5, MNLP())
+    assert plain.learner.word_clusters is None

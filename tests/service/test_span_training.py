@@ -11,11 +11,12 @@ from labelwise import load_model
 from labelwise.data.spans import tokenize
 from labelwise.learners.crf import CRFTagger
 from labelwise.recipes import combined_uncertainty
-from labelwise.service import dashboard, projects, queue, training
+from labelwise.service import dashboard, projects, queue, span_training, training
 from labelwise.service.errors import ValidationError
 from labelwise.store import Item, JobStatus, Project, QueryRound, QueueEntry, TaskType
 from tests.service.pool_factory import make_user
 from tests.service.span_factory import label_items, make_span_project
+from tests.service.word_embedder import WordEmbedder
 
 
 def queue_rows(session, project):
@@ -62,6 +63,11 @@ def test_a_spans_retrain_publishes_span_f1_and_dict_suggestions(
     assert version.artifact_path.endswith(f"v{version.version}")
     model = load_model(version.artifact_path)
     assert model.classifier is None and model.tagger.classes_
+    # The tagger read the pool's word clusters (tfidf project: context clusters only),
+    # and the saved model keeps them.
+    assert model.tagger.word_clusters
+    ids = {c for cs in model.tagger.word_clusters.values() for c in cs}
+    assert ids and all(c.startswith("d") for c in ids)
     rows = queue_rows(session, project)
     assert len(rows) == 40  # queue_size
     assert all(score > 0 for score, _, _ in rows)
@@ -196,3 +202,32 @@ def test_the_dashboard_has_span_f1_and_entities_per_type(session, session_factor
     assert board.entities_labeled == dict(labeled.most_common())
     assert board.labels_per_class == board.entities_labeled  # a spans project's classes
     assert board.entities_predicted and board.entities_sample == 120 - 30 - 30
+
+
+def test_the_sentence_cache_learns_word_clusters_again_only_at_a_growth_step():
+    cache = span_training.SentenceCache()
+    cache.extend([f"play song{i} by artist{i % 7}" for i in range(110)])
+    first = cache.word_clusters()
+    assert cache.clustered_on == (100, "context")
+    assert "song5" in first and "song105" not in first  # learned on the first 100
+    cache.extend(["play one more"] * 10)  # 120 sentences: same step
+    assert cache.word_clusters() is first
+    cache.extend(["play one more"] * 10)  # 130: past 125
+    assert cache.word_clusters() is not first and cache.clustered_on == (125, "context")
+    again = cache.word_clusters(lambda words: [[1.0, float(len(w))] for w in words], "vectors")
+    assert cache.clustered_on == (125, "vectors")
+    assert any(c.startswith("v") for c in again["play"])
+
+
+def test_a_minilm_project_tagger_reads_clusters_of_what_words_mean_too(
+    session, session_factory, owner, tmp_path
+):
+    project, truth = make_span_project(session, owner, settings={"features": "minilm"})
+    label_items(session, project, owner, truth, sorted(truth)[:40])
+    training.RetrainWorker(
+        session_factory, data_dir=tmp_path, embedder_factory=WordEmbedder
+    ).run_pending()
+    [version] = training.list_model_versions(session, project_id=project.id)
+    tagger = load_model(version.artifact_path).tagger
+    prefixes = {c[0] for cs in tagger.word_clusters.values() for c in cs}
+    assert prefixes == {"d", "v"}

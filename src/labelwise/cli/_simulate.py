@@ -69,9 +69,9 @@ TASK_OPTIONS = {
         "cold_start",
         "self_training",
     ),
-    "spans": ("entity_diverse", "crf_iterations"),
+    "spans": ("entity_diverse", "crf_iterations", "word_clusters"),
 }
-_FLAGS = {"c": "--C"}
+_FLAGS = {"c": "--C", "word_clusters": "--no-word-clusters"}
 
 
 def run(
@@ -103,6 +103,7 @@ def run(
     dedup: float,
     entity_diverse: bool,
     crf_iterations: int,
+    word_clusters: bool,
     out: Path,
     cache_dir: Path,
 ) -> None:
@@ -128,6 +129,7 @@ def run(
             dedup=dedup,
             entity_diverse=entity_diverse,
             crf_iterations=crf_iterations,
+            word_clusters=word_clusters,
             out=out,
             cache_dir=cache_dir,
         )

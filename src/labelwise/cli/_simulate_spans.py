@@ -22,6 +22,7 @@ from labelwise.cli._simulate import (
 )
 from labelwise.cli.console import make_console
 from labelwise.data.spans import TokenizedText
+from labelwise.features import EmbeddingCache, SentenceEmbedder, WordClusters
 from labelwise.learners.crf import CRFTagger
 from labelwise.recipes.spans import span_learner
 from labelwise.simulation import (
@@ -56,6 +57,7 @@ def run_spans(
     dedup: float,
     entity_diverse: bool,
     crf_iterations: int,
+    word_clusters: bool,
     out: Path,
     cache_dir: Path,
 ) -> None:
@@ -79,13 +81,21 @@ def run_spans(
             n_jobs=jobs,
         )
         config.validate(len(pool))  # before any CRF is fit or featurizer loaded
-        tagger = CRFTagger(max_iterations=crf_iterations)
+        tagger = CRFTagger(
+            max_iterations=crf_iterations,
+            word_clusters=_word_clusters(features, pool, cache_dir) if word_clusters else None,
+        )
         strategies, learners = build_sequence_arms(
             names, tagger, dedup=dedup, entity_diverse=entity_diverse
         )
         # Sentence vectors only matter to --dedup; the CRF reads the tokens.
         vectors = _sentence_vectors(features, pool, cache_dir, console) if dedup else None
         types = {t[2:] for tags in (*pool_tags, *test_tags) for t in tags if t != "O"}
+        if tagger.word_clusters is not None:
+            console.print(
+                f"CRF features include word clusters of the pool's "
+                f"{len(tagger.word_clusters):,} words"
+            )
         console.print(
             f"pool {len(pool):,} sentences ({sum(len(s) for s in pool):,} tokens), "
             f"test {len(test_sents):,}, {len(types)} entity types; CRF, strict span F1"
@@ -132,6 +142,18 @@ def build_sequence_arms(
             strategy = EntityDiverseBatch(strategy)
         strategies[name] = strategy
     return strategies, learners
+
+
+def _word_clusters(
+    features: str, sentences: list[TokenizedText], cache_dir: Path
+) -> dict[str, tuple[str, ...]]:
+    """Word clusters of the pool (a server project's retrain learns them on its pool too)."""
+    vectors = (
+        None
+        if features == "tfidf"
+        else SentenceEmbedder(features, cache=EmbeddingCache(cache_dir)).transform
+    )
+    return WordClusters(word_vectors=vectors, random_state=0).fit(sentences).clusters_
 
 
 def _sentence_vectors(

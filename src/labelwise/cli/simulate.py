@@ -138,6 +138,13 @@ def simulate(
     crf_iterations: Annotated[
         int, typer.Option(help="Spans: L-BFGS iterations of each CRF fit.")
     ] = 100,
+    word_clusters: Annotated[
+        bool,
+        typer.Option(
+            help="Spans: CRF features from word clusters learned on the pool (where words "
+            "occur; with --features minilm also what they mean)."
+        ),
+    ] = True,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("simulation-output"),
     cache_dir: Annotated[
         Path, typer.Option(envvar="LABELWISE_CACHE_DIR", help="Embedding cache folder.")
@@ -146,7 +153,7 @@ def simulate(
     """Simulate active learning with a ground-truth oracle; write curves, plot and summary.
 
     Options that only one --task reads (the stopping criteria and --label-field for
-    classification, --entity-diverse and --crf-iterations for spans) are refused by the
+    classification, --entity-diverse, --crf-iterations and --no-word-clusters for spans) are refused by the
     other when set.
     """
     options = dict(locals())  # every option, by name, exactly as parsed

@@ -1,9 +1,11 @@
-"""Featurizers (TF-IDF, sentence embeddings) and the on-disk embedding cache."""
+"""Featurizers (TF-IDF, sentence embeddings), word clusters for taggers, and the on-disk
+embedding cache."""
 
 from labelwise.features.base import Featurizer, ProgressCallback
 from labelwise.features.cache import EmbeddingCache
 from labelwise.features.sentence import SentenceEmbedder
 from labelwise.features.tfidf import TfidfFeaturizer
+from labelwise.features.word_clusters import WordClusters
 
 __all__ = [
     "EmbeddingCache",
@@ -11,4 +13,5 @@ __all__ = [
     "ProgressCallback",
     "SentenceEmbedder",
     "TfidfFeaturizer",
+    "WordClusters",
 ]

@@ -16,6 +16,7 @@ from labelwise.recipes.spans import (
     span_learner,
     train_and_rank_spans,
     training_tags,
+    word_cluster_prefix,
 )
 
 __all__ = [
@@ -30,4 +31,5 @@ __all__ = [
     "span_learner",
     "train_and_rank_spans",
     "training_tags",
+    "word_cluster_prefix",
 ]

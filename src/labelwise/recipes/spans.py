@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +37,7 @@ __all__ = [
     "span_learner",
     "train_and_rank_spans",
     "training_tags",
+    "word_cluster_prefix",
 ]
 
 #: The sequence strategy a span project ranks with unless it names another
@@ -113,6 +114,22 @@ def training_tags(text: str, spans: Iterable[Span]) -> tuple[tuple[str, ...], li
     return tokenized.tokens, spans_to_tags(tokenized, ordered)
 
 
+def word_cluster_prefix(n_sentences: int) -> int:
+    """How many of the pool's first sentences its word clusters are learned on.
+
+    The largest ``100 * 1.25**k`` that is at most ``n_sentences`` (all of them below 100):
+    a growing pool refits its clusters at every 25% of growth rather than on every
+    retrain, and the clusters depend only on the pool's sentences, not on when a worker
+    last fit them.
+    """
+    if n_sentences < 100:
+        return max(0, int(n_sentences))
+    size = 100.0
+    while size * 1.25 <= n_sentences:
+        size *= 1.25
+    return int(size)
+
+
 def span_learner(
     strategy: QueryStrategy,
     *,
@@ -149,6 +166,7 @@ def train_and_rank_spans(
     strategy: QueryStrategy,
     *,
     random_state: RandomStateLike = None,
+    word_clusters: Mapping[str, Sequence[str]] | None = None,
 ) -> SpanRanking:
     """Fit a CRF on the labeled sentences and rank ``n`` of the unlabeled ones.
 
@@ -168,6 +186,9 @@ def train_and_rank_spans(
         A sequence strategy (``SEQUENCE_STRATEGIES``).
     random_state : int, Generator or None
         Seeds the committee's bootstrap samples and the strategy's tie-breaks.
+    word_clusters : mapping of str to sequence of str, optional
+        The pool's word clusters (:class:`labelwise.features.WordClusters`), features of
+        the CRF.
 
     Returns
     -------
@@ -178,7 +199,8 @@ def train_and_rank_spans(
     if len(spans) != labeled.size:
         raise ValueError(f"Got {labeled.size} labeled positions but {len(spans)} span lists.")
     rows = [training_tags(sentences[int(p)].text, s) for p, s in zip(labeled, spans, strict=True)]
-    learner = span_learner(strategy, random_state=random_state)
+    tagger = None if word_clusters is None else CRFTagger(word_clusters=word_clusters)
+    learner = span_learner(strategy, random_state=random_state, tagger=tagger)
     t0 = time.perf_counter()
     learner.fit([tokens for tokens, _ in rows], [tags for _, tags in rows])
     fit_seconds = time.perf_counter() - t0

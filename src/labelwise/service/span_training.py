@@ -15,7 +15,7 @@ combined score form the queue.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -24,6 +24,8 @@ from numpy.typing import NDArray
 
 from labelwise.data import Pool
 from labelwise.data.spans import Span, TokenizedText, tag_segments, tokenize
+from labelwise.features import WordClusters
+from labelwise.features.word_clusters import WordVectors
 from labelwise.recipes import (
     DEFAULT_SPAN_STRATEGY,
     ScoredSpan,
@@ -32,6 +34,7 @@ from labelwise.recipes import (
     predict_char_spans,
     span_f1_metrics,
     train_and_rank_spans,
+    word_cluster_prefix,
 )
 from labelwise.service.snapshot import Outcome, Snapshot
 from labelwise.strategies import SEQUENCE_STRATEGIES, SequenceLeastConfidence
@@ -90,13 +93,29 @@ def too_few_span_labels(snapshot: Snapshot) -> str | None:
 
 @dataclass
 class SentenceCache:
-    """One project's pool tokenized once, grown as items are imported (positions are dense)."""
+    """One project's pool tokenized once, grown as items are imported (positions are dense),
+    and the word clusters the tagger reads, learned on it."""
 
     sentences: list[TokenizedText] = field(default_factory=list)
+    #: The clusters, and the (pool prefix, word-vector kind) they were learned on.
+    clusters: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    clustered_on: tuple[int, str] = (0, "")
 
     def extend(self, texts: Sequence[str]) -> list[TokenizedText]:
         self.sentences.extend(tokenize(text) for text in texts)
         return self.sentences
+
+    def word_clusters(
+        self, word_vectors: WordVectors | None = None, kind: str = "context"
+    ) -> Mapping[str, Sequence[str]]:
+        """The pool's word clusters (``kind`` names ``word_vectors``), learned again only
+        when the pool has grown past the next :func:`word_cluster_prefix` step."""
+        key = (word_cluster_prefix(len(self.sentences)), kind)
+        if key != self.clustered_on:
+            fitted = WordClusters(word_vectors=word_vectors, random_state=0)
+            self.clusters = fitted.fit(self.sentences[: key[0]]).clusters_
+            self.clustered_on = key
+        return self.clusters
 
 
 def suggestion(spans: list[ScoredSpan], intents: list[list[Any]] | None = None) -> dict[str, Any]:
@@ -110,7 +129,11 @@ def suggestion(spans: list[ScoredSpan], intents: list[list[Any]] | None = None) 
 
 
 def train_and_rank(
-    snapshot: Snapshot, sentences: Sequence[TokenizedText], *, classify: Classify | None = None
+    snapshot: Snapshot,
+    sentences: Sequence[TokenizedText],
+    *,
+    classify: Classify | None = None,
+    word_clusters: Mapping[str, Sequence[str]] | None = None,
 ) -> Outcome:
     """Fit the project's models on the snapshot and rank its unlabeled pool (no database).
 
@@ -123,6 +146,8 @@ def train_and_rank(
         Every pool item, by position.
     classify : callable, optional
         Required for ``intents_entities``: trains and ranks the intent classifier.
+    word_clusters : mapping of str to sequence of str, optional
+        The pool's word clusters (:meth:`SentenceCache.word_clusters`), CRF features.
     """
     settings, project_id = snapshot.settings, snapshot.project_id
     reference = [spans_of(v) for v in snapshot.values]
@@ -141,6 +166,7 @@ def train_and_rank(
         n,
         strategy,
         random_state=project_id,
+        word_clusters=word_clusters,
     )
     tagger = ranking.learner
     metrics: dict[str, Any] = {

@@ -442,8 +442,18 @@ class RetrainWorker:
                     pool = self._pool(snapshot.project_id, texts)
                     return train_and_rank(pool, intents), pool
 
-                sentences = self._sentences[snapshot.project_id].extend(to_tokenize)
-                outcome = span_training.train_and_rank(snapshot, sentences, classify=classify)
+                cache = self._sentences[snapshot.project_id]
+                sentences = cache.extend(to_tokenize)
+                # Word clusters from the pool: what the words of a minilm project mean,
+                # and where every project's words occur.
+                minilm = snapshot.settings.features == "minilm"
+                clusters = cache.word_clusters(
+                    self._minilm().transform if minilm else None,
+                    "context+minilm" if minilm else "context",
+                )
+                outcome = span_training.train_and_rank(
+                    snapshot, sentences, classify=classify, word_clusters=clusters
+                )
             else:
                 pool = self._pool(snapshot.project_id, texts)
                 outcome = train_and_rank(pool, snapshot)
