@@ -56,6 +56,7 @@ def test_a_bot_reports_and_members_triage(client, world):
         (2, "meant_label"),
     ]
     first, second = body["ids"]
+    assert body["duplicates"] == 0
 
     listed = client.get(f"/api/projects/{pid}/feedback", headers=world.annotator_headers)
     assert listed.status_code == 200, listed.text
@@ -103,6 +104,19 @@ def test_a_bot_reports_and_members_triage(client, world):
 
 
 @pytest.mark.usefixtures("ingested")
+def test_a_resent_report_with_a_key_is_a_duplicate(client, world):
+    pid = world.project.id
+    bot = _bearer(client, world, ["feedback"])
+    batch = {"reports": [{"external_id": "m-1", "report_key": "k-9"}]}
+    first = client.post(f"/api/projects/{pid}/feedback", json=batch, headers=bot).json()
+    again = client.post(f"/api/projects/{pid}/feedback", json=batch, headers=bot).json()
+    assert (first["accepted"], first["duplicates"]) == (1, 0)
+    assert (again["accepted"], again["duplicates"]) == (0, 1)
+    assert again["ids"] == first["ids"]
+    listed = client.get(f"/api/projects/{pid}/feedback", headers=world.annotator_headers)
+    assert listed.json()["total"] == 1
+
+
 def test_scopes_decide_who_reports_and_who_reads(client, world):
     pid = world.project.id
     report = {"reports": [{"external_id": "m-1"}]}

@@ -128,6 +128,30 @@ def test_a_report_with_text_links_the_item_or_enters_as_traffic(session, project
     assert session.get(TrafficStat, known.item_id).count == 1  # a known text is not recounted
 
 
+def test_a_resent_batch_with_report_keys_stores_nothing_twice(session, project):
+    batch = [
+        {"external_id": "m-1", "report_key": "r-1"},
+        {"text": "cancel my order", "report_key": 7},  # a number is a key too
+        {"external_id": "m-2"},  # no key: stored every time it is sent
+        {"external_id": "m-3", "report_key": "r-1"},  # the same key later in the batch
+    ]
+    first = feedback.report_feedback(session, project_id=project.id, reports=batch)
+    assert (first.accepted, first.duplicates, first.rejected) == (3, 1, 0)
+    assert first.ids[3] == first.ids[0]
+    again = feedback.report_feedback(session, project_id=project.id, reports=batch)
+    assert (again.accepted, again.duplicates, again.rejected) == (1, 3, 0)
+    assert [again.ids[i] for i in (0, 1, 3)] == [first.ids[i] for i in (0, 1, 3)]
+    assert again.ids[2] != first.ids[2]
+    assert session.scalar(select(func.count()).select_from(FeedbackReport)) == 4
+    keyed = session.scalar(select(FeedbackReport).where(FeedbackReport.report_key == "7"))
+    # The resent text was not counted again as traffic.
+    assert session.get(TrafficStat, keyed.item_id).count == 1
+    bad = feedback.report_feedback(
+        session, project_id=project.id, reports=[{"external_id": "m-1", "report_key": ""}]
+    )
+    assert [(e.index, e.field) for e in bad.errors] == [(0, "report_key")]
+
+
 def test_confirm_writes_a_human_label_with_provenance(session, project, owner):
     [rid] = feedback.report_feedback(
         session, project_id=project.id, reports=[{"external_id": "m-1"}]

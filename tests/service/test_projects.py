@@ -54,6 +54,7 @@ def test_create_project_makes_the_owner_admin(session, owner):
         (["a", "b"], {"overlap": 11}, "overlap"),
         (["a", "b"], {"audit_fraction": 0.9}, "audit_fraction"),
         (["a", "b"], {"regularization": float("inf")}, "regularization"),
+        (["a", "b"], {"out_of_scope_label": "oos"}, "'oos' is not a label of this project"),
     ],
 )
 def test_bad_projects_are_refused_with_the_reason(session, owner, labels, settings, message):
@@ -86,6 +87,17 @@ def test_update_settings_validates_the_merged_settings(session, owner):
     assert project.settings["retrain_every"] == 5
     with pytest.raises(ValidationError):
         projects.update_settings(session, project_id=project.id, changes={"overlap": 0})
+    # A setting that names a label must name one of the project's; nothing is changed.
+    with pytest.raises(ValidationError, match=r"out_of_scope_label: 'c' is not a label.*a, b"):
+        projects.update_settings(
+            session, project_id=project.id, changes={"out_of_scope_label": "c", "queue_size": 7}
+        )
+    session.rollback()
+    session.expire_all()
+    assert project.settings.get("out_of_scope_label") is None
+    assert project.settings["queue_size"] != 7
+    projects.update_settings(session, project_id=project.id, changes={"out_of_scope_label": "b"})
+    assert project.settings["out_of_scope_label"] == "b"
 
 
 def test_new_projects_and_the_demo_share_one_default_cadence_and_audit_share(session, owner):

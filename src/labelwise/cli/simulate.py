@@ -153,8 +153,8 @@ def simulate(
     """Simulate active learning with a ground-truth oracle; write curves, plot and summary.
 
     Options that only one --task reads (the stopping criteria and --label-field for
-    classification, --entity-diverse, --crf-iterations and --no-word-clusters for spans) are refused by the
-    other when set.
+    classification; --entity-diverse, --crf-iterations and --no-word-clusters for spans)
+    are refused by the other when set.
     """
     options = dict(locals())  # every option, by name, exactly as parsed
     from labelwise.cli import _simulate

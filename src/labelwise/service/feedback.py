@@ -74,7 +74,16 @@ from labelwise.store import (
 #: Reports per request: a bot batches, and a request stays short.
 MAX_BATCH = 1000
 #: The fields a report may carry; anything else is refused by name.
-FIELDS = ("external_id", "text", "prediction", "meant_label", "comment", "channel", "timestamp")
+FIELDS = (
+    "external_id",
+    "text",
+    "prediction",
+    "meant_label",
+    "comment",
+    "channel",
+    "timestamp",
+    "report_key",
+)
 MAX_COMMENT_CHARS = 2000
 #: Open reports rescored with a newer model version per read (one predict call).
 RESCORE_LIMIT = MAX_TEXTS
@@ -96,10 +105,12 @@ class ReportError:
 
 @dataclass
 class FeedbackReceipt:
-    """What a batch of reports did: ``ids`` of the stored reports, in batch order."""
+    """What a batch of reports did: ``ids`` of the stored reports, in batch order (a
+    duplicate's is the id of the report stored first under its ``report_key``)."""
 
     accepted: int = 0
     rejected: int = 0
+    duplicates: int = 0
     ids: list[int] = field(default_factory=list)
     errors: list[ReportError] = field(default_factory=list)
 
@@ -117,6 +128,7 @@ class _Checked:
     comment: str
     channel: str
     reported_at: datetime | None
+    report_key: str | None
 
 
 @dataclass(frozen=True)
@@ -234,6 +246,7 @@ def _check(raw: Any, index: int, labels: Sequence[str]) -> _Checked | ReportErro
             comment=comment,
             channel=check_identifier(raw.get("channel"), "channel", 100, blank_ok=True) or "",
             reported_at=check_timestamp(raw.get("timestamp")),
+            report_key=check_identifier(raw.get("report_key"), "report_key", 200),
         )
     except Refused as refused:
         return ReportError(index, refused.field, refused.message)
@@ -256,6 +269,11 @@ def report_feedback(
     has one), ``meant_label`` (a label of the project), ``comment``, ``channel`` and
     ``timestamp``. A refused report has an entry in ``errors`` naming its index and
     field (an unknown external id names ``external_id``); the others are stored.
+
+    ``report_key`` (optional) is the reporter's own key for a report: a report whose key
+    is already stored for the project, or came earlier in the batch, is a *duplicate*,
+    counted in ``duplicates`` and not stored again (nor is its text counted again as
+    traffic), so a bot can simply resend a batch whose response it lost.
 
     Raises
     ------
@@ -283,6 +301,10 @@ def report_feedback(
         else:
             checked.append(result)
     now = received_at or datetime.now(UTC)
+    # Reports already stored under their key are not linked, ingested or stored again.
+    stored_keys = _stored_keys(session, project_id, [c.report_key for c in checked])
+    skipped_keys = [c for c in checked if c.report_key in stored_keys]
+    checked = [c for c in checked if c.report_key not in stored_keys]
     messages = _messages(session, project_id, [c.external_id for c in checked if c.external_id])
     linked: list[tuple[_Checked, _Message | None]] = []
     for report in checked:
@@ -303,8 +325,18 @@ def report_feedback(
     end_read(session)
 
     begin_write(session)
+    # The row lock serializes batches into one project, so two resent batches can't both
+    # store a key (PostgreSQL; SQLite's write lock already does).
+    session.get(Project, project_id, with_for_update=True, populate_existing=True)
+    stored_keys |= _stored_keys(session, project_id, [r.report_key for r, _ in linked])
     stored: list[tuple[int, FeedbackReport]] = []
+    new_keys: dict[str, FeedbackReport] = {}
+    repeats: list[tuple[int, str]] = []  # (batch index, key) of duplicates
     for report, message in linked:
+        key = report.report_key
+        if key is not None and (key in stored_keys or key in new_keys):
+            repeats.append((report.index, key))
+            continue
         if message is not None:
             item_id = message.item_id
             predicted = message.predicted if message.predicted is not None else report.prediction
@@ -327,9 +359,12 @@ def report_feedback(
             reported_at=report.reported_at or now,
             status=FeedbackStatus.OPEN,
             density=1.0,
+            report_key=key,
         )
         session.add(row)
         stored.append((report.index, row))
+        if key is not None:
+            new_keys[key] = row
     session.flush()
     _store_density(session, project_id, [row for _, row in stored])
     record(
@@ -338,14 +373,37 @@ def report_feedback(
         project_id=project_id,
         accepted=len(stored),
         rejected=len(receipt.errors),
+        duplicates=len(repeats) + len(skipped_keys),
     )
     session.commit()
     receipt.accepted = len(stored)
     receipt.rejected = len(receipt.errors)
-    receipt.ids = [row.id for _, row in sorted(stored, key=lambda pair: pair[0])]
+    ids = {index: row.id for index, row in stored}
+    # Duplicates dropped before linking were not in ``linked``: find them again by key.
+    for report in skipped_keys:
+        repeats.append((report.index, report.report_key or ""))
+    for index, key in repeats:
+        ids[index] = new_keys[key].id if key in new_keys else stored_keys[key]
+    receipt.duplicates = len(repeats)
+    receipt.ids = [ids[index] for index in sorted(ids)]
     receipt.errors.sort(key=lambda e: e.index)
     end_read(session)
     return receipt
+
+
+def _stored_keys(session: Session, project_id: int, keys: list[str | None]) -> dict[str, int]:
+    """Report id per ``report_key`` already stored in the project, for these keys."""
+    unique = list(dict.fromkeys(k for k in keys if k is not None))
+    found: dict[str, int] = {}
+    for start in range(0, len(unique), 500):
+        rows = session.execute(
+            select(FeedbackReport.report_key, FeedbackReport.id).where(
+                FeedbackReport.project_id == project_id,
+                FeedbackReport.report_key.in_(unique[start : start + 500]),
+            )
+        ).all()
+        found.update({str(key): int(rid) for key, rid in rows})
+    return found
 
 
 @dataclass(frozen=True)

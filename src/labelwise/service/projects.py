@@ -46,6 +46,16 @@ def parse_settings(raw: dict[str, Any] | None, task: str | None = None) -> Proje
         raise ValidationError(f"Invalid project settings: {problems}.") from None
 
 
+def _check_label_settings(settings: ProjectSettings, labels: Sequence[str]) -> None:
+    """Settings that name a label must name one of the project's."""
+    name = settings.out_of_scope_label
+    if name is not None and name not in labels:
+        raise ValidationError(
+            f"Invalid project settings: out_of_scope_label: {name!r} is not a label of "
+            f"this project (labels: {', '.join(labels)})."
+        )
+
+
 _WORDS = {2: "two", 3: "three"}
 
 
@@ -127,6 +137,7 @@ def create_project(
             f"{clean}; add the alternative (for example 'other')."
         )
     checked = parse_settings(settings, task)
+    _check_label_settings(checked, clean)
     begin_write(session)  # after the checks: a refused request never waits for the lock
     if session.scalar(select(Project.id).where(Project.name == name)) is not None:
         raise ConflictError(f"A project named {name!r} already exists.")
@@ -185,6 +196,7 @@ def update_settings(session: Session, *, project_id: int, changes: dict[str, Any
     begin_write(session)
     project = get_project(session, project_id=project_id)
     checked = parse_settings({**project.settings, **changes}, project.task)
+    _check_label_settings(checked, project.labels)
     project.settings = checked.model_dump()
     record(session, "settings_changed", project_id=project_id, changes=changes)
     session.commit()

@@ -431,12 +431,15 @@ class FeedbackReport(Base):
     used, scored with ``scored_version_id`` (rescored when a newer version exists);
     ``impact`` is the last score computed. ``fixed_version_id`` is the first model version
     trained after the confirmation (the funnel's "fixed in a released model").
+    ``report_key`` is the reporter's own key for the report (optional, unique per project).
     """
 
     __tablename__ = "feedback_reports"
     __table_args__ = (
         Index("ix_feedback_reports_project_status", "project_id", "status"),
         Index("ix_feedback_reports_project_channel", "project_id", "channel"),
+        # A client's id for its report: a retried batch stores nothing twice.
+        Index("uq_feedback_reports_project_report_key", "project_id", "report_key", unique=True),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
@@ -444,6 +447,7 @@ class FeedbackReport(Base):
     traffic_message_id: Mapped[int | None] = mapped_column(
         ForeignKey("traffic_messages.id", ondelete="SET NULL"), default=None
     )
+    report_key: Mapped[str | None] = mapped_column(String(200), default=None)
     # What production answered for the message (a label name, or None if unknown).
     predicted: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True, default=None)
     meant_label: Mapped[str | None] = mapped_column(String(200), default=None)

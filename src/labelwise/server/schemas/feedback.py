@@ -44,6 +44,11 @@ class FeedbackReportIn(BaseModel):
     timestamp: str | float | None = Field(
         default=None, description="When it was reported: ISO 8601 or Unix seconds."
     )
+    report_key: str | int | None = Field(
+        default=None,
+        description="Your own key for this report: a report whose key is already stored "
+        "is a duplicate and is not stored again, so a batch can be resent safely.",
+    )
 
 
 class FeedbackBatchIn(BaseModel):
@@ -60,7 +65,14 @@ class FeedbackReceiptOut(BaseModel):
 
     accepted: int = Field(description="Reports stored.")
     rejected: int = Field(description="Reports refused; each has an entry in errors.")
-    ids: list[int] = Field(description="The stored reports' ids, in batch order.")
+    duplicates: int = Field(
+        description="Reports whose report_key was already stored (or came earlier in the "
+        "batch): not stored again."
+    )
+    ids: list[int] = Field(
+        description="The stored reports' ids, in batch order; a duplicate's is the id of "
+        "the report stored under its key."
+    )
     errors: list[BatchErrorOut]
 
 
