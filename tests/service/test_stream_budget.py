@@ -173,6 +173,35 @@ def test_a_repeat_offers_an_item_again_and_labeled_items_never(session, project,
     assert count == 2
 
 
+def test_a_batch_of_repeats_alone_has_the_worker_offer_grown_groups(
+    session_factory, session, project, tmp_path
+):
+    projects.update_settings(session, project_id=project.id, changes={"label_budget": 1})
+    worker = training.RetrainWorker(
+        session_factory, data_dir=tmp_path, embedder_factory=lambda: WordEmbedder(256)
+    )
+    texts = ["ask once", "ask twice", "ask thrice"]
+    traffic.ingest_traffic(session, project_id=project.id, messages=[{"text": t} for t in texts])
+    assert worker.run_pending() == 1
+    waiting = sorted(set(texts) - set(_admitted(session, project.id)))
+    report = traffic.ingest_traffic(
+        session, project_id=project.id, messages=[{"text": waiting[0]}] * 3
+    )
+    assert (report.new_items, report.repeats) == (0, 3)
+    assert worker.run_pending() == 1  # queued by the repeats alone
+    count = session.scalar(
+        select(StreamScore.scored_count)
+        .join(Item, Item.id == StreamScore.item_id)
+        .where(Item.text == waiting[0])
+        .execution_options(populate_existing=True)
+    )
+    assert count == 4
+    # Without a budget, repeats alone queue nothing.
+    projects.update_settings(session, project_id=project.id, changes={"label_budget": 0})
+    traffic.ingest_traffic(session, project_id=project.id, messages=[{"text": waiting[1]}])
+    assert worker.run_pending() == 0
+
+
 def test_concurrent_ingest_and_scoring_never_admit_twice(session_factory, session, project):
     projects.update_settings(session, project_id=project.id, changes={"label_budget": 5})
     errors: list[BaseException] = []

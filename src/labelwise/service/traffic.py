@@ -301,13 +301,15 @@ def ingest_traffic(
     fresh = _drop_known_ids(session, project_id, checked)
     report.duplicate = len(checked) - len(fresh)
     if fresh:
-        audit_fraction = parse_settings(project.settings).audit_fraction
-        item_ids, added = _items_for(session, project_id, fresh, now, audit_fraction)
+        settings = parse_settings(project.settings)
+        item_ids, added = _items_for(session, project_id, fresh, now, settings.audit_fraction)
         _store_messages(session, project_id, fresh, item_ids, now)
         _count(session, project_id, fresh, item_ids, now)
         report.new_items = added
         report.repeats = len(fresh) - added
-        if added:
+        # New items need grouping; with a label budget, repeats raise group counts the
+        # budget scores by, so the job (which offers grown groups again) runs for them too.
+        if added or (report.repeats and settings.label_budget > 0):
             enqueue_grouping(session, project_id=project_id)
     report.accepted = len(fresh)
     record(
