@@ -152,6 +152,59 @@ def test_a_resent_batch_with_report_keys_stores_nothing_twice(session, project):
     assert [(e.index, e.field) for e in bad.errors] == [(0, "report_key")]
 
 
+def test_the_queue_serves_reported_messages_and_labeling_reviews_them(session, project, owner):
+    from labelwise.service import projects, queue
+
+    projects.update_settings(
+        session, project_id=project.id, changes={"audit_fraction": 0, "feedback_share": 0.5}
+    )
+    receipt = feedback.report_feedback(
+        session,
+        project_id=project.id,
+        reports=[
+            {"external_id": "m-1", "meant_label": "greet"},  # production said "bye"
+            {"external_id": "m-2"},  # production said "greet"
+            {"external_id": "m-2", "channel": "web"},  # the same message again
+        ],
+    )
+    reported = {session.get(FeedbackReport, i).item_id for i in receipt.ids}
+    served = {}
+    labels = {"hello there 0": "greet", "weather today 0": "greet"}
+    # No model yet: the ranked queue is empty, so reported messages come first.
+    for _ in range(2):
+        item = queue.lease_next(session, project_id=project.id, annotator=owner)
+        assert item.source == "feedback" and item.strategy == "feedback"
+        served[item.text] = item
+        queue.submit_annotation(
+            session,
+            project_id=project.id,
+            annotator=owner,
+            item_id=item.item_id,
+            value=labels[item.text],
+        )
+    assert {s.item_id for s in served.values()} == reported
+    assert "reported the bot's answer “bye” as wrong (they meant “greet”)" in (
+        served["hello there 0"].why
+    )
+    assert "2 open reports name this message" in served["weather today 0"].why
+    session.expire_all()
+    rows = {r.id: r for r in session.scalars(select(FeedbackReport))}
+    first, second, third = (rows[i] for i in receipt.ids)
+    # "greet" is not what production answered for m-1: the report was true.
+    assert first.status is FeedbackStatus.CONFIRMED and first.confirmed_label == "greet"
+    annotation = session.get(Annotation, first.annotation_id)
+    assert annotation.strategy == feedback.PROVENANCE and annotation.annotator_id == owner.id
+    # "greet" is what production answered for m-2: both its reports were false.
+    assert second.status is third.status is FeedbackStatus.REJECTED
+    assert second.reviewer_id == owner.id
+    funnel = feedback.feedback_funnel(session, session.get(Project, project.id))
+    assert (funnel.confirmed, funnel.rejected) == (1, 2)
+    # Nothing open: the source is not mixed in, and the next item comes from the pool.
+    assert not feedback.has_open(session, project_id=project.id)
+    nxt = queue.lease_next(session, project_id=project.id, annotator=owner)
+    assert nxt.source == "random"
+
+
 def test_confirm_writes_a_human_label_with_provenance(session, project, owner):
     [rid] = feedback.report_feedback(
         session, project_id=project.id, reports=[{"external_id": "m-1"}]

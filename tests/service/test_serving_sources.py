@@ -71,3 +71,20 @@ def test_fallback_order_and_the_source_of_a_stored_lease():
     assert source_of("random (no model yet)") == "random"
     assert source_of("MarginSampling()") == "ranked"
     assert source_of("MarginSampling()", is_audit=True) == "audit"
+    assert source_of("feedback") == "feedback"
+
+
+def test_open_feedback_takes_its_share_from_the_ranked_queue_and_follows_it():
+    settings = ProjectSettings(audit_fraction=0.1, feedback_share=0.2)
+    shares = {s.name: w for s, w in mix_for(settings, feedback_open=True).shares}
+    assert shares["feedback"] == pytest.approx(0.2)
+    assert shares["ranked"] == pytest.approx(0.7)
+    mix = mix_for(settings, feedback_open=True)
+    assert [s.name for s in mix.fallbacks] == ["ranked", "feedback", "random", "audit"]
+    # No open report, or a zero share: not mixed in at all.
+    for mix in (
+        mix_for(settings),
+        mix_for(settings.model_copy(update={"feedback_share": 0.0}), feedback_open=True),
+    ):
+        assert {s.name: w for s, w in mix.shares}["feedback"] == 0.0
+        assert "feedback" not in [s.name for s in mix.fallbacks]

@@ -17,6 +17,8 @@ RANDOM_NO_MODEL = "random (no model yet)"
 RANDOM_QUEUE_EMPTY = "random (queue used up; a retrain is queued)"
 #: What a lease records when it serves a suspected label error for a second opinion.
 RELABEL = "relabel suspect"
+#: What a lease (and the annotation it leads to) records when it serves a reported message.
+FEEDBACK = "feedback"
 STREAM = "stream budget (uncertainty x traffic x novelty)"
 
 STREAM_WHY = (

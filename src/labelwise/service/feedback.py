@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import numpy as np
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session
 
 from labelwise.exceptions import MissingDependencyError, ModelFileError
@@ -44,6 +44,7 @@ from labelwise.feedback import (
 from labelwise.service import model_versions
 from labelwise.service.errors import ConflictError, NotFoundError, ValidationError
 from labelwise.service.events import record
+from labelwise.service.explain import FEEDBACK
 from labelwise.service.importing import MAX_TEXT_CHARS, content_hash, text_problem
 from labelwise.service.predictions import MAX_TEXTS, MODELS, ModelCache, predict
 from labelwise.service.projects import check_label
@@ -87,8 +88,9 @@ FIELDS = (
 MAX_COMMENT_CHARS = 2000
 #: Open reports rescored with a newer model version per read (one predict call).
 RESCORE_LIMIT = MAX_TEXTS
-#: What a confirmation's annotation records as its strategy (its provenance).
-PROVENANCE = "feedback"
+#: What a confirmation's annotation records as its strategy (its provenance), whether it
+#: was confirmed on the triage page or labeled from the queue's feedback source.
+PROVENANCE = FEEDBACK
 
 
 @dataclass(frozen=True)
@@ -917,6 +919,115 @@ def reject_report(
     )
     session.commit()
     return get_report(session, project_id=project_id, report_id=report_id)
+
+
+# -- the queue source ------------------------------------------------------------------------
+
+
+def has_open(session: Session, *, project_id: int) -> bool:
+    """Whether the project has an open report (serving mixes the source in only then)."""
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    FeedbackReport.project_id == project_id,
+                    FeedbackReport.status == FeedbackStatus.OPEN,
+                )
+            )
+        )
+    )
+
+
+def open_first() -> tuple[Any, ...]:
+    """The queue source's order of open reports: highest stored impact first (reports
+    never scored last), then oldest."""
+    return (
+        FeedbackReport.impact.is_(None),
+        FeedbackReport.impact.desc(),
+        FeedbackReport.reported_at,
+        FeedbackReport.id,
+    )
+
+
+def _open_on_item(session: Session, project_id: int, item_id: int) -> list[FeedbackReport]:
+    return list(
+        session.scalars(
+            select(FeedbackReport)
+            .where(
+                FeedbackReport.project_id == project_id,
+                FeedbackReport.item_id == item_id,
+                FeedbackReport.status == FeedbackStatus.OPEN,
+            )
+            .order_by(*open_first())
+        )
+    )
+
+
+def _label_text(value: Any) -> str:
+    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def served_reason(session: Session, *, project_id: int, item_id: int) -> str:
+    """Why the feedback source served an item: what production answered, what the
+    user meant, and how labeling it reviews the reports."""
+    reports = _open_on_item(session, project_id, item_id)
+    if not reports:
+        return "A production user reported that the bot got this message wrong."
+    first = reports[0]
+    said = (
+        f"the bot's answer “{_label_text(first.predicted)}”"
+        if first.predicted is not None
+        else "the bot's answer"
+    )
+    meant = f" (they meant “{first.meant_label}”)" if first.meant_label else ""
+    more = f" {len(reports)} open reports name this message." if len(reports) > 1 else ""
+    return (
+        f"A production user reported {said} as wrong{meant}.{more} Give the right label: "
+        "the bot's own answer rejects the report, any other confirms it."
+    )
+
+
+def _same_label(a: Any, b: Any) -> bool:
+    if isinstance(a, list) or isinstance(b, list):
+        return (
+            isinstance(a, list)
+            and isinstance(b, list)
+            and sorted(map(str, a)) == sorted(map(str, b))
+        )
+    return bool(a == b)
+
+
+def resolve_served(session: Session, *, annotation: Annotation, now: datetime) -> int:
+    """Review the open reports of an item labeled from the queue's feedback source.
+
+    A report whose production answer is the label given was false (rejected); any other
+    was true (confirmed, the annotation being its label), as on the triage page. Runs in
+    the caller's write transaction. Returns how many reports were reviewed.
+    """
+    reports = _open_on_item(session, annotation.project_id, annotation.item_id)
+    for report in reports:
+        report.impact = _impact_now(session, report)
+        report.reviewer_id = annotation.annotator_id
+        report.reviewed_at = now
+        if report.predicted is not None and _same_label(report.predicted, annotation.value):
+            report.status = FeedbackStatus.REJECTED
+            event = "feedback_rejected"
+        else:
+            report.status = FeedbackStatus.CONFIRMED
+            report.confirmed_label = _label_text(annotation.value)
+            report.annotation_id = annotation.id
+            event = "feedback_confirmed"
+        record(
+            session,
+            event,
+            project_id=annotation.project_id,
+            user_id=annotation.annotator_id,
+            report_id=report.id,
+            item_id=annotation.item_id,
+            annotation_id=annotation.id,
+            via="queue",
+        )
+    return len(reports)
 
 
 # -- the funnel ------------------------------------------------------------------------------

@@ -96,6 +96,10 @@ class ProjectSettings(BaseModel):
     stream_share : float
         With a budget, the share of ``next`` calls served from the admitted traffic (the
         ranked queue of imported items and the audit sample share the rest).
+    feedback_share : float
+        Share of ``next`` calls served from open user-feedback reports (highest expected
+        impact first) while there are any; labeling one reviews its reports. 0 leaves
+        reports to the feedback triage page alone.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -126,6 +130,7 @@ class ProjectSettings(BaseModel):
     label_budget: int = Field(default=0, ge=0, le=1_000_000)
     budget_period: Literal["day", "week"] = "day"
     stream_share: float = Field(default=0.5, ge=0.0, le=1.0, allow_inf_nan=False)
+    feedback_share: float = Field(default=0.1, ge=0.0, le=0.5, allow_inf_nan=False)
 
     @model_validator(mode="before")
     @classmethod

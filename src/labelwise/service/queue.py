@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from labelwise.data.spans import tokenize
-from labelwise.service import relabel, traffic_groups
+from labelwise.service import feedback, relabel, traffic_groups
 from labelwise.service.errors import NotFoundError, ValidationError
 from labelwise.service.events import record
 from labelwise.service.explain import AUDIT as AUDIT  # re-exported, as are the two below
@@ -34,6 +34,7 @@ from labelwise.service.explain import why_this_item
 from labelwise.service.project_settings import ProjectSettings
 from labelwise.service.projects import check_label, task_of
 from labelwise.service.serving.sources import (
+    FEEDBACK_SOURCE,
     RANKED_SOURCE,
     RELABEL_SOURCE,
     ServingContext,
@@ -162,6 +163,8 @@ def _served(
     source = source_of(lease.strategy, is_audit=item.is_audit)
     if source == RELABEL_SOURCE:
         why = relabel.served_reason(session, project_id=item.project_id, item_id=item.id)
+    elif source == FEEDBACK_SOURCE:
+        why = feedback.served_reason(session, project_id=item.project_id, item_id=item.id)
     return ServedItem(
         lease_id=lease.id,
         item_id=item.id,
@@ -350,7 +353,10 @@ def lease_next(
         rng = random.Random(f"{project_id}:{annotator.id}:{leases}")
     context = ServingContext(session, project, settings, eligible, rng, annotator.id, now)
     relabel_open = settings.relabel_every > 0 and relabel.has_open(session, project_id=project_id)
-    choice = mix_for(settings, relabel_open=relabel_open).pick(context)
+    feedback_open = settings.feedback_share > 0 and feedback.has_open(
+        session, project_id=project_id
+    )
+    choice = mix_for(settings, relabel_open=relabel_open, feedback_open=feedback_open).pick(context)
     if choice is None:
         session.commit()
         return None
@@ -545,6 +551,9 @@ def _decide(
     if kind is AnnotationKind.LABEL and lease is not None and lease.strategy == relabel.RELABEL:
         # A second opinion on a suspected label error: kept or changed.
         relabel.resolve(session, annotation=annotation, now=now)
+    if kind is AnnotationKind.LABEL and lease is not None and lease.strategy == feedback.PROVENANCE:
+        # A reported message labeled from the queue: its open reports are reviewed.
+        feedback.resolve_served(session, annotation=annotation, now=now)
     if lease is not None and fetched_ahead:
         _promote_next(session, project, lease, now)
     record(

@@ -34,11 +34,13 @@ class Focus(BaseModel):
 class Reason(BaseModel):
     """Why this item: in words, and as the source, strategy, score and model behind them."""
 
-    source: Literal["ranked", "audit", "random", "relabel", "stream"] = Field(
+    source: Literal["ranked", "audit", "random", "relabel", "stream", "feedback"] = Field(
         description="Where it came from: the model's ranked queue, the random audit sample "
         "(never chosen by a model), the random pool (no model yet, or its queue is used up), "
         "the relabel queue (a label another annotator gave that the model suspects is "
-        "wrong: a second opinion), or production traffic admitted by the label budget."
+        "wrong: a second opinion), production traffic admitted by the label budget, or a "
+        "message production users reported the bot got wrong (labeling it reviews the "
+        "reports)."
     )
     explanation: str = Field(
         description="Why it was chosen, in words for the person labeling it.",

@@ -146,6 +146,7 @@ def save_settings(
     label_budget: SettingField = None,
     budget_period: SettingField = None,
     stream_share: SettingField = None,
+    feedback_share: SettingField = None,
 ) -> Response:
     """Save the settings form; the service validates the values (text from the form)."""
     given = {
@@ -167,6 +168,7 @@ def save_settings(
         "label_budget": label_budget,
         "budget_period": budget_period,
         "stream_share": stream_share,
+        "feedback_share": feedback_share,
     }
     changes: dict[str, Any] = {
         name: value.strip() for name, value in given.items() if value is not None

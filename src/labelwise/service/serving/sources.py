@@ -3,10 +3,12 @@ has nothing left.
 
 Serving draws one source by its share (a seeded generator, injected by the caller, makes
 the draw repeatable), asks it for an item, and falls back through the others in a fixed
-order when it has none. Today's sources are the random audit sample, the ranked queue of
-the current model and the random pool; feedback reports, suspected label errors and
-new-intent clusters plug in as further sources with their own shares. Each choice says
-which source it came from, so "why this item" can name it.
+order when it has none. The sources are the random audit sample, the ranked queue of
+the current model, the random pool, suspected label errors (relabel), traffic admitted by
+the stream budget and user-feedback reports, each with its share. Each choice says which
+source it came from, so "why this item" can name it. (New-intent clusters are reviewed
+on their own page: a cluster is a decision about the label set, which no label from the
+queue can make.)
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ from typing import Any, Literal, Protocol
 from sqlalchemy import exists, func, select, true, update
 from sqlalchemy.orm import Session
 
-from labelwise.service import relabel
+from labelwise.service import feedback, relabel
 from labelwise.service.events import record
 from labelwise.service.explain import (
     AUDIT,
+    FEEDBACK,
     RANDOM_NO_MODEL,
     RANDOM_QUEUE_EMPTY,
     RELABEL,
@@ -34,6 +37,8 @@ from labelwise.store import (
     Annotation,
     AnnotationKind,
     Event,
+    FeedbackReport,
+    FeedbackStatus,
     Item,
     Project,
     QueryRound,
@@ -44,12 +49,13 @@ from labelwise.store import (
 )
 
 #: Source names, as served items and "why this item" report them.
-SourceName = Literal["audit", "ranked", "random", "relabel", "stream"]
+SourceName = Literal["audit", "ranked", "random", "relabel", "stream", "feedback"]
 AUDIT_SOURCE: SourceName = "audit"
 RANKED_SOURCE: SourceName = "ranked"
 RANDOM_SOURCE: SourceName = "random"
 RELABEL_SOURCE: SourceName = "relabel"
 STREAM_SOURCE: SourceName = "stream"
+FEEDBACK_SOURCE: SourceName = "feedback"
 
 #: Pool positions checked per statement by the random pool: eligibility is a few
 #: correlated subqueries per row, so each statement stays bounded on a large pool.
@@ -248,6 +254,35 @@ class StreamAdmissions:
         return Choice(row[0], self.name, STREAM, float(row[1]))
 
 
+class FeedbackReports:
+    """The item of the open user-feedback report with the highest expected impact
+    (``service.feedback``), for an annotator who may label it; labeling it reviews the
+    item's open reports (:func:`labelwise.service.feedback.resolve_served`)."""
+
+    name = FEEDBACK_SOURCE
+
+    def prepare(self, ctx: ServingContext) -> None:  # noqa: ARG002 - nothing to set up
+        return None
+
+    def pick(self, ctx: ServingContext) -> Choice | None:
+        row = ctx.session.execute(
+            select(Item, FeedbackReport.impact)
+            .join(FeedbackReport, FeedbackReport.item_id == Item.id)
+            .where(
+                FeedbackReport.project_id == ctx.project.id,
+                FeedbackReport.status == FeedbackStatus.OPEN,
+                Item.is_audit.is_(False),
+                Item.is_evaluation.is_(False),
+                ctx.eligible,
+            )
+            .order_by(*feedback.open_first())
+            .limit(1)
+        ).first()
+        if row is None:
+            return None
+        return Choice(row[0], self.name, FEEDBACK, None if row[1] is None else float(row[1]))
+
+
 def _within_budget(ctx: ServingContext) -> Any:
     """With a label budget, traffic items reach the ranked queue and the random pool
     never: only the stream source serves them, once admitted."""
@@ -291,18 +326,22 @@ class SourceMix:
 
 
 _AUDIT, _RANKED, _RANDOM = AuditSample(), RankedQueue(), RandomPool()
-_RELABEL, _STREAM = RelabelSuspects(), StreamAdmissions()
+_RELABEL, _STREAM, _FEEDBACK = RelabelSuspects(), StreamAdmissions(), FeedbackReports()
 
 
-def mix_for(settings: ProjectSettings, *, relabel_open: bool = False) -> SourceMix:
+def mix_for(
+    settings: ProjectSettings, *, relabel_open: bool = False, feedback_open: bool = False
+) -> SourceMix:
     """The project's sources: the audit sample at ``audit_fraction``, the ranked queue at
     the rest; then the random pool, and the audit sample as a last resort.
 
     While the project has open relabel suspects (``relabel_open``) and ``relabel_every >
     0``, they take ``relabel_share`` out of the ranked queue's share, and are the last
-    fallback (an annotator with nothing left to label reviews instead of waiting). With a
-    label budget, admitted traffic takes ``stream_share`` (out of what the ranked queue
-    has left) and is tried right after the ranked queue."""
+    fallback (an annotator with nothing left to label reviews instead of waiting). While
+    it has open feedback reports (``feedback_open``), they take ``feedback_share`` out of
+    the ranked queue's share, and are tried right after it. With a label budget, admitted
+    traffic takes ``stream_share`` (out of what the ranked queue has left) and is tried
+    right after the ranked queue."""
     audit = settings.audit_fraction
     fallbacks: list[Source] = [_RANKED, _RANDOM]
     if audit > 0:
@@ -310,15 +349,23 @@ def mix_for(settings: ProjectSettings, *, relabel_open: bool = False) -> SourceM
     relabel_share = settings.relabel_share if relabel_open and settings.relabel_every > 0 else 0.0
     if relabel_share > 0:
         fallbacks.append(_RELABEL)
+    # Both shares are at most 0.5 and audit_fraction at most 0.5: the cap only bites
+    # when all three are set high.
+    feedback_share = min(
+        settings.feedback_share if feedback_open else 0.0, 1.0 - audit - relabel_share
+    )
+    if feedback_share > 0:
+        fallbacks.insert(1, _FEEDBACK)
     stream_share = 0.0
     if settings.label_budget > 0:
-        stream_share = min(settings.stream_share, 1.0 - audit - relabel_share)
+        stream_share = min(settings.stream_share, 1.0 - audit - relabel_share - feedback_share)
         fallbacks.insert(1, _STREAM)
-    ranked = 1.0 - audit - relabel_share - stream_share
+    ranked = 1.0 - audit - relabel_share - feedback_share - stream_share
     return SourceMix(
         shares=[
             (_AUDIT, audit),
             (_STREAM, stream_share),
+            (_FEEDBACK, feedback_share),
             (_RANKED, ranked),
             (_RELABEL, relabel_share),
         ],
@@ -336,6 +383,8 @@ def source_of(strategy: str, *, is_audit: bool = False) -> SourceName:
         return RANDOM_SOURCE
     if strategy == STREAM:
         return STREAM_SOURCE
+    if strategy == FEEDBACK:
+        return FEEDBACK_SOURCE
     return RANKED_SOURCE
 
 
