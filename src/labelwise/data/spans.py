@@ -24,6 +24,7 @@ __all__ = [
     "align_tokens",
     "check_spans",
     "parse_spans",
+    "sentence_tokens",
     "snap_span",
     "spans_to_tags",
     "tags_to_spans",
@@ -87,6 +88,22 @@ class TokenizedText:
 
     def __len__(self) -> int:
         return len(self.starts)
+
+
+def sentence_tokens(sentence: Any, i: int) -> list[str]:
+    """The token strings of sentence ``i`` (named in errors): a sequence of str, or
+    anything with ``.tokens`` (such as :class:`TokenizedText`)."""
+    tokens = getattr(sentence, "tokens", sentence)
+    if isinstance(tokens, str) or not isinstance(tokens, Iterable):
+        raise TypeError(
+            f"Sentence {i} must be a sequence of token strings (or have .tokens); "
+            f"got {type(sentence).__name__} {sentence!r:.60}."
+        )
+    out = list(tokens)
+    for j, token in enumerate(out):
+        if not isinstance(token, str):
+            raise TypeError(f"Token {j} of sentence {i} must be a str; got {token!r}.")
+    return out
 
 
 def tokenize(text: str, boundaries: Iterable[int] = ()) -> TokenizedText:

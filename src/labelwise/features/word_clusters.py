@@ -28,6 +28,7 @@ from sklearn.preprocessing import normalize
 
 from labelwise._typing import RandomStateLike
 from labelwise._validation import check_positive_int, check_random_state
+from labelwise.data.spans import sentence_tokens
 from labelwise.exceptions import NotFittedError
 
 #: ``word_vectors(words) -> ndarray`` of shape (len(words), d).
@@ -35,16 +36,7 @@ WordVectors = Callable[[list[str]], Any]
 
 
 def _token_lists(sentences: Iterable[Any]) -> list[list[str]]:
-    out = []
-    for i, sentence in enumerate(sentences):
-        tokens = getattr(sentence, "tokens", sentence)
-        if isinstance(tokens, str) or not isinstance(tokens, Iterable):
-            raise TypeError(
-                f"Sentence {i} must be a sequence of token strings (or have .tokens); "
-                f"got {type(sentence).__name__} {sentence!r:.60}."
-            )
-        out.append([str(t).lower() for t in tokens])
-    return out
+    return [[t.lower() for t in sentence_tokens(s, i)] for i, s in enumerate(sentences)]
 
 
 def context_vectors(

@@ -24,7 +24,7 @@ from sklearn.base import BaseEstimator, clone
 
 from labelwise._typing import RandomStateLike
 from labelwise._validation import check_positive_int, check_random_state
-from labelwise.data.spans import tag_segments
+from labelwise.data.spans import sentence_tokens, tag_segments
 from labelwise.exceptions import MissingDependencyError, NotFittedError
 
 if TYPE_CHECKING:
@@ -47,22 +47,6 @@ def _crfsuite() -> Any:
 
 
 # -- input ------------------------------------------------------------------------------
-
-
-def _tokens_of(sentence: Any, i: int) -> list[str]:
-    """The token strings of one sentence: a sequence of str, or anything with ``.tokens``
-    (such as :class:`labelwise.data.spans.TokenizedText`)."""
-    tokens = getattr(sentence, "tokens", sentence)
-    if isinstance(tokens, str) or not isinstance(tokens, Iterable):
-        raise TypeError(
-            f"Sentence {i} must be a sequence of token strings (or have .tokens); "
-            f"got {type(sentence).__name__} {sentence!r:.60}."
-        )
-    out = list(tokens)
-    for j, token in enumerate(out):
-        if not isinstance(token, str):
-            raise TypeError(f"Token {j} of sentence {i} must be a str; got {token!r}.")
-    return out
 
 
 def _check_tags(tags: Any, n_tokens: int, i: int) -> list[str]:
@@ -333,7 +317,7 @@ class CRFTagger(BaseEstimator):  # type: ignore[misc]
                 f"The 'window' parameter of CRFTagger must be an int in [0, inf). Got {window!r}."
             )
         index = self._gaz_index()
-        sentences = [_tokens_of(s, i) for i, s in enumerate(X)]
+        sentences = [sentence_tokens(s, i) for i, s in enumerate(X)]
         feats = [
             sentence_features(
                 t,
@@ -663,7 +647,7 @@ class BaggedCRF(BaseEstimator):  # type: ignore[misc]
         X_list = list(X)
         column = {tag: k for k, tag in enumerate(self.tags_)}
         out = [
-            np.zeros((len(self.members_), len(_tokens_of(s, i)), len(self.tags_)))
+            np.zeros((len(self.members_), len(sentence_tokens(s, i)), len(self.tags_)))
             for i, s in enumerate(X_list)
         ]
         for m, member in enumerate(self.members_):
