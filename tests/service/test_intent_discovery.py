@@ -15,6 +15,7 @@ from labelwise.service import (
     intent_discovery,
     predictions,
     projects,
+    queue,
     traffic,
     traffic_groups,
     training,
@@ -156,6 +157,36 @@ def test_a_retrain_of_a_project_with_traffic_queues_a_discovery_that_finds_the_n
     assert freeze.representatives == freeze.members[:5]
     assert [m.rank for m in freeze.members] == list(range(freeze.size))
     assert intent_discovery.count_open_clusters(session, project_id=project.id) >= 2
+
+
+def test_the_queue_serves_cluster_members_spread_over_the_clusters(
+    session_factory, session, project, owner, tmp_path
+):
+    _retrain(session, session_factory, project.id, tmp_path)
+    projects.update_settings(session, project_id=project.id, changes={"cluster_share": 0.5})
+    clusters = intent_discovery.list_clusters(session, project_id=project.id)
+    rank = {m.text: m.rank for c in clusters for m in c.members}
+    served = []
+    for _ in range(20):
+        item = queue.lease_next(session, project_id=project.id, annotator=owner)
+        if item is None:
+            break
+        if item.source == "cluster":
+            served.append(item)
+        queue.skip_item(session, project_id=project.id, annotator=owner, item_id=item.item_id)
+    assert served, "no item came from the cluster source"
+    # Every cluster's most central member left before any cluster's next one.
+    ranks = [rank[s.text] for s in served]
+    assert ranks == sorted(ranks) and ranks[0] == 0
+    assert len({s.text for s in served}) == len(served) > 1
+    assert served[0].strategy == "new-intent cluster"
+    assert "possible new intent" in served[0].why and "skip it" in served[0].why
+    # A decided cluster is no longer a source.
+    for view in clusters:
+        intent_discovery.mark_out_of_scope(
+            session, project_id=project.id, cluster_id=view.id, admin=owner
+        )
+    assert not intent_discovery.has_open_cluster(session, project_id=project.id)
 
 
 def test_a_refresh_replaces_the_open_clusters(session_factory, session, project, owner, tmp_path):

@@ -72,6 +72,7 @@ def test_fallback_order_and_the_source_of_a_stored_lease():
     assert source_of("MarginSampling()") == "ranked"
     assert source_of("MarginSampling()", is_audit=True) == "audit"
     assert source_of("feedback") == "feedback"
+    assert source_of("new-intent cluster") == "cluster"
 
 
 def test_open_feedback_takes_its_share_from_the_ranked_queue_and_follows_it():
@@ -88,3 +89,13 @@ def test_open_feedback_takes_its_share_from_the_ranked_queue_and_follows_it():
     ):
         assert {s.name: w for s, w in mix.shares}["feedback"] == 0.0
         assert "feedback" not in [s.name for s in mix.fallbacks]
+
+
+def test_open_clusters_and_feedback_share_what_the_ranked_queue_leaves():
+    settings = ProjectSettings(audit_fraction=0.1, feedback_share=0.2, cluster_share=0.05)
+    mix = mix_for(settings, feedback_open=True, cluster_open=True)
+    shares = {s.name: w for s, w in mix.shares}
+    assert shares["cluster"] == pytest.approx(0.05)
+    assert shares["ranked"] == pytest.approx(0.65)
+    assert sum(shares.values()) == pytest.approx(1.0)
+    assert [s.name for s in mix.fallbacks] == ["ranked", "feedback", "cluster", "random", "audit"]

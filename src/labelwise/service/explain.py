@@ -19,6 +19,8 @@ RANDOM_QUEUE_EMPTY = "random (queue used up; a retrain is queued)"
 RELABEL = "relabel suspect"
 #: What a lease (and the annotation it leads to) records when it serves a reported message.
 FEEDBACK = "feedback"
+#: What a lease records when it serves a member of an open new-intent cluster.
+CLUSTER = "new-intent cluster"
 STREAM = "stream budget (uncertainty x traffic x novelty)"
 
 STREAM_WHY = (

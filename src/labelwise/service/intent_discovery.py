@@ -453,6 +453,45 @@ def get_cluster(session: Session, *, project_id: int, cluster_id: int) -> Cluste
     return view
 
 
+def has_open_cluster(session: Session, *, project_id: int) -> bool:
+    """Whether a cluster awaits review (serving mixes the cluster source in only then)."""
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    IntentCluster.project_id == project_id,
+                    IntentCluster.status == ClusterStatus.OPEN,
+                )
+            )
+        )
+    )
+
+
+def served_reason(session: Session, *, project_id: int, item_id: int) -> str:
+    """Why the cluster source served an item: the cluster it belongs to, and what to do
+    when no label fits."""
+    cluster = session.scalar(
+        select(IntentCluster)
+        .join(IntentClusterMember, IntentClusterMember.cluster_id == IntentCluster.id)
+        .where(
+            IntentCluster.project_id == project_id,
+            IntentClusterMember.item_id == item_id,
+        )
+        .order_by(IntentCluster.status != ClusterStatus.OPEN, IntentCluster.id.desc())
+        .limit(1)
+    )
+    where = (
+        f"one of {cluster.size:,} messages the model cannot place that group together "
+        f"(a possible new intent: “{cluster.suggested_name}”)"
+        if cluster is not None
+        else "a message the model cannot place, grouped with others like it"
+    )
+    return (
+        f"It is {where}. Label it if a label fits; if none does, skip it: an admin decides "
+        "on the cluster."
+    )
+
+
 def count_open_clusters(session: Session, *, project_id: int) -> int:
     """How many clusters of the project await review (the dashboard's figure)."""
     count = session.scalar(

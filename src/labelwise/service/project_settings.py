@@ -100,6 +100,10 @@ class ProjectSettings(BaseModel):
         Share of ``next`` calls served from open user-feedback reports (highest expected
         impact first) while there are any; labeling one reviews its reports. 0 leaves
         reports to the feedback triage page alone.
+    cluster_share : float
+        Share of ``next`` calls served from the members of open new-intent clusters
+        (each cluster's most central members first) while there are any. 0 leaves them to
+        the clusters page alone.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -131,6 +135,7 @@ class ProjectSettings(BaseModel):
     budget_period: Literal["day", "week"] = "day"
     stream_share: float = Field(default=0.5, ge=0.0, le=1.0, allow_inf_nan=False)
     feedback_share: float = Field(default=0.1, ge=0.0, le=0.5, allow_inf_nan=False)
+    cluster_share: float = Field(default=0.05, ge=0.0, le=0.5, allow_inf_nan=False)
 
     @model_validator(mode="before")
     @classmethod

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from labelwise.data.spans import tokenize
-from labelwise.service import feedback, relabel, traffic_groups
+from labelwise.service import feedback, intent_discovery, relabel, traffic_groups
 from labelwise.service.errors import NotFoundError, ValidationError
 from labelwise.service.events import record
 from labelwise.service.explain import AUDIT as AUDIT  # re-exported, as are the two below
@@ -34,6 +34,7 @@ from labelwise.service.explain import why_this_item
 from labelwise.service.project_settings import ProjectSettings
 from labelwise.service.projects import check_label, task_of
 from labelwise.service.serving.sources import (
+    CLUSTER_SOURCE,
     FEEDBACK_SOURCE,
     RANKED_SOURCE,
     RELABEL_SOURCE,
@@ -165,6 +166,8 @@ def _served(
         why = relabel.served_reason(session, project_id=item.project_id, item_id=item.id)
     elif source == FEEDBACK_SOURCE:
         why = feedback.served_reason(session, project_id=item.project_id, item_id=item.id)
+    elif source == CLUSTER_SOURCE:
+        why = intent_discovery.served_reason(session, project_id=item.project_id, item_id=item.id)
     return ServedItem(
         lease_id=lease.id,
         item_id=item.id,
@@ -356,7 +359,16 @@ def lease_next(
     feedback_open = settings.feedback_share > 0 and feedback.has_open(
         session, project_id=project_id
     )
-    choice = mix_for(settings, relabel_open=relabel_open, feedback_open=feedback_open).pick(context)
+    cluster_open = settings.cluster_share > 0 and intent_discovery.has_open_cluster(
+        session, project_id=project_id
+    )
+    mix = mix_for(
+        settings,
+        relabel_open=relabel_open,
+        feedback_open=feedback_open,
+        cluster_open=cluster_open,
+    )
+    choice = mix.pick(context)
     if choice is None:
         session.commit()
         return None

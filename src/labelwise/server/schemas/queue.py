@@ -34,13 +34,16 @@ class Focus(BaseModel):
 class Reason(BaseModel):
     """Why this item: in words, and as the source, strategy, score and model behind them."""
 
-    source: Literal["ranked", "audit", "random", "relabel", "stream", "feedback"] = Field(
-        description="Where it came from: the model's ranked queue, the random audit sample "
-        "(never chosen by a model), the random pool (no model yet, or its queue is used up), "
-        "the relabel queue (a label another annotator gave that the model suspects is "
-        "wrong: a second opinion), production traffic admitted by the label budget, or a "
-        "message production users reported the bot got wrong (labeling it reviews the "
-        "reports)."
+    source: Literal["ranked", "audit", "random", "relabel", "stream", "feedback", "cluster"] = (
+        Field(
+            description="Where it came from: the model's ranked queue, the random audit sample "
+            "(never chosen by a model), the random pool (no model yet, or its queue is used up), "
+            "the relabel queue (a label another annotator gave that the model suspects is "
+            "wrong: a second opinion), production traffic admitted by the label budget, or a "
+            "message production users reported the bot got wrong (labeling it reviews the "
+            "reports), or a member of an open new-intent cluster (a message the model cannot "
+            "place, grouped with others like it)."
+        )
     )
     explanation: str = Field(
         description="Why it was chosen, in words for the person labeling it.",

@@ -147,6 +147,7 @@ def save_settings(
     budget_period: SettingField = None,
     stream_share: SettingField = None,
     feedback_share: SettingField = None,
+    cluster_share: SettingField = None,
 ) -> Response:
     """Save the settings form; the service validates the values (text from the form)."""
     given = {
@@ -169,6 +170,7 @@ def save_settings(
         "budget_period": budget_period,
         "stream_share": stream_share,
         "feedback_share": feedback_share,
+        "cluster_share": cluster_share,
     }
     changes: dict[str, Any] = {
         name: value.strip() for name, value in given.items() if value is not None

@@ -5,10 +5,9 @@ Serving draws one source by its share (a seeded generator, injected by the calle
 the draw repeatable), asks it for an item, and falls back through the others in a fixed
 order when it has none. The sources are the random audit sample, the ranked queue of
 the current model, the random pool, suspected label errors (relabel), traffic admitted by
-the stream budget and user-feedback reports, each with its share. Each choice says which
-source it came from, so "why this item" can name it. (New-intent clusters are reviewed
-on their own page: a cluster is a decision about the label set, which no label from the
-queue can make.)
+the stream budget, user-feedback reports and members of open new-intent clusters, each
+with its share. Each choice says which source it came from, so "why this item" can name
+it.
 """
 
 from __future__ import annotations
@@ -26,6 +25,7 @@ from labelwise.service import feedback, relabel
 from labelwise.service.events import record
 from labelwise.service.explain import (
     AUDIT,
+    CLUSTER,
     FEEDBACK,
     RANDOM_NO_MODEL,
     RANDOM_QUEUE_EMPTY,
@@ -36,9 +36,12 @@ from labelwise.service.project_settings import ProjectSettings
 from labelwise.store import (
     Annotation,
     AnnotationKind,
+    ClusterStatus,
     Event,
     FeedbackReport,
     FeedbackStatus,
+    IntentCluster,
+    IntentClusterMember,
     Item,
     Project,
     QueryRound,
@@ -49,13 +52,14 @@ from labelwise.store import (
 )
 
 #: Source names, as served items and "why this item" report them.
-SourceName = Literal["audit", "ranked", "random", "relabel", "stream", "feedback"]
+SourceName = Literal["audit", "ranked", "random", "relabel", "stream", "feedback", "cluster"]
 AUDIT_SOURCE: SourceName = "audit"
 RANKED_SOURCE: SourceName = "ranked"
 RANDOM_SOURCE: SourceName = "random"
 RELABEL_SOURCE: SourceName = "relabel"
 STREAM_SOURCE: SourceName = "stream"
 FEEDBACK_SOURCE: SourceName = "feedback"
+CLUSTER_SOURCE: SourceName = "cluster"
 
 #: Pool positions checked per statement by the random pool: eligibility is a few
 #: correlated subqueries per row, so each statement stays bounded on a large pool.
@@ -283,6 +287,42 @@ class FeedbackReports:
         return Choice(row[0], self.name, FEEDBACK, None if row[1] is None else float(row[1]))
 
 
+class ClusterMembers:
+    """Unlabeled members of open new-intent clusters (``service.intent_discovery``):
+    the most central member of every cluster, biggest cluster first, then the next
+    most central of each, so the labels spread over the clusters."""
+
+    name = CLUSTER_SOURCE
+
+    def prepare(self, ctx: ServingContext) -> None:  # noqa: ARG002 - nothing to set up
+        return None
+
+    def pick(self, ctx: ServingContext) -> Choice | None:
+        row = ctx.session.execute(
+            select(Item, IntentClusterMember.similarity)
+            .join(IntentClusterMember, IntentClusterMember.item_id == Item.id)
+            .join(IntentCluster, IntentCluster.id == IntentClusterMember.cluster_id)
+            .where(
+                IntentCluster.project_id == ctx.project.id,
+                IntentCluster.status == ClusterStatus.OPEN,
+                Item.is_audit.is_(False),
+                Item.is_evaluation.is_(False),
+                ctx.eligible,
+                _within_budget(ctx),
+            )
+            .order_by(
+                IntentClusterMember.rank,
+                IntentCluster.size.desc(),
+                IntentCluster.id,
+                Item.position,
+            )
+            .limit(1)
+        ).first()
+        if row is None:
+            return None
+        return Choice(row[0], self.name, CLUSTER, float(row[1]))
+
+
 def _within_budget(ctx: ServingContext) -> Any:
     """With a label budget, traffic items reach the ranked queue and the random pool
     never: only the stream source serves them, once admitted."""
@@ -327,10 +367,15 @@ class SourceMix:
 
 _AUDIT, _RANKED, _RANDOM = AuditSample(), RankedQueue(), RandomPool()
 _RELABEL, _STREAM, _FEEDBACK = RelabelSuspects(), StreamAdmissions(), FeedbackReports()
+_CLUSTER = ClusterMembers()
 
 
 def mix_for(
-    settings: ProjectSettings, *, relabel_open: bool = False, feedback_open: bool = False
+    settings: ProjectSettings,
+    *,
+    relabel_open: bool = False,
+    feedback_open: bool = False,
+    cluster_open: bool = False,
 ) -> SourceMix:
     """The project's sources: the audit sample at ``audit_fraction``, the ranked queue at
     the rest; then the random pool, and the audit sample as a last resort.
@@ -339,9 +384,10 @@ def mix_for(
     0``, they take ``relabel_share`` out of the ranked queue's share, and are the last
     fallback (an annotator with nothing left to label reviews instead of waiting). While
     it has open feedback reports (``feedback_open``), they take ``feedback_share`` out of
-    the ranked queue's share, and are tried right after it. With a label budget, admitted
-    traffic takes ``stream_share`` (out of what the ranked queue has left) and is tried
-    right after the ranked queue."""
+    the ranked queue's share, and are tried right after it; so are the members of open
+    new-intent clusters (``cluster_open``) at ``cluster_share``. With a label budget,
+    admitted traffic takes ``stream_share`` (out of what the ranked queue has left) and
+    is tried right after the ranked queue."""
     audit = settings.audit_fraction
     fallbacks: list[Source] = [_RANKED, _RANDOM]
     if audit > 0:
@@ -351,21 +397,26 @@ def mix_for(
         fallbacks.append(_RELABEL)
     # Both shares are at most 0.5 and audit_fraction at most 0.5: the cap only bites
     # when all three are set high.
-    feedback_share = min(
-        settings.feedback_share if feedback_open else 0.0, 1.0 - audit - relabel_share
-    )
+    left = 1.0 - audit - relabel_share
+    cluster_share = min(settings.cluster_share if cluster_open else 0.0, left)
+    if cluster_share > 0:
+        fallbacks.insert(1, _CLUSTER)
+    left -= cluster_share
+    feedback_share = min(settings.feedback_share if feedback_open else 0.0, left)
     if feedback_share > 0:
         fallbacks.insert(1, _FEEDBACK)
+    left -= feedback_share
     stream_share = 0.0
     if settings.label_budget > 0:
-        stream_share = min(settings.stream_share, 1.0 - audit - relabel_share - feedback_share)
+        stream_share = min(settings.stream_share, left)
         fallbacks.insert(1, _STREAM)
-    ranked = 1.0 - audit - relabel_share - feedback_share - stream_share
+    ranked = left - stream_share
     return SourceMix(
         shares=[
             (_AUDIT, audit),
             (_STREAM, stream_share),
             (_FEEDBACK, feedback_share),
+            (_CLUSTER, cluster_share),
             (_RANKED, ranked),
             (_RELABEL, relabel_share),
         ],
@@ -385,6 +436,8 @@ def source_of(strategy: str, *, is_audit: bool = False) -> SourceName:
         return STREAM_SOURCE
     if strategy == FEEDBACK:
         return FEEDBACK_SOURCE
+    if strategy == CLUSTER:
+        return CLUSTER_SOURCE
     return RANKED_SOURCE
 
 
