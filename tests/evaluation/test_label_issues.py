@@ -8,6 +8,7 @@ from sklearn.linear_model import LogisticRegression
 
 from labelwise.evaluation.label_issues import (
     find_label_issues,
+    find_multilabel_issues,
     out_of_fold_proba,
     stratified_folds,
 )
@@ -80,3 +81,38 @@ def test_fewer_than_two_judged_classes_give_no_issues():
     assert issues.ranking.size == 0 and issues.n_issues == 0
     with pytest.raises(ValueError, match="must match"):
         out_of_fold_proba(LogisticRegression(), X[:3], y)
+
+
+def _multilabel_data(n=300, n_flips=15, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 4))
+    classes = ["a", "b", "c"]
+    truth = [[c for j, c in enumerate(classes) if X[i, j] > 0] for i in range(n)]
+    given = [list(t) for t in truth]
+    flipped = rng.choice(n, n_flips, replace=False)
+    for i in flipped:
+        given[i] = [c for c in classes if c not in truth[i]]  # every class wrong
+    return X, classes, truth, given, flipped
+
+
+def test_multilabel_issues_find_the_flipped_sets_and_suggest_the_true_ones():
+    X, classes, truth, given, flipped = _multilabel_data()
+    learner = ProbabilisticClassifier(classes=classes, multilabel=True)
+    issues = find_multilabel_issues(learner, X, given, random_state=0)
+    assert set(flipped.tolist()) <= set(issues.issues.tolist())
+    assert issues.n_issues <= 2 * len(flipped)
+    assert sorted(issues.ranking.tolist()) == list(range(len(given)))
+    assert np.all(np.diff(issues.scores[issues.n_issues :]) <= 1e-12)
+    top = int(issues.ranking[0])
+    assert issues.suggested[0] == truth[top] != given[top]
+    again = find_multilabel_issues(learner, X, given, random_state=0)
+    assert again.ranking.tolist() == issues.ranking.tolist()
+
+
+def test_multilabel_issues_judge_nothing_without_two_repeated_classes():
+    learner = ProbabilisticClassifier(classes=["a", "b"], multilabel=True)
+    X = np.zeros((6, 2))
+    issues = find_multilabel_issues(learner, X, [["a"]] * 5 + [["b"]])
+    assert issues.n_issues == 0 and issues.ranking.size == 0
+    with pytest.raises(ValueError, match="X has 6 rows and labels has 5"):
+        find_multilabel_issues(learner, X, [["a"]] * 5)

@@ -13,7 +13,7 @@ from labelwise.service.project_settings import ProjectSettings
 from labelwise.service.serving.sources import RelabelSuspects, ServingContext
 from labelwise.service.snapshot import take_snapshot
 from labelwise.service.transactions import begin_write
-from labelwise.store import Annotation, Item, Job, Project, RelabelSuspect
+from labelwise.store import Annotation, Item, Job, Project, RelabelSuspect, TaskType
 from tests.service.pool_factory import make_project, make_user
 
 #: Items whose first copy alice labels wrong (text prefix -> wrong label).
@@ -236,3 +236,50 @@ def test_the_next_job_waits_for_relabel_every_new_labels(session, ranked):
     _label_all(session, project, truth, alice, limit=20)
     jobs = _relabel_jobs(session, project)
     assert len(jobs) == 2 and jobs[-1].status == "queued" and jobs[-1].trigger == "labels"
+
+
+def test_a_multi_label_project_ranks_flipped_sets_and_suggests_a_set(
+    session, session_factory, tmp_path
+):
+    owner, alice, bob = (make_user(session, n) for n in ("owner", "alice", "bob"))
+    project, truth = make_project(
+        session,
+        owner,
+        task=TaskType.MULTI_LABEL,
+        settings={"audit_fraction": 0.0, "relabel_every": 40, "relabel_share": 0.5},
+    )
+    items = session.scalars(
+        select(Item).where(Item.project_id == project.id).order_by(Item.position)
+    ).all()
+    session.commit()
+    for item in items:
+        value = [FLIPS.get(item.text, truth[item.id])]
+        queue.submit_annotation(
+            session, project_id=project.id, annotator=alice, item_id=item.id, value=value
+        )
+    training.RetrainWorker(session_factory, data_dir=tmp_path).run_pending()
+    (job,) = _relabel_jobs(session, project)
+    assert job.status == "done", job.error
+    suspects = _open(session, project)
+    flipped = {i.id for i in session.scalars(select(Item).where(Item.text.in_(FLIPS)))}
+    session.commit()
+    assert flipped <= {s.item_id for s in suspects[:5]}
+    top = next(s for s in suspects if s.item_id in flipped)
+    assert top.given_label == [FLIPS[session.get(Item, top.item_id).text]]
+    assert top.suggested_label == [truth[top.item_id]]
+    # Bob reviews it through the queue and gives the true set: changed.
+    served = _next_relabel(session, project, bob, random.Random(0))
+    suspect = relabel.open_suspect(session, project_id=project.id, item_id=served.item_id)
+    session.commit()
+    assert f"“{suspect.given_label[0]}”" in served.why
+    queue.submit_annotation(
+        session,
+        project_id=project.id,
+        annotator=bob,
+        item_id=served.item_id,
+        value=[truth[served.item_id]],
+    )
+    session.expire_all()
+    resolved = session.get(RelabelSuspect, suspect.id)
+    expected = "changed" if suspect.given_label != [truth[served.item_id]] else "kept"
+    assert resolved.status == expected

@@ -4,7 +4,11 @@ label errors."""
 from labelwise.evaluation.agreement import Agreement, annotator_agreement
 from labelwise.evaluation.curves import area_under_curve, labels_to_reach, score_predictions
 from labelwise.evaluation.diagnostics import PoolDiagnostics, pool_diagnostics, stop_set
-from labelwise.evaluation.label_issues import LabelIssues, find_label_issues
+from labelwise.evaluation.label_issues import (
+    LabelIssues,
+    find_label_issues,
+    find_multilabel_issues,
+)
 from labelwise.evaluation.spans import (
     F1Interval,
     SpanF1Bootstrap,
@@ -18,6 +22,7 @@ from labelwise.evaluation.spans import (
 __all__ = [
     "LabelIssues",
     "find_label_issues",
+    "find_multilabel_issues",
     "PoolDiagnostics",
     "pool_diagnostics",
     "stop_set",

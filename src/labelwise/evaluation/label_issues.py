@@ -257,14 +257,114 @@ def find_label_issues(
     )
 
 
+def find_multilabel_issues(
+    learner: Any,
+    X: Any,
+    labels: Sequence[Sequence[Any]],
+    *,
+    n_folds: int = DEFAULT_FOLDS,
+    random_state: RandomStateLike = None,
+) -> LabelIssues:
+    """Rank multi-label annotations (sets of classes) by how likely they are wrong.
+
+    The multi-label counterpart of :func:`find_label_issues`: out-of-fold per-class
+    probabilities from shuffled folds, cleanlab's ``find_label_issues(multi_label=True)``
+    for the issues, and one minus cleanlab's multi-label quality score (the given set's
+    per-class self-confidence, worst classes weighted most) as the suspicion (both from
+    ``cleanlab.multilabel_classification``).
+
+    Parameters
+    ----------
+    learner : multi-label classifier
+        ``fit(X, label_sets)`` and ``predict_proba(X)`` with independent per-class
+        columns following ``classes_`` (e.g. ``ProbabilisticClassifier(multilabel=True)``);
+        cloned per fold.
+    X : array or sparse matrix of shape (n_labels, n_features)
+    labels : sequence of shape (n_labels,) of label sets
+        The given classes of each row (an empty set: none of them).
+    n_folds : int, default 5
+    random_state : int, Generator or None
+
+    Returns
+    -------
+    LabelIssues
+        ``suggested`` holds sorted lists: the classes out of fold probability >= 0.5.
+        Classes given fewer than twice are not judged (no fold could learn them): they
+        are left out of every set before judging. Empty when fewer than two classes or
+        four rows can be judged.
+    """
+    sets = [sorted({str(c) for c in row}) for row in labels]
+    n_labels = len(sets)
+    if X.shape[0] != n_labels:
+        raise ValueError(
+            f"X has {X.shape[0]} rows and labels has {n_labels} entries; they must match."
+        )
+    counts: dict[str, int] = {}
+    for row in sets:
+        for c in row:
+            counts[c] = counts.get(c, 0) + 1
+    classes = np.asarray(sorted(c for c, n in counts.items() if n >= 2), dtype=object)
+    column = {c: j for j, c in enumerate(classes.tolist())}
+    pred_probs = np.zeros((n_labels, classes.size))
+    empty = np.zeros(0, dtype=np.intp)
+    if classes.size < 2 or n_labels < 4:
+        return LabelIssues(empty, np.zeros(0), np.zeros(0, dtype=object), 0, pred_probs, classes, 0)
+    k = int(min(n_folds, n_labels))
+    rng = check_random_state(random_state)
+    folds = rng.permutation(n_labels) % k
+    for fold in range(k):
+        held, train = np.flatnonzero(folds == fold), np.flatnonzero(folds != fold)
+        model = clone(learner).fit(X[train], [sets[i] for i in train])
+        proba = np.asarray(model.predict_proba(X[held]), dtype=np.float64)
+        for j, cls in enumerate(np.asarray(model.classes_, dtype=object).tolist()):
+            if str(cls) in column:
+                pred_probs[held, column[str(cls)]] = proba[:, j]
+    given = [[column[c] for c in row if c in column] for row in sets]
+    flagged, quality = _cleanlab_multilabel(given, pred_probs)
+    rest = np.setdiff1d(np.arange(n_labels), flagged)
+    rest = rest[np.lexsort((rest, quality[rest]))]  # least quality first, then position
+    order = np.concatenate([flagged, rest]).astype(np.intp)
+    suggested = np.empty(n_labels, dtype=object)
+    for i in range(n_labels):
+        suggested[i] = classes[pred_probs[i] >= 0.5].tolist()
+    return LabelIssues(
+        ranking=order,
+        scores=1.0 - quality[order],
+        suggested=suggested[order],
+        n_issues=int(flagged.size),
+        pred_probs=pred_probs,
+        classes=classes,
+        n_folds=k,
+    )
+
+
+def _cleanlab_multilabel(
+    labels: list[list[int]], pred_probs: ProbaArray
+) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+    """cleanlab's multi-label issues ranked by self-confidence (indices into ``labels``)
+    and the quality score of every given set, in [0, 1]."""
+    try:
+        from cleanlab.multilabel_classification.filter import find_label_issues as find
+        from cleanlab.multilabel_classification.rank import get_label_quality_scores
+    except ImportError as exc:  # pragma: no cover - a core dependency
+        raise MissingDependencyError("pip install cleanlab") from exc
+    ranked = find(
+        labels=labels,
+        pred_probs=pred_probs,
+        return_indices_ranked_by="self_confidence",
+        n_jobs=1,  # no process pool: the worker shares its machine with the server
+    )
+    quality = get_label_quality_scores(labels, pred_probs)
+    return np.asarray(ranked, dtype=np.intp), np.asarray(quality, dtype=np.float64)
+
+
 def _cleanlab_issues(labels: NDArray[np.intp], pred_probs: ProbaArray) -> NDArray[np.intp]:
     """cleanlab's label issues ranked by self-confidence (indices into ``labels``)."""
     try:
         from cleanlab.filter import find_label_issues as cleanlab_find
     except ImportError as exc:  # pragma: no cover - a core dependency
         raise MissingDependencyError("pip install cleanlab") from exc
-    present = np.unique(labels)
-    if present.size < 2:
+    if np.unique(labels).size < 2:
         return np.zeros(0, dtype=np.intp)
     ranked = cleanlab_find(
         labels=labels,

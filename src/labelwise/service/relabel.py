@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from labelwise._typing import IndexArray
 from labelwise.data import LabelSource
-from labelwise.evaluation.label_issues import find_label_issues
+from labelwise.evaluation.label_issues import find_label_issues, find_multilabel_issues
 from labelwise.learners import ProbabilisticClassifier
 from labelwise.service.errors import NotFoundError
 from labelwise.service.events import record
@@ -63,8 +63,9 @@ OPEN, KEPT, CHANGED = "open", "kept", "changed"
 RELABELED = "relabeled"
 #: Open suspects kept per project: more than a team reviews between two jobs.
 MAX_SUSPECTS = 1000
-#: Tasks whose labels are one class name each (cleanlab's setting).
-RELABEL_TASKS = frozenset({TaskType.SINGLE_LABEL.value})
+#: Tasks whose labels are class names: one each (cleanlab's multi-class setting) or a set
+#: each (its multi-label setting).
+RELABEL_TASKS = frozenset({TaskType.SINGLE_LABEL.value, TaskType.MULTI_LABEL.value})
 
 
 def _now() -> datetime:
@@ -193,17 +194,20 @@ def run_relabel(
     end_read(session)
     chosen: list[tuple[int, float, Any]] = []
     n_folds = 0
+    task = task_of(project)
     if str(project.task) in RELABEL_TASKS and len(labels.positions) >= 4:
         learner = ProbabilisticClassifier(
             LogisticRegression(C=settings.regularization, max_iter=1000),
             classes=list(project.labels),
+            multilabel=task.several,
         )
-        issues = find_label_issues(
-            learner,
-            rows(np.asarray(labels.positions, dtype=np.intp)),
-            np.asarray(labels.values, dtype=object),
-            random_state=project_id,
-        )
+        X = rows(np.asarray(labels.positions, dtype=np.intp))
+        if task.several:
+            issues = find_multilabel_issues(learner, X, labels.values, random_state=project_id)
+        else:
+            issues = find_label_issues(
+                learner, X, np.asarray(labels.values, dtype=object), random_state=project_id
+            )
         n_folds = issues.n_folds
         for k in range(issues.n_issues):
             index = int(issues.ranking[k])
@@ -227,7 +231,8 @@ def run_relabel(
             annotation_id=labels.annotation_ids[index],
             annotator_id=labels.annotator_ids[index],
             given_label=labels.values[index],
-            suggested_label=str(suggested),
+            # A set in the task's own order (as stored labels are), or one class name.
+            suggested_label=task.parse(suggested) or [] if task.several else str(suggested),
             score=score,
             rank=rank,
             job_id=job_id,
@@ -336,6 +341,13 @@ def resolve(session: Session, *, annotation: Annotation, now: datetime) -> Relab
     return suspect
 
 
+def _shown(value: Any) -> str:
+    """A label value in words: a set of names joined, the empty set as none."""
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) if value else "none of the labels"
+    return str(value)
+
+
 def served_reason(session: Session, *, project_id: int, item_id: int) -> str:
     """Why a relabel item was served, naming the given and the suggested label."""
     suspect = session.scalar(
@@ -347,8 +359,8 @@ def served_reason(session: Session, *, project_id: int, item_id: int) -> str:
     if suspect is None:
         return "A second opinion on a label the model suspects is wrong."
     return (
-        f"A second opinion: this item was labeled “{suspect.given_label}”, which the model "
-        f"suspects is wrong; it suggests “{suspect.suggested_label}”."
+        f"A second opinion: this item was labeled “{_shown(suspect.given_label)}”, which the model "
+        f"suspects is wrong; it suggests “{_shown(suspect.suggested_label)}”."
     )
 
 
