@@ -83,12 +83,21 @@ def owner(session):
     return users.create_user(session, username="owner", password="correct horse battery")
 
 
-def _project(session, owner, tmp_path, *, labels=("balance", "transfer", "oos"), name="bot"):
+def _project(
+    session,
+    owner,
+    tmp_path,
+    *,
+    labels=("balance", "transfer", "oos"),
+    name="bot",
+    task=TaskType.SINGLE_LABEL,
+):
     project = projects.create_project(
         session,
         name=name,
         labels=list(labels),
         owner=owner,
+        task=task,
         settings={
             "min_labels": 4,
             "retrain_every": 1000,
@@ -404,9 +413,34 @@ def test_a_discovery_before_any_model_is_skipped(
     assert "first retrain" in done.progress["message"]
 
 
-def test_discovery_needs_a_single_label_project(session, owner):
+def test_discovery_needs_a_probability_per_label(session, owner):
     project = projects.create_project(
-        session, name="multi", labels=["a", "b"], owner=owner, task=TaskType.MULTI_LABEL
+        session, name="slots", labels=["city"], owner=owner, task=TaskType.SPANS
     )
-    with pytest.raises(ValidationError, match="single-label"):
+    with pytest.raises(ValidationError, match="single- or multi-label"):
         intent_discovery.request_discovery(session, project_id=project.id, user=owner)
+
+
+def test_a_multi_label_project_grows_its_schema_from_a_cluster(
+    session_factory, session, owner, tmp_path
+):
+    project = _project(session, owner, tmp_path, task=TaskType.MULTI_LABEL, name="multi")
+    _retrain(session, session_factory, project.id, tmp_path)
+    freeze = _cluster_of(session, project.id, FREEZE)
+    chosen = [m.item_id for m in freeze.members]
+    intent_discovery.create_intent_from_cluster(
+        session,
+        project_id=project.id,
+        cluster_id=freeze.id,
+        name="freeze_card",
+        admin=owner,
+        confirm=chosen,
+    )
+    session.expire_all()
+    values = session.scalars(
+        select(Annotation.value).where(
+            Annotation.item_id.in_(chosen), Annotation.kind == AnnotationKind.LABEL
+        )
+    ).all()
+    assert values == [["freeze_card"]] * len(chosen)
+    session.commit()

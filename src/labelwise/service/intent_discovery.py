@@ -48,7 +48,7 @@ from labelwise.service import model_versions
 from labelwise.service.errors import ConflictError, NotFoundError, ValidationError
 from labelwise.service.events import record
 from labelwise.service.project_settings import ProjectSettings
-from labelwise.service.projects import get_project
+from labelwise.service.projects import get_project, task_of
 from labelwise.service.training import DISCOVER_KIND, enqueue_retrain_if_due
 from labelwise.service.transactions import begin_write, end_read
 from labelwise.store import (
@@ -139,11 +139,17 @@ def request_discovery(session: Session, *, project_id: int, user: User) -> Job:
     return job
 
 
+#: Tasks whose model gives every message a probability per label: a top probability to
+#: call low (multi-label: no label the model is sure of), and a label list to grow.
+DISCOVERY_TASKS = frozenset({TaskType.SINGLE_LABEL, TaskType.MULTI_LABEL})
+
+
 def discovery_due_after_retrain(session: Session, *, project_id: int) -> bool:
-    """Whether a published retrain should queue a discovery: a single-label project
-    that receives production traffic (an imported data set has no new intents to find)."""
+    """Whether a published retrain should queue a discovery: a single- or multi-label
+    project that receives production traffic (an imported data set has no new intents to
+    find)."""
     project = session.get(Project, project_id)
-    if project is None or project.task is not TaskType.SINGLE_LABEL:
+    if project is None or project.task not in DISCOVERY_TASKS:
         return False
     traffic = session.scalar(
         select(TrafficStat.item_id).where(TrafficStat.project_id == project_id).limit(1)
@@ -152,11 +158,11 @@ def discovery_due_after_retrain(session: Session, *, project_id: int) -> bool:
 
 
 def _check_task(project: Project) -> None:
-    if project.task is not TaskType.SINGLE_LABEL:
+    if project.task not in DISCOVERY_TASKS:
         kind = project.task.value.replace("_", "-")
         raise ValidationError(
-            f"New-intent discovery needs a single-label project; this one is {kind} "
-            "(its model's confidence is not one number per message)."
+            f"New-intent discovery needs a single- or multi-label project; this one is {kind} "
+            "(its model gives no probability per label of a message)."
         )
 
 
@@ -239,9 +245,9 @@ def run_discovery(
         .order_by(ModelVersion.version.desc())
         .limit(1)
     )
-    if project.task is not TaskType.SINGLE_LABEL:
+    if project.task not in DISCOVERY_TASKS:
         end_read(session)
-        return {"skipped": "New-intent discovery needs a single-label project."}
+        return {"skipped": "New-intent discovery needs a single- or multi-label project."}
     if version is None or not model_versions.servable(version) or version.artifact_path is None:
         end_read(session)
         return {"skipped": "No model to find candidates with yet: the first retrain makes one."}
@@ -589,6 +595,7 @@ def _label_items(
     decisions there (as an edit does); provenance: the cluster."""
     if not item_ids:
         return 0
+    value = task_of(project).parse(label)  # multi-label: the set of that one label
     session.execute(
         update(Annotation)
         .where(
@@ -606,7 +613,7 @@ def _label_items(
                 "item_id": item_id,
                 "annotator_id": admin.id,
                 "kind": AnnotationKind.LABEL,
-                "value": label,
+                "value": value,
                 "comment": f"confirmed from intent cluster {cluster.id}",
                 "strategy": CLUSTER_STRATEGY,
                 "model_version_id": cluster.model_version_id,
@@ -656,7 +663,8 @@ def create_intent_from_cluster(
     ConflictError
         The cluster is already decided, or the label exists.
     ValidationError
-        A bad name, a project that is not single-label, or an item that is no member.
+        A bad name, a project that is neither single- nor multi-label, or an item that
+        is no member.
     """
     begin_write(session)
     project = session.get(Project, project_id, populate_existing=True)
