@@ -228,6 +228,7 @@ def test_a_minilm_project_tagger_reads_clusters_of_what_words_mean_too(
         session_factory, data_dir=tmp_path, embedder_factory=WordEmbedder
     ).run_pending()
     [version] = training.list_model_versions(session, project_id=project.id)
+    assert version.artifact_path is not None
     tagger = load_model(version.artifact_path).tagger
     prefixes = {c[0] for cs in tagger.word_clusters.values() for c in cs}
     assert prefixes == {"d", "v"}
