@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from labelwise.simulation.production import ProductionData
 from labelwise.simulation.production.feedback import simulate
@@ -41,10 +42,24 @@ def test_simulate_tiny() -> None:
     for curve in details["accuracy_curves"].values():
         assert len(curve) == 4  # the start and one point per batch of 10
         assert all(0.0 <= a <= 1.0 for a in curve)
-    assert set(details["accuracy_curves"]) == {"impact", "impact_near_duplicates", "margin", "fifo"}
+    assert set(details["accuracy_curves"]) == {
+        "impact",
+        "impact_near_duplicates",
+        "margin",
+        "fifo",
+        "oracle_fifo",
+        "oracle_margin",
+    }
     found = details["true_reports_found"]
+    # The reference orders are told the truth: every report they review is true.
+    assert found["oracle_fifo"] == found["oracle_margin"] == [0, 10, 20, 30]
     # Each order confirms at most a batch of true reports per step.
     assert all(b - a <= 10 for f in found.values() for a, b in zip(f, f[1:], strict=False))
+    # What the targets ask of the accuracy after the measured reviews (30, three batches).
+    start, fifo = figures["start_accuracy"].value, figures["gain_per_100_fifo"].value
+    assert figures["accuracy_needed_vs_fifo"].value == pytest.approx(start + 1.5 * fifo * 0.3)
+    assert 0.0 <= figures["accuracy_every_true_report"].value <= 1.0
+    assert 0.0 <= figures["accuracy_whole_train"].value <= 1.0
     # Deterministic under the seed.
     again = simulate(data, seed=1, n_labeled=30, n_reports=60, batch=10, horizon=30, C=1.0)
     assert again.details["accuracy_curves"] == details["accuracy_curves"]

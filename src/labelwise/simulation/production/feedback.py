@@ -18,6 +18,13 @@ four orders:
 - ``margin``: the current model's top-two margin alone, smallest first;
 - ``fifo``: the order the reports arrived (random).
 
+Two reference orders show what a reviewer could do who is *told* which reports are true
+(they review true reports only): ``oracle_fifo`` (true reports in arrival order) and
+``oracle_margin`` (true reports, smallest margin first). Beside them, the accuracy of the
+model trained on the labeled subset plus every true report, and on the whole train split,
+and the accuracy after ``measured`` reviews that each target asks for: together they say
+how much room the simulation leaves for any order.
+
 A true report adds its message with the gold label to the training set (the reviewer
 confirms with the right label); a false one adds nothing (rejected). After each batch
 the model is retrained and scored on the test split; the rankings rescore the remaining
@@ -56,7 +63,11 @@ CHANNELS: tuple[tuple[str, float, float], ...] = (
     ("web", 0.35, 0.70),
     ("voice", 0.25, 0.38),
 )
-ORDERS = ("impact", "impact_near_duplicates", "margin", "fifo")
+ORDERS = ("impact", "impact_near_duplicates", "margin", "fifo", "oracle_fifo", "oracle_margin")
+#: Issue targets: the impact order's gain per 100 reviews over FIFO's and over margin's.
+TARGET_VS_FIFO, TARGET_VS_MARGIN = 1.5, 1.2
+#: Reference orders that review true reports only (no deployable ranking knows the truth).
+ORACLE_PREFIX = "oracle_"
 
 
 def _learner(classes: Sequence[str], C: float) -> ProbabilisticClassifier:
@@ -178,12 +189,14 @@ def simulate(
         found = [0]
         for _ in range(horizon // batch):
             open_ = np.flatnonzero(~reviewed)
-            if order_name == "fifo":
+            if order_name.startswith(ORACLE_PREFIX):
+                open_ = open_[truth[open_]]
+            if order_name.endswith("fifo"):
                 pick = open_[fifo_order(open_.size)[:batch]]
             else:
                 proba = model.predict_proba(data.X_train[rows[open_]])
                 p_prod, margin = production_label_evidence(proba, production_cols[open_])
-                if order_name == "margin":
+                if order_name.endswith("margin"):
                     pick = open_[margin_order(margin)[:batch]]
                 else:
                     reliability = ChannelReliability.from_reviews(seen_channels, seen_ok)
@@ -209,6 +222,10 @@ def simulate(
         curves[order_name] = curve
         true_found[order_name] = found
 
+    def accuracy_with(idx: NDArray[np.intp]) -> float:
+        model = _learner(classes, C).fit(data.X_train[idx], data.y_train[idx])
+        return float(np.mean(model.predict(data.X_test) == data.y_test))
+
     nan = float("nan")
 
     def per100(name: str, steps: int) -> float:
@@ -220,14 +237,16 @@ def simulate(
 
     steps = min(measured, horizon) // batch
     gains = {name: per100(name, steps) for name in ORDERS}
+    reviews = steps * batch / 100
     first = {name: per100(name, 1) for name in ORDERS}
     whole = {name: per100(name, horizon // batch) for name in ORDERS}
     figures = [
-        Figure("gain_ratio_vs_fifo", ratio(gains["impact"], gains["fifo"]), 1.5),
-        Figure("gain_ratio_vs_margin", ratio(gains["impact"], gains["margin"]), 1.2),
+        Figure("gain_ratio_vs_fifo", ratio(gains["impact"], gains["fifo"]), TARGET_VS_FIFO),
+        Figure("gain_ratio_vs_margin", ratio(gains["impact"], gains["margin"]), TARGET_VS_MARGIN),
         *(Figure(f"gain_per_100_{name}", gains[name]) for name in ORDERS),
         Figure(f"ratio_vs_fifo_over_{horizon}", ratio(whole["impact"], whole["fifo"])),
         Figure(f"ratio_vs_margin_over_{horizon}", ratio(whole["impact"], whole["margin"])),
+        Figure("oracle_margin_ratio_vs_fifo", ratio(gains["oracle_margin"], gains["fifo"])),
         Figure("first_100_ratio_vs_fifo", ratio(first["impact"], first["fifo"])),
         Figure("first_100_ratio_vs_margin", ratio(first["impact"], first["margin"])),
         Figure(
@@ -242,6 +261,21 @@ def simulate(
             for name in ("impact", "margin", "fifo")
         ),
         Figure("start_accuracy", start_accuracy),
+        Figure(f"accuracy_after_{steps * batch}_impact", curves["impact"][steps]),
+        # What the targets ask of the accuracy after ``measured`` reviews, against what
+        # every true report (several times the reviews) and the whole train split give.
+        Figure(
+            "accuracy_needed_vs_fifo", start_accuracy + TARGET_VS_FIFO * gains["fifo"] * reviews
+        ),
+        Figure(
+            "accuracy_needed_vs_margin",
+            start_accuracy + TARGET_VS_MARGIN * gains["margin"] * reviews,
+        ),
+        Figure(
+            "accuracy_every_true_report",
+            accuracy_with(np.concatenate([base, rows[truth]]).astype(np.intp)),
+        ),
+        Figure("accuracy_whole_train", accuracy_with(np.arange(n, dtype=np.intp))),
     ]
     details: dict[str, Any] = {
         "n_labeled": n_labeled,
