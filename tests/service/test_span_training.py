@@ -87,6 +87,9 @@ def test_a_spans_retrain_publishes_span_f1_and_dict_suggestions(
     assert served.model_version == 1 and served.text == rows[0][2]
     assert served.span_suggestions == rows[0][1]["spans"]
     assert served.focus == rows[0][1]["focus"]
+    # Ranked by the spans default, least confidence of the best path.
+    round_ = session.get(QueryRound, session.get(Project, project.id).current_round_id)
+    assert round_.strategy.startswith("SequenceLeastConfidence")
 
 
 def test_a_spans_project_follows_its_sequence_strategy(session, session_factory, owner, tmp_path):
@@ -172,7 +175,7 @@ def test_intents_and_entities_rank_by_the_mean_of_both_uncertainties(
 
 def test_span_projects_name_sequence_strategies_and_others_keep_theirs(session, owner):
     project, _ = make_span_project(session, owner, n_items=5, settings={})
-    assert project.settings["strategy"] == "mnlp"  # the spans default
+    assert project.settings["strategy"] == "sequence_lc"  # the spans default
     projects.update_settings(session, project_id=project.id, changes={"strategy": "token_margin"})
     with pytest.raises(ValidationError, match="unknown strategy 'margin' for a spans project"):
         projects.update_settings(session, project_id=project.id, changes={"strategy": "margin"})

@@ -43,7 +43,7 @@ TASKS = ("classification", "spans")
 #: ``--strategy`` when none is given, by task.
 DEFAULT_STRATEGIES = {
     "classification": "margin,entropy,least_confidence,random",
-    "spans": "mnlp,random",
+    "spans": "sequence_lc,mnlp,random",
 }
 
 

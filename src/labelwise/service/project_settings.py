@@ -50,7 +50,7 @@ class ProjectSettings(BaseModel):
     strategy : str
         A registered query strategy: ``labelwise.strategies.STRATEGIES`` for classification
         and intents-and-entities projects, ``SEQUENCE_STRATEGIES`` for spans projects
-        (default ``"mnlp"`` there). Validated against the project's task when the caller
+        (default ``"sequence_lc"`` there). Validated against the project's task when the caller
         passes it as context (``model_validate(raw, context={"task": kind})``).
     features : {"tfidf", "minilm"}
         TF-IDF needs nothing; MiniLM needs the ``embeddings`` extra and caches vectors.
