@@ -45,7 +45,7 @@ __all__ = [
 #: MNLP on both entity sets, 3 seeds (``benchmarks/results/entity_efficiency.md``): to 99%
 #: of full-data span F1 on SNIPS, 16.0% of the pool against 19.3% at the same share of
 #: random's tokens (34.0% / 33.7%); to 95% on WNUT17, 19.6% against 29.5% (44.6% / 61.2%
-#: of random's tokens). Its lean towards long sentences costs no tokens there.
+#: of random's tokens). Its lean towards long sentences cost next to nothing in tokens.
 DEFAULT_SPAN_STRATEGY = "sequence_lc"
 #: Committee members of the bagged CRF that committee strategies need.
 COMMITTEE_MEMBERS = 5
