@@ -1,7 +1,13 @@
-"""Evaluation: learning-curve summaries, held-out scores, span metrics and suspected
+"""Evaluation: learning-curve summaries and fits, held-out scores, span metrics and suspected
 label errors."""
 
 from labelwise.evaluation.agreement import Agreement, annotator_agreement
+from labelwise.evaluation.curve_fit import (
+    CurveFit,
+    LabelsEstimate,
+    PowerLawCurve,
+    fit_learning_curve,
+)
 from labelwise.evaluation.curves import area_under_curve, labels_to_reach, score_predictions
 from labelwise.evaluation.diagnostics import PoolDiagnostics, pool_diagnostics, stop_set
 from labelwise.evaluation.label_issues import (
@@ -28,6 +34,10 @@ __all__ = [
     "stop_set",
     "Agreement",
     "annotator_agreement",
+    "CurveFit",
+    "LabelsEstimate",
+    "PowerLawCurve",
+    "fit_learning_curve",
     "area_under_curve",
     "labels_to_reach",
     "score_predictions",
