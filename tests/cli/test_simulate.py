@@ -428,3 +428,52 @@ def test_sequence_arms_wrap_and_give_committees_a_bagged_crf():
     assert learners["sequence_committee"].tagger is tagger
     with pytest.raises(ValueError, match="--dedup"):
         build_sequence_arms(["mnlp"], tagger, dedup=1.0, entity_diverse=False)
+
+
+@pytest.mark.parametrize(
+    ("task", "args", "message"),
+    [
+        ("classification", ["--init", "0"], "--init must be at least 1. Got 0."),
+        ("classification", ["--batch", "0"], "--batch must be at least 1. Got 0."),
+        ("classification", ["--jobs", "0"], "--jobs must be at least 1. Got 0."),
+        (
+            "classification",
+            ["--init", "50"],
+            "--init (50) must not exceed --budget (5000) or the pool (32 items).",
+        ),
+        (
+            "classification",
+            ["--init", "20", "--budget", "10"],
+            "--init (20) must not exceed --budget (10) or the pool (32 items).",
+        ),
+        ("classification", ["--init", "5", "--target", "1.5"], "--target must be in (0, 1]"),
+        ("classification", ["--init", "5", "--seeds", "x"], "--seeds must be a positive count"),
+        (
+            "spans",
+            ["--init", "50"],
+            "--init (50) must not exceed --budget (5000) or the pool (32 sentences).",
+        ),
+        ("spans", ["--init", "5", "--target", "0"], "--target must be in (0, 1]"),
+    ],
+)
+def test_run_options_are_refused_in_the_cli_words_before_any_features(
+    tmp_path, monkeypatch, task, args, message
+):
+    """Bad numbers end the command before a featurizer loads (minutes with MiniLM), in
+    the flags' names, not the library's (init_size, SimulationConfig)."""
+    from labelwise.cli import _simulate
+
+    def no_features(*_args, **_kwargs):
+        raise AssertionError("featurized before the options were checked")
+
+    monkeypatch.setattr(_simulate, "featurize", no_features)
+    data = tmp_path / "d.jsonl"
+    rows = [
+        {"text": f"play song {i}", "label": "a" if i % 2 else "b", "spans": []} for i in range(40)
+    ]
+    write_jsonl(data, rows)
+    result = runner.invoke(app, ["simulate", "--task", task, "--data", str(data), *args])
+    assert result.exit_code == 2, result.output
+    output = " ".join(result.output.split())
+    assert message in output
+    assert "init_size" not in output and "Config" not in output

@@ -149,13 +149,17 @@ def run(
         )
         if test_data is None:
             pool_data, test_data = _split(pool_data, test_size)
+        check_run_options(
+            init=init, batch=batch, budget=budget, target=target, jobs=jobs, n_pool=len(pool_data)
+        )
+        seed_values = seed_list(seeds)
         schema = LabelSchema(sorted(set(pool_data.classes()) | set(test_data.classes())))
         pool_X, test_X = featurize(features, pool_data.texts, test_data.texts, cache_dir, console)
         config = SimulationConfig(
             init_size=init,
             batch_size=batch,
             budget=min(budget, len(pool_data)),
-            seeds=seed_list(seeds),
+            seeds=seed_values,
             target_fraction=target,
             continue_to_target=continue_to_target,
             n_jobs=jobs,
@@ -258,6 +262,37 @@ def strategy_names(spec: str, task: str) -> list[str]:
             lead = f"Unknown strategy {unknown or spec!r}"
         raise ValueError(f"{lead}; --task {task} takes: {', '.join(valid)}.")
     return list(dict.fromkeys(names))
+
+
+def check_run_options(
+    *,
+    init: int,
+    batch: int,
+    budget: int,
+    target: float,
+    jobs: int,
+    n_pool: int,
+    unit: str = "items",
+) -> None:
+    """``--init``, ``--batch``, ``--budget``, ``--target`` and ``--jobs``, checked in the
+    CLI's words before any featurizer loads (the library's own checks, which still run,
+    name its parameters, not the flags, and came after minutes of embedding)."""
+    for flag, value in (
+        ("--init", init),
+        ("--batch", batch),
+        ("--budget", budget),
+        ("--jobs", jobs),
+    ):
+        if value < 1:
+            raise ValueError(f"{flag} must be at least 1. Got {value}.")
+    if init > min(budget, n_pool):
+        raise ValueError(
+            f"--init ({init}) must not exceed --budget ({budget}) or the pool ({n_pool:,} {unit})."
+        )
+    if not 0 < target <= 1:
+        raise ValueError(
+            f"--target must be in (0, 1], a fraction of the full-data score. Got {target}."
+        )
 
 
 def seed_list(spec: str) -> tuple[int, ...]:

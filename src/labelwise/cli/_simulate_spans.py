@@ -13,6 +13,7 @@ from typing import Any
 from rich.table import Table
 
 from labelwise.cli._simulate import (
+    check_run_options,
     featurize,
     input_errors,
     print_report,
@@ -72,6 +73,15 @@ def run_spans(
             pool, pool_tags = [pool[i] for i in keep], [pool_tags[i] for i in keep]
         else:
             test_sents, test_tags = read_tagged_sentences(test, text_field=text_field)
+        check_run_options(
+            init=init,
+            batch=batch,
+            budget=budget,
+            target=target,
+            jobs=jobs,
+            n_pool=len(pool),
+            unit="sentences",
+        )
         config = SequenceSimulationConfig(
             init_size=init,
             batch_size=batch,
