@@ -62,6 +62,8 @@ def test_simulate_on_a_clinc_slice_writes_every_output(clinc_slice, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "labels to target" in result.output
+    # Not a terminal: progress comes as plain lines, the last one always (3 points x 2 x 2).
+    assert "simulating: 12/12 random seed 1: 120 labels, accuracy " in result.output
     assert "Stopping criteria" in result.output and "StabilizingPredictions" in result.output
     assert "margin" in result.output and "random" in result.output
     for name in ("curves.json", "curves.csv", "summary.json", "learning_curves.png"):
@@ -265,6 +267,13 @@ def test_spans_on_a_snips_slice_writes_curves_in_sentences_and_tokens(clinc_dir,
     assert result.exit_code == 0, result.output
     for header in ("sentences to target", "tokens to target", "sentences ÷ random", "AULC"):
         assert header in result.output
+    # Not a terminal: a plain line as each run (strategy x seed) ends.
+    progress = [line for line in result.output.splitlines() if line.startswith("simulating: ")]
+    assert progress[0].startswith("simulating: 0/2 fitting the full-data CRF")
+    assert len(progress) == 3
+    assert progress[1].startswith("simulating: 1/2 ") and progress[2].startswith("simulating: 2/2 ")
+    ended = {line.split()[2] for line in progress[1:]}
+    assert ended == {"mnlp", "random"}
     assert "Full-data span F1" in result.output
     assert "CRF features include word clusters of the pool's" in result.output
     rows = [line for line in result.output.splitlines() if line.startswith("│")]

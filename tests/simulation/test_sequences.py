@@ -62,7 +62,7 @@ CONFIG = SequenceSimulationConfig(
 LEARNER = CRFTagger(max_iterations=15)
 
 
-def _run(snips_slice) -> SequenceSimulationResult:
+def _run(snips_slice, **kwargs) -> SequenceSimulationResult:
     (pool, pool_tags), (test, test_tags) = snips_slice
     return run_sequence_simulation(
         pool,
@@ -72,6 +72,7 @@ def _run(snips_slice) -> SequenceSimulationResult:
         strategies={"mnlp": MNLP(), "mnlp_diverse": EntityDiverseBatch(MNLP())},
         learner=LEARNER,
         config=CONFIG,
+        **kwargs,
     )
 
 
@@ -80,11 +81,20 @@ def result(snips_slice) -> SequenceSimulationResult:
     return _run(snips_slice)
 
 
-def test_the_run_is_deterministic(snips_slice, result):
-    again = _run(snips_slice)
+def test_the_run_is_deterministic_and_reports_each_finished_run(snips_slice, result):
+    finished: list[list[SequencePoint]] = []
+    again = _run(snips_slice, on_run=finished.append)
     strip = [(p.strategy, p.seed, p.n_sentences, p.n_tokens, p.f1) for p in result.curves]
     assert strip == [(p.strategy, p.seed, p.n_sentences, p.n_tokens, p.f1) for p in again.curves]
     assert again.full_data_f1 == result.full_data_f1
+    # One call per run (random too), each with that run's whole curve.
+    assert sorted((run[0].strategy, run[0].seed) for run in finished) == [
+        ("mnlp", 0),
+        ("mnlp_diverse", 0),
+        ("random", 0),
+    ]
+    assert sum(len(run) for run in finished) == len(again.curves)
+    assert all(len({(p.strategy, p.seed) for p in run}) == 1 for run in finished)
 
 
 def test_active_curves_grow_by_batches_up_to_the_budget(result):

@@ -13,11 +13,11 @@ import numpy as np
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sklearn.linear_model import LogisticRegression
 
 from labelwise.cli.console import make_console, make_error_console
+from labelwise.cli.progress import StepProgress
 from labelwise.cli.simulate import DEFAULT_STRATEGIES, TASKS, simulate
 from labelwise.data import LabelSchema, Pool, TextDataset, read_dataset
 from labelwise.exceptions import LabelwiseError
@@ -340,19 +340,11 @@ def featurize(
     if kind == "tfidf":
         featurizer = TfidfFeaturizer().fit(pool_texts)
         return featurizer.transform(pool_texts), featurizer.transform(test_texts)
-    with Progress(
-        TextColumn("embedding"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("embed", total=len(pool_texts) + len(test_texts))
+    with StepProgress(console, "embedding", len(pool_texts) + len(test_texts)) as bar:
         offset = 0
 
         def progress(done: int, _total: int) -> None:
-            bar.update(task, completed=offset + done)
+            bar.update(completed=offset + done, description="texts")
 
         embedder = SentenceEmbedder(kind, cache=EmbeddingCache(cache_dir), progress=progress)
         pool_X = embedder.transform(pool_texts)
@@ -410,22 +402,15 @@ def _run(
     points_per_run = (
         config.budget - config.init_size + config.batch_size - 1
     ) // config.batch_size + 1
-    with Progress(
-        TextColumn("simulating"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.description}"),
-        console=console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("", total=points_per_run * len(strategies) * len(config.seeds))
+    total = points_per_run * len(strategies) * len(config.seeds)
+    result_metric = "micro F1" if schema.multilabel else "accuracy"
+    with StepProgress(console, "simulating", total) as bar:
 
         def on_step(point: CurvePoint) -> None:
             bar.update(
-                task,
                 advance=1,
-                description=f"{point.strategy} seed {point.seed}: {point.n_labels} labels, {point.score:.3f}",
+                description=f"{point.strategy} seed {point.seed}: {point.n_labels:,} labels, "
+                f"{result_metric} {point.score:.3f}",
             )
 
         return run_simulation(

@@ -22,11 +22,13 @@ from labelwise.cli._simulate import (
     strategy_names,
 )
 from labelwise.cli.console import make_console
+from labelwise.cli.progress import StepProgress
 from labelwise.data.spans import TokenizedText
 from labelwise.features import EmbeddingCache, SentenceEmbedder, WordClusters
 from labelwise.learners.crf import CRFTagger
 from labelwise.recipes.spans import span_learner
 from labelwise.simulation import (
+    SequencePoint,
     SequenceSimulationConfig,
     SequenceSimulationResult,
     read_tagged_sentences,
@@ -110,7 +112,20 @@ def run_spans(
             f"pool {len(pool):,} sentences ({sum(len(s) for s in pool):,} tokens), "
             f"test {len(test_sents):,}, {len(types)} entity types; CRF, strict span F1"
         )
-        with console.status("simulating (fits a CRF per round; random on a checkpoint grid)"):
+        runs = (len(strategies) + 1) * len(config.seeds)  # random always runs
+        with StepProgress(console, "simulating", runs) as bar:
+            # The first run ends after the full-data CRF is fit (once per seed if seeded).
+            bar.update(description="fitting the full-data CRF, then one CRF per round")
+
+            def on_run(points: list[SequencePoint]) -> None:
+                last = points[-1]
+                bar.update(
+                    advance=1,
+                    description=f"{last.strategy} seed {last.seed}: {last.n_sentences:,} "
+                    f"sentences, span F1 {last.f1:.3f}",
+                    milestone=True,
+                )
+
             result = run_sequence_simulation(
                 pool,
                 pool_tags,
@@ -121,6 +136,7 @@ def run_spans(
                 learners=learners,
                 config=config,
                 features=vectors,
+                on_run=on_run,
             )
     print_report(console, result, out, sequence_summary_table(result))
 

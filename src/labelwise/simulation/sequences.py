@@ -19,7 +19,7 @@ from __future__ import annotations
 import inspect
 import json
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -626,6 +626,7 @@ def run_sequence_simulation(
     config: SequenceSimulationConfig | None = None,
     features: Any = None,
     verbose: int = 0,
+    on_run: Callable[[list[SequencePoint]], None] | None = None,
 ) -> SequenceSimulationResult:
     """Simulate entity-extraction active learning for each strategy and seed, plus random.
 
@@ -653,6 +654,9 @@ def run_sequence_simulation(
         default a (n_pool, 0) matrix.
     verbose : int, default 0
         joblib's progress messages (> 0 prints as runs finish).
+    on_run : callable, optional
+        Called in this process with each finished run's curve (one strategy, one seed;
+        random too), in the order runs finish: progress for a caller.
 
     Returns
     -------
@@ -691,7 +695,7 @@ def run_sequence_simulation(
         full_data_f1=[float(f) for f in full],
     )
     jobs = [(name, seed) for seed in config.seeds for name in arms]
-    runs = parallel(
+    runs = Parallel(n_jobs=config.n_jobs, verbose=verbose, return_as="generator_unordered")(
         delayed(_run_random if name == RANDOM else _run_active)(
             name,
             arms[name],
@@ -704,7 +708,12 @@ def run_sequence_simulation(
         for name, seed in jobs
     )
     for points in runs:
+        if on_run is not None:
+            on_run(points)
         result.curves.extend(points)
+    # Runs finish in any order; the curves keep the jobs' order (strategies within seeds).
+    order = {job: i for i, job in enumerate(jobs)}
+    result.curves.sort(key=lambda p: (order[(p.strategy, p.seed)], p.n_sentences))
     return result
 
 
