@@ -1,10 +1,12 @@
 """``labelwise simulate`` end to end through the Typer app, and its input errors."""
 
+import hashlib
 import json
 
 import pytest
 from typer.testing import CliRunner
 
+from labelwise import __version__
 from labelwise.cli._simulate import seed_list
 from labelwise.cli._simulate_spans import build_sequence_arms
 from labelwise.cli.main import app
@@ -71,6 +73,21 @@ def test_simulate_on_a_clinc_slice_writes_every_output(clinc_slice, tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["config"]["seeds"] == [0, 1]
     assert [row["strategy"] for row in summary["summary"]] == ["margin", "random"]
+    # How the run was made, to compare two output folders.
+    run = json.loads((out / "run.json").read_text())
+    assert summary["run"] == run
+    assert run["version"] == __version__
+    assert run["options"]["budget"] == 120 and run["options"]["features"] == "tfidf"
+    data = tmp_path / "train.jsonl"
+    assert run["files"]["data"] == {
+        "path": str(data.resolve()),
+        "bytes": data.stat().st_size,
+        "sha256": hashlib.sha256(data.read_bytes()).hexdigest(),
+    }
+    assert set(run["files"]) == {"data", "test"}
+    assert run["learner"]["class"] == "ProbabilisticClassifier"
+    assert run["learner"]["params"]["estimator"]["params"]["C"] == 10.0
+    assert run["arms"]["margin"]["strategy"].startswith("MarginSampling(")
 
 
 def test_bad_row_is_reported_with_file_line_and_field(tmp_path):
@@ -143,6 +160,13 @@ def test_cold_start_self_training_dedup_and_committee_options(clinc_slice, tmp_p
     curves = json.loads((out / "curves.json").read_text())["curves"]
     assert {p["strategy"] for p in curves} == {"margin", "bald", "random"}
     assert max(p["n_labels"] for p in curves) == 72
+    # Each arm's wrappers, learner and cold start are on record.
+    arms = json.loads((out / "run.json").read_text())["arms"]
+    assert arms["margin"]["strategy"].startswith("DeduplicatedBatch(MarginSampling(")
+    assert arms["random"]["strategy"].startswith("RandomSampling(")
+    assert arms["bald"]["learner"]["class"] == "Committee"
+    assert arms["margin"]["learner"]["class"] == "SelfTrainingClassifier"
+    assert arms["margin"]["cold_start"].startswith("RepresentativeSeedSet(method=")
 
 
 def test_expected_error_reduction_runs_deduplicated(clinc_slice, tmp_path, monkeypatch):
@@ -268,6 +292,12 @@ def test_spans_on_a_snips_slice_writes_curves_in_sentences_and_tokens(clinc_dir,
     for header in ("sentences to target", "tokens to target", "sentences ÷ random", "AULC"):
         assert header in result.output
     # Not a terminal: a plain line as each run (strategy x seed) ends.
+    run = json.loads((out / "run.json").read_text())
+    assert run["options"]["task"] == "spans" and set(run["files"]) == {"data", "test"}
+    tagger = run["arms"]["mnlp"]["learner"]
+    assert tagger["class"] == "CRFTagger" and tagger["params"]["max_iterations"] == 30
+    # The pool's word clusters are summarised, not listed word by word.
+    assert tagger["params"]["word_clusters"].startswith("<dict of ")
     progress = [line for line in result.output.splitlines() if line.startswith("simulating: ")]
     assert progress[0].startswith("simulating: 0/2 fitting the full-data CRF")
     assert len(progress) == 3

@@ -3,8 +3,9 @@ other command start without importing scikit-learn and the strategies."""
 
 from __future__ import annotations
 
+import hashlib
 import inspect
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 from sklearn.linear_model import LogisticRegression
 
+from labelwise import __version__
 from labelwise.cli.console import make_console, make_error_console
 from labelwise.cli.progress import StepProgress
 from labelwise.cli.simulate import DEFAULT_STRATEGIES, TASKS, simulate
@@ -108,8 +110,9 @@ def run(
     cache_dir: Path,
 ) -> None:
     """The work behind ``labelwise simulate`` (see :func:`labelwise.cli.simulate.simulate`)."""
+    options = dict(locals())  # every option as given, recorded in run.json
     with input_errors():
-        check_task_options(task, dict(locals()))
+        check_task_options(task, options)
     if task == "spans":
         from labelwise.cli._simulate_spans import run_spans
 
@@ -132,6 +135,7 @@ def run(
             word_clusters=word_clusters,
             out=out,
             cache_dir=cache_dir,
+            options=options,
         )
         return
     console = make_console()
@@ -202,7 +206,15 @@ def run(
             config,
             stopping,
         )
-    print_report(console, result, out, summary_table(result), stopping_table(result))
+    record = run_record(
+        options,
+        learner=learner,
+        arms={
+            name: {"strategy": arm.strategy, "learner": arm.learner, "cold_start": arm.cold_start}
+            for name, arm in arms.items()
+        },
+    )
+    print_report(console, result, out, summary_table(result), stopping_table(result), run=record)
 
 
 @contextmanager
@@ -221,14 +233,79 @@ def print_report(
     result: SimulationResult | SequenceSimulationResult,
     out: Path,
     *tables: Table,
+    run: Mapping[str, Any] | None = None,
 ) -> None:
-    """Write the report files (:func:`~labelwise.simulation.write_report`), print the
-    tables and where the files are."""
-    paths = write_report(result, out)
+    """Write the report files (:func:`~labelwise.simulation.write_report`; ``run`` as
+    ``run.json``), print the tables and where the files are."""
+    paths = write_report(result, out, run=run)
     for table in tables:
         console.print(table)
     for kind, path in paths.items():
         console.print(f"{kind}: {path}")
+
+
+def run_record(
+    options: Mapping[str, Any], *, learner: Any, arms: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Any]:
+    """How a simulation was made, for ``run.json``: every option as given, each data file
+    with its size and SHA-256, the learner and each arm (strategy with its wrappers,
+    learner, cold start) and the package version, so two output folders can be compared."""
+    files = {
+        role: file_fingerprint(Path(options[role]))
+        for role in ("data", "test", "val")
+        if options.get(role) is not None
+    }
+    return {
+        "package": "labelwise",
+        "version": __version__,
+        "command": "simulate",
+        "options": {k: str(v) if isinstance(v, Path) else v for k, v in options.items()},
+        "files": files,
+        "learner": describe(learner),
+        "arms": {
+            name: {part: describe(value) for part, value in arm.items()}
+            for name, arm in arms.items()
+        },
+    }
+
+
+def file_fingerprint(path: Path) -> dict[str, Any]:
+    """A file's absolute path, size in bytes and SHA-256 (read in 1 MiB chunks)."""
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+            size += len(chunk)
+    return {"path": str(path.resolve()), "bytes": size, "sha256": digest.hexdigest()}
+
+
+#: Containers longer than this are summarised in ``run.json`` (a CRF's word clusters or a
+#: schema's 151 class names say nothing there that the data hash does not).
+_MAX_LISTED = 20
+
+
+def describe(value: Any) -> Any:
+    """A JSON-ready description of an estimator, strategy or option value: estimators as
+    their class and parameters (recursively), long containers by their length."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if hasattr(value, "get_params"):
+        params = value.get_params(deep=False)
+        return {
+            "class": type(value).__name__,
+            "params": {k: describe(v) for k, v in params.items()},
+        }
+    if isinstance(value, Mapping):
+        if len(value) > _MAX_LISTED:
+            return f"<{type(value).__name__} of {len(value):,} entries>"
+        return {str(k): describe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        if len(value) > _MAX_LISTED:
+            return f"<{type(value).__name__} of {len(value):,} entries>"
+        return [describe(v) for v in value]
+    # Strategies and wrappers print their parameters (``DeduplicatedBatch(...)``).
+    return " ".join(repr(value).split())
 
 
 def check_task_options(task: str, options: dict[str, Any]) -> None:

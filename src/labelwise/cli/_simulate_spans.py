@@ -7,6 +7,7 @@ classification path in :mod:`labelwise.cli._simulate`; the simulation itself is
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from labelwise.cli._simulate import (
     featurize,
     input_errors,
     print_report,
+    run_record,
     seed_list,
     split_order,
     strategy_names,
@@ -63,8 +65,10 @@ def run_spans(
     word_clusters: bool,
     out: Path,
     cache_dir: Path,
+    options: Mapping[str, Any],
 ) -> None:
-    """Read span rows, simulate each strategy against random, print and write the report."""
+    """Read span rows, simulate each strategy against random, print and write the report;
+    ``options`` (every option as given) go to ``run.json``."""
     console = make_console()
     with input_errors():
         names = strategy_names(strategy, "spans")
@@ -138,7 +142,15 @@ def run_spans(
                 features=vectors,
                 on_run=on_run,
             )
-    print_report(console, result, out, sequence_summary_table(result))
+    record = run_record(
+        options,
+        learner=tagger,
+        arms={
+            name: {"strategy": strategy, "learner": learners.get(name, tagger)}
+            for name, strategy in strategies.items()
+        },
+    )
+    print_report(console, result, out, sequence_summary_table(result), run=record)
 
 
 def build_sequence_arms(

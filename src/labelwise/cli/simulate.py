@@ -152,6 +152,9 @@ def simulate(
 ) -> None:
     """Simulate active learning with a ground-truth oracle; write curves, plot and summary.
 
+    The output folder also holds run.json: every option, each data file's SHA-256, the
+    learner and each strategy with its wrappers, and the package version.
+
     Options that only one --task reads (the stopping criteria and --label-field for
     classification; --entity-diverse, --crf-iterations and --no-word-clusters for spans)
     are refused by the other when set.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -22,13 +22,21 @@ from labelwise.simulation.sequences import SequenceSimulationResult
 
 
 def write_report(
-    result: SimulationResult | SequenceSimulationResult, directory: str | Path
+    result: SimulationResult | SequenceSimulationResult,
+    directory: str | Path,
+    *,
+    run: Mapping[str, Any] | None = None,
 ) -> dict[str, Path]:
     """Write ``curves.json``, ``curves.csv``, ``summary.json`` and ``learning_curves.png``.
 
     ``curves.json`` is ``result.to_dict()``; ``summary.json`` the same without the
     per-run curves. A sequence result's plot has two panels, F1 against sentences and
     against tokens labeled (:func:`plot_sequence_curves`).
+
+    ``run``, when given, is how the result was made (options, data files and their
+    hashes, learner and strategies, package version; JSON-serialisable): written as
+    ``run.json`` and under ``"run"`` in ``summary.json``, so two output folders can be
+    compared.
 
     Returns the paths by kind.
     """
@@ -43,6 +51,10 @@ def write_report(
     data = result.to_dict()
     paths["curves_json"].write_text(json.dumps(data, indent=2), encoding="utf-8")
     summary = {k: v for k, v in data.items() if k not in ("curves", "mean_curves")}
+    if run is not None:
+        paths["run_json"] = folder / "run.json"
+        paths["run_json"].write_text(json.dumps(run, indent=2), encoding="utf-8")
+        summary["run"] = dict(run)
     paths["summary_json"].write_text(json.dumps(summary, indent=2), encoding="utf-8")
     points: Sequence[Any] = result.curves
     with paths["curves_csv"].open("w", newline="", encoding="utf-8") as fh:
