@@ -150,6 +150,7 @@ def test_cold_start_self_training_dedup_and_committee_options(clinc_slice, tmp_p
             "--cold-start",
             "representative",
             "--self-training",
+            "--class-balanced",
             "--dedup",
             "0.9",
             "--out",
@@ -162,7 +163,8 @@ def test_cold_start_self_training_dedup_and_committee_options(clinc_slice, tmp_p
     assert max(p["n_labels"] for p in curves) == 72
     # Each arm's wrappers, learner and cold start are on record.
     arms = json.loads((out / "run.json").read_text())["arms"]
-    assert arms["margin"]["strategy"].startswith("DeduplicatedBatch(MarginSampling(")
+    assert arms["margin"]["strategy"].startswith("DeduplicatedBatch(ClassBalanced(MarginSampling(")
+    assert arms["bald"]["strategy"].startswith("DeduplicatedBatch(ClassBalanced(BALD(")
     assert arms["random"]["strategy"].startswith("RandomSampling(")
     assert arms["bald"]["learner"]["class"] == "Committee"
     assert arms["margin"]["learner"]["class"] == "SelfTrainingClassifier"
@@ -427,10 +429,23 @@ def test_options_of_the_other_task_are_refused(tmp_path):
     result = runner.invoke(app, ["simulate", "--data", str(data), "--no-word-clusters"])
     assert "--no-word-clusters: only for --task spans" in " ".join(result.output.split())
     result = runner.invoke(
-        app, ["simulate", "--task", "spans", "--data", str(data), "--C", "3", "--self-training"]
+        app,
+        [
+            "simulate",
+            "--task",
+            "spans",
+            "--data",
+            str(data),
+            "--C",
+            "3",
+            "--self-training",
+            "--class-balanced",
+        ],
     )
     assert result.exit_code == 2
-    assert "--C, --self-training: only for --task classification" in " ".join(result.output.split())
+    assert "--C, --self-training, --class-balanced: only for --task classification" in " ".join(
+        result.output.split()
+    )
     result = runner.invoke(app, ["simulate", "--task", "ner", "--data", str(data)])
     assert result.exit_code == 2
     assert "Unknown --task 'ner'" in result.output

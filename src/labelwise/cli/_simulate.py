@@ -52,6 +52,7 @@ from labelwise.stopping import (
 from labelwise.strategies import (
     SEQUENCE_STRATEGIES,
     STRATEGIES,
+    ClassBalanced,
     DeduplicatedBatch,
     QueryStrategy,
 )
@@ -70,6 +71,7 @@ TASK_OPTIONS = {
         "stop_target",
         "cold_start",
         "self_training",
+        "class_balanced",
     ),
     "spans": ("entity_diverse", "crf_iterations", "word_clusters"),
 }
@@ -102,6 +104,7 @@ def run(
     stop_target: float,
     cold_start: str,
     self_training: bool,
+    class_balanced: bool,
     dedup: float,
     entity_diverse: bool,
     crf_iterations: int,
@@ -193,6 +196,7 @@ def run(
             cold_start=_cold_start(cold_start, features, schema, cache_dir),
             self_training=self_training,
             dedup=dedup,
+            class_balanced=class_balanced,
         )
         result = _run(
             console,
@@ -431,16 +435,25 @@ def featurize(
 
 
 def build_arms(
-    names: list[str], learner: Any, *, cold_start: Any, self_training: bool, dedup: float
+    names: list[str],
+    learner: Any,
+    *,
+    cold_start: Any,
+    self_training: bool,
+    dedup: float,
+    class_balanced: bool = False,
 ) -> dict[str, Arm]:
     """One arm per strategy name: committees get a bagged committee of the learner,
-    ``--self-training`` wraps every learner, ``--dedup`` wraps every non-random strategy."""
+    ``--self-training`` wraps every learner; ``--class-balanced`` and then ``--dedup``
+    wrap every non-random strategy (``DeduplicatedBatch(ClassBalanced(margin))``)."""
     if not 0.0 <= dedup < 1.0:
         raise ValueError(f"--dedup must be in [0, 1). Got {dedup}.")
     base = SelfTrainingClassifier(learner) if self_training else learner
     arms = {}
     for name in names:
         strategy: QueryStrategy = STRATEGIES[name]()
+        if class_balanced and name != "random":
+            strategy = ClassBalanced(strategy)
         if dedup and name != "random":
             strategy = DeduplicatedBatch(strategy, threshold=dedup)
         arm_learner = base

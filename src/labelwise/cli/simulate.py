@@ -127,6 +127,13 @@ def simulate(
     self_training: Annotated[
         bool, typer.Option(help="Also train on confident pseudo-labels from the pool.")
     ] = False,
+    class_balanced: Annotated[
+        bool,
+        typer.Option(
+            help="Spread each batch over the predicted classes (ClassBalanced around every "
+            "strategy but random)."
+        ),
+    ] = False,
     dedup: Annotated[
         float,
         typer.Option(help="Cosine threshold for near-duplicate suppression in batches; 0 = off."),
