@@ -63,8 +63,32 @@ def test_short_clinc_simulation_records_every_round(clinc_result):
             x, y = result.curve(strategy, seed)
             assert x[0] == 24
             assert (np.diff(x) == 24).all()
-            assert x[-1] >= 240
             assert ((0 <= y) & (y <= 1)).all()
+            # continue_to_target: every run ends where it first reaches the target,
+            # before the budget (240) or past it.
+            assert y[-1] >= result.target_score
+            assert (y[:-1] < result.target_score).all()
+
+
+def test_without_continue_to_target_runs_end_at_the_budget(clinc_slice):
+    train, test = clinc_slice
+    featurizer = TfidfFeaturizer(max_features=3000).fit(train.texts)
+    schema = LabelSchema(train.classes())
+    result = run_simulation(
+        Pool(featurizer.transform(train.texts), train.texts),
+        train.labels,
+        featurizer.transform(test.texts),
+        test.labels,
+        schema=schema,
+        learner=ProbabilisticClassifier(
+            LogisticRegression(C=10, max_iter=1000), classes=schema.classes
+        ),
+        strategies={"margin": MarginSampling()},
+        config=SimulationConfig(init_size=24, batch_size=24, budget=240, seeds=(0,)),
+    )
+    x, y = result.curve("margin", 0)
+    assert x[-1] == 240
+    assert (y >= result.target_score).sum() > 1  # it went on past the target
 
 
 def test_strategies_share_the_seed_set_and_learning_helps(clinc_result):
@@ -73,7 +97,7 @@ def test_strategies_share_the_seed_set_and_learning_helps(clinc_result):
         first = {s: result.curve(s, seed)[1][0] for s in ("margin", "random")}
         assert first["margin"] == first["random"]  # same seed set, same first model
         x, y = result.curve("margin", seed)
-        assert y[x == 240][0] > y[0] + 0.2
+        assert y[-1] > y[0] + 0.2
 
 
 def test_summary_ratio_and_target_are_consistent(clinc_result):
@@ -110,6 +134,34 @@ def make_result(curves, budget=300, seeds=(0,)):
     return SimulationResult(
         config=config, metric="accuracy", full_data_score=1.0, target_score=0.9, curves=points
     )
+
+
+def test_a_run_stopped_at_the_target_keeps_its_last_score_to_the_budget():
+    points = [
+        ("margin", 0, 100, 0.5),
+        ("margin", 0, 200, 0.9),  # the target: the run stopped here
+        ("random", 0, 100, 0.5),
+        ("random", 0, 200, 0.7),
+        ("random", 0, 300, 0.8),
+        ("random", 0, 400, 0.9),
+    ]
+    config = SimulationConfig(
+        init_size=100, batch_size=100, budget=300, seeds=(0,), continue_to_target=True
+    )
+    result = SimulationResult(
+        config=config,
+        metric="accuracy",
+        full_data_score=1.0,
+        target_score=0.9,
+        curves=[CurvePoint(s, seed, n, acc, 0.0, 0.0) for s, seed, n, acc in points],
+    )
+    rows = {r.strategy: r for r in result.summary()}
+    margin = rows["margin"]
+    assert margin.final_score_mean == 0.9
+    # Trapezoids over [100, 300]: (0.5 + 0.9) / 2 * 100 + 0.9 * 100, divided by 200.
+    assert margin.aulc_mean == pytest.approx((70 + 90) / 200)
+    assert margin.labels_to_target == [200]
+    assert rows["random"].final_score_mean == 0.8  # past the budget is not "final"
 
 
 def test_summary_known_answer():
@@ -225,7 +277,7 @@ def test_stopping_criteria_are_watched_without_stopping_the_run(clinc_result):
     for event in budget_events:
         x, y = result.curve(event.strategy, event.seed)
         assert event.score == y[x == 120][0]
-        assert x[-1] >= 240  # the run went on past the criterion
+        assert x[-1] > 120  # the run went on past the criterion
     rows = result.stopping_summary()
     assert len(rows) == 2 * len({e.criterion for e in result.stops})
     budget_rows = [r for r in rows if r.criterion.startswith("LabelBudget")]

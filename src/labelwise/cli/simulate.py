@@ -92,7 +92,11 @@ def simulate(
     ] = "3",
     target: Annotated[float, typer.Option(help="Target as a fraction of full-data score.")] = 0.99,
     continue_to_target: Annotated[
-        bool, typer.Option(help="Past the budget, go on until each run reaches the target.")
+        bool,
+        typer.Option(
+            help="Run each strategy to the target: stop where it first reaches it, before "
+            "the budget or past it."
+        ),
     ] = False,
     c: Annotated[
         float, typer.Option("--C", help="Inverse regularisation of the logistic regression.")

@@ -82,9 +82,14 @@ def mean_curve(
     return np.array(common), stacked.mean(axis=0), stacked.std(axis=0)
 
 
+#: One panel's data by strategy: (x, mean, sd) over the points every seed reached, and
+#: each seed's own (x, score) curve.
+Series = Callable[[str], tuple[tuple[Any, Any, Any], Sequence[tuple[Any, Any]]]]
+
+
 def _plot(
     path: str | Path,
-    panels: Sequence[tuple[str, Callable[[str], tuple[Any, Any, Any]]]],
+    panels: Sequence[tuple[str, Series]],
     *,
     strategies: Sequence[str],
     full: float,
@@ -93,7 +98,12 @@ def _plot(
     ylabel: str,
     title: str,
 ) -> Path:
-    """One panel per ``(x label, strategy -> (x, mean, sd))``, the legend on the last."""
+    """One panel per ``(x label, series)``, the legend on the last.
+
+    Each strategy is its mean line with a ± sd band where every seed has a point, and
+    each seed's curve, thin, on from there to its own end: runs that stop at different
+    label counts (at the target, at the end of the pool) are all drawn in full.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -102,9 +112,20 @@ def _plot(
     fig, axes = plt.subplots(1, len(panels), figsize=(8 * len(panels), 5), dpi=120, squeeze=False)
     for ax, (xlabel, series) in zip(axes[0], panels, strict=True):
         for name in strategies:
-            x, mean, sd = series(name)
+            (x, mean, sd), seeds = series(name)
             (line,) = ax.plot(x, mean, label=name, linewidth=1.6)
             ax.fill_between(x, mean - sd, mean + sd, color=line.get_color(), alpha=0.2, linewidth=0)
+            end = x[-1] if len(x) else -np.inf
+            for seed_x, seed_y in seeds:
+                tail = np.asarray(seed_x) >= end
+                if tail.sum() > 1:
+                    ax.plot(
+                        np.asarray(seed_x)[tail],
+                        np.asarray(seed_y)[tail],
+                        color=line.get_color(),
+                        linewidth=0.8,
+                        alpha=0.6,
+                    )
         ax.axhline(
             full, color="black", linestyle="--", linewidth=1, label=f"full data ({full:.3f})"
         )
@@ -130,7 +151,15 @@ def plot_learning_curves(result: SimulationResult, path: str | Path) -> Path:
     """Score vs labels, mean ± sd band per strategy, with the full-data and target lines."""
     return _plot(
         path,
-        [("labels", lambda name: mean_curve(result, name))],
+        [
+            (
+                "labels",
+                lambda name: (
+                    mean_curve(result, name),
+                    [result.curve(name, seed) for seed in result.config.seeds],
+                ),
+            )
+        ],
         strategies=result.strategies,
         full=result.full_data_score,
         target=result.target_score,
@@ -145,15 +174,18 @@ def plot_sequence_curves(result: SequenceSimulationResult, path: str | Path) -> 
     checkpoint), mean ± sd band per strategy, with the full-data and target lines
     (averaged over seeds)."""
 
-    def by_sentences(name: str) -> tuple[Any, Any, Any]:
-        sentences, _, f1, sd = result.mean_curve(name)
-        return sentences, f1, sd
-
-    def by_tokens(name: str) -> tuple[Any, Any, Any]:
-        _, tokens, f1, sd = result.mean_curve(name)
-        return tokens, f1, sd
-
     seeds = result.config.seeds
+
+    def by_sentences(name: str) -> tuple[tuple[Any, Any, Any], list[tuple[Any, Any]]]:
+        sentences, _, f1, sd = result.mean_curve(name)
+        runs = [result.curve(name, seed) for seed in seeds]
+        return (sentences, f1, sd), [(s, f) for s, _, f in runs]
+
+    def by_tokens(name: str) -> tuple[tuple[Any, Any, Any], list[tuple[Any, Any]]]:
+        _, tokens, f1, sd = result.mean_curve(name)
+        runs = [result.curve(name, seed) for seed in seeds]
+        return (tokens, f1, sd), [(t, f) for _, t, f in runs]
+
     return _plot(
         path,
         [("sentences labeled", by_sentences), ("tokens labeled (mean over seeds)", by_tokens)],

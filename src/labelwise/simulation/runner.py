@@ -41,8 +41,11 @@ class SimulationConfig:
     target_fraction : float
         The target is this fraction of the full-data score (0.99 = 99%).
     continue_to_target : bool
-        After ``budget``, keep going for runs that have not yet reached the target (until
-        they do or the pool runs out), so labels-to-target is measured, not censored.
+        Run each strategy to the target: a run stops as soon as it first reaches the
+        target, before the budget or past it (until the pool runs out), so labels-to-target
+        is measured, not censored, and no run labels on once it is there. A run stopped
+        before the budget keeps its last score to the budget in the summary's final score
+        and AULC (it stopped labeling there), a floor on what more labels would give.
     n_jobs : int
         Runs (strategy × seed) in parallel processes.
     """
@@ -162,6 +165,9 @@ class SimulationResult:
             finals, aulcs, hits = [], [], []
             for seed in cfg.seeds:
                 x, y = self.curve(name, seed)
+                if cfg.continue_to_target and x[-1] < cfg.budget and y[-1] >= self.target_score:
+                    # Stopped at the target: its last score holds to the budget.
+                    x, y = np.append(x, cfg.budget), np.append(y, y[-1])
                 within = x <= cfg.budget
                 finals.append(float(y[within][-1]))
                 aulcs.append(area_under_curve(x, y, start=cfg.init_size, stop=cfg.budget))
@@ -422,10 +428,10 @@ def _run_one(
         if on_step is not None:
             on_step(point)
         remaining = len(state.unlabeled())
-        if remaining == 0:
+        if remaining == 0 or (config.continue_to_target and score >= target):
             break
         if state.n_labeled >= config.budget:
-            if not config.continue_to_target or score >= target:
+            if not config.continue_to_target:
                 break
             n = config.batch_size
         else:
