@@ -23,6 +23,7 @@ from typing import Any
 
 from sklearn.linear_model import LogisticRegression
 
+from label_efficiency import results_stem  # the sibling script (benchmarks/ is on sys.path)
 from labelwise.data import LabelSchema, Pool, read_dataset
 from labelwise.features import EmbeddingCache, SentenceEmbedder
 from labelwise.initialization import RepresentativeSeedSet, ZeroShotSeedSet
@@ -128,20 +129,21 @@ def main() -> None:
         config=config,
     )
     random_ref: dict[str, Any] = {}
-    reference = args.out / "label_efficiency.json"
+    reference = args.out / f"{results_stem('label_efficiency', args.data_dir)}.json"
     if reference.exists():
         rows = json.loads(reference.read_text())["summary"]
         random_ref = next((r for r in rows if r["strategy"] == "random"), {})
     random_mean = random_ref.get("labels_to_target_mean")
 
     lines = [
-        "# Best configuration on CLINC150: labels to 99% of full-data accuracy",
+        f"# Best configuration on {args.data_dir.name}: labels to 99% of full-data accuracy",
         "",
-        f"Command: `python benchmarks/best_configuration.py --seeds {args.seeds} --budget {args.budget} --jobs {args.jobs}`",
+        f"Command: `python benchmarks/best_configuration.py --data-dir {args.data_dir} "
+        f"--seeds {args.seeds} --budget {args.budget} --jobs {args.jobs}`",
         "",
         f"MiniLM + logistic regression C={args.c}; seed set 150, batch 100, seeds {list(config.seeds)}; "
         f"full-data test accuracy {result.full_data_score:.4f}, target {result.target_score:.4f}. "
-        f"Random sampling needs {random_mean:,.0f} labels (label_efficiency.json)."
+        f"Random sampling needs {random_mean:,.0f} labels ({reference.name})."
         if random_mean
         else "",
         "",
@@ -163,8 +165,9 @@ def main() -> None:
     lines += ["", f"Wall time {wall:.0f} s on {platform.machine()}, {os.cpu_count()} CPUs.", ""]
     table = "\n".join(lines)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "best_configuration.md").write_text(table, encoding="utf-8")
-    (args.out / "best_configuration.json").write_text(
+    stem = results_stem("best_configuration", args.data_dir)
+    (args.out / f"{stem}.md").write_text(table, encoding="utf-8")
+    (args.out / f"{stem}.json").write_text(
         json.dumps(
             {"wall_seconds": wall, "random_reference": random_ref, **result.to_dict()}, indent=2
         ),

@@ -43,9 +43,16 @@ def tune_c(
     return best, scores
 
 
+def results_stem(name: str, data_dir: Path) -> str:
+    """Result file name: ``label_efficiency`` for CLINC150 (the default data set, whose
+    results were always stored under that name), ``label_efficiency_trec`` for another, so
+    a run on one data set never overwrites another's."""
+    return name if data_dir.name == "clinc150" else f"{name}_{data_dir.name}"
+
+
 def markdown(result: SimulationResult, meta: dict[str, Any]) -> str:
     lines = [
-        "# Label efficiency on CLINC150",
+        f"# Label efficiency on {meta['data']}",
         "",
         f"Command: `{meta['command']}`",
         "",
@@ -128,8 +135,9 @@ def main() -> None:
         config=config,
     )
     meta = {
+        "data": args.data_dir.name,
         "command": "python benchmarks/label_efficiency.py "
-        f"--seeds {args.seeds} --init {args.init} --batch {args.batch} --budget {args.budget} "
+        f"--data-dir {args.data_dir} --seeds {args.seeds} --init {args.init} --batch {args.batch} --budget {args.budget} "
         f"--jobs {args.jobs} --strategies {args.strategies}",
         "C": best_c,
         "C_grid_val_accuracy": c_scores,
@@ -138,11 +146,12 @@ def main() -> None:
         "machine": f"{platform.machine()}, {__import__('os').cpu_count()} CPUs",
     }
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "label_efficiency.json").write_text(
+    stem = results_stem("label_efficiency", args.data_dir)
+    (args.out / f"{stem}.json").write_text(
         json.dumps({**meta, **result.to_dict()}, indent=2), encoding="utf-8"
     )
     table = markdown(result, meta)
-    (args.out / "label_efficiency.md").write_text(table, encoding="utf-8")
+    (args.out / f"{stem}.md").write_text(table, encoding="utf-8")
     print(table)
 
 
