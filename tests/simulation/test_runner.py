@@ -23,16 +23,12 @@ from labelwise.stopping import LabelBudget, StabilizingPredictions
 from labelwise.strategies import MarginSampling, RandomSampling
 
 
-@pytest.fixture(scope="module")
-def clinc_result(clinc_slice):
+def _simulate_slice(clinc_slice, strategies, config, **kwargs):
+    """``run_simulation`` on the CLINC slice: TF-IDF, logistic regression."""
     train, test = clinc_slice
     featurizer = TfidfFeaturizer(max_features=3000).fit(train.texts)
     schema = LabelSchema(train.classes())
-    config = SimulationConfig(
-        init_size=24, batch_size=24, budget=240, seeds=(0, 1), continue_to_target=True
-    )
-    steps = []
-    result = run_simulation(
+    return run_simulation(
         Pool(featurizer.transform(train.texts), train.texts),
         train.labels,
         featurizer.transform(test.texts),
@@ -41,8 +37,21 @@ def clinc_result(clinc_slice):
         learner=ProbabilisticClassifier(
             LogisticRegression(C=10, max_iter=1000), classes=schema.classes
         ),
-        strategies={"margin": MarginSampling(), "random": RandomSampling()},
+        strategies=strategies,
         config=config,
+        **kwargs,
+    )
+
+
+@pytest.fixture(scope="module")
+def clinc_result(clinc_slice):
+    steps = []
+    result = _simulate_slice(
+        clinc_slice,
+        {"margin": MarginSampling(), "random": RandomSampling()},
+        SimulationConfig(
+            init_size=24, batch_size=24, budget=240, seeds=(0, 1), continue_to_target=True
+        ),
         stopping=[
             LabelBudget(120),
             StabilizingPredictions(threshold=0.8, window=2, stop_set_size=300),
@@ -71,20 +80,10 @@ def test_short_clinc_simulation_records_every_round(clinc_result):
 
 
 def test_without_continue_to_target_runs_end_at_the_budget(clinc_slice):
-    train, test = clinc_slice
-    featurizer = TfidfFeaturizer(max_features=3000).fit(train.texts)
-    schema = LabelSchema(train.classes())
-    result = run_simulation(
-        Pool(featurizer.transform(train.texts), train.texts),
-        train.labels,
-        featurizer.transform(test.texts),
-        test.labels,
-        schema=schema,
-        learner=ProbabilisticClassifier(
-            LogisticRegression(C=10, max_iter=1000), classes=schema.classes
-        ),
-        strategies={"margin": MarginSampling()},
-        config=SimulationConfig(init_size=24, batch_size=24, budget=240, seeds=(0,)),
+    result = _simulate_slice(
+        clinc_slice,
+        {"margin": MarginSampling()},
+        SimulationConfig(init_size=24, batch_size=24, budget=240, seeds=(0,)),
     )
     x, y = result.curve("margin", 0)
     assert x[-1] == 240
