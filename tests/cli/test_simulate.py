@@ -64,6 +64,7 @@ def test_simulate_on_a_clinc_slice_writes_every_output(clinc_slice, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "labels to target" in result.output
+    assert "Seeds: each seed draws its own random seed set." in " ".join(result.output.split())
     # Not a terminal: progress comes as plain lines, the last one always (3 points x 2 x 2).
     assert "simulating: 12/12 random seed 1: 120 labels, accuracy " in result.output
     assert "Stopping criteria" in result.output and "StabilizingPredictions" in result.output
@@ -161,6 +162,11 @@ def test_cold_start_self_training_dedup_and_committee_options(clinc_slice, tmp_p
     curves = json.loads((out / "curves.json").read_text())["curves"]
     assert {p["strategy"] for p in curves} == {"margin", "bald", "random"}
     assert max(p["n_labels"] for p in curves) == 72
+    # A deterministic start still differs per seed: the table says how.
+    assert (
+        "Seeds: each seed's seed set: 10% drawn at random under the seed, the rest by the "
+        "representative cold start." in " ".join(result.output.split())
+    )
     # Each arm's wrappers, learner and cold start are on record.
     arms = json.loads((out / "run.json").read_text())["arms"]
     assert arms["margin"]["strategy"].startswith("DeduplicatedBatch(ClassBalanced(MarginSampling(")
@@ -502,6 +508,11 @@ def test_sequence_arms_wrap_and_give_committees_a_bagged_crf():
         ),
         ("classification", ["--init", "5", "--target", "1.5"], "--target must be in (0, 1]"),
         ("classification", ["--init", "5", "--seeds", "x"], "--seeds must be a positive count"),
+        (
+            "classification",
+            ["--init", "5", "--start-random-share", "1.5"],
+            "--start-random-share must be in [0, 1]. Got 1.5.",
+        ),
         (
             "spans",
             ["--init", "50"],

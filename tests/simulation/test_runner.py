@@ -19,8 +19,9 @@ from labelwise.simulation import (
     seed_set,
     write_report,
 )
+from labelwise.simulation.runner import mixed_seed_set
 from labelwise.stopping import LabelBudget, StabilizingPredictions
-from labelwise.strategies import MarginSampling, RandomSampling
+from labelwise.strategies import MarginSampling, Query, RandomSampling
 
 
 def _simulate_slice(clinc_slice, strategies, config, **kwargs):
@@ -282,3 +283,29 @@ def test_stopping_criteria_are_watched_without_stopping_the_run(clinc_result):
     budget_rows = [r for r in rows if r.criterion.startswith("LabelBudget")]
     assert all(r.runs_fired == r.runs == 2 and r.n_labels_mean == 120 for r in budget_rows)
     assert "stopping" in result.to_dict()
+
+
+class _FirstItems:
+    """A deterministic cold start: always the first ``n`` positions."""
+
+    def select(self, pool, n, *, random_state=None):  # noqa: ARG002 (the cold-start protocol)
+        return Query(indices=np.arange(n, dtype=np.intp), scores=np.zeros(n), strategy="first")
+
+
+def test_a_random_share_makes_each_seed_a_different_draw_of_a_deterministic_start():
+    pool = Pool(np.zeros((50, 2)))
+    same = [mixed_seed_set(pool, _FirstItems(), 10, seed, 0.0) for seed in (0, 1)]
+    assert same[0].tolist() == same[1].tolist() == list(range(10))
+    mixed = [mixed_seed_set(pool, _FirstItems(), 10, seed, 0.3) for seed in (0, 1, 0)]
+    for picks in mixed:
+        assert len(picks) == len(set(picks.tolist())) == 10
+        assert picks[:7].tolist() == list(range(7))  # the cold start's share
+        assert (picks[7:] >= 7).all()  # drawn from the items it did not pick
+    assert mixed[0].tolist() != mixed[1].tolist()
+    assert mixed[0].tolist() == mixed[2].tolist()  # deterministic under the seed
+    assert sorted(mixed_seed_set(pool, _FirstItems(), 10, 3, 1.0).tolist()) != list(range(10))
+
+
+def test_start_random_share_is_validated():
+    with pytest.raises(ValueError, match="start_random_share"):
+        SimulationConfig(start_random_share=1.5).validate(1000)

@@ -70,6 +70,7 @@ TASK_OPTIONS = {
         "val",
         "stop_target",
         "cold_start",
+        "start_random_share",
         "self_training",
         "class_balanced",
     ),
@@ -103,6 +104,7 @@ def run(
     val: Path | None,
     stop_target: float,
     cold_start: str,
+    start_random_share: float,
     self_training: bool,
     class_balanced: bool,
     dedup: float,
@@ -160,6 +162,8 @@ def run(
             init=init, batch=batch, budget=budget, target=target, jobs=jobs, n_pool=len(pool_data)
         )
         seed_values = seed_list(seeds)
+        if not 0 <= start_random_share <= 1:
+            raise ValueError(f"--start-random-share must be in [0, 1]. Got {start_random_share}.")
         schema = LabelSchema(sorted(set(pool_data.classes()) | set(test_data.classes())))
         pool_X, test_X = featurize(features, pool_data.texts, test_data.texts, cache_dir, console)
         config = SimulationConfig(
@@ -170,6 +174,7 @@ def run(
             target_fraction=target,
             continue_to_target=continue_to_target,
             n_jobs=jobs,
+            start_random_share=start_random_share,
         )
         console.print(
             f"pool {len(pool_data):,} items, test {len(test_data):,}, {schema.n_classes} classes, "
@@ -218,7 +223,14 @@ def run(
             for name, arm in arms.items()
         },
     )
-    print_report(console, result, out, summary_table(result), stopping_table(result), run=record)
+    print_report(
+        console,
+        result,
+        out,
+        summary_table(result, cold_start=cold_start),
+        stopping_table(result),
+        run=record,
+    )
 
 
 @contextmanager
@@ -517,15 +529,29 @@ def _run(
         )
 
 
-def summary_table(result: SimulationResult) -> Table:
-    """The summary as a rich table: one row per strategy."""
+def summary_table(result: SimulationResult, *, cold_start: str = "random") -> Table:
+    """The summary as a rich table: one row per strategy; its caption says what makes one
+    seed's runs differ from another's."""
     cfg = result.config
+    if cold_start == "random":
+        seeds_differ = "each seed draws its own random seed set"
+    elif cfg.start_random_share > 0:
+        seeds_differ = (
+            f"each seed's seed set: {cfg.start_random_share:.0%} drawn at random under the "
+            f"seed, the rest by the {cold_start} cold start"
+        )
+    else:
+        seeds_differ = (
+            f"{cold_start} cold start with no random share: seeds differ only through the "
+            "strategies' own randomness"
+        )
     table = Table(
+        caption=f"Seeds: {seeds_differ}.",
         title=(
             f"Full-data {result.metric} {result.full_data_score:.4f}; target "
             f"{cfg.target_fraction:.0%} = {result.target_score:.4f}; "
             f"{len(cfg.seeds)} seeds, init {cfg.init_size}, batch {cfg.batch_size}, budget {cfg.budget}"
-        )
+        ),
     )
     table.add_column("strategy")
     table.add_column(f"final {result.metric}", justify="right", min_width=15)

@@ -128,6 +128,14 @@ def simulate(
             help="Seed set: 'random', 'representative' (k-means) or 'zero-shot' (label names)."
         ),
     ] = "random",
+    start_random_share: Annotated[
+        float,
+        typer.Option(
+            help="With --cold-start representative or zero-shot: this share of each seed's "
+            "seed set is drawn at random, so seeds differ even when the start and the "
+            "strategy are deterministic."
+        ),
+    ] = 0.1,
     self_training: Annotated[
         bool, typer.Option(help="Also train on confident pseudo-labels from the pool.")
     ] = False,

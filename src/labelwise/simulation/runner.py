@@ -48,6 +48,12 @@ class SimulationConfig:
         and AULC (it stopped labeling there), a floor on what more labels would give.
     n_jobs : int
         Runs (strategy × seed) in parallel processes.
+    start_random_share : float in [0, 1]
+        For arms with a cold start: this share of the seed set is drawn at random under
+        the seed, the rest chosen by the cold start. A deterministic cold start (zero-shot)
+        with a deterministic strategy (margin) otherwise repeats one run under every seed
+        (sd 0); with a share each seed is a different draw. Arms without a cold start
+        already draw their whole seed set at random.
     """
 
     init_size: int = 150
@@ -57,6 +63,7 @@ class SimulationConfig:
     target_fraction: float = 0.99
     continue_to_target: bool = False
     n_jobs: int = 1
+    start_random_share: float = 0.0
 
     def validate(self, n_pool: int) -> None:
         for name in ("init_size", "batch_size", "budget", "n_jobs"):
@@ -70,6 +77,10 @@ class SimulationConfig:
             raise ValueError("SimulationConfig needs at least one seed.")
         if not 0 < self.target_fraction <= 1:
             raise ValueError(f"target_fraction must be in (0, 1]. Got {self.target_fraction}.")
+        if not 0 <= self.start_random_share <= 1:
+            raise ValueError(
+                f"start_random_share must be in [0, 1]. Got {self.start_random_share}."
+            )
 
 
 @dataclass(frozen=True)
@@ -368,6 +379,26 @@ def seed_set(n_pool: int, size: int, seed: int) -> np.ndarray:
     return np.random.default_rng([seed, 0x5EED]).choice(n_pool, size=size, replace=False)
 
 
+def mixed_seed_set(
+    pool: Pool, cold_start: Any, size: int, seed: int, random_share: float
+) -> np.ndarray:
+    """A seed set of ``size`` positions: ``round(random_share * size)`` drawn at random under
+    ``seed`` (from the items the cold start did not pick), the rest the cold start's picks."""
+    n_random = int(round(random_share * size))
+    chosen = (
+        np.asarray(
+            cold_start.select(pool, size - n_random, random_state=seed).indices, dtype=np.intp
+        )
+        if size > n_random
+        else np.zeros(0, dtype=np.intp)
+    )
+    if n_random == 0:
+        return chosen
+    rest = np.setdiff1d(np.arange(len(pool), dtype=np.intp), chosen)
+    extra = np.random.default_rng([seed, 0x5EED, 1]).choice(rest, size=n_random, replace=False)
+    return np.concatenate([chosen, extra.astype(np.intp)])
+
+
 def _truth(schema: LabelSchema, labels: Sequence[Any]) -> Any:
     return (
         schema.encode(list(labels)) if schema.multilabel else np.asarray(list(labels), dtype=object)
@@ -407,7 +438,9 @@ def _run_one(
     if arm.cold_start is None:
         initial = seed_set(len(pool), config.init_size, seed)
     else:
-        initial = arm.cold_start.select(pool, config.init_size, random_state=seed).indices
+        initial = mixed_seed_set(
+            pool, arm.cold_start, config.init_size, seed, config.start_random_share
+        )
     started = time.perf_counter()
     state = loop.start(pool, initial, oracle.label(initial))
     fit_seconds = time.perf_counter() - started
