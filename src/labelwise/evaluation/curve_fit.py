@@ -5,8 +5,8 @@ The random-sampling curve a project *would* have had is only ever observed at a 
 label counts (random subsets of its random audit labels), yet the question it answers
 ("how many random labels would reach today's accuracy?") usually lies past the largest
 of them. So the observations are summarised by an inverse power law, the learning-curve
-model that extrapolates best among the simple ones in Figueroa et al. (2012) and
-Mukherjee et al. (2003)::
+model Mukherjee et al. (2003) and Figueroa et al. (2012) fit to predict the sample size a
+classifier needs::
 
     score(n) = asymptote - scale * n ** -exponent
 
@@ -15,6 +15,11 @@ shift per draw for the error every point has in common (one evaluation set score
 all). :meth:`CurveFit.labels_for` inverts the curve for a target score and reads the
 interval off the bootstrap draws; when the target lies above a draw's asymptote that
 draw says "never", and the interval's upper end is infinite.
+
+Extrapolating far past the observations is where this is weakest: with fewer random
+labels than classes, the small-subset curve mostly measures which classes were seen at
+all, and a fitted asymptote runs to the ceiling (see the tests for what it does
+recover).
 """
 
 from __future__ import annotations
