@@ -230,7 +230,8 @@ def fit_learning_curve(
         its sampling error shifts the whole curve, not single points. Each bootstrap draw
         shifts all its observations by one normal draw of this size.
     ceiling : float, default 1.0
-        The largest asymptote allowed (1.0 for accuracy or F1).
+        The largest asymptote allowed (1.0 for accuracy or F1); raised to the largest
+        score when a score exceeds it.
     n_bootstrap : int >= 1, default 200
         Bootstrap refits.
     random_state : int, Generator or None
@@ -274,8 +275,8 @@ def fit_learning_curve(
             raise ValueError("sigma must hold one positive, finite standard error per score.")
     if not shared_se >= 0:
         raise ValueError(f"shared_se must be >= 0. Got {shared_se!r}.")
-    if not float(ceiling) > float(np.max(y)) - 1.0:
-        raise ValueError(f"ceiling ({ceiling}) must exceed the scores' range.")
+    # A score above the ceiling (a metric that is not a share) lifts it: the asymptote
+    # must be free to reach what was observed.
     ceiling = max(float(ceiling), float(np.max(y)))
     n_bootstrap = check_positive_int(n_bootstrap, "n_bootstrap", "fit_learning_curve")
     rng = check_random_state(random_state)
