@@ -315,7 +315,10 @@ def test_spans_on_a_snips_slice_writes_curves_in_sentences_and_tokens(clinc_dir,
     assert "Full-data span F1" in result.output
     assert "CRF features include word clusters of the pool's" in result.output
     rows = [line for line in result.output.splitlines() if line.startswith("│")]
-    assert [row.split("│")[1].strip() for row in rows] == ["mnlp", "random"]
+    assert [row.split("│")[1].strip() for row in rows] == [
+        "Normalized log-prob. (mnlp)",
+        "Random",
+    ]
     assert (out / "learning_curves.png").stat().st_size > 10_000
     data = json.loads((out / "curves.json").read_text())
     # The budget is capped at the pool; the tokens are those of the rows as given.

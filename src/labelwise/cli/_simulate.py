@@ -55,6 +55,7 @@ from labelwise.strategies import (
     ClassBalanced,
     DeduplicatedBatch,
     QueryStrategy,
+    strategy_title,
 )
 
 #: Options only one task reads, by task: setting one for the other task is refused.
@@ -563,7 +564,7 @@ def summary_table(result: SimulationResult, *, cold_start: str = "random") -> Ta
     for row in result.summary():
         mean, per_seed = row.labels_to_target_text()
         table.add_row(
-            row.strategy,
+            strategy_title(row.strategy),
             f"{row.final_score_mean:.4f} ± {row.final_score_sd:.4f}",
             f"{row.aulc_mean:.4f}",
             mean,
@@ -586,7 +587,7 @@ def stopping_table(result: SimulationResult) -> Table:
     table.add_column(f"{result.metric} there", justify="right")
     for row in result.stopping_summary():
         table.add_row(
-            row.strategy,
+            strategy_title(row.strategy),
             row.criterion,
             f"{row.runs_fired}/{row.runs}",
             "—" if row.n_labels_mean is None else f"{row.n_labels_mean:,.0f}",

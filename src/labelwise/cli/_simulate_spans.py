@@ -42,6 +42,7 @@ from labelwise.strategies import (
     DeduplicatedBatch,
     EntityDiverseBatch,
     QueryStrategy,
+    strategy_title,
 )
 
 
@@ -242,7 +243,7 @@ def sequence_summary_table(result: SequenceSimulationResult) -> Table:
     table.add_column("query s", justify="right")
     for row in result.summary():
         table.add_row(
-            row.strategy,
+            strategy_title(row.strategy),
             f"{row.f1_at_budget_mean:.4f} ± {row.f1_at_budget_sd:.4f}",
             f"{row.aulc_mean:.4f}",
             _count(row.sentences_to_target_mean, row.sentence_fraction_of_pool),

@@ -67,7 +67,41 @@ SEQUENCE_STRATEGIES: dict[str, type[QueryStrategy]] = {
 ``CRFTagger``), by short name. Kept apart from :data:`STRATEGIES`, whose every entry the
 CLI, the project settings and the retrain worker offer for text classification."""
 
+STRATEGY_TITLES: dict[str, str] = {
+    "random": "Random",
+    "least_confidence": "Least confidence",
+    "margin": "Margin sampling",
+    "entropy": "Entropy sampling",
+    "vote_entropy": "Vote entropy (committee)",
+    "consensus_entropy": "Consensus entropy (committee)",
+    "kl_max_disagreement": "KL max disagreement (committee)",
+    "bald": "BALD (committee)",
+    "egl": "Expected gradient length",
+    "eer": "Expected error reduction",
+    "coreset": "Core-set",
+    "badge": "BADGE",
+    "cluster_margin": "Cluster-margin",
+    "mnlp": "Normalized log-prob.",
+    "sequence_lc": "Sequence least confidence",
+    "token_entropy": "Token entropy",
+    "token_margin": "Worst token margin",
+    "sequence_committee": "Sequence committee",
+}
+"""What each short strategy name is, for people reading result tables."""
+
+
+def strategy_title(name: str) -> str:
+    """``"Margin sampling (margin)"`` for a known short name (``"Random"`` where the title
+    is the name); any other name as it is (an arm may be named by its user)."""
+    title = STRATEGY_TITLES.get(name)
+    if title is None:
+        return name
+    return title if title.lower().replace(" ", "_") == name else f"{title} ({name})"
+
+
 __all__ = [
+    "STRATEGY_TITLES",
+    "strategy_title",
     "BADGE",
     "BALD",
     "MNLP",
