@@ -25,6 +25,7 @@ from labelwise.strategies.wrappers import (
     FaissNeighborIndex,
     NearestNeighborCandidates,
     NeighborIndex,
+    RandomShare,
     Shortlisted,
     Subsampled,
     default_index,
@@ -91,6 +92,8 @@ WRAPPERS = {
     ),
     "shortlisted_first": lambda base: Shortlisted(base, RandomSampling(), factor=3),
     "shortlisted_then": lambda base: Shortlisted(MarginSampling(chunk_size=7), base, factor=2),
+    "random_share": lambda base: RandomShare(base, share=0.3),
+    "all_random": lambda base: RandomShare(base, share=1.0),
 }
 BASES = {"margin": lambda: MarginSampling(chunk_size=7), "random": RandomSampling}
 CASES = [(w, b) for w in WRAPPERS for b in BASES]
@@ -214,6 +217,7 @@ def test_requires_learner_follows_the_wrapped_strategies():
         (Subsampled(RandomSampling(), size=-3), r"'size' parameter of Subsampled .* Got -3"),
         (NearestNeighborCandidates(RandomSampling(), k=0), r"'k' parameter .* Got 0"),
         (Shortlisted(RandomSampling(), RandomSampling(), factor=0), r"'factor' .* Got 0"),
+        (RandomShare(RandomSampling(), share=1.5), r"'share' parameter of RandomShare .* Got 1\.5"),
     ],
 )
 def test_bad_parameters_are_refused_at_query_time_with_their_value(strategy, message):
@@ -640,3 +644,28 @@ def test_wrapped_queries_are_queries():
         None, index_pool(5), NONE, np.arange(5), 2, random_state=0
     )
     assert isinstance(q, Query)
+
+
+# -- a random share ---------------------------------------------------------------------
+
+
+def test_a_random_share_keeps_the_base_s_best_and_draws_the_rest_elsewhere():
+    pool, learner = distinct_index_pool(60), learner_for(60)
+    unlabeled = np.arange(1, 60)
+    best = MarginSampling().query(learner, pool, [0], unlabeled, 7, random_state=0)
+    mixed = RandomShare(MarginSampling(), share=0.3).query(
+        learner, pool, [0], unlabeled, 10, random_state=0
+    )
+    # 10 - round(3.0) = 7 chosen by margin, in its order, then 3 drawn among the others.
+    assert mixed.indices[:7].tolist() == best.indices.tolist()
+    assert not set(mixed.indices[7:].tolist()) & set(best.indices.tolist())
+    assert np.all(mixed.scores[7:] == best.scores.min())
+
+
+def test_the_random_share_differs_between_seeds_and_not_within_one():
+    pool, learner = distinct_index_pool(200), learner_for(200)
+    unlabeled = np.arange(1, 200)
+    strategy = RandomShare(MarginSampling(), share=0.5)
+    draw = [strategy.query(learner, pool, [0], unlabeled, 20, random_state=s) for s in (0, 0, 1)]
+    assert draw[0].indices.tolist() == draw[1].indices.tolist()
+    assert draw[0].indices[10:].tolist() != draw[2].indices[10:].tolist()

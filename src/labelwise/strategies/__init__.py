@@ -36,6 +36,7 @@ from labelwise.strategies.wrappers import (
     NearestNeighborCandidates,
     NeighborIndex,
     Shortlisted,
+    RandomShare,
     Subsampled,
 )
 
@@ -133,6 +134,7 @@ __all__ = [
     "SequenceLeastConfidence",
     "SequenceStrategy",
     "Shortlisted",
+    "RandomShare",
     "Subsampled",
     "TokenEntropy",
     "UtilityStrategy",

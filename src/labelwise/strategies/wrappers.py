@@ -281,6 +281,53 @@ class ClassBalanced(_Wrapper):
         )
 
 
+# -- a random share -----------------------------------------------------------------------
+
+
+class RandomShare(_Wrapper):
+    """Spend a share of every batch on items drawn at random, the rest on ``base``'s choice.
+
+    Actively chosen labels suit the model that chose them; a random share keeps part of
+    the labeled set like the pool, for the other models the labels may later train
+    (Lowell et al. 2019 found actively chosen labels do not always help another model)
+    and for the items the chooser is confidently wrong about.
+
+    ``base`` chooses ``n - round(share * n)`` items first; the rest are drawn uniformly,
+    under the query's random state, from the unlabeled items it did not choose. The batch
+    is the base's picks, best first, then the random ones, which carry the lowest of the
+    base's scores (0 when the base chose none): a random item never outranks a chosen one.
+
+    Parameters
+    ----------
+    base : QueryStrategy
+    share : float in [0, 1], default 0.3
+        Share of each batch drawn at random.
+    """
+
+    _keywords = ("share",)
+
+    def __init__(self, base: QueryStrategy, *, share: float = 0.3) -> None:
+        self.base = base
+        self.share = share
+
+    def _select(self, ctx: QueryContext, n: int) -> Query:
+        owner = type(self).__name__
+        base = _check_strategy(self.base, "base", owner)
+        share = _check_real(self.share, "share", owner, 0.0, 1.0)
+        n_random = int(round(share * n))
+        chosen = base._select(ctx, n - n_random) if n > n_random else None
+        picked = np.zeros(0, dtype=np.intp) if chosen is None else chosen.indices
+        scores = np.zeros(0) if chosen is None else np.asarray(chosen.scores, dtype=np.float64)
+        rest = np.setdiff1d(ctx.unlabeled, picked)
+        drawn = ctx.rng.choice(rest, size=min(n_random, rest.size), replace=False)
+        floor = float(scores.min()) if scores.size else 0.0
+        return Query(
+            indices=np.concatenate([picked, drawn]).astype(np.intp),
+            scores=np.concatenate([scores, np.full(drawn.size, floor)]),
+            strategy=repr(self),
+        )
+
+
 # -- candidate restriction --------------------------------------------------------------
 
 
