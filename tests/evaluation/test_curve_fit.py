@@ -128,3 +128,26 @@ def test_bad_interval_arguments_are_named():
         fit.labels_for(0.8, level=1.0)
     with pytest.raises(ValueError, match="target_se"):
         fit.labels_for(0.8, target_se=-0.1)
+
+
+def test_the_profile_interval_holds_the_truth_and_opens_when_the_asymptote_is_loose():
+    fit = fit_learning_curve(SIZES, TRUE.score_at(SIZES), sigma=np.full(SIZES.size, 0.004))
+    low, high = fit.profile_labels_for(float(TRUE.score_at(800)), level=0.9)
+    assert low <= 800 <= high and high < 2 * low
+    # Near the asymptote the observations (50-500 labels) cannot tell 0.9 from anything
+    # just above the target: an accepted asymptote never reaches it, so no upper end.
+    near = float(TRUE.score_at(50_000))
+    low, high = fit.profile_labels_for(near, level=0.9)
+    assert low < 50_000 and high == math.inf
+
+
+def test_the_profile_interval_widens_with_the_target_s_own_error():
+    rng = np.random.default_rng(0)
+    scores = TRUE.score_at(SIZES) + rng.normal(0, 0.004, SIZES.size)
+    fit = fit_learning_curve(SIZES, scores, n_bootstrap=5)  # errors from the residuals
+    target = float(TRUE.score_at(400))
+    tight = fit.profile_labels_for(target)
+    loose = fit.profile_labels_for(target, target_se=0.01)
+    assert loose[0] < tight[0] and loose[1] > tight[1]
+    with pytest.raises(ValueError, match="level must be in"):
+        fit.profile_labels_for(target, level=0.0)

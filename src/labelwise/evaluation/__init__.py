@@ -15,6 +15,11 @@ from labelwise.evaluation.label_issues import (
     find_label_issues,
     find_multilabel_issues,
 )
+from labelwise.evaluation.labels_saved import (
+    MIN_AUDIT_LABELS,
+    RandomLabelsEstimate,
+    estimate_random_labels,
+)
 from labelwise.evaluation.spans import (
     F1Interval,
     SpanF1Bootstrap,
@@ -38,6 +43,9 @@ __all__ = [
     "LabelsEstimate",
     "PowerLawCurve",
     "fit_learning_curve",
+    "MIN_AUDIT_LABELS",
+    "RandomLabelsEstimate",
+    "estimate_random_labels",
     "area_under_curve",
     "labels_to_reach",
     "score_predictions",

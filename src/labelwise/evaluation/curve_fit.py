@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import least_squares
+from scipy.stats import chi2, norm
 
 from labelwise._typing import RandomStateLike
 from labelwise._validation import check_positive_int, check_random_state
@@ -118,12 +119,64 @@ class CurveFit:
         Refits to bootstrap replicates of the observations.
     n_labels, scores : ndarray of shape (n_observations,)
         The observations.
+    sigma : ndarray of shape (n_observations,) or None
+        Their standard errors as given to the fit (None: equal weights).
+    ceiling : float
+        The largest asymptote the fit allowed.
     """
 
     curve: PowerLawCurve
     draws: tuple[PowerLawCurve, ...]
     n_labels: NDArray[np.float64]
     scores: NDArray[np.float64]
+    sigma: NDArray[np.float64] | None = None
+    ceiling: float = 1.0
+
+    def profile_labels_for(
+        self, target: float, *, level: float = 0.9, target_se: float = 0.0, n_grid: int = 40
+    ) -> tuple[float, float]:
+        """Labels needed to reach ``target``: an interval that lets the asymptote roam.
+
+        The bootstrap interval of :meth:`labels_for` keeps the asymptote near its best fit,
+        yet a few hundred labels rarely pin the asymptote (the full-data score), and near
+        it the labels needed swing from hundreds to never. This interval profiles it: for
+        each asymptote from the best observed score to the ceiling, the scale and exponent
+        are refitted, and every asymptote whose fit is not rejected at ``level`` (weighted
+        chi-square within the ``level`` quantile of one degree of freedom of the best) adds
+        its label count, at the target moved ``z * target_se`` either way.
+
+        The observations' standard errors are those given to the fit (``sigma``), else the
+        best fit's residual scatter. The scale and exponent are refitted, not varied, at
+        each asymptote: :meth:`labels_for`'s bootstrap carries their uncertainty, and
+        :func:`~labelwise.evaluation.estimate_random_labels` reports the union of both.
+
+        Returns
+        -------
+        (low, high) : float
+            ``high`` is ``inf`` when an accepted asymptote lies at or below the target.
+        """
+        if not 0 < level < 1:
+            raise ValueError(f"level must be in (0, 1). Got {level!r}.")
+        if self.sigma is None:
+            # No standard errors given: the best fit's residual scatter stands in for them.
+            residual = self.scores - self.curve.score_at(self.n_labels)
+            spread = np.sqrt(np.sum(residual**2) / max(self.scores.size - 3, 1))
+            s = np.full_like(self.scores, max(float(spread), 1e-6))
+        else:
+            s = self.sigma
+        top = float(np.max(self.scores))
+        gaps = np.geomspace(1e-4, max(self.ceiling - top, 2e-4), n_grid)
+        fits = [_fit_with_asymptote(self.n_labels, self.scores, s, top + g) for g in gaps]
+        best = min(cost for _, cost in fits)
+        allowed = float(chi2.ppf(level, df=1)) / 2.0  # costs are half chi-squares
+        z = float(norm.ppf(0.5 + level / 2.0))
+        low, high = np.inf, 0.0
+        for curve, cost in fits:
+            if cost - best > allowed:
+                continue
+            low = min(low, curve.labels_for(target - z * target_se))
+            high = max(high, curve.labels_for(target + z * target_se))
+        return float(low), float(high)
 
     def labels_for(
         self,
@@ -165,6 +218,30 @@ class CurveFit:
             high=float(high),
             level=float(level),
         )
+
+
+def _fit_with_asymptote(
+    n: NDArray[np.float64], y: NDArray[np.float64], sigma: NDArray[np.float64], asymptote: float
+) -> tuple[PowerLawCurve, float]:
+    """Weighted least squares over ``(log scale, exponent)`` with the asymptote held; the
+    curve and its cost (half the weighted sum of squared residuals)."""
+
+    def residuals(theta: NDArray[np.float64]) -> NDArray[np.float64]:
+        log_b, c = theta
+        return np.asarray((asymptote - np.exp(log_b) * n ** (-c) - y) / sigma)
+
+    best: Any = None
+    for c0 in _START_EXPONENTS:
+        gap0 = max(asymptote - float(y[np.argmin(n)]), 1e-3)
+        start = np.array([np.log(gap0 * float(np.min(n)) ** c0), c0])
+        fit = least_squares(
+            residuals, start, bounds=([-20.0, 1e-3], [20.0, _MAX_EXPONENT]), method="trf"
+        )
+        if best is None or fit.cost < best.cost:
+            best = fit
+    log_b, c = best.x
+    curve = PowerLawCurve(asymptote=float(asymptote), scale=float(np.exp(log_b)), exponent=float(c))
+    return curve, float(best.cost)
 
 
 def _fit(
@@ -292,4 +369,11 @@ def fit_learning_curve(
         shift = shared_se * rng.standard_normal()
         replicate = np.clip(fitted + residual * signs + shift, None, ceiling)
         draws.append(_fit(n, replicate, s, ceiling, start_from=curve))
-    return CurveFit(curve=curve, draws=tuple(draws), n_labels=n, scores=y)
+    return CurveFit(
+        curve=curve,
+        draws=tuple(draws),
+        n_labels=n,
+        scores=y,
+        sigma=None if sigma is None else s,
+        ceiling=ceiling,
+    )

@@ -35,8 +35,8 @@ from labelwise.strategies.wrappers import (
     FaissNeighborIndex,
     NearestNeighborCandidates,
     NeighborIndex,
-    Shortlisted,
     RandomShare,
+    Shortlisted,
     Subsampled,
 )
 
