@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlalchemy import select, update
 
-from labelwise.service import policies, projects, users
-from labelwise.store import Role, TaskType, make_engine, make_session_factory
+from labelwise.service import policies, projects, queue, users
+from labelwise.service.transactions import begin_write
+from labelwise.store import Annotation, Item, Role, TaskType, make_engine, make_session_factory
 
 
 def load(database_url, name):
@@ -145,3 +147,52 @@ def test_create_span_projects_with_entity_types(cli, admin, database_url):
         result = cli("project", "create", "bad", *args, "--owner", admin)
         assert result.exit_code == 2, (args, result.output)
         assert message in result.output, (args, result.output)
+
+
+@pytest.mark.usefixtures("admin")
+def test_status_says_whether_active_learning_is_helping(cli, database_url, tmp_path):
+    rows = [
+        {"text": f"please {label} item {k}", **({"label": label} if k < 8 else {})}
+        for label in ("translate", "timer", "transfer")
+        for k in range(18)
+    ]
+    path = tmp_path / "items.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    assert cli("import", "intents", str(path), "--user", "root").exit_code == 0
+    result = cli("retrain", "intents", "--data-dir", str(tmp_path / "data"))
+    assert result.exit_code == 0, result.output
+    # Then 20 random audit items are labeled, and 10 chosen items skipped: a warning.
+    engine = make_engine(database_url)
+    with make_session_factory(engine)() as session:
+        root = users.get_user(session, username="root")
+        unlabeled = list(
+            session.execute(
+                select(Item.id, Item.text)
+                .where(~Item.id.in_(select(Annotation.item_id)))
+                .order_by(Item.id)
+            )
+        )
+        begin_write(session)
+        audit = [item_id for item_id, _ in unlabeled[:20]]
+        session.execute(update(Item).where(Item.id.in_(audit)).values(is_audit=True))
+        session.commit()
+        for item_id, text in unlabeled[:20]:
+            queue.submit_annotation(
+                session, project_id=1, annotator=root, item_id=item_id, value=text.split()[1]
+            )
+        for item_id, _ in unlabeled[20:]:
+            queue.skip_item(session, project_id=1, annotator=root, item_id=item_id)
+    engine.dispose()
+    result = cli("status", "intents")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    # The version was trained before any audit label: its estimate says what it lacks.
+    assert (
+        "Is active learning helping? Not enough random audit labels to say yet: 0 so far, "
+        "40 more needed."
+    ) in lines
+    [warning] = [line for line in lines if line.startswith("Warning: ")]
+    assert warning.startswith(
+        "Warning: Active learning may be chasing unlabelable or out-of-scope items: 29% of "
+        "decisions on actively chosen items are skips or flags, against 0% on random audit"
+    )

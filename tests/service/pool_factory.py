@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from itertools import zip_longest
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
-from labelwise.service import projects, users
+from labelwise.service import projects, queue, users
 from labelwise.service.transactions import begin_write
 from labelwise.store import Item, Project, TaskType, User
 
@@ -78,3 +79,30 @@ def make_project(
         )
     session.commit()  # end the read: on SQLite an open transaction holds the write lock
     return project, truth
+
+
+def label_with_audit(
+    session: Session,
+    project: Project,
+    user: User,
+    truth: dict[int, Any],
+    *,
+    n_audit: int,
+    n_trained: int,
+) -> None:
+    """Make ``n_audit`` items (every other one) random audit items and label them, then
+    label ``n_trained`` other items, the classes in turn, for a model to train on."""
+    items = sorted(truth)
+    audit = items[::2][:n_audit]
+    by_class: dict[str, list[int]] = {}
+    for item_id in sorted(set(items) - set(audit)):
+        by_class.setdefault(str(truth[item_id]), []).append(item_id)
+    in_turn = [i for group in zip_longest(*by_class.values()) for i in group if i is not None]
+    trained = in_turn[:n_trained]
+    begin_write(session)
+    session.execute(update(Item).where(Item.id.in_(audit)).values(is_audit=True))
+    session.commit()
+    for item_id in [*audit, *trained]:
+        queue.submit_annotation(
+            session, project_id=project.id, annotator=user, item_id=item_id, value=truth[item_id]
+        )

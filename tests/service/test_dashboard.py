@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 
 import pytest
 
+from labelwise.evaluation.labels_saved import MIN_AUDIT_LABELS
 from labelwise.service import dashboard, projects, queue, training
 from labelwise.service.dashboard import VersionPoint, stopping_signals
-from tests.service.pool_factory import make_project, make_user
+from labelwise.service.learning_health import labels_saved_text
+from tests.service.pool_factory import label_with_audit, make_project, make_user
 
 
 def label_n(session, project, user, truth, n, *, seconds=2.0):
@@ -84,3 +87,63 @@ def point(kappa, changed=None, confidence=None):
 )
 def test_stopping_signals_follow_the_library_thresholds(points, fired):
     assert [s.fired for s in stopping_signals(points)] == fired
+
+
+# -- is active learning helping? ----------------------------------------------------------
+
+
+def test_before_enough_audit_labels_the_dashboard_says_what_it_lacks(
+    session, session_factory, tmp_path
+):
+    owner = make_user(session, "owner")
+    project, truth = make_project(session, owner, settings={"audit_fraction": 0.2})
+    label_with_audit(session, project, owner, truth, n_audit=10, n_trained=6)
+    training.RetrainWorker(session_factory, data_dir=tmp_path).run_pending()
+    board = dashboard.project_dashboard(session, project_id=project.id)
+    estimate = board.labels_saved
+    assert estimate is not None and not estimate.estimated
+    assert estimate.audit_labels == 10 and estimate.model_labels == 6
+    # No evaluation set: the curve is cross-validated on the audit sample, which needs 50.
+    assert estimate.audit_labels_needed == 40
+    assert estimate.scored_on == "audit sample"
+    assert labels_saved_text(estimate) == (
+        "Not enough random audit labels to say yet: 10 so far, 40 more needed."
+    )
+
+
+def test_without_audit_labels_the_estimate_says_none_were_served(
+    session, session_factory, tmp_path
+):
+    owner = make_user(session, "owner")
+    project, truth = make_project(session, owner, settings={"audit_fraction": 0.0})
+    label_with_audit(session, project, owner, truth, n_audit=0, n_trained=6)
+    training.RetrainWorker(session_factory, data_dir=tmp_path).run_pending()
+    estimate = dashboard.project_dashboard(session, project_id=project.id).labels_saved
+    assert estimate is not None and not estimate.estimated
+    assert estimate.audit_labels == 0 and estimate.audit_labels_needed == MIN_AUDIT_LABELS
+    assert estimate.reason is not None and estimate.reason.startswith("No random audit labels")
+    assert "audit_fraction" in estimate.reason  # this project serves none
+    # No held-out score at all: stored as null, read back as None.
+    assert estimate.model_score is None
+    assert "0 so far, 40 more needed" in labels_saved_text(estimate)
+
+
+def test_with_enough_audit_labels_the_estimate_appears(session, session_factory, tmp_path):
+    owner = make_user(session, "owner")
+    project, truth = make_project(session, owner, copies=8, settings={"audit_fraction": 0.2})
+    label_with_audit(session, project, owner, truth, n_audit=50, n_trained=6)
+    training.RetrainWorker(session_factory, data_dir=tmp_path).run_pending()
+    board = dashboard.project_dashboard(session, project_id=project.id)
+    estimate = board.labels_saved
+    assert estimate is not None and estimate.estimated, estimate
+    assert estimate.audit_labels == 50 and estimate.model_labels == 6
+    assert estimate.random_labels is not None and math.isfinite(estimate.random_labels)
+    assert estimate.low is not None and math.isfinite(estimate.low)
+    assert 0 < estimate.low <= estimate.random_labels
+    assert estimate.curve and all(0 <= score <= 1 for _, score in estimate.curve)
+    # The model's score is the same number as the version's audit accuracy.
+    assert estimate.model_score == board.versions[-1].audit_accuracy
+    assert labels_saved_text(estimate).startswith("Random sampling would need about ")
+    # The version also recorded how far its labels' classes are from the pool's predictions.
+    assert [p.version for p in board.signals.drift] == [1]
+    assert 0 <= board.signals.drift[0].class_mix_drift <= 1

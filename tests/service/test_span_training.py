@@ -156,6 +156,8 @@ def test_intents_and_entities_rank_by_the_mean_of_both_uncertainties(
     # Both models are scored on the same evaluation set.
     assert 0.0 <= m["eval_accuracy"] <= 1.0 and len(m["eval_ci95"]) == 2
     assert 0.0 < m["eval_span_f1"] <= 1.0 and m["eval_n"] == 30
+    # The labels saved are estimated for classification projects only.
+    assert "labels_saved" not in m
     # One saved model: the intent classifier and the tagger.
     model = load_model(tmp_path / "projects" / str(project.id) / "models" / "v1")
     assert model.classes == tuple(project.labels)

@@ -1,17 +1,24 @@
 from __future__ import annotations
 
+import math
 import threading
 import time
+from collections import Counter
 from datetime import timedelta
 
+import numpy as np
 import pytest
 from sqlalchemy import func, select, update
 
 from labelwise import load_model
-from labelwise.service import projects, queue, training
+from labelwise.data import Pool
+from labelwise.service import learning_health, projects, queue, training
+from labelwise.service.project_settings import ProjectSettings
+from labelwise.service.snapshot import Snapshot
 from labelwise.service.transactions import begin_write
 from labelwise.store import Annotation, Item, Job, JobStatus, Project
-from tests.service.pool_factory import make_project, make_user
+from labelwise.tasks import MultiLabel
+from tests.service.pool_factory import label_with_audit, make_project, make_user
 
 
 def label_n(session, project, owner, truth, n):
@@ -419,3 +426,80 @@ def test_a_model_is_staged_then_renamed_and_stale_stagings_go_at_start(
         worker.stop()
     assert sorted(p.name for p in models.iterdir()) == ["v1"]
     assert sorted(p.name for p in (models / "v1").iterdir()) == ["model.json", "model.npz"]
+
+
+# -- is active learning helping? ----------------------------------------------------------
+
+
+def _multi_label_snapshot(n_audit: int) -> tuple[Pool, Snapshot]:
+    """A multi-label pool whose tag ``j`` is on when feature ``j`` is positive: sets of
+    zero to three names, 30 trained items then ``n_audit`` audit items."""
+    rng = np.random.default_rng(7)
+    features = rng.normal(size=(200, 3))
+    names = ["a", "b", "c"]
+    values = [[n for n, x in zip(names, row, strict=True) if x > 0] for row in features]
+    trained = np.arange(30, dtype=np.intp)
+    audit = np.arange(30, 30 + n_audit, dtype=np.intp)
+    empty = np.zeros(0, dtype=np.intp)
+    snapshot = Snapshot(
+        project_id=1,
+        labels=names,
+        task=MultiLabel(names),
+        settings=ProjectSettings(),
+        positions=trained,
+        values=[values[i] for i in trained],
+        sources=["human"] * trained.size,
+        audit=audit,
+        audit_values=[values[i] for i in audit],
+        evaluation=empty,
+        evaluation_values=[],
+        excluded=empty,
+        label_count=int(trained.size),
+    )
+    return Pool(features), snapshot
+
+
+def test_a_multi_label_estimate_scores_whole_label_sets():
+    pool, snapshot = _multi_label_snapshot(n_audit=60)
+    outcome = training.train_and_rank(pool, snapshot)
+    estimate = training.labels_saved(pool, snapshot, outcome.metrics)
+    assert estimate.estimated, estimate.reason
+    assert (estimate.audit_labels, estimate.model_labels) == (60, 30)
+    # Scored as the version's audit accuracy is: the whole label set must match.
+    assert estimate.scored_on == "audit sample"
+    assert estimate.model_score == outcome.metrics["audit_accuracy"]
+    assert estimate.low is not None and math.isfinite(estimate.low)
+    assert all(0 <= score <= 1 for _, score in estimate.curve)
+
+
+def test_a_failing_estimate_leaves_the_retrain_published(
+    session, session_factory, tmp_path, monkeypatch
+):
+    owner = make_user(session, "owner")
+    project, truth = make_project(session, owner, settings={"audit_fraction": 0.2})
+    label_with_audit(session, project, owner, truth, n_audit=4, n_trained=6)
+
+    def broken(*_args, **_kwargs):
+        raise ValueError("the curve fit went wrong")
+
+    monkeypatch.setattr(training, "estimate_random_labels", broken)
+    training.RetrainWorker(session_factory, data_dir=tmp_path).run_pending()
+    (version,) = training.list_model_versions(session, project_id=project.id)
+    stored = version.metrics["labels_saved"]
+    assert stored["estimated"] is False and stored["audit_labels"] == 4
+    assert stored["reason"] == "The estimate failed: the curve fit went wrong"
+    assert training.list_jobs(session, project_id=project.id)[0].status is JobStatus.DONE
+
+
+def test_versions_record_the_class_mix_drift(session, session_factory, setup, tmp_path):
+    project, truth, owner = setup
+    label_n(session, project, owner, truth, 8)
+    training.RetrainWorker(session_factory, data_dir=tmp_path).run_pending()
+    (version,) = training.list_model_versions(session, project_id=project.id)
+    metrics = version.metrics
+    labeled = Counter(
+        session.scalars(select(Annotation.value).where(Annotation.project_id == project.id))
+    )
+    session.commit()
+    expected = learning_health.class_mix_drift(labeled.elements(), metrics["pool_predicted"])
+    assert metrics["class_mix_drift"] == pytest.approx(expected, abs=1e-4)

@@ -159,12 +159,13 @@ def status(
     project: Annotated[str, typer.Argument(help="Project name or id.")],
     db: DatabaseOption = None,
 ) -> None:
-    """Items, labels and models of a project."""
-    from labelwise.service import projects
+    """Items, labels and models of a project, and whether active learning is helping."""
+    from labelwise.service import learning_health, projects
 
     with reporting_errors(), open_session(db) as session:
         found = resolve_project(session, project)
         progress = projects.project_status(session, project_id=found.id)
+        health = learning_health.learning_health(session, project_id=found.id)
     table = Table(title=f"{progress.name} (project {progress.project_id})", show_header=False)
     table.add_column("what")
     table.add_column("count", justify="right")
@@ -182,4 +183,10 @@ def status(
     )
     for state, count in sorted(progress.jobs.items()):
         table.add_row(f"jobs {state}", f"{count:,}")
-    make_console().print(table)
+    console = make_console()
+    console.print(table)
+    # Plain text (the sentences are not markup), each on one line for grep and logs.
+    if health.text is not None:
+        console.print(f"Is active learning helping? {health.text}", markup=False, soft_wrap=True)
+    for warning in health.signals.warnings:
+        console.print(f"Warning: {warning}", markup=False, soft_wrap=True, style="yellow")

@@ -4,7 +4,8 @@ Progress, sampling bias (labels per class against the pool's predicted classes; 
 span tasks also entities per type against the tagger's predictions on a pool sample),
 throughput per annotator, the learning curve on the random audit sample (the honest
 number: actively chosen items are not representative), pool uncertainty per model
-version, which stopping signals have fired, and recent retrain jobs.
+version, which stopping signals have fired, recent retrain jobs, and the labels active
+learning saved with the signs that it is going wrong (``learning_health``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from labelwise.evaluation.labels_saved import RandomLabelsEstimate
+from labelwise.service.learning_health import (
+    ActiveLearningSignals,
+    active_learning_signals,
+    latest_labels_saved,
+)
 from labelwise.service.projects import ProjectStatus, project_status
 from labelwise.service.relabel import RelabelSummary, relabel_summary
 from labelwise.service.stream_budget import StreamBudgetPanel, budget_panel
@@ -117,6 +124,11 @@ class Dashboard:
     relabel: RelabelSummary | None = None
     #: With a label budget: admissions this period against it, and the threshold.
     stream_budget: StreamBudgetPanel | None = None
+    #: The newest version's estimate of the random labels its score would take (None
+    #: before a version has one: span tasks, or no classification model yet).
+    labels_saved: RandomLabelsEstimate | None = None
+    #: Skips, flags and new classes on chosen against audit items, class-mix drift.
+    signals: ActiveLearningSignals = field(default_factory=ActiveLearningSignals)
 
 
 def project_dashboard(
@@ -178,6 +190,8 @@ def project_dashboard(
         entities_sample=latest.get("pool_predicted_sample"),
         relabel=relabel_summary(session, project_id=project_id),
         stream_budget=budget_panel(session, project=project, now=now),
+        labels_saved=latest_labels_saved(versions),
+        signals=active_learning_signals(session, project_id=project_id, versions=versions),
     )
     end_read(session)
     return dashboard

@@ -9,9 +9,10 @@ marked failed with the error and the project keeps serving the last good queue.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,7 +26,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from labelwise.data import Pool
-from labelwise.evaluation import pool_diagnostics, stop_set
+from labelwise.evaluation import PoolDiagnostics, pool_diagnostics, stop_set
+from labelwise.evaluation.labels_saved import (
+    MIN_AUDIT_LABELS,
+    RandomLabelsEstimate,
+    estimate_random_labels,
+)
 from labelwise.exceptions import MissingDependencyError
 from labelwise.features import EmbeddingCache, SentenceEmbedder, TfidfFeaturizer
 from labelwise.learners import Committee, ProbabilisticClassifier
@@ -36,6 +42,7 @@ from labelwise.service.events import record
 from labelwise.service.import_jobs import recover_imports, resumable, run_import_job
 from labelwise.service.importing import IMPORT_KIND
 from labelwise.service.job_errors import record_failure
+from labelwise.service.learning_health import class_mix_drift, class_names
 from labelwise.service.project_settings import SEQUENCE_TASKS, ProjectSettings
 from labelwise.service.publish import publish, remove_staged, text_model
 from labelwise.service.snapshot import Outcome, Snapshot, take_snapshot, trainable_labels
@@ -477,7 +484,7 @@ class RetrainWorker:
             self._queue_discovery(snapshot.project_id)
         # A spans project has no classifier to diagnose; intents+entities diagnoses its
         # intent classifier.
-        if outcome.model is not None and not snapshot.task.per_class_proba:
+        if outcome.model is not None:
             # Run when the job queue is idle, newest version per project only: the
             # diagnostics pass must not delay the next retrain.
             self._diagnostics_due[snapshot.project_id] = (job_id, snapshot, outcome, pool)
@@ -600,38 +607,67 @@ class RetrainWorker:
             return TfidfFeaturizer().fit_transform(texts)
 
     def _diagnose(self, job_id: int, snapshot: Snapshot, outcome: Outcome, pool: Pool) -> None:
-        """Add pool diagnostics to the version just published (it already serves).
+        """Add pool diagnostics and the labels-saved estimate to the version just published.
 
-        Runs after the swap, so the extra pass over the pool never delays serving; a
-        failure here is logged and leaves the version without these fields.
+        Runs after the swap, so the extra passes (over the pool, and the models the
+        estimate trains) never delay serving; a failure here is logged and leaves the
+        version without these fields.
         """
+        extra: dict[str, Any] = {}
+        predicted: dict[str, int] | None = None
+        # Multi-label models predict no one class per item: no class mix to compare.
+        if not snapshot.task.per_class_proba:
+            try:
+                diagnostics = self._pool_diagnostics(snapshot, outcome, pool)
+                extra.update(diagnostics.to_metrics())
+                predicted = diagnostics.predicted_counts
+                drift = class_mix_drift(snapshot.values, predicted)
+                if drift is not None:
+                    extra["class_mix_drift"] = round(drift, 4)
+            except Exception:  # the model already serves; diagnostics are a bonus
+                log.exception("pool diagnostics for job %s failed", job_id)
+        # The labels saved are a classification project's question: an intents+entities
+        # model is judged by its spans too.
+        if not span_training.is_span_task(snapshot):
+            try:
+                estimate = labels_saved(pool, snapshot, outcome.metrics, class_prior=predicted)
+                extra["labels_saved"] = estimate.to_dict()
+            except Exception:  # the model already serves; the estimate is a bonus
+                log.exception("labels-saved estimate for job %s failed", job_id)
+        if not extra:
+            return
         try:
-            previous = self._stop_sets.get(snapshot.project_id)
-            stop = previous[0] if previous is not None else stop_set(len(pool), STOP_SET, 0)
-            unlabeled = np.setdiff1d(
-                np.arange(len(pool), dtype=np.intp),
-                np.concatenate([snapshot.positions, snapshot.audit, snapshot.excluded]),
-            )
-            diagnostics = pool_diagnostics(
-                outcome.model,
-                pool,
-                unlabeled,
-                snapshot.labels,
-                stop_positions=stop,
-                previous=previous,
-            )
-            self._stop_sets[snapshot.project_id] = (
-                diagnostics.stop_positions,
-                diagnostics.stop_predictions,
-            )
             with self.session_factory() as session:
                 begin_write(session)
                 job = session.get_one(Job, job_id)
                 version = session.get_one(ModelVersion, job.model_version_id)
-                version.metrics = {**version.metrics, **diagnostics.to_metrics()}
+                version.metrics = {**version.metrics, **extra}
                 session.commit()
-        except Exception:  # the model already serves; diagnostics are a bonus
-            log.exception("pool diagnostics for job %s failed", job_id)
+        except Exception:  # the model already serves; these fields are a bonus
+            log.exception("storing the diagnostics of job %s failed", job_id)
+
+    def _pool_diagnostics(
+        self, snapshot: Snapshot, outcome: Outcome, pool: Pool
+    ) -> PoolDiagnostics:
+        previous = self._stop_sets.get(snapshot.project_id)
+        stop = previous[0] if previous is not None else stop_set(len(pool), STOP_SET, 0)
+        unlabeled = np.setdiff1d(
+            np.arange(len(pool), dtype=np.intp),
+            np.concatenate([snapshot.positions, snapshot.audit, snapshot.excluded]),
+        )
+        diagnostics = pool_diagnostics(
+            outcome.model,
+            pool,
+            unlabeled,
+            snapshot.labels,
+            stop_positions=stop,
+            previous=previous,
+        )
+        self._stop_sets[snapshot.project_id] = (
+            diagnostics.stop_positions,
+            diagnostics.stop_predictions,
+        )
+        return diagnostics
 
     def _new_texts(self, session: Session, project_id: int, features: str) -> list[str]:
         """Texts of the items this worker has not featurized yet, by position."""
@@ -722,6 +758,16 @@ def _strategy_name(snapshot: Snapshot) -> str:
     return repr(STRATEGIES[snapshot.settings.strategy]())
 
 
+def base_learner(snapshot: Snapshot) -> ProbabilisticClassifier:
+    """The project's learner, unfitted (a committee strategy trains copies of it)."""
+    schema = snapshot.task.schema
+    return ProbabilisticClassifier(
+        LogisticRegression(C=snapshot.settings.regularization, max_iter=1000),
+        classes=schema.classes,
+        multilabel=schema.multilabel,
+    )
+
+
 def train_and_rank(pool: Pool, snapshot: Snapshot) -> Outcome:
     """Fit the project's learner on the snapshot and rank the unlabeled pool (no database)."""
     settings = snapshot.settings
@@ -731,11 +777,7 @@ def train_and_rank(pool: Pool, snapshot: Snapshot) -> Outcome:
     skipped = _too_few_labels(snapshot)
     if skipped is not None or len(pool) == 0:
         return _skipped(snapshot, skipped or "The pool has no items to train on.")
-    learner: Any = ProbabilisticClassifier(
-        LogisticRegression(C=settings.regularization, max_iter=1000),
-        classes=schema.classes,
-        multilabel=schema.multilabel,
-    )
+    learner: Any = base_learner(snapshot)
     if strategy.learner_capability == "member_proba":
         learner = Committee(learner, n_members=5, random_state=snapshot.project_id)
     loop = ActiveLearningLoop(learner, strategy, schema=schema, random_state=snapshot.project_id)
@@ -793,6 +835,86 @@ def train_and_rank(pool: Pool, snapshot: Snapshot) -> Outcome:
         metrics=metrics,
         model=model,
     )
+
+
+def labels_saved(
+    pool: Pool,
+    snapshot: Snapshot,
+    metrics: dict[str, Any],
+    *,
+    class_prior: dict[str, int] | None = None,
+) -> RandomLabelsEstimate:
+    """Random labels that would reach the model's held-out score, from the random labels.
+
+    The project's unfitted base learner (a committee's members are copies of it: the
+    random curve is about the labels, not the query strategy) is trained on random subsets
+    of the audit labels (and of the evaluation set's, when it is like the pool). The
+    target is the version's ``eval_accuracy`` when the project has an evaluation set, else
+    its ``audit_accuracy`` (from ``metrics``), scored the same way: the task says when a
+    prediction is right (multi-label: the whole set). ``class_prior`` is the pool's
+    predicted class mix (single-label), which the random subsets follow.
+
+    A ``ValueError`` of the estimate becomes an estimate that says it failed: a retrain
+    never fails for it.
+    """
+    task = snapshot.task
+    with_eval = snapshot.evaluation.size > 0
+    scored_on = "evaluation set" if with_eval else "audit sample"
+    score = metrics.get("eval_accuracy" if with_eval else "audit_accuracy")
+    # No held-out score yet: NaN, which the stored dict holds as null.
+    model_score = math.nan if score is None else float(score)
+    model_labels = int(len(snapshot.positions))
+    if snapshot.audit.size == 0:
+        hint = (
+            ""
+            if snapshot.settings.audit_fraction > 0
+            else " This project serves none: set audit_fraction above 0 to serve some."
+        )
+        return RandomLabelsEstimate(
+            estimated=False,
+            reason=(
+                "No random audit labels yet: the estimate needs at least "
+                f"{MIN_AUDIT_LABELS} labels on items served at random.{hint}"
+            ),
+            model_labels=model_labels,
+            model_score=model_score,
+            audit_labels=0,
+            audit_labels_needed=MIN_AUDIT_LABELS,
+            scored_on=scored_on,
+        )
+
+    def scorer(model: Any, features: Any, labels: Sequence[Any]) -> float:
+        # The task's "right" (multi-label: the exact set), as audit_/eval_accuracy count it.
+        predicted = task.predicted_values(model.predict(features))
+        return float(np.mean(task.correct(predicted, list(labels))))
+
+    trained_classes = set().union(*(class_names(v) or () for v in snapshot.values))
+    try:
+        return estimate_random_labels(
+            base_learner(snapshot),
+            pool.rows(snapshot.audit),
+            # Canonical values are what the learner takes: a name, or a list of names.
+            snapshot.audit_values,
+            model_score=model_score,
+            model_labels=model_labels,
+            eval_features=pool.rows(snapshot.evaluation) if with_eval else None,
+            eval_labels=snapshot.evaluation_values if with_eval else None,
+            class_prior=None if task.schema.multilabel or not class_prior else class_prior,
+            pool_size=len(pool),
+            scorer=scorer,
+            n_classes=len(trained_classes) or None,
+            random_state=snapshot.project_id,
+        )
+    except ValueError as exc:  # a failed estimate must not fail the retrain
+        log.warning("labels-saved estimate of project %s failed: %s", snapshot.project_id, exc)
+        return RandomLabelsEstimate(
+            estimated=False,
+            reason=f"The estimate failed: {exc}",
+            model_labels=model_labels,
+            model_score=model_score,
+            audit_labels=int(snapshot.audit.size),
+            scored_on=scored_on,
+        )
 
 
 def _finish_job(

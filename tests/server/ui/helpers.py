@@ -8,13 +8,15 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from labelwise.server.security import SESSION_COOKIE
 from labelwise.service import importing, queue
 from labelwise.service.training import RetrainWorker
-from labelwise.store import TaskType
+from labelwise.store import Annotation, TaskType
 from tests.server.conftest import PASSWORD, Factory, World
+from tests.service.pool_factory import label_with_audit, make_project
 
 XSS_TEXT = "<script>alert(1)</script> and <img src=x onerror=alert(1)>"
 
@@ -96,6 +98,25 @@ def simulated_run(
                 seconds_spent=2.0,
             )
         worker.run_pending()
+    project_id: int = project.id
+    return project_id
+
+
+def helping_run(
+    world: World, session_factory: sessionmaker[Session], settings: Any, *, skipped: int = 0
+) -> int:
+    """A project whose model version estimated the labels saved: 50 labeled random audit
+    items, 6 labeled chosen items, then ``skipped`` chosen items skipped. Returns its id."""
+    with session_factory() as session:
+        project, truth = make_project(
+            session, world.admin, name="helping", copies=8, settings={"audit_fraction": 0.2}
+        )
+        label_with_audit(session, project, world.admin, truth, n_audit=50, n_trained=6)
+        decided = {i for (i,) in session.execute(select(Annotation.item_id))}
+        session.commit()
+        for item_id in sorted(set(truth) - decided)[:skipped]:
+            queue.skip_item(session, project_id=project.id, annotator=world.admin, item_id=item_id)
+    RetrainWorker(session_factory, data_dir=Path(settings.data_dir)).run_pending()
     project_id: int = project.id
     return project_id
 

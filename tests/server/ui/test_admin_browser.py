@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.server.ui.helpers import simulated_run
+from tests.server.ui.helpers import helping_run, simulated_run
 from tests.server.ui.test_browser import log_in
 
 pytestmark = pytest.mark.browser
@@ -46,6 +46,32 @@ def test_dashboard_is_usable_at_desktop_and_phone_widths(
         curve = page.locator("#h-curve").bounding_box()
         signals = page.locator("#h-stopping").bounding_box()
         assert signals["y"] > curve["y"] + curve["height"]
+    assert problems == []
+
+
+def test_the_dashboard_says_whether_active_learning_is_helping(
+    new_page, live, world, session_factory, settings
+):
+    from playwright.sync_api import expect
+
+    project_id = helping_run(world, session_factory, settings, skipped=15)
+    page = new_page(viewport={"width": 1280, "height": 800})
+    problems = _watch(page)
+    log_in(page, live.url, world.admin.username)
+    assert page.goto(f"{live.url}/ui/projects/{project_id}/dashboard").status == 200
+    expect(page.locator("#h-helping")).to_have_text("Is active learning helping?")
+    expect(page.locator("#labels-saved")).to_contain_text("Random sampling would need about")
+    expect(page.locator("#labels-saved")).to_contain_text("active learning used 6")
+    expect(page.locator("#stat-audit-labels")).to_have_text("50")
+    expect(page.locator("#helping-warnings")).to_contain_text(
+        "Active learning may be chasing unlabelable or out-of-scope items"
+    )
+    # Right below the learning curve.
+    curve = page.locator("#h-curve").bounding_box()
+    helping = page.locator("#h-helping").bounding_box()
+    assert helping["y"] > curve["y"]
+    assert page.locator("#h-stopping").bounding_box()["y"] > helping["y"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
     assert problems == []
 
 

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime
 
 import pytest
+from markupsafe import escape
 
+from labelwise.evaluation.labels_saved import RandomLabelsEstimate
 from labelwise.server.ui import dashboard as page
 from labelwise.service import dashboard, traffic, training
 from labelwise.service.dashboard import Dashboard, VersionPoint
+from labelwise.service.learning_health import labels_saved_text
 from labelwise.service.projects import ProjectStatus
 from labelwise.service.training import RetrainWorker
 from labelwise.store import TaskType
-from tests.server.ui.helpers import XSS_TEXT, simulated_run, ui_login
+from tests.server.ui.helpers import XSS_TEXT, helping_run, simulated_run, ui_login
 from tests.service.span_factory import label_items, make_span_project
 
 
@@ -161,7 +165,75 @@ def admin_view(client, world, project_id: int) -> str:
     return html
 
 
+def _estimate(**changes: object) -> RandomLabelsEstimate:
+    fields: dict[str, object] = {
+        "estimated": True,
+        "reason": None,
+        "model_labels": 1000,
+        "model_score": 0.8123,
+        "audit_labels": 120,
+        "random_labels": 4213.0,
+        "low": 3120.0,
+        "high": 6010.0,
+        "saving": 4.213,
+        "saving_low": 3.12,
+        "saving_high": 6.01,
+    }
+    fields.update(changes)
+    return RandomLabelsEstimate(**fields)  # type: ignore[arg-type]
+
+
+class TestHelpingView:
+    def test_the_numbers_are_ready_to_print(self):
+        view = page.helping_view(_board(labels_saved=_estimate()))
+        assert (view.point, view.interval) == ("4,200", "3,100–6,000")
+        assert (view.saving, view.saving_interval) == ("4.2×", "3.1–6.0×")
+        assert view.text is not None and view.text.startswith("Random sampling would need about")
+
+    def test_no_upper_bound(self):
+        view = page.helping_view(
+            _board(labels_saved=_estimate(high=math.inf, saving_high=math.inf))
+        )
+        assert (view.interval, view.saving_interval) == ("at least 3,100", "at least 3.1×")
+
+    def test_no_best_guess_leaves_the_interval(self):
+        view = page.helping_view(
+            _board(labels_saved=_estimate(random_labels=math.inf, high=math.inf, saving=None))
+        )
+        assert (view.point, view.interval, view.saving) == (None, "at least 3,100", None)
+
+    def test_nothing_estimated_yet(self):
+        view = page.helping_view(_board())
+        assert view.text is None and view.point is None
+        lacking = _estimate(estimated=False, audit_labels=10, audit_labels_needed=30)
+        view = page.helping_view(_board(labels_saved=lacking))
+        assert view.text == "Not enough random audit labels to say yet: 10 so far, 30 more needed."
+        assert view.point is None and view.interval is None
+
+
 class TestPage:
+    def test_the_helping_panel_shows_the_estimate_and_the_warnings(
+        self, client, world, session_factory, settings
+    ):
+        project_id = helping_run(world, session_factory, settings, skipped=15)
+        html = admin_view(client, world, project_id)
+        panel = html.split('id="h-helping"')[1].split("</section>")[0]
+        assert ">Is active learning helping?</h2>" in panel
+        with session_factory() as session:
+            estimate = dashboard.project_dashboard(session, project_id=project_id).labels_saved
+        assert estimate is not None and estimate.estimated
+        assert str(escape(labels_saved_text(estimate))) in panel
+        assert re.search(r'id="stat-audit-labels">50<', panel)
+        assert "Active learning may be chasing unlabelable or out-of-scope items" in panel
+        assert '<th scope="row">Actively chosen</th><td class="num">21</td>' in panel
+        assert "Class-mix drift per version" in panel
+
+    def test_the_helping_panel_before_any_model(self, client, world):
+        html = admin_view(client, world, world.project.id)
+        panel = html.split('id="h-helping"')[1].split("</section>")[0]
+        assert "No model version has estimated it yet" in panel
+        assert "No version has measured the class-mix drift yet." in panel
+
     def test_shows_the_run(self, client, factory, world, session_factory, settings):
         project_id = simulated_run(factory, world, session_factory, settings, audit=0.3)
         ui_login(client, world.admin.username)

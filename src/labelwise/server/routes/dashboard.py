@@ -14,7 +14,8 @@ router = APIRouter(prefix="/projects/{project_id}", tags=["dashboard"])
 @router.get("/dashboard", response_model=DashboardOut)
 def read_dashboard(session: SessionDep, access: ProjectAdmin) -> DashboardOut:
     """Progress, sampling bias, throughput, learning curve on the audit sample, pool
-    uncertainty per model version, stopping signals and recent jobs.
+    uncertainty per model version, stopping signals, recent jobs, and whether active
+    learning is helping: the labels it saved against random sampling, and failure signals.
 
     Project admins only: it shows each annotator's pace.
     """

@@ -7,6 +7,8 @@ draws the charts server-side (``charts``), so the page needs no script at all.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -15,6 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
+from labelwise.evaluation.labels_saved import RandomLabelsEstimate
 from labelwise.server.deps import SessionDep
 from labelwise.server.ui import charts
 from labelwise.server.ui.pages import UiProjectAdmin, render, session_csrf
@@ -28,6 +31,11 @@ from labelwise.service import (
     traffic,
 )
 from labelwise.service.dashboard import AnnotatorActivity, Dashboard, VersionPoint
+from labelwise.service.learning_health import (
+    ActiveLearningSignals,
+    about_labels,
+    labels_saved_text,
+)
 
 router = APIRouter(prefix="/ui/projects/{project_id}", include_in_schema=False)
 
@@ -92,6 +100,57 @@ class HistogramView:
     version: int
     label_count: int
     chart: Markup
+
+
+@dataclass(frozen=True)
+class HelpingView:
+    """The "is active learning helping?" panel: the sentence, the numbers behind it, and
+    the failure signals.
+
+    ``point``, ``interval``, ``saving`` and ``saving_interval`` are ready to print
+    ("4,200", "3,100–6,000", "4.2×", "3.1–6.0×"); None when there is no such number (no
+    best guess: the interval, "at least 3,100", is then the answer).
+    """
+
+    text: str | None
+    estimate: RandomLabelsEstimate | None
+    point: str | None
+    interval: str | None
+    saving: str | None
+    saving_interval: str | None
+    signals: ActiveLearningSignals
+
+
+def _interval(low: float | None, high: float | None, show: Callable[[float], str]) -> str | None:
+    """``low–high``; ``at least low`` without an upper bound; None without a lower end."""
+    if low is None or not math.isfinite(low):
+        return None
+    if high is None or not math.isfinite(high):
+        return f"at least {show(low)}"
+    return f"{show(low)}–{show(high)}"
+
+
+def helping_view(data: Dashboard) -> HelpingView:
+    """The labels-saved estimate and the signals, shaped for the page."""
+    estimate = data.labels_saved
+    point = interval = saving = saving_interval = None
+    if estimate is not None and estimate.estimated:
+        labels = estimate.random_labels
+        point = about_labels(labels) if labels is not None and math.isfinite(labels) else None
+        interval = _interval(estimate.low, estimate.high, about_labels)
+        if estimate.saving is not None and math.isfinite(estimate.saving):
+            saving = f"{estimate.saving:.1f}×"
+            ends = _interval(estimate.saving_low, estimate.saving_high, lambda x: f"{x:.1f}")
+            saving_interval = None if ends is None else f"{ends}×"
+    return HelpingView(
+        text=None if estimate is None else labels_saved_text(estimate),
+        estimate=estimate,
+        point=point,
+        interval=interval,
+        saving=saving,
+        saving_interval=saving_interval,
+        signals=data.signals,
+    )
 
 
 def progress_view(data: Dashboard) -> ProgressView:
@@ -296,6 +355,7 @@ def dashboard_page(
             "annotators": annotator_rows(data),
             "series": series,
             "curve": learning_curve(series, "span_f1" if spans else "accuracy"),
+            "helping": helping_view(data),
             "intent_series": intent_series,
             "intent_curve": learning_curve(intent_series) if intent_series else None,
             "histograms": histogram_views(data.versions),
