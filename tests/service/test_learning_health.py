@@ -21,28 +21,10 @@ from labelwise.service.learning_health import (
 )
 from labelwise.service.transactions import begin_write
 from labelwise.store import AnnotationKind, Item, TaskType
+from tests.service.estimates import an_estimate as estimate
 from tests.service.pool_factory import make_project, make_user
 
 LABEL, SKIP, FLAG = AnnotationKind.LABEL, AnnotationKind.SKIP, AnnotationKind.FLAG
-
-
-def estimate(**changes: object) -> RandomLabelsEstimate:
-    fields: dict[str, object] = {
-        "estimated": True,
-        "reason": None,
-        "model_labels": 1000,
-        "model_score": 0.8123,
-        "audit_labels": 120,
-        "scored_on": "evaluation set",
-        "random_labels": 4213.0,
-        "low": 3120.0,
-        "high": 6010.0,
-        "saving": 4.213,
-        "saving_low": 3.12,
-        "saving_high": 6.01,
-    }
-    fields.update(changes)
-    return RandomLabelsEstimate(**fields)  # type: ignore[arg-type]
 
 
 class TestLabelsSavedText:

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 import pytest
 from markupsafe import escape
 
-from labelwise.evaluation.labels_saved import RandomLabelsEstimate
 from labelwise.server.ui import dashboard as page
 from labelwise.service import dashboard, traffic, training
 from labelwise.service.dashboard import Dashboard, VersionPoint
@@ -18,6 +17,7 @@ from labelwise.service.projects import ProjectStatus
 from labelwise.service.training import RetrainWorker
 from labelwise.store import TaskType
 from tests.server.ui.helpers import XSS_TEXT, helping_run, simulated_run, ui_login
+from tests.service.estimates import an_estimate as _estimate
 from tests.service.span_factory import label_items, make_span_project
 
 
@@ -163,24 +163,6 @@ def admin_view(client, world, project_id: int) -> str:
     assert response.status_code == 200, response.text
     html: str = response.text
     return html
-
-
-def _estimate(**changes: object) -> RandomLabelsEstimate:
-    fields: dict[str, object] = {
-        "estimated": True,
-        "reason": None,
-        "model_labels": 1000,
-        "model_score": 0.8123,
-        "audit_labels": 120,
-        "random_labels": 4213.0,
-        "low": 3120.0,
-        "high": 6010.0,
-        "saving": 4.213,
-        "saving_low": 3.12,
-        "saving_high": 6.01,
-    }
-    fields.update(changes)
-    return RandomLabelsEstimate(**fields)  # type: ignore[arg-type]
 
 
 class TestHelpingView:
