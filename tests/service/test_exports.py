@@ -61,7 +61,10 @@ def test_export_writes_one_row_per_live_label_with_every_column(session, labeled
     project, rows = labeled
     # Provenance on one label, an undone label and a skip: only live labels are exported.
     begin_write(session)
-    version = ModelVersion(project_id=project.id, version=3, label_count=30)
+    learner = "LogisticRegression(C=10.0, max_iter=1000) on minilm features"
+    version = ModelVersion(
+        project_id=project.id, version=3, label_count=30, metrics={"learner": learner}
+    )
     session.add(version)
     session.flush()
     first = session.scalar(select(Annotation).order_by(Annotation.id))
@@ -87,6 +90,9 @@ def test_export_writes_one_row_per_live_label_with_every_column(session, labeled
         "margin",
         0.25,
     )
+    # The learner whose ranking served it; labels no model ranked name none.
+    assert out[0]["chosen_by"] == learner
+    assert {r["chosen_by"] for r in out[1:]} == {None}
     assert out[0]["seconds_spent"] == 4.5
     assert out[0]["meta"] == {"id": 0}
     assert datetime.fromisoformat(out[0]["created_at"]).utcoffset() == timedelta(0)

@@ -51,6 +51,10 @@ def test_a_retrain_publishes_a_version_with_metrics_and_an_artifact(
     versions = training.list_model_versions(session, project_id=project.id)
     assert [v.version for v in versions] == [1]
     assert versions[0].metrics["labeled_items"] == 8
+    # What chose the queue, on one line, for the export's chosen_by column.
+    assert versions[0].metrics["learner"] == (
+        "LogisticRegression(C=10.0, max_iter=1000) on tfidf features"
+    )
     # The whole model (TF-IDF vocabulary and coefficients) in the version's folder.
     folder = tmp_path / "projects" / str(project.id) / "models" / "v1"
     assert versions[0].artifact_path == str(folder)
@@ -134,6 +138,8 @@ def test_committee_strategies_get_a_committee(session, session_factory, setup, t
     training.RetrainWorker(session_factory, data_dir=tmp_path).run_pending()
     served = queue.lease_next(session, project_id=project.id, annotator=owner)
     assert served.strategy.startswith("VoteEntropy")
+    version = training.list_model_versions(session, project_id=project.id)[-1]
+    assert version.metrics["learner"].startswith("committee of 5 x LogisticRegression(")
 
 
 def test_wilson_interval_known_values():

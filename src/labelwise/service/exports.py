@@ -4,7 +4,9 @@ Columns: ``annotation_id``, ``item_id``, ``position``, ``text``, ``label`` (a na
 list of names in multi-label projects; ``|``-joined in CSV), ``source``, ``annotator``
 (the username) and ``annotator_id`` (the user's own id, stable across renames),
 ``created_at`` (ISO 8601, UTC), ``seconds_spent``, ``model_version``, ``strategy``,
-``query_score``, ``is_audit`` (the item belongs to the audit sample: its labels measure
+``chosen_by`` (the learner and features of the model version whose ranking served the
+item: actively chosen labels suit the model that chose them, and may help another model
+less; empty for items no model ranked), ``query_score``, ``is_audit`` (the item belongs to the audit sample: its labels measure
 the model and are never trained on) and ``meta`` (the item's metadata: an object in
 JSONL, a JSON string in CSV and Parquet, where one column type must fit every item).
 With ``include_undone`` an ``undone_at`` column is added. With ``include={"skips",
@@ -50,6 +52,7 @@ COLUMNS = (
     "seconds_spent",
     "model_version",
     "strategy",
+    "chosen_by",
     "query_score",
     "is_audit",
     "meta",
@@ -83,6 +86,7 @@ class LabeledRow:
     seconds_spent: float | None
     model_version: int | None
     strategy: str | None
+    chosen_by: str | None
     query_score: float | None
     is_audit: bool
     meta: dict[str, Any]
@@ -139,7 +143,8 @@ def list_labels(
     project = _project(session, project_id)
     query = _labels_query(project_id, include_undone=False, kinds=()).offset(offset).limit(limit)
     task = task_of(project)
-    return [_row(tuple(values), task) for values in session.execute(query)]
+    learners = _learners(session, project_id)
+    return [_row(tuple(values), task, learners) for values in session.execute(query)]
 
 
 def export_labels(
@@ -188,8 +193,9 @@ def export_labels(
     task = task_of(project)
     decisions = bool(kinds)
     query = _labels_query(project_id, include_undone=include_undone, kinds=kinds)
+    learners = _learners(session, project_id)
     result = session.execute(query.execution_options(yield_per=_CHUNK))
-    rows = (_row(tuple(values), task) for values in result)
+    rows = (_row(tuple(values), task, learners) for values in result)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(handle)
@@ -257,6 +263,7 @@ def _labels_query(
             Annotation.seconds_spent,
             ModelVersion.version,
             Annotation.strategy,
+            Annotation.model_version_id,
             Annotation.query_score,
             Item.is_audit,
             Item.meta,
@@ -283,7 +290,22 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _row(values: tuple[Any, ...], task: Task) -> LabeledRow:
+def _learners(session: Session, project_id: int) -> dict[int, str]:
+    """What chose each model version's queue, by version id (versions trained before the
+    worker recorded it have none). Read once per export: a JSON field per row would
+    carry every version's metrics along."""
+    return {
+        version_id: str(metrics["learner"])
+        for version_id, metrics in session.execute(
+            select(ModelVersion.id, ModelVersion.metrics).where(
+                ModelVersion.project_id == project_id
+            )
+        )
+        if isinstance(metrics, dict) and metrics.get("learner")
+    }
+
+
+def _row(values: tuple[Any, ...], task: Task, learners: dict[int, str]) -> LabeledRow:
     (
         annotation_id,
         item_id,
@@ -297,6 +319,7 @@ def _row(values: tuple[Any, ...], task: Task) -> LabeledRow:
         seconds_spent,
         model_version,
         strategy,
+        model_version_id,
         query_score,
         is_audit,
         meta,
@@ -318,6 +341,9 @@ def _row(values: tuple[Any, ...], task: Task) -> LabeledRow:
         seconds_spent=seconds_spent,
         model_version=model_version,
         strategy=strategy,
+        # The strategy names the ranking that served the item; random audit items
+        # were served at random whatever the model.
+        chosen_by=None if is_audit or strategy is None else learners.get(model_version_id),
         query_score=query_score,
         is_audit=bool(is_audit),
         meta=meta or {},
@@ -371,6 +397,7 @@ def _parquet_schema(names: list[str], *, task: Task) -> Any:
         "seconds_spent": pa.float64(),
         "model_version": pa.int64(),
         "strategy": pa.string(),
+        "chosen_by": pa.string(),
         "query_score": pa.float64(),
         "is_audit": pa.bool_(),
         "meta": pa.string(),

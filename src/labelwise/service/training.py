@@ -813,6 +813,9 @@ def train_and_rank(pool: Pool, snapshot: Snapshot) -> Outcome:
     metrics: dict[str, Any] = {
         "labeled_items": int(len(snapshot.positions)),
         "classes_seen": len(distinct),
+        # Exports name it beside each label this version's ranking served
+        # (``chosen_by``): another model trained on those labels may gain less.
+        "learner": learner_text(learner, settings.features),
         "fit_seconds": round(fit_seconds, 4),
         "query_seconds": round(query_seconds, 4),
         "pool_size": len(pool),
@@ -835,6 +838,17 @@ def train_and_rank(pool: Pool, snapshot: Snapshot) -> Outcome:
         metrics=metrics,
         model=model,
     )
+
+
+def learner_text(learner: Any, features: str) -> str:
+    """The learner on one line, without its class list (a hundred intents would bury it):
+    ``LogisticRegression(C=10.0, max_iter=1000) on minilm features``, or ``committee of 5
+    x ...`` around it."""
+    prefix = ""
+    if isinstance(learner, Committee):
+        prefix, learner = f"committee of {learner.n_members} x ", learner.learner
+    estimator = getattr(learner, "estimator", learner)
+    return f"{prefix}{' '.join(repr(estimator).split())} on {features} features"
 
 
 def labels_saved(

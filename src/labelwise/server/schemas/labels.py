@@ -25,6 +25,8 @@ class LabelOut(BaseModel):
     seconds_spent: float | None
     model_version: int | None
     strategy: str | None
+    #: The learner and features of the model version whose ranking served the item.
+    chosen_by: str | None = None
     query_score: float | None
     meta: dict[str, Any]
 
