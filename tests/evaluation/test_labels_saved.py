@@ -132,6 +132,12 @@ def test_too_few_audit_labels_say_how_many_more_are_needed():
     assert result.random_labels is None
 
 
+def test_no_score_to_compare_is_said_so():
+    result = estimate(math.nan, train_on_eval=False)
+    assert not result.estimated and "no held-out score" in (result.reason or "")
+    assert result.to_dict()["model_score"] is None
+
+
 def test_classes_raise_the_labels_needed():
     result = estimate(0.8, train_on_eval=False, n_classes=300)
     assert not result.estimated

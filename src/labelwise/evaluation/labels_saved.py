@@ -268,6 +268,16 @@ def estimate_random_labels(
     eval_y = list(eval_labels) if with_eval and eval_labels is not None else []
     if with_eval and len(eval_y) != _n_rows(eval_features):
         raise ValueError(f"{_n_rows(eval_features)} evaluation rows but {len(eval_y)} labels.")
+    if not math.isfinite(model_score):
+        return RandomLabelsEstimate(
+            estimated=False,
+            reason="The model has no held-out score yet to compare random sampling with.",
+            model_labels=int(model_labels),
+            model_score=float(model_score),
+            audit_labels=m,
+            scored_on="evaluation set" if with_eval else "audit sample",
+            level=level,
+        )
     rng = check_random_state(random_state)
     prior = dict(class_prior) if class_prior else None
     audit_only = _RandomSample.of(
