@@ -82,6 +82,10 @@ EVAL_SETS = {
     "test": "eval = the test split",
     "pool": "eval = 20% of train held out",
 }
+#: The settings a project with each evaluation set runs: a slice of the pool may train the
+#: curve (``evaluation_like_pool``); for a test split from elsewhere the default (audit only)
+#: and, to show what it costs, the setting wrongly on.
+SERVER_MODES = {"pool": [True], "test": [False, True]}
 #: Share of the train split held out as the evaluation set under ``--eval-sets pool``.
 HELD_OUT = 0.2
 
@@ -179,6 +183,7 @@ def run_seed(
     y_test: list[str],
     schema: LabelSchema,
     truth: TrueCurve,
+    modes: list[bool],
     args: argparse.Namespace,
 ) -> list[dict[str, Any]]:
     rng = np.random.default_rng([seed, 0xA0D17])
@@ -199,7 +204,7 @@ def run_seed(
             true_labels = truth.labels_for(score)
             # As the server does: the pool's class mix is the model's predicted classes.
             mix = Counter(str(c) for c in model.predict(X))
-            for share, train_on_eval in [(s, t) for s in shares for t in args.modes]:
+            for share, train_on_eval in [(s, t) for s in shares for t in modes]:
                 items = _audit_items(audit, share, served, active, n_pool, seed)
                 t0 = time.perf_counter()
                 estimate = estimate_random_labels(
@@ -391,7 +396,11 @@ def markdown(summary: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         "runs; the truth is the label count where the data set's random curve (mean of "
         f"{meta['truth_draws']} random orders of the whole pool) reaches the run's test accuracy. "
         f"Targets: truth inside the interval in >= {TARGET_COVERAGE:.0%} of checkpoints, point "
-        f"within +-{TARGET_ERROR:.0%}.",
+        f"within +-{TARGET_ERROR:.0%}. *Curve trained on*: `audit only` is a project's default; "
+        "`audit + evaluation set` a project that sets `evaluation_like_pool` (its evaluation set "
+        "drawn from the pool's source), still checked against the audit sample. The evaluation "
+        "set is 20% of the train split held out (like the pool) or the data set's test split "
+        "(not like it: there the setting is wrongly on, to show what that costs).",
         "",
         "| data | audit share | curve trained on | checkpoints | estimated | truth inside (all checkpoints) | inside (estimated) | point within ±25% | median abs. error | exact-curve fit: median abs. error | exact-curve within ±25% |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
@@ -441,9 +450,11 @@ def main() -> None:
     parser.add_argument(
         "--modes",
         type=lambda s: [{"audit+eval": True, "audit": False}[x] for x in s.split(",")],
-        default=[True],
-        help="which random labels may train the curve: audit+eval (the server's way: the "
-        "evaluation set's too, when it is like the pool), audit; comma-separated",
+        default=None,
+        help="which random labels may train the curve: audit+eval (a project with "
+        "evaluation_like_pool set), audit (the default setting); comma-separated. Default: "
+        "audit+eval for the pool slice, which is like the pool; both for the test split, to "
+        "show what setting it wrongly costs",
     )
     parser.add_argument(
         "--eval-sets",
@@ -497,10 +508,19 @@ def main() -> None:
                 flush=True,
             )
             for seed in range(args.seeds):
-                rows.extend(run_seed(name, seed, X, y, X_eval, y_eval, schema, truth, args))
+                modes = args.modes if args.modes is not None else SERVER_MODES[source]
+                rows.extend(run_seed(name, seed, X, y, X_eval, y_eval, schema, truth, modes, args))
+    command = "python benchmarks/live_savings.py " + " ".join(sys.argv[1:])
+    earlier = args.out / "live_savings.json"
+    seconds = time.perf_counter() - started
+    if args.append and earlier.exists():
+        before = json.loads(earlier.read_text())
+        rows = before["checkpoints"] + rows
+        command = f"{before['meta']['command']}; then {command}"
+        seconds += before["meta"]["seconds"]
     summary = summarize(rows)
     meta = {
-        "command": "python benchmarks/live_savings.py " + " ".join(sys.argv[1:]),
+        "command": command,
         "init": args.init,
         "batch": args.batch,
         "seeds": args.seeds,
@@ -509,7 +529,7 @@ def main() -> None:
         "budget": args.budget,
         "truth_draws": args.truth_draws,
         "machine": f"{platform.machine()}, {platform.python_version()}",
-        "seconds": time.perf_counter() - started,
+        "seconds": seconds,
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "live_savings.json").write_text(

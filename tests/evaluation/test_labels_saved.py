@@ -98,7 +98,7 @@ def test_the_evaluation_set_trains_the_curve_when_it_is_like_the_pool():
     # Evaluation items learned like audit items (bonus 1): the check passes, and the
     # curve reaches far further, so the answer is nearer the truth.
     target = float(CURVE.score_at(3000))
-    result = estimate(target)
+    result = estimate(target, train_on_eval=True)
     assert result.eval_shift is not None and result.eval_shift <= MAX_EVAL_SHIFT
     assert result.random_sample > 400
     assert result.largest_subset > 400
@@ -106,10 +106,18 @@ def test_the_evaluation_set_trains_the_curve_when_it_is_like_the_pool():
     assert result.random_labels == pytest.approx(3000, rel=0.2)
 
 
+def test_by_default_only_audit_labels_train_the_curve():
+    # Where the evaluation set came from is the project's to say; unchecked, it is unsafe.
+    result = estimate(float(CURVE.score_at(2000)))
+    assert result.random_sample == 400 and result.eval_shift is None
+
+
 def test_an_evaluation_set_unlike_the_pool_does_not_train_the_curve():
     # Each evaluation item teaches as much as four audit items: a curve trained on them
     # would promise random labels far cheaper than random pool labels are.
-    result = estimate(float(CURVE.score_at(2000)), learner=CurveLearner(bonus=4.0))
+    result = estimate(
+        float(CURVE.score_at(2000)), learner=CurveLearner(bonus=4.0), train_on_eval=True
+    )
     assert result.eval_shift is not None and result.eval_shift > MAX_EVAL_SHIFT
     assert result.random_sample == 400
     assert covers(result, 2000)

@@ -1,15 +1,16 @@
 from __future__ import annotations
 
+import json
 import math
 from datetime import UTC, datetime
 
 import pytest
 
-from labelwise.evaluation.labels_saved import MIN_AUDIT_LABELS
-from labelwise.service import dashboard, projects, queue, training
+from labelwise.evaluation.labels_saved import MAX_EVAL_SHIFT, MIN_AUDIT_LABELS
+from labelwise.service import dashboard, importing, projects, queue, training
 from labelwise.service.dashboard import VersionPoint, stopping_signals
 from labelwise.service.learning_health import labels_saved_text
-from tests.service.pool_factory import label_with_audit, make_project, make_user
+from tests.service.pool_factory import INTENTS, label_with_audit, make_project, make_user
 
 
 def label_n(session, project, user, truth, n, *, seconds=2.0):
@@ -147,3 +148,37 @@ def test_with_enough_audit_labels_the_estimate_appears(session, session_factory,
     # The version also recorded how far its labels' classes are from the pool's predictions.
     assert [p.version for p in board.signals.drift] == [1]
     assert 0 <= board.signals.drift[0].class_mix_drift <= 1
+
+
+@pytest.mark.parametrize("like_pool", [False, True])
+def test_the_evaluation_set_trains_the_random_curve_only_when_the_project_says_it_is_like_the_pool(
+    session, session_factory, tmp_path, like_pool
+):
+    owner = make_user(session, "owner")
+    project, truth = make_project(
+        session,
+        owner,
+        copies=8,
+        settings={"audit_fraction": 0.2, "evaluation_like_pool": like_pool},
+    )
+    # Held-out phrasings of the same intents, imported as the evaluation set.
+    rows = [
+        {"text": f"{phrase} please, held out {k}", "label": intent}
+        for intent, phrases in INTENTS.items()
+        for phrase in phrases
+        for k in range(3)
+    ]
+    path = tmp_path / "eval.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    importing.import_items(session, project_id=project.id, path=path, user=owner, evaluation=True)
+    label_with_audit(session, project, owner, truth, n_audit=50, n_trained=6)
+    training.RetrainWorker(session_factory, data_dir=tmp_path).run_pending()
+    estimate = dashboard.project_dashboard(session, project_id=project.id).labels_saved
+    assert estimate is not None and estimate.scored_on == "evaluation set"
+    if like_pool:
+        # Checked against the audit sample, and here as alike as the pool's own phrasings.
+        assert estimate.eval_shift is not None
+        assert abs(estimate.eval_shift) <= MAX_EVAL_SHIFT
+        assert estimate.random_sample == 50 + len(rows)
+    else:
+        assert estimate.eval_shift is None and estimate.random_sample == 50

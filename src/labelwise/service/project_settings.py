@@ -68,6 +68,14 @@ class ProjectSettings(BaseModel):
     audit_fraction : float
         Share of ``next`` calls served at random from a held-out audit sample, never
         trained on: its accuracy is an unbiased estimate.
+    evaluation_like_pool : bool
+        The evaluation set was drawn at random from the same source as the pool (say, a
+        held-out slice of the same export). Its labels may then train the random-sampling
+        curve of the dashboard's labels-saved estimate beside the audit labels, which
+        carries that curve much further; an evaluation set from elsewhere (another
+        collection round, a benchmark's test split) teaches its own quirks and would make
+        random labels look cheaper than they are. Checked against the audit sample even
+        when set.
     regularization : float
         Inverse regularization ``C`` of the logistic regression.
     near_duplicate_cosine : float
@@ -118,6 +126,7 @@ class ProjectSettings(BaseModel):
     lease_seconds: int = Field(default=600, ge=1, le=MAX_LEASE_SECONDS)
     overlap: int = Field(default=1, ge=1, le=10)
     audit_fraction: float = Field(default=DEFAULT_AUDIT_FRACTION, ge=0.0, le=0.5)
+    evaluation_like_pool: bool = False
     regularization: float = Field(default=10.0, gt=0, le=1e6, allow_inf_nan=False)
     # 0.9 (MiniLM cosine): variants of one request group ("what is my balance" and
     # "...?!" 0.93, "hi there" and "hi there!" 0.91), distinct requests that share words

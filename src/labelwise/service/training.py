@@ -913,6 +913,7 @@ def labels_saved(
             model_labels=model_labels,
             eval_features=pool.rows(snapshot.evaluation) if with_eval else None,
             eval_labels=snapshot.evaluation_values if with_eval else None,
+            train_on_eval=snapshot.settings.evaluation_like_pool,
             class_prior=None if task.schema.multilabel or not class_prior else class_prior,
             pool_size=len(pool),
             scorer=scorer,

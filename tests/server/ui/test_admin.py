@@ -72,6 +72,23 @@ class TestSettings:
         saved = _settings(session_factory, pid)
         assert (saved["strategy"], saved["retrain_every"]) == ("entropy", 25)
 
+    def test_the_evaluation_set_is_said_to_be_like_the_pool_from_a_choice(
+        self, client, world, session_factory
+    ):
+        csrf = ui_login(client, world.admin.username)
+        pid = world.project.id
+        page = client.get(f"/ui/projects/{pid}/manage").text
+        assert '<select name="evaluation_like_pool">' in page
+        response = client.post(
+            f"/ui/projects/{pid}/manage/settings",
+            data={"csrf_token": csrf, "evaluation_like_pool": "true"},
+            follow_redirects=False,
+        )
+        assert response.status_code == 303
+        assert _settings(session_factory, pid)["evaluation_like_pool"] is True
+        page = client.get(f"/ui/projects/{pid}/manage").text
+        assert "<option selected>true</option>" in page
+
     def test_a_bad_value_is_named_and_nothing_changes(self, client, world, session_factory):
         csrf = ui_login(client, world.admin.username)
         pid = world.project.id
