@@ -296,7 +296,9 @@ def _row(
     error = None
     if given and math.isfinite(truth):
         inside = bool(estimate.low <= truth <= estimate.high)  # type: ignore[operator]
-        error = estimate.random_labels / truth - 1  # type: ignore[operator]
+        # No point ("at least ``low``") has no error to count.
+        point = float(estimate.random_labels)  # type: ignore[arg-type]
+        error = point / truth - 1 if math.isfinite(point) else None
     elif given:
         inside = bool(estimate.high == math.inf or estimate.beyond_pool)
     return {
@@ -471,6 +473,12 @@ def main() -> None:
         "--cache-dir", type=Path, default=Path.home() / ".cache" / "labelwise" / "embeddings"
     )
     parser.add_argument("--out", type=Path, default=HERE / "results")
+    parser.add_argument(
+        "--append",
+        action="store_true",
+        help="add this run's checkpoints to the results already in --out (another data set "
+        "or setting) and summarise them all",
+    )
     args = parser.parse_args()
     if (
         (args.start - args.init) % args.batch
