@@ -204,6 +204,22 @@ def _accuracy_of_sets(model: Any, features: Any, labels: list[list[str]]) -> flo
     return float(np.mean([[p] == t for p, t in zip(predicted, labels, strict=True)]))
 
 
+def test_pool_classes_no_random_label_names_do_not_rule_out_the_curve():
+    # The pool's mix names a class the audit sample never drew: subsets follow the mix
+    # of the classes they can draw, and the curve still spans the audit sample.
+    prior = {"0": 25.0, "1": 25.0, "2": 25.0, "3": 25.0, "never drawn": 40.0}
+    result = estimate(float(CURVE.score_at(3000)), train_on_eval=True, class_prior=prior)
+    assert result.estimated and result.largest_subset >= 2000
+
+
+def test_audit_labels_alone_keep_their_own_mix():
+    # They are a random sample of the pool already; a predicted mix that disagrees with
+    # them (say, one class three times as common) must not shrink the subsets.
+    prior = {"0": 75.0, "1": 25.0, "2": 25.0, "3": 25.0}
+    result = estimate(float(CURVE.score_at(2000)), train_on_eval=False, class_prior=prior)
+    assert result.largest_subset == 400
+
+
 def test_the_dict_round_trips_and_is_json_safe():
     result = estimate(float(CURVE.score_at(2000)), train_on_eval=False)
     unbounded = RandomLabelsEstimate(

@@ -327,7 +327,11 @@ def estimate_random_labels(
             f"({MIN_RANDOM_PER_CLASS} per class for {classes:,} classes, at least "
             f"{MIN_AUDIT_LABELS}).",
         )
-    sizes, scores, largest = _random_curve(learner, sample, scorer, prior, n_subsets, rng)
+    # Audit items are a random sample of the pool: their class mix already is the pool's,
+    # and holding them to the predicted mix would only shrink the subsets. The mix is for
+    # evaluation labels, whose own mix may be another.
+    mix = prior if sample.n_train > m else None
+    sizes, scores, largest = _random_curve(learner, sample, scorer, mix, n_subsets, rng)
     if np.unique(sizes).size < 3:
         return _lacking(base, need, "The random labels hold too few of at least two classes.")
     means = [(int(n), float(np.mean(scores[sizes == n]))) for n in np.unique(sizes)]
@@ -529,12 +533,20 @@ def _eval_shift(
 
 
 def _largest_subset(y: NDArray[Any], prior: dict[str, float] | None) -> int:
-    """The largest subset of ``y`` that can follow ``prior`` to within the slack."""
+    """The largest subset of ``y`` that can follow ``prior`` to within the slack.
+
+    Only the classes the random labels hold can be drawn, so the prior is renormalised
+    over them (``_draw`` does the same); a class the pool has but no random label names
+    would otherwise rule out every size.
+    """
     if prior is None:
         return int(y.size)
     available = Counter(y.tolist())
-    total = sum(prior.values())
-    shares = {c: w / total for c, w in prior.items() if w > 0}
+    weights = {c: w for c, w in prior.items() if w > 0 and available.get(c, 0) > 0}
+    if not weights:
+        return int(y.size)
+    total = sum(weights.values())
+    shares = {c: w / total for c, w in weights.items()}
 
     def short(n: int) -> float:
         return sum(max(n * p - available.get(c, 0), 0.0) for c, p in shares.items())
