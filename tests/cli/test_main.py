@@ -77,6 +77,14 @@ def test_simulate_lists_every_strategy_without_importing_them():
     assert list(STRATEGY_NAMES) == list(STRATEGIES)
 
 
+def test_simulate_defaults_are_the_recipes():
+    from labelwise.cli.simulate import DEFAULT_FEATURES, DEFAULT_STRATEGIES
+    from labelwise.recipes import classification
+
+    assert DEFAULT_FEATURES["classification"] == classification.DEFAULT_FEATURES
+    assert DEFAULT_STRATEGIES["classification"] == f"{classification.DEFAULT_STRATEGY},random"
+
+
 @pytest.mark.parametrize("port", ["0", "99999", "-1"])
 def test_a_port_out_of_range_is_refused_in_one_line(port):
     result = CliRunner().invoke(app, ["serve", "--port", port])

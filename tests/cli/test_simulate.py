@@ -28,7 +28,10 @@ def write_jsonl(path, rows):
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
 
 
+@pytest.mark.embeddings
 def test_simulate_on_a_clinc_slice_writes_every_output(clinc_slice, tmp_path):
+    # The defaults: the recipe (MiniLM beside TF-IDF, zero-shot start, class-balanced
+    # margin) against random sampling.
     train, test = clinc_slice
     write_jsonl(
         tmp_path / "train.jsonl",
@@ -47,8 +50,6 @@ def test_simulate_on_a_clinc_slice_writes_every_output(clinc_slice, tmp_path):
             str(tmp_path / "train.jsonl"),
             "--test",
             str(tmp_path / "test.jsonl"),
-            "--strategy",
-            "margin,random",
             "--init",
             "24",
             "--batch",
@@ -64,7 +65,11 @@ def test_simulate_on_a_clinc_slice_writes_every_output(clinc_slice, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "labels to target" in result.output
-    assert "Seeds: each seed draws its own random seed set." in " ".join(result.output.split())
+    assert (
+        "Seeds: random sampling draws its own random seed set; the others' seed set: 10% "
+        "drawn at random under the seed, the rest by the zero-shot cold start."
+        in " ".join(result.output.split())
+    )
     # Not a terminal: progress comes as plain lines, the last one always (3 points x 2 x 2).
     assert "simulating: 12/12 random seed 1: 120 labels, accuracy " in result.output
     assert "Stopping criteria" in result.output and "StabilizingPredictions" in result.output
@@ -78,7 +83,8 @@ def test_simulate_on_a_clinc_slice_writes_every_output(clinc_slice, tmp_path):
     run = json.loads((out / "run.json").read_text())
     assert summary["run"] == run
     assert run["version"] == __version__
-    assert run["options"]["budget"] == 120 and run["options"]["features"] == "tfidf"
+    assert run["options"]["budget"] == 120 and run["options"]["features"] == "minilm+tfidf"
+    assert run["options"]["cold_start"] == "zero-shot" and run["options"]["class_balanced"]
     data = tmp_path / "train.jsonl"
     assert run["files"]["data"] == {
         "path": str(data.resolve()),
@@ -88,7 +94,11 @@ def test_simulate_on_a_clinc_slice_writes_every_output(clinc_slice, tmp_path):
     assert set(run["files"]) == {"data", "test"}
     assert run["learner"]["class"] == "ProbabilisticClassifier"
     assert run["learner"]["params"]["estimator"]["params"]["C"] == 10.0
-    assert run["arms"]["margin"]["strategy"].startswith("MarginSampling(")
+    assert run["arms"]["margin"]["strategy"].startswith("ClassBalanced(MarginSampling(")
+    assert run["arms"]["margin"]["cold_start"].startswith("ZeroShotSeedSet(")
+    # Random sampling is the plain baseline: no wrapper, no cold start.
+    assert run["arms"]["random"]["strategy"].startswith("RandomSampling(")
+    assert run["arms"]["random"]["cold_start"] is None
 
 
 def test_bad_row_is_reported_with_file_line_and_field(tmp_path):
@@ -148,6 +158,8 @@ def test_cold_start_self_training_dedup_and_committee_options(clinc_slice, tmp_p
             "72",
             "--seeds",
             "1",
+            "--features",
+            "tfidf",
             "--cold-start",
             "representative",
             "--self-training",
@@ -164,8 +176,9 @@ def test_cold_start_self_training_dedup_and_committee_options(clinc_slice, tmp_p
     assert max(p["n_labels"] for p in curves) == 72
     # A deterministic start still differs per seed: the table says how.
     assert (
-        "Seeds: each seed's seed set: 10% drawn at random under the seed, the rest by the "
-        "representative cold start." in " ".join(result.output.split())
+        "Seeds: random sampling draws its own random seed set; the others' seed set: 10% "
+        "drawn at random under the seed, the rest by the representative cold start."
+        in " ".join(result.output.split())
     )
     # Each arm's wrappers, learner and cold start are on record.
     arms = json.loads((out / "run.json").read_text())["arms"]
@@ -175,6 +188,9 @@ def test_cold_start_self_training_dedup_and_committee_options(clinc_slice, tmp_p
     assert arms["bald"]["learner"]["class"] == "Committee"
     assert arms["margin"]["learner"]["class"] == "SelfTrainingClassifier"
     assert arms["margin"]["cold_start"].startswith("RepresentativeSeedSet(method=")
+    assert arms["random"]["cold_start"] is None and arms["random"]["learner"]["class"] == (
+        "ProbabilisticClassifier"
+    )
 
 
 def test_expected_error_reduction_runs_deduplicated(clinc_slice, tmp_path, monkeypatch):

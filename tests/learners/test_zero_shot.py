@@ -53,6 +53,19 @@ def test_cosine_not_dot_product_and_columns_follow_classes() -> None:
     np.testing.assert_allclose(proba, expected, rtol=1e-10)
 
 
+def test_columns_pick_the_embedding_out_of_wider_sparse_features() -> None:
+    # MiniLM first, TF-IDF after it (ConcatenatedFeaturizer): only the first block counts.
+    X = np.array([[1.0, 0.0, 9.0, 0.0], [0.0, 0.5, 0.0, 9.0]])
+    plain = two_class(temperature=0.5).predict_proba(X[:, :2])
+    sliced = two_class(temperature=0.5, columns=slice(0, 2))
+    np.testing.assert_array_equal(sliced.predict_proba(sp.csr_matrix(X)), plain)
+    np.testing.assert_array_equal(sliced.predict_proba(X), plain)
+    with pytest.raises(TypeError, match="'columns' parameter .* must be a slice"):
+        two_class(columns=[0, 1]).predict_proba(X)
+    with pytest.raises(ValueError, match=r"shape \(n_samples, 2\)"):
+        two_class(columns=slice(0, 3)).predict_proba(X)
+
+
 def test_rows_sum_to_one() -> None:
     rng = np.random.default_rng(0)
     labels = rng.normal(size=(7, 5))

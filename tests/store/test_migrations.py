@@ -1,4 +1,5 @@
-"""Migration 0005 (intents_entities, projects.entity_types) up and down, on both back ends."""
+"""Migrations that change stored rows, up and down, on both back ends: 0005 (intents_entities,
+projects.entity_types) and 0012 (class_balanced written into stored settings)."""
 
 from __future__ import annotations
 
@@ -71,3 +72,40 @@ def test_0005_adds_the_task_and_the_column_and_downgrades_back(at_0004: Engine) 
     assert "entity_types" not in {c["name"] for c in inspect(engine).get_columns("projects")}
     with pytest.raises(IntegrityError):
         _insert(engine, "refused again", "intents_entities")
+
+
+@pytest.fixture
+def at_0011(engine: Engine) -> Iterator[Engine]:
+    downgrade_database(engine, "0011")
+    try:
+        yield engine
+    finally:
+        with write_engine(engine).begin() as conn:
+            conn.execute(text("DELETE FROM projects"))
+        upgrade_database(engine)
+
+
+def _settings(engine: Engine) -> dict[str, dict[str, object]]:
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT name, settings FROM projects ORDER BY id")).all()
+    return {name: value if isinstance(value, dict) else json.loads(value) for name, value in rows}
+
+
+def test_0012_keeps_stored_projects_ranking_as_they_did(at_0011: Engine) -> None:
+    engine = at_0011
+    _insert(engine, "old", "single_label")
+    with write_engine(engine).begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO projects (name, task, labels, settings, guidelines, created_at) VALUES "
+                "('chose', 'single_label', '[\"a\"]', '{\"class_balanced\": true}', '', "
+                "CURRENT_TIMESTAMP)"
+            )
+        )
+    upgrade_database(engine, "0012")
+    assert _settings(engine) == {
+        "old": {"class_balanced": False},
+        "chose": {"class_balanced": True},
+    }
+    downgrade_database(engine, "0011")
+    assert _settings(engine) == {"old": {}, "chose": {}}

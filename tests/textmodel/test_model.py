@@ -12,7 +12,7 @@ from sklearn.linear_model import SGDClassifier
 
 import labelwise
 from labelwise import ModelFileError, TextModel, load_model
-from labelwise.features import SentenceEmbedder, TfidfFeaturizer
+from labelwise.features import ConcatenatedFeaturizer, SentenceEmbedder, TfidfFeaturizer
 from labelwise.learners import Committee, ProbabilisticClassifier
 from labelwise.learners.crf import BaggedCRF, CRFTagger
 from labelwise.recipes import training_tags
@@ -102,6 +102,31 @@ class TestProbabilitiesEqualTheLearners:
         np.testing.assert_array_equal(
             loaded.predict_proba(NEW), learner.predict_proba(embedder.transform(NEW))
         )
+
+    def test_minilm_beside_tfidf_keeps_both_parts_and_their_weights(self, tmp_path: Path) -> None:
+        embedder = FakeEmbedder()
+        sentence = MiniLMFeatures(
+            embedder.model_id,
+            normalize=True,
+            dimension=8,
+            embedder=embedder,  # type: ignore[arg-type]
+        )
+        featurizer = ConcatenatedFeaturizer([(sentence, 2.0), (TfidfFeaturizer(), 0.5)]).fit(TEXTS)
+        learner = ProbabilisticClassifier(classes=CLASSES).fit(featurizer.transform(TEXTS), LABELS)
+        model = TextModel(SingleLabel(CLASSES), featurizer=featurizer, classifier=learner)
+        loaded = round_trip(model, tmp_path, embedder=embedder)
+        np.testing.assert_array_equal(
+            loaded.predict_proba(NEW), learner.predict_proba(featurizer.transform(NEW))
+        )
+        meta = json.loads((tmp_path / "model" / "model.json").read_text())["featurizer"]
+        assert meta["kind"] == "concatenated" and meta["count"] == 2
+        assert [meta["parts"][i]["kind"] for i in "01"] == ["minilm", "tfidf"]
+        assert [meta["parts"][i]["weight"] for i in "01"] == [2.0, 0.5]
+        assert meta["parts"]["0"]["dimension"] == 8
+        edit_meta(tmp_path / "model", "featurizer.parts.1.weight", -1)
+        with pytest.raises(ModelFileError, match="must be positive") as caught:
+            load_model(tmp_path / "model")
+        assert caught.value.field == "featurizer.parts.1.weight"
 
     def test_an_empty_batch_has_no_rows(self) -> None:
         featurizer, learner = fitted(LABELS)

@@ -15,21 +15,25 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-from sklearn.linear_model import LogisticRegression
 
 from labelwise import __version__
 from labelwise.cli.console import make_console, make_error_console
 from labelwise.cli.progress import StepProgress
-from labelwise.cli.simulate import DEFAULT_STRATEGIES, TASKS, simulate
+from labelwise.cli.simulate import DEFAULT_FEATURES, DEFAULT_STRATEGIES, TASKS, simulate
 from labelwise.data import LabelSchema, Pool, TextDataset, read_dataset
 from labelwise.exceptions import LabelwiseError
 from labelwise.features import EmbeddingCache, SentenceEmbedder, TfidfFeaturizer
-from labelwise.initialization import RepresentativeSeedSet, ZeroShotSeedSet
-from labelwise.learners import (
-    Committee,
-    ProbabilisticClassifier,
-    SelfTrainingClassifier,
-    ZeroShotClassifier,
+from labelwise.learners import Committee, SelfTrainingClassifier
+from labelwise.recipes.classification import (
+    COLD_STARTS,
+    DEFAULT_COLD_START,
+    FEATURES,
+    classification_featurizer,
+    classification_learner,
+    classification_strategy,
+    cold_start,
+    features_of,
+    pool_features,
 )
 from labelwise.simulation import (
     Arm,
@@ -52,9 +56,7 @@ from labelwise.stopping import (
 from labelwise.strategies import (
     SEQUENCE_STRATEGIES,
     STRATEGIES,
-    ClassBalanced,
     DeduplicatedBatch,
-    QueryStrategy,
     strategy_title,
 )
 
@@ -119,6 +121,7 @@ def run(
     options = dict(locals())  # every option as given, recorded in run.json
     with input_errors():
         check_task_options(task, options)
+    features = options["features"] = features or DEFAULT_FEATURES.get(task, "tfidf")
     if task == "spans":
         from labelwise.cli._simulate_spans import run_spans
 
@@ -165,8 +168,20 @@ def run(
         seed_values = seed_list(seeds)
         if not 0 <= start_random_share <= 1:
             raise ValueError(f"--start-random-share must be in [0, 1]. Got {start_random_share}.")
+        cold_start = options["cold_start"] = resolve_cold_start(cold_start, features)
+        if cold_start not in COLD_STARTS:
+            raise ValueError(
+                f"Unknown --cold-start {cold_start!r}; choose from {', '.join(COLD_STARTS)}."
+            )
+        if cold_start == "zero-shot" and features == "tfidf":
+            raise ValueError(
+                "--cold-start zero-shot needs sentence features (--features minilm or "
+                "minilm+tfidf)."
+            )
         schema = LabelSchema(sorted(set(pool_data.classes()) | set(test_data.classes())))
-        pool_X, test_X = featurize(features, pool_data.texts, test_data.texts, cache_dir, console)
+        pool_X, test_X, embedder = featurize(
+            features, pool_data.texts, test_data.texts, cache_dir, console
+        )
         config = SimulationConfig(
             init_size=init,
             batch_size=batch,
@@ -191,15 +206,13 @@ def run(
             val_data = read_dataset(
                 val, text_field=text_field, label_field=label_field, require_labels=True
             )
-            _, val_X = featurize(features, pool_data.texts, val_data.texts, cache_dir, console)
+            _, val_X, _ = featurize(features, pool_data.texts, val_data.texts, cache_dir, console)
             stopping.append(TargetMetric(val_X, val_data.labels, stop_target))
-        learner = ProbabilisticClassifier(
-            LogisticRegression(C=c, max_iter=1000), classes=schema.classes
-        )
+        learner = classification_learner(schema.classes, c=c)
         arms = build_arms(
             names,
             learner,
-            cold_start=_cold_start(cold_start, features, schema, cache_dir),
+            cold_start=_cold_start(cold_start, features, schema, embedder),
             self_training=self_training,
             dedup=dedup,
             class_balanced=class_balanced,
@@ -430,21 +443,33 @@ def _split(dataset: TextDataset, test_size: float) -> tuple[TextDataset, TextDat
 
 def featurize(
     kind: str, pool_texts: list[str], test_texts: list[str], cache_dir: Path, console: Console
-) -> tuple[Any, Any]:
+) -> tuple[Any, Any, Any]:
+    """``(pool rows, test rows, sentence embedder or None)`` for ``--features kind``; TF-IDF
+    (alone or beside MiniLM) is fit on the pool."""
     if kind == "tfidf":
         featurizer = TfidfFeaturizer().fit(pool_texts)
-        return featurizer.transform(pool_texts), featurizer.transform(test_texts)
+        return featurizer.transform(pool_texts), featurizer.transform(test_texts), None
     with StepProgress(console, "embedding", len(pool_texts) + len(test_texts)) as bar:
         offset = 0
 
         def progress(done: int, _total: int) -> None:
             bar.update(completed=offset + done, description="texts")
 
-        embedder = SentenceEmbedder(kind, cache=EmbeddingCache(cache_dir), progress=progress)
+        embedder = SentenceEmbedder(
+            "minilm" if kind == "minilm+tfidf" else kind,
+            cache=EmbeddingCache(cache_dir),
+            progress=progress,
+        )
         pool_X = embedder.transform(pool_texts)
         offset = len(pool_texts)
         test_X = embedder.transform(test_texts)
-    return pool_X, test_X
+    if kind == "minilm+tfidf":
+        featurizer = classification_featurizer(kind, embedder=embedder)
+        pool_X, test_X = (
+            pool_features(featurizer, pool_texts, embeddings=pool_X),
+            features_of(featurizer, test_texts, embeddings=test_X),
+        )
+    return pool_X, test_X, embedder
 
 
 def build_arms(
@@ -458,16 +483,20 @@ def build_arms(
 ) -> dict[str, Arm]:
     """One arm per strategy name: committees get a bagged committee of the learner,
     ``--self-training`` wraps every learner; ``--class-balanced`` and then ``--dedup``
-    wrap every non-random strategy (``DeduplicatedBatch(ClassBalanced(margin))``)."""
+    wrap every non-random strategy (``DeduplicatedBatch(ClassBalanced(margin))``).
+
+    Random sampling is the baseline a team would have without labelwise: a random seed
+    set, plain learner, no wrappers, whatever the options say."""
     if not 0.0 <= dedup < 1.0:
         raise ValueError(f"--dedup must be in [0, 1). Got {dedup}.")
     base = SelfTrainingClassifier(learner) if self_training else learner
     arms = {}
     for name in names:
-        strategy: QueryStrategy = STRATEGIES[name]()
-        if class_balanced and name != "random":
-            strategy = ClassBalanced(strategy)
-        if dedup and name != "random":
+        if name == RANDOM:
+            arms[name] = Arm(STRATEGIES[name](), learner=learner)
+            continue
+        strategy = classification_strategy(name, class_balanced=class_balanced)
+        if dedup:
             strategy = DeduplicatedBatch(strategy, threshold=dedup)
         arm_learner = base
         if strategy.learner_capability == "member_proba":  # answered through wrappers
@@ -476,18 +505,27 @@ def build_arms(
     return arms
 
 
-def _cold_start(kind: str, features: str, schema: LabelSchema, cache_dir: Path) -> Any:
-    if kind == "random":
-        return None
-    if kind == "representative":
-        return RepresentativeSeedSet()
-    if kind == "zero-shot":
-        if features == "tfidf":
-            raise ValueError("--cold-start zero-shot needs sentence features (--features minilm).")
-        embedder = SentenceEmbedder(features, cache=EmbeddingCache(cache_dir))
-        classifier = ZeroShotClassifier(embedder, classes=schema.classes).fit()
-        return ZeroShotSeedSet(classifier)
-    raise ValueError(f"Unknown --cold-start {kind!r}; choose random, representative or zero-shot.")
+def resolve_cold_start(kind: str | None, features: str) -> str:
+    """``--cold-start`` as given, or the recipe's: zero-shot where the features carry
+    sentence embeddings (a label name is then something to compare a text with)."""
+    if kind is not None:
+        return kind
+    sentences = features != "tfidf"  # minilm, minilm+tfidf or a model folder
+    return DEFAULT_COLD_START if sentences else "random"
+
+
+def _cold_start(kind: str, features: str, schema: LabelSchema, embedder: Any) -> Any:
+    width = None
+    if embedder is not None:
+        # A model folder's width is its embedding's; beside TF-IDF, MiniLM comes first.
+        width = int(embedder.transform([schema.classes[0]]).shape[1])
+    return cold_start(
+        kind,
+        features="minilm" if features not in FEATURES else features,
+        classes=schema.classes,
+        embedder=embedder,
+        width=width,
+    )
 
 
 def _run(
@@ -538,13 +576,15 @@ def summary_table(result: SimulationResult, *, cold_start: str = "random") -> Ta
         seeds_differ = "each seed draws its own random seed set"
     elif cfg.start_random_share > 0:
         seeds_differ = (
-            f"each seed's seed set: {cfg.start_random_share:.0%} drawn at random under the "
-            f"seed, the rest by the {cold_start} cold start"
+            f"random sampling draws its own random seed set; the others' seed set: "
+            f"{cfg.start_random_share:.0%} drawn at random under the seed, the rest by the "
+            f"{cold_start} cold start"
         )
     else:
         seeds_differ = (
-            f"{cold_start} cold start with no random share: seeds differ only through the "
-            "strategies' own randomness"
+            f"random sampling draws its own random seed set; the others start from the "
+            f"{cold_start} cold start with no random share, so their seeds differ only "
+            "through the strategies' own randomness"
         )
     table = Table(
         caption=f"Seeds: {seeds_differ}.",

@@ -201,7 +201,7 @@ def _sentence_vectors(
     texts = [s.text for s in sentences]
     # featurize also embeds a held-out set (and TF-IDF refuses an empty one); the pool's
     # first sentence is the cheapest stand-in, its vectors thrown away.
-    vectors, _ = featurize(features, texts, texts[:1], cache_dir, console)
+    vectors, _, _ = featurize(features, texts, texts[:1], cache_dir, console)
     return vectors
 
 

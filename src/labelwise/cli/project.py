@@ -52,7 +52,10 @@ def create(
     ] = None,
     strategy: Annotated[str | None, typer.Option(help="Query strategy [default: margin].")] = None,
     features: Annotated[
-        str | None, typer.Option(help="'tfidf' or 'minilm' [default: tfidf].")
+        str | None,
+        typer.Option(
+            help="'tfidf', 'minilm' or 'minilm+tfidf' (both side by side) [default: tfidf]."
+        ),
     ] = None,
     retrain_every: Annotated[
         int | None, typer.Option(help="New labels between retrains [default: 20].")

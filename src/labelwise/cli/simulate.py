@@ -40,11 +40,15 @@ SEQUENCE_STRATEGY_NAMES = (
     "sequence_committee",
 )
 TASKS = ("classification", "spans")
-#: ``--strategy`` when none is given, by task.
+#: ``--strategy`` when none is given, by task: the recipe's strategy against random
+#: (``labelwise.recipes.classification``; a test keeps them equal).
 DEFAULT_STRATEGIES = {
-    "classification": "margin,entropy,least_confidence,random",
+    "classification": "margin,random",
     "spans": "sequence_lc,mnlp,random",
 }
+#: ``--features`` when none is given, by task (the classification recipe's; a test keeps
+#: them equal). Spans compare sentences by TF-IDF unless told otherwise.
+DEFAULT_FEATURES = {"classification": "minilm+tfidf", "spans": "tfidf"}
 
 
 def simulate(
@@ -76,12 +80,13 @@ def simulate(
         ),
     ] = None,
     features: Annotated[
-        str,
+        str | None,
         typer.Option(
-            help="'tfidf', 'minilm' (offline MiniLM) or a local model folder (spans: what "
-            "--dedup compares sentences by)."
+            help="'tfidf', 'minilm' (offline MiniLM), 'minilm+tfidf' (both side by side) or "
+            "a local model folder (spans: what --dedup compares sentences by) [default: "
+            f"{DEFAULT_FEATURES['classification']}; spans: {DEFAULT_FEATURES['spans']}]."
         ),
-    ] = "tfidf",
+    ] = None,
     init: Annotated[int, typer.Option(help="Random seed-set size.")] = 150,
     batch: Annotated[int, typer.Option(help="Labels per query round.")] = 100,
     budget: Annotated[
@@ -123,11 +128,13 @@ def simulate(
         float, typer.Option(help="Target metric criterion: accuracy on --val to reach.")
     ] = 0.85,
     cold_start: Annotated[
-        str,
+        str | None,
         typer.Option(
-            help="Seed set: 'random', 'representative' (k-means) or 'zero-shot' (label names)."
+            help="Seed set of every strategy but random: 'random', 'representative' "
+            "(k-means) or 'zero-shot' (label names) [default: zero-shot with sentence "
+            "features, else random]. Random sampling always starts from a random seed set."
         ),
-    ] = "random",
+    ] = None,
     start_random_share: Annotated[
         float,
         typer.Option(
@@ -145,7 +152,7 @@ def simulate(
             help="Spread each batch over the predicted classes (ClassBalanced around every "
             "strategy but random)."
         ),
-    ] = False,
+    ] = True,
     dedup: Annotated[
         float,
         typer.Option(help="Cosine threshold for near-duplicate suppression in batches; 0 = off."),

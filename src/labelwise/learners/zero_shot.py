@@ -67,6 +67,10 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     label_embeddings : array-like of shape (n_classes, n_features), optional
         Label vectors to use instead of embedding the label texts (tests, or vectors
         computed elsewhere); rows are L2-normalised in :meth:`fit`.
+    columns : slice, optional
+        The columns of ``X`` that hold the sentence embedding, when the features carry
+        more beside it (:class:`~labelwise.features.ConcatenatedFeaturizer` puts MiniLM
+        first: ``slice(0, 384)``); ``X`` may then be sparse. Default: all of ``X``.
 
     Attributes
     ----------
@@ -94,6 +98,7 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         temperature: float = 0.05,
         label_template: str = "{}",
         label_embeddings: Any = None,
+        columns: slice | None = None,
     ) -> None:
         self.embedder = embedder
         self.classes = classes
@@ -101,6 +106,7 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self.temperature = temperature
         self.label_template = label_template
         self.label_embeddings = label_embeddings
+        self.columns = columns
 
     def __sklearn_clone__(self) -> ZeroShotClassifier:
         """An unfitted copy that shares the *same* embedder object.
@@ -205,8 +211,8 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         Parameters
         ----------
         X : ndarray of shape (n_samples, n_features)
-            Sentence embeddings from the embedder that encoded the labels; rows need not
-            be unit length (zero rows get uniform probabilities).
+            Sentence embeddings from the embedder that encoded the labels (in ``columns``
+            when set); rows need not be unit length (zero rows get uniform probabilities).
 
         Returns
         -------
@@ -215,6 +221,14 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         """
         if not hasattr(self, "label_embeddings_"):
             raise NotFittedError(f"This {type(self).__name__} is not fitted yet; call fit() first.")
+        if self.columns is not None:
+            if not isinstance(self.columns, slice):
+                raise TypeError(
+                    f"The 'columns' parameter of {type(self).__name__} must be a slice. "
+                    f"Got {self.columns!r} instead."
+                )
+            X = X[:, self.columns]
+            X = X.toarray() if sp.issparse(X) else X
         if sp.issparse(X):
             raise TypeError(
                 f"{type(self).__name__} needs dense sentence embeddings, not a sparse matrix "

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from labelwise.recipes import DEFAULT_SPAN_STRATEGY
+from labelwise.recipes.classification import DEFAULT_CLASS_BALANCED
 from labelwise.strategies import SEQUENCE_STRATEGIES, STRATEGIES
 from labelwise.strategies.base import QueryStrategy
 
@@ -52,8 +53,13 @@ class ProjectSettings(BaseModel):
         and intents-and-entities projects, ``SEQUENCE_STRATEGIES`` for spans projects
         (default ``"sequence_lc"`` there). Validated against the project's task when the caller
         passes it as context (``model_validate(raw, context={"task": kind})``).
-    features : {"tfidf", "minilm"}
-        TF-IDF needs nothing; MiniLM needs the ``embeddings`` extra and caches vectors.
+    class_balanced : bool
+        Spread each ranked batch over the predicted classes (``ClassBalanced`` around the
+        strategy), so intents with few labels get some too. The recipe's default; stored
+        projects from before it keep ``False``.
+    features : {"tfidf", "minilm", "minilm+tfidf"}
+        TF-IDF needs nothing; MiniLM needs the ``embeddings`` extra and caches vectors;
+        ``minilm+tfidf`` puts both side by side (``labelwise.recipes.classification``).
     retrain_every : int
         New human labels that trigger a background retrain.
     min_labels : int
@@ -117,7 +123,8 @@ class ProjectSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     strategy: str = "margin"
-    features: Literal["tfidf", "minilm"] = "tfidf"
+    class_balanced: bool = DEFAULT_CLASS_BALANCED
+    features: Literal["tfidf", "minilm", "minilm+tfidf"] = "tfidf"
     # Every number has an upper bound: a huge value must be refused here, not overflow a
     # date or a query later (a lease of 10**12 seconds made every ``next`` fail).
     retrain_every: int = Field(default=DEFAULT_RETRAIN_EVERY, ge=1, le=100_000)

@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.linear_model import LogisticRegression
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -36,6 +35,13 @@ from labelwise.exceptions import MissingDependencyError
 from labelwise.features import EmbeddingCache, SentenceEmbedder, TfidfFeaturizer
 from labelwise.learners import Committee, ProbabilisticClassifier
 from labelwise.loop import ActiveLearningLoop, LoopState
+from labelwise.recipes.classification import (
+    SENTENCE_FEATURES,
+    classification_featurizer,
+    classification_learner,
+    classification_strategy,
+    pool_features,
+)
 from labelwise.service import relabel, span_training, stream_budget, traffic_groups
 from labelwise.service.errors import ConflictError, NotFoundError
 from labelwise.service.events import record
@@ -48,7 +54,7 @@ from labelwise.service.publish import publish, remove_staged, text_model
 from labelwise.service.snapshot import Outcome, Snapshot, take_snapshot, trainable_labels
 from labelwise.service.transactions import begin_write, end_read
 from labelwise.store import Item, Job, JobStatus, ModelVersion, Project
-from labelwise.strategies import SEQUENCE_STRATEGIES, STRATEGIES
+from labelwise.strategies import SEQUENCE_STRATEGIES, QueryStrategy
 from labelwise.tasks import Task
 from labelwise.textmodel import TextModel, load_model
 
@@ -243,14 +249,16 @@ def list_model_versions(session: Session, *, project_id: int) -> list[ModelVersi
 class _Features:
     """One project's pool features, grown as items are imported (positions are dense).
 
-    ``featurizer`` made ``matrix`` (TF-IDF fit on ``texts``, or the MiniLM embedder); it is
-    saved with every model trained on these features.
+    ``featurizer`` made ``matrix`` (TF-IDF fit on ``texts``, the MiniLM embedder, or both
+    side by side); it is saved with every model trained on these features.
     """
 
     kind: str
     texts: list[str] = field(default_factory=list)
     matrix: Any = None
     featurizer: Any = None
+    #: The sentence rows of ``texts`` (MiniLM kinds), each item embedded once.
+    embeddings: Any = None
 
 
 class RetrainWorker:
@@ -265,7 +273,8 @@ class RetrainWorker:
     poll_seconds : float
         How long an idle worker waits before looking for jobs again.
     embedder_factory : callable, optional
-        Builds the sentence embedder for ``features="minilm"`` projects (tests inject
+        Builds the sentence embedder for MiniLM projects (``features="minilm"`` or
+        ``"minilm+tfidf"``; tests inject
         a fake; the default loads the offline MiniLM package with a disk cache).
     """
 
@@ -453,7 +462,7 @@ class RetrainWorker:
                 sentences = cache.extend(to_tokenize)
                 # Word clusters from the pool: what the words of a minilm project mean,
                 # and where every project's words occur.
-                minilm = snapshot.settings.features == "minilm"
+                minilm = snapshot.settings.features in SENTENCE_FEATURES
                 clusters = cache.word_clusters(
                     self._minilm().transform if minilm else None,
                     "context+minilm" if minilm else "context",
@@ -702,16 +711,22 @@ class RetrainWorker:
             return Pool(np.zeros((0, 1), dtype=np.float32), [])  # no items: nothing to train
         if new_texts:
             cached.texts.extend(new_texts)
-            if cached.kind == "tfidf":
-                # TF-IDF statistics depend on the whole pool: refit when it grows.
-                cached.featurizer = TfidfFeaturizer()
-                cached.matrix = cached.featurizer.fit_transform(cached.texts)
-            else:
-                cached.featurizer = self._minilm()
-                vectors = cached.featurizer.transform(new_texts)
-                cached.matrix = (
-                    vectors if cached.matrix is None else np.vstack([cached.matrix, vectors])
+            sentences = cached.kind in SENTENCE_FEATURES
+            if sentences:
+                # Each item is embedded once; TF-IDF statistics are the whole pool's and
+                # are refit when it grows (pool_features).
+                vectors = self._minilm().transform(new_texts)
+                cached.embeddings = (
+                    vectors
+                    if cached.embeddings is None
+                    else np.vstack([cached.embeddings, vectors])
                 )
+            cached.featurizer = classification_featurizer(
+                cached.kind, embedder=self._minilm() if sentences else None
+            )
+            cached.matrix = pool_features(
+                cached.featurizer, cached.texts, embeddings=cached.embeddings
+            )
         return Pool(cached.matrix, cached.texts)
 
     def _minilm(self) -> Any:
@@ -755,24 +770,28 @@ def _skipped(snapshot: Snapshot, reason: str) -> Outcome:
 def _strategy_name(snapshot: Snapshot) -> str:
     if snapshot.task.kind in SEQUENCE_TASKS:
         return repr(SEQUENCE_STRATEGIES[span_training.span_strategy(snapshot)]())
-    return repr(STRATEGIES[snapshot.settings.strategy]())
+    return repr(project_strategy(snapshot))
 
 
 def base_learner(snapshot: Snapshot) -> ProbabilisticClassifier:
     """The project's learner, unfitted (a committee strategy trains copies of it)."""
     schema = snapshot.task.schema
-    return ProbabilisticClassifier(
-        LogisticRegression(C=snapshot.settings.regularization, max_iter=1000),
-        classes=schema.classes,
-        multilabel=schema.multilabel,
+    return classification_learner(
+        schema.classes, c=snapshot.settings.regularization, multilabel=schema.multilabel
     )
+
+
+def project_strategy(snapshot: Snapshot) -> QueryStrategy:
+    """The project's query strategy as ``labelwise simulate`` builds it (the recipe)."""
+    settings = snapshot.settings
+    return classification_strategy(settings.strategy, class_balanced=settings.class_balanced)
 
 
 def train_and_rank(pool: Pool, snapshot: Snapshot) -> Outcome:
     """Fit the project's learner on the snapshot and rank the unlabeled pool (no database)."""
     settings = snapshot.settings
     schema = snapshot.task.schema
-    strategy = STRATEGIES[settings.strategy]()
+    strategy = project_strategy(snapshot)
     distinct = {str(v) for v in snapshot.values}
     skipped = _too_few_labels(snapshot)
     if skipped is not None or len(pool) == 0:

@@ -1,13 +1,16 @@
-"""A model's featurizer as plain data: TF-IDF's fitted vocabulary, or which MiniLM.
+"""A model's featurizer as plain data: TF-IDF's fitted vocabulary, which MiniLM, or both.
 
 TF-IDF statistics depend on the texts it was fit on (the whole pool, refit at every
 retrain), so its vocabularies and idf weights are saved with the coefficients: without
 them the coefficients mean nothing. MiniLM is pretrained; the model records its name and
-the exact package version, and refuses to embed with another one.
+the exact package version, and refuses to embed with another one. ``minilm+tfidf``
+(a :class:`ConcatenatedFeaturizer`) saves each part under ``featurizer.parts.<i>`` with
+its weight.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,11 +19,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from labelwise.exceptions import ModelFileError
-from labelwise.features import SentenceEmbedder, TfidfFeaturizer
+from labelwise.features import ConcatenatedFeaturizer, SentenceEmbedder, TfidfFeaturizer
 from labelwise.features.sentence import MINILM, MINILM_NAME, MINILM_PACKAGE
 from labelwise.textmodel._files import ARRAYS, META, FolderReader
 
 TFIDF = "tfidf"
+CONCATENATED = "concatenated"
+#: Parts of a saved concatenation (MiniLM beside TF-IDF has two).
+_MAX_PARTS = 8
 #: TfidfFeaturizer's constructor parameters, all saved.
 _TFIDF_PARAMS = ("max_features", "min_df", "sublinear_tf")
 
@@ -89,19 +95,30 @@ def _package_pin(model_id: str) -> str:
 
 
 def featurizer_parts(
-    featurizer: Any, n_features: int
+    featurizer: Any, n_features: int, *, prefix: str = "featurizer"
 ) -> tuple[dict[str, Any], dict[str, NDArray[Any]]]:
-    """``(meta, arrays)`` describing a fitted featurizer, for model.json and model.npz."""
-    if isinstance(featurizer, TfidfFeaturizer):
+    """``(meta, arrays)`` describing a fitted featurizer, for model.json and model.npz;
+    array names start with ``prefix``."""
+    if isinstance(featurizer, ConcatenatedFeaturizer):
+        parts: dict[str, Any] = {}
         arrays: dict[str, NDArray[Any]] = {}
+        for i, ((part, weight), width) in enumerate(
+            zip(featurizer.parts, _part_widths(featurizer, n_features), strict=True)
+        ):
+            meta, part_arrays = featurizer_parts(part, width, prefix=f"{prefix}.parts.{i}")
+            parts[str(i)] = {**meta, "weight": float(weight)}
+            arrays.update(part_arrays)
+        return {"kind": CONCATENATED, "count": len(parts), "parts": parts}, arrays
+    if isinstance(featurizer, TfidfFeaturizer):
+        arrays = {}
         state = featurizer.fitted_state()
         for block, (terms, idf) in enumerate(state):
             encoded = [term.encode("utf-8") for term in terms]
-            arrays[f"featurizer.{block}.terms"] = np.frombuffer(b"".join(encoded), dtype=np.uint8)
-            arrays[f"featurizer.{block}.offsets"] = np.concatenate(
+            arrays[f"{prefix}.{block}.terms"] = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+            arrays[f"{prefix}.{block}.offsets"] = np.concatenate(
                 [[0], np.cumsum([len(e) for e in encoded], dtype=np.int64)]
             ).astype(np.int64)
-            arrays[f"featurizer.{block}.idf"] = idf
+            arrays[f"{prefix}.{block}.idf"] = idf
         params = {name: getattr(featurizer, name) for name in _TFIDF_PARAMS}
         meta = {"kind": TFIDF, "params": params, "blocks": len(state)}
         return meta, arrays
@@ -123,41 +140,71 @@ def featurizer_parts(
             "dimension": int(n_features),
         }, {}
     raise TypeError(
-        "A saved model's featurizer is a fitted TfidfFeaturizer or the packaged MiniLM "
-        f"SentenceEmbedder; got {type(featurizer).__name__}."
+        "A saved model's featurizer is a fitted TfidfFeaturizer, the packaged MiniLM "
+        f"SentenceEmbedder, or a ConcatenatedFeaturizer of them; got {type(featurizer).__name__}."
     )
 
 
+def _part_widths(featurizer: ConcatenatedFeaturizer, n_features: int) -> list[int]:
+    """Columns of each part: TF-IDF knows its own; a sentence model (at most one part)
+    takes what remains of the classifier's ``n_features``."""
+    widths = [getattr(part, "n_features_", None) for part, _ in featurizer.parts]
+    unknown = [i for i, w in enumerate(widths) if w is None]
+    if len(unknown) > 1:
+        raise TypeError("A saved concatenation holds at most one sentence model.")
+    if unknown:
+        widths[unknown[0]] = n_features - sum(w for w in widths if w is not None)
+    return [int(w) for w in widths if w is not None]
+
+
 def featurizer_from(
-    reader: FolderReader, *, embedder: SentenceEmbedder | None = None
-) -> TfidfFeaturizer | MiniLMFeatures:
-    """The featurizer described under ``featurizer`` in model.json (model.npz opened)."""
-    kind = reader.field("featurizer.kind", str)
+    reader: FolderReader,
+    *,
+    embedder: SentenceEmbedder | None = None,
+    prefix: str = "featurizer",
+) -> TfidfFeaturizer | MiniLMFeatures | ConcatenatedFeaturizer:
+    """The featurizer described under ``prefix`` in model.json (model.npz opened)."""
+    kind = reader.field(f"{prefix}.kind", str)
+    if kind == CONCATENATED:
+        count = reader.field(f"{prefix}.count", int)
+        if not 1 <= count <= _MAX_PARTS:
+            raise reader.error(f"must be 1 to {_MAX_PARTS}; got {count}", field=f"{prefix}.count")
+        parts = []
+        for i in range(count):
+            name = f"{prefix}.parts.{i}"
+            if reader.field(f"{name}.kind", str) == CONCATENATED:
+                raise reader.error("a part cannot itself be a concatenation", field=f"{name}.kind")
+            weight = reader.field(f"{name}.weight", (int, float))
+            if not math.isfinite(weight) or weight <= 0:
+                raise reader.error(f"must be positive; got {weight!r}", field=f"{name}.weight")
+            parts.append((featurizer_from(reader, embedder=embedder, prefix=name), float(weight)))
+        return ConcatenatedFeaturizer(parts)
     if kind == MINILM:
         return MiniLMFeatures(
-            reader.field("featurizer.model_id", str),
-            normalize=reader.field("featurizer.normalize", bool),
-            dimension=reader.field("featurizer.dimension", int),
+            reader.field(f"{prefix}.model_id", str),
+            normalize=reader.field(f"{prefix}.normalize", bool),
+            dimension=reader.field(f"{prefix}.dimension", int),
             embedder=embedder,
             source=reader.directory / META,
         )
     if kind != TFIDF:
         raise reader.error(
-            f"unknown featurizer {kind!r}; known: {TFIDF!r}, {MINILM!r}", field="featurizer.kind"
+            f"unknown featurizer {kind!r}; known: {TFIDF!r}, {MINILM!r}, {CONCATENATED!r}",
+            field=f"{prefix}.kind",
         )
     params = {
-        name: reader.field(f"featurizer.params.{name}", bool if name == "sublinear_tf" else int)
+        name: reader.field(f"{prefix}.params.{name}", bool if name == "sublinear_tf" else int)
         for name in _TFIDF_PARAMS
     }
-    state = [_block(reader, b) for b in range(reader.field("featurizer.blocks", int))]
+    state = [_block(reader, prefix, b) for b in range(reader.field(f"{prefix}.blocks", int))]
     try:
         return TfidfFeaturizer.from_fitted_state(state, **params)
     except ValueError as exc:
-        raise reader.error(str(exc), field="featurizer") from None
+        raise reader.error(str(exc), field=prefix) from None
 
 
-def _block(reader: FolderReader, block: int) -> tuple[list[str], NDArray[np.float64]]:
-    name = f"featurizer.{block}"
+def _block(reader: FolderReader, prefix: str, block: int) -> tuple[list[str], NDArray[np.float64]]:
+    name = f"{prefix}.{block}"
     data = reader.array(f"{name}.terms", "u", 1).tobytes()
     offsets = reader.array(f"{name}.offsets", "iu", 1)
     idf = reader.array(f"{name}.idf", "f", 1)

@@ -129,6 +129,7 @@ def save_settings(
     user: UiProjectAdmin,
     _csrf: CsrfChecked,
     strategy: SettingField = None,
+    class_balanced: SettingField = None,
     features: SettingField = None,
     retrain_every: SettingField = None,
     min_labels: SettingField = None,
@@ -153,6 +154,7 @@ def save_settings(
     """Save the settings form; the service validates the values (text from the form)."""
     given = {
         "strategy": strategy,
+        "class_balanced": class_balanced,
         "features": features,
         "retrain_every": retrain_every,
         "min_labels": min_labels,
