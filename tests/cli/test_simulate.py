@@ -248,6 +248,8 @@ def test_zero_shot_cold_start_needs_sentence_features(tmp_path):
             "simulate",
             "--data",
             str(data),
+            "--features",
+            "tfidf",
             "--cold-start",
             "zero-shot",
             "--init",
@@ -464,11 +466,11 @@ def test_options_of_the_other_task_are_refused(tmp_path):
             "--C",
             "3",
             "--self-training",
-            "--class-balanced",
+            "--no-class-balanced",
         ],
     )
     assert result.exit_code == 2
-    assert "--C, --self-training, --class-balanced: only for --task classification" in " ".join(
+    assert "--C, --self-training, --no-class-balanced: only for --task classification" in " ".join(
         result.output.split()
     )
     result = runner.invoke(app, ["simulate", "--task", "ner", "--data", str(data)])

@@ -79,7 +79,11 @@ TASK_OPTIONS = {
     ),
     "spans": ("entity_diverse", "crf_iterations", "word_clusters"),
 }
-_FLAGS = {"c": "--C", "word_clusters": "--no-word-clusters"}
+_FLAGS = {
+    "c": "--C",
+    "word_clusters": "--no-word-clusters",
+    "class_balanced": "--no-class-balanced",
+}
 
 
 def run(

@@ -53,7 +53,7 @@ DEFAULT_C = 10.0
 #: Each block's weight in ``minilm+tfidf`` (MiniLM, TF-IDF), both blocks unit length
 #: first. Chosen on CLINC150's validation split (logistic regression, C=10, 1,150 random
 #: labels, 3 draws): weight 0 (TF-IDF alone) 0.713, 0.7: 0.814, 1: 0.841, 1.4: 0.852,
-#: 2: 0.856 (``benchmarks/results/best_configuration.md``).
+#: 2: 0.856 (``benchmarks/feature_weights.py``).
 SENTENCE_WEIGHT = 2.0
 _BLOCK_WEIGHTS = (SENTENCE_WEIGHT, 1.0)
 
