@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import Engine, inspect, text
@@ -25,16 +26,22 @@ def downgrade_database(engine: Engine, revision: str) -> None:
         command.downgrade(config, revision)
 
 
-@pytest.fixture
-def at_0004(engine: Engine) -> Iterator[Engine]:
-    """The database at revision 0004, brought back to head afterwards (PostgreSQL's is shared)."""
-    downgrade_database(engine, "0004")
+@contextmanager
+def at_revision(engine: Engine, revision: str) -> Iterator[Engine]:
+    """The database at ``revision``, brought back to head afterwards (PostgreSQL's is shared)."""
+    downgrade_database(engine, revision)
     try:
         yield engine
     finally:
         with write_engine(engine).begin() as conn:
             conn.execute(text("DELETE FROM projects"))
         upgrade_database(engine)
+
+
+@pytest.fixture
+def at_0004(engine: Engine) -> Iterator[Engine]:
+    with at_revision(engine, "0004") as at:
+        yield at
 
 
 def _insert(engine: Engine, name: str, task: str, extra: str = "", values: str = "") -> None:
@@ -76,13 +83,8 @@ def test_0005_adds_the_task_and_the_column_and_downgrades_back(at_0004: Engine) 
 
 @pytest.fixture
 def at_0011(engine: Engine) -> Iterator[Engine]:
-    downgrade_database(engine, "0011")
-    try:
-        yield engine
-    finally:
-        with write_engine(engine).begin() as conn:
-            conn.execute(text("DELETE FROM projects"))
-        upgrade_database(engine)
+    with at_revision(engine, "0011") as at:
+        yield at
 
 
 def _settings(engine: Engine) -> dict[str, dict[str, object]]:
