@@ -16,9 +16,9 @@ class ConcatenatedFeaturizer:
 
     Sentence embeddings know what a request means; word and character n-grams know the
     exact words (an account name, a typo, a product). Side by side a linear model uses
-    both: on CLINC150 MiniLM beside TF-IDF lifts logistic regression's full-data accuracy
-    from 0.855 to 0.869 and active learning reaches MiniLM's 99% mark with fewer labels
-    (``benchmarks/best_configuration.py``).
+    both: on CLINC150 MiniLM beside TF-IDF (equal weights) lifts logistic regression's
+    full-data test accuracy from 0.855 to 0.867, and margin sampling reaches MiniLM's 99%
+    mark (0.846) with about 1,300 labels instead of about 1,530.
 
     Each block's rows are scaled to unit length before weighting, so a block's weight is
     its share of every row's squared norm (``weight**2 / sum(weights**2)``) whatever the
