@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from labelwise.recipes import DEFAULT_SPAN_STRATEGY
-from labelwise.recipes.classification import DEFAULT_CLASS_BALANCED
+from labelwise.recipes.classification import DEFAULT_CLASS_BALANCED, DEFAULT_STRATEGY
 from labelwise.strategies import SEQUENCE_STRATEGIES, STRATEGIES
 from labelwise.strategies.base import QueryStrategy
 
@@ -40,7 +40,7 @@ def strategies_for(task: str) -> dict[str, type[QueryStrategy]]:
 
 def default_strategy(task: str) -> str:
     """What a new project of ``task`` kind ranks with unless its settings say otherwise."""
-    return DEFAULT_SPAN_STRATEGY if str(task) in SEQUENCE_TASKS else "margin"
+    return DEFAULT_SPAN_STRATEGY if str(task) in SEQUENCE_TASKS else DEFAULT_STRATEGY
 
 
 class ProjectSettings(BaseModel):
@@ -122,7 +122,7 @@ class ProjectSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    strategy: str = "margin"
+    strategy: str = DEFAULT_STRATEGY
     class_balanced: bool = DEFAULT_CLASS_BALANCED
     features: Literal["tfidf", "minilm", "minilm+tfidf"] = "tfidf"
     # Every number has an upper bound: a huge value must be refused here, not overflow a
