@@ -1,4 +1,4 @@
-"""How much weight MiniLM gets beside TF-IDF in ``minilm+tfidf``, chosen on a validation split.
+"""How much weight MiniLM gets beside TF-IDF in ``minilm+tfidf``, and which C, chosen on a validation split.
 
 Logistic regression on random labeled subsets (the same draws for every weight), scored on
 the validation split, never the test split: the weight is a recipe default
@@ -6,6 +6,7 @@ the validation split, never the test split: the weight is a recipe default
 every test figure of the recipe optimistic.
 
     python benchmarks/feature_weights.py --data-dir ../shared/data/clinc150 --weights 0,1,2
+    python benchmarks/feature_weights.py --data-dir ../shared/data/clinc150 --weights 1 --C 3,10,30,100
 
 Writes ``benchmarks/results/feature_weights.json`` and ``feature_weights.md``.
 """
@@ -41,7 +42,9 @@ def main() -> None:
     parser.add_argument("--split", default="val", help="validation split's file stem")
     parser.add_argument("--labels", type=int, default=1150, help="random labeled subset size")
     parser.add_argument("--weights", default="0,1,2", help="MiniLM block weights to compare")
-    parser.add_argument("--C", type=float, default=10.0, dest="c")
+    parser.add_argument(
+        "--C", default="10", dest="c", help="logistic regression C values to compare"
+    )
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument(
         "--cache-dir", type=Path, default=Path.home() / ".cache" / "labelwise" / "embeddings"
@@ -68,12 +71,15 @@ def main() -> None:
         join = ConcatenatedFeaturizer(parts).join
         train_x = join([train_e * (weight > 0), train_t])
         val_x = join([val_e * (weight > 0), val_t])
-        scores = []
-        for idx in draws:
-            model = LogisticRegression(C=args.c, max_iter=1000).fit(train_x[idx], y_train[idx])
-            scores.append(float((model.predict(val_x) == y_val).mean()))
-        rows.append({"weight": weight, "scores": scores, "mean": float(np.mean(scores))})
-        print(f"weight {weight}: {np.mean(scores):.4f} {[round(s, 4) for s in scores]}", flush=True)
+        for c in [float(v) for v in args.c.split(",")]:
+            scores = []
+            for idx in draws:
+                model = LogisticRegression(C=c, max_iter=1000).fit(train_x[idx], y_train[idx])
+                scores.append(float((model.predict(val_x) == y_val).mean()))
+            rows.append(
+                {"weight": weight, "C": c, "scores": scores, "mean": float(np.mean(scores))}
+            )
+            print(f"weight {weight} C {c}: {np.mean(scores):.4f}", flush=True)
     wall = time.perf_counter() - started
     lines = [
         f"# MiniLM weight beside TF-IDF on {args.data_dir.name} ({args.split} split)",
@@ -82,13 +88,14 @@ def main() -> None:
         f"{args.split} --labels {args.labels} --weights {args.weights} --C {args.c} "
         f"--seeds {args.seeds}`",
         "",
-        f"Logistic regression C={args.c} on {args.labels:,} random training labels "
-        f"({args.seeds} draws, the same for every weight); accuracy on {args.split}.",
+        f"Logistic regression on {args.labels:,} random training labels "
+        f"({args.seeds} draws, the same for every row); accuracy on {args.split}.",
         "",
-        "| MiniLM weight | accuracy (mean) | per draw |",
-        "|---:|---:|---|",
+        "| MiniLM weight | C | accuracy (mean) | per draw |",
+        "|---:|---:|---:|---|",
         *(
-            f"| {r['weight']:g} | {r['mean']:.4f} | {', '.join(f'{s:.4f}' for s in r['scores'])} |"
+            f"| {r['weight']:g} | {r['C']:g} | {r['mean']:.4f} | "
+            f"{', '.join(f'{s:.4f}' for s in r['scores'])} |"
             for r in rows
         ),
         "",
@@ -99,6 +106,8 @@ def main() -> None:
     options = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
     args.out.mkdir(parents=True, exist_ok=True)
     stem = results_stem("feature_weights", args.data_dir)
+    if "," in args.c:  # a C sweep keeps the weight sweep's results
+        stem += "_c"
     (args.out / f"{stem}.md").write_text(table, encoding="utf-8")
     (args.out / f"{stem}.json").write_text(
         json.dumps({"wall_seconds": wall, "args": options, "rows": rows}, indent=2),

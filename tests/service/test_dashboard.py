@@ -60,6 +60,31 @@ def test_dashboard_numbers_after_two_retrains(session, session_factory, tmp_path
     assert board.jobs and board.jobs[0].status.value == "done"
 
 
+def test_the_dashboard_reads_the_annotations_once(session, session_factory, tmp_path):
+    from sqlalchemy import event
+
+    owner = make_user(session, "owner")
+    project, truth = make_project(session, owner, settings={"audit_fraction": 0.2})
+    label_n(session, project, owner, truth, 6)
+    training.RetrainWorker(session_factory, data_dir=tmp_path).run_pending()
+    engine = session.get_bind()
+    statements: list[str] = []
+
+    def record(*args):  # (conn, cursor, statement, parameters, context, executemany)
+        statements.append(args[2])
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        board = dashboard.project_dashboard(session, project_id=project.id)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    # The class counts and the failure signals share one read of the annotations' values.
+    reads = [s for s in statements if "annotations.value" in s]
+    assert len(reads) == 1, reads
+    assert sum(board.labels_per_class.values()) == 6
+    assert board.signals.active.labels + board.signals.audit.labels == 6
+
+
 def point(kappa, changed=None, confidence=None):
     return VersionPoint(
         version=1,

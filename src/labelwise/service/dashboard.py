@@ -24,6 +24,7 @@ from labelwise.service.learning_health import (
     ActiveLearningSignals,
     active_learning_signals,
     latest_labels_saved,
+    live_decisions,
 )
 from labelwise.service.projects import ProjectStatus, project_status
 from labelwise.service.relabel import RelabelSummary, relabel_summary
@@ -139,12 +140,12 @@ def project_dashboard(
     status = project_status(session, project_id=project_id)
     project = session.get_one(Project, project_id)
     live = (Annotation.project_id == project_id) & Annotation.undone_at.is_(None)
+    # One read of the live annotations serves the class counts and the failure signals.
     # Counted here, not with GROUP BY: PostgreSQL's json type has no equality operator.
+    decisions = live_decisions(session, project_id=project_id)
     labels_per_class: Counter[str] = Counter()
     entities: Counter[str] = Counter()
-    for value in session.scalars(
-        select(Annotation.value).where(live, Annotation.kind == AnnotationKind.LABEL)
-    ):
+    for value in (d.value for d in decisions if d.kind is AnnotationKind.LABEL):
         if isinstance(value, dict):  # span tasks: {"spans": [...]} (+ "intent")
             entities.update(str(span["label"]) for span in value.get("spans", []))
             if "intent" in value:
@@ -191,7 +192,9 @@ def project_dashboard(
         relabel=relabel_summary(session, project_id=project_id),
         stream_budget=budget_panel(session, project=project, now=now),
         labels_saved=latest_labels_saved(versions),
-        signals=active_learning_signals(session, project_id=project_id, versions=versions),
+        signals=active_learning_signals(
+            session, project_id=project_id, versions=versions, decisions=decisions
+        ),
     )
     end_read(session)
     return dashboard

@@ -174,23 +174,50 @@ def drift_series(versions: Sequence[ModelVersion]) -> list[DriftPoint]:
     return points
 
 
-def active_learning_signals(
-    session: Session, *, project_id: int, versions: Sequence[ModelVersion]
-) -> ActiveLearningSignals:
-    """The failure signals of one project (inside the caller's read)."""
+@dataclass(frozen=True)
+class LiveDecision:
+    """One live (not undone) annotation with its item's kind, as the signals read it."""
+
+    is_audit: bool
+    is_evaluation: bool
+    kind: AnnotationKind
+    value: Any
+
+
+def live_decisions(session: Session, *, project_id: int) -> list[LiveDecision]:
+    """Every live annotation of the project in the order it was made (inside the caller's
+    read); the dashboard counts its labels per class from the same rows."""
     rows = session.execute(
-        select(Item.is_audit, Annotation.kind, Annotation.value)
+        select(Item.is_audit, Item.is_evaluation, Annotation.kind, Annotation.value)
         .join(Item, Item.id == Annotation.item_id)
-        .where(
-            Annotation.project_id == project_id,
-            Annotation.undone_at.is_(None),
-            # Evaluation items are imported with their labels, never chosen nor served.
-            Item.is_evaluation.is_(False),
-        )
+        .where(Annotation.project_id == project_id, Annotation.undone_at.is_(None))
         .order_by(Annotation.id)
     ).all()
+    return [
+        LiveDecision(bool(audit), bool(evaluation), kind, value)
+        for audit, evaluation, kind, value in rows
+    ]
+
+
+def active_learning_signals(
+    session: Session,
+    *,
+    project_id: int,
+    versions: Sequence[ModelVersion],
+    decisions: Sequence[LiveDecision] | None = None,
+) -> ActiveLearningSignals:
+    """The failure signals of one project (inside the caller's read); ``decisions`` from
+    :func:`live_decisions` when the caller has read them already."""
+    if decisions is None:
+        decisions = live_decisions(session, project_id=project_id)
     return signals_from_decisions(
-        [(bool(audit), kind, value) for audit, kind, value in rows], drift_series(versions)
+        [
+            (d.is_audit, d.kind, d.value)
+            for d in decisions
+            # Evaluation items are imported with their labels, never chosen nor served.
+            if not d.is_evaluation
+        ],
+        drift_series(versions),
     )
 
 
