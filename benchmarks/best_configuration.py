@@ -108,6 +108,7 @@ def main() -> None:
     parser.add_argument("--arms", default="", help="comma-separated subset of arm names")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--budget", type=int, default=1200)
+    parser.add_argument("--batch-size", type=int, default=100, help="labels per query round")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument(
         "--start-random-share",
@@ -158,7 +159,7 @@ def main() -> None:
     only = {a.strip() for a in args.arms.split(",") if a.strip()} or None
     config = SimulationConfig(
         init_size=150,
-        batch_size=100,
+        batch_size=args.batch_size,
         budget=args.budget,
         seeds=tuple(range(args.seeds)),
         continue_to_target=not args.stop_at_budget,
@@ -190,11 +191,11 @@ def main() -> None:
         f"# Best configuration on {args.data_dir.name}: labels to 99% of full-data accuracy",
         "",
         f"Command: `python benchmarks/best_configuration.py --data-dir {args.data_dir} "
-        f"--seeds {args.seeds} --budget {args.budget} --jobs {args.jobs} "
+        f"--seeds {args.seeds} --budget {args.budget} --batch-size {args.batch_size} --jobs {args.jobs} "
         f"--start-random-share {args.start_random_share} --features {args.features}"
         + (" --stop-at-budget`" if args.stop_at_budget else "`"),
         "",
-        f"{args.features} + logistic regression C={args.c}; seed set 150, batch 100, seeds {list(config.seeds)} "
+        f"{args.features} + logistic regression C={args.c}; seed set 150, batch {args.batch_size}, seeds {list(config.seeds)} "
         f"(arms without a cold start draw their seed set at random per seed; cold-start arms "
         f"draw {args.start_random_share:.0%} of it at random); "
         f"full-data test accuracy {result.full_data_score:.4f}, target {result.target_score:.4f}. "
@@ -228,6 +229,8 @@ def main() -> None:
     stem = results_stem("best_configuration", args.data_dir)
     if args.features != "minilm":  # MiniLM's results keep their names
         stem += "_" + args.features.replace("+", "_")
+    if args.batch_size != 100:
+        stem += f"_batch{args.batch_size}"
     (args.out / f"{stem}.md").write_text(table, encoding="utf-8")
     (args.out / f"{stem}.json").write_text(
         json.dumps(

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import ComplementNB
@@ -42,9 +43,16 @@ from sklearn.svm import LinearSVC
 from labelwise.data import LabelSchema, Pool, read_dataset
 from labelwise.features import EmbeddingCache, SentenceEmbedder
 from labelwise.learners import ProbabilisticClassifier
+from labelwise.recipes.classification import (
+    classification_committee,
+    classification_featurizer,
+    features_of,
+    pool_features,
+)
 from labelwise.strategies import (
     ClassBalanced,
     ClusterMargin,
+    KLMaxDisagreement,
     MarginSampling,
     QueryStrategy,
     RandomSampling,
@@ -62,10 +70,17 @@ CHOOSERS: dict[str, Callable[[], QueryStrategy]] = {
     "cluster_margin": ClusterMargin,
     "margin+random_share": lambda: RandomShare(MarginSampling(), share=0.3),
     "margin+class_balanced": lambda: ClassBalanced(MarginSampling()),
+    "committee_kl": KLMaxDisagreement,
+    "committee_margin": MarginSampling,
 }
+#: Choosers whose model is a committee of different learners (``MixedCommittee``), not
+#: the one logistic regression: they need ``--chooser-features minilm+tfidf``.
+COMMITTEE_CHOOSERS = frozenset({"committee_kl", "committee_margin"})
 TITLES = {
     "margin+random_share": "Margin, 30% of each batch random",
     "margin+class_balanced": "Margin, class-balanced",
+    "committee_kl": "Committee of different learners, KL disagreement",
+    "committee_margin": "Committee of different learners, margin of the mean",
 }
 
 
@@ -79,10 +94,14 @@ def chooser(schema: LabelSchema) -> ProbabilisticClassifier:
     )
 
 
-#: name -> (features it reads, unfitted model)
+#: name -> (features it reads, unfitted model); the first is the chooser's own model
 SUCCESSORS: dict[str, tuple[str, Callable[[], Any]]] = {
     "MiniLM + logistic regression (the chooser)": (
         "minilm",
+        lambda: LogisticRegression(C=10.0, max_iter=1000),
+    ),
+    "MiniLM+TF-IDF + logistic regression (the chooser)": (
+        "minilm+tfidf",
         lambda: LogisticRegression(C=10.0, max_iter=1000),
     ),
     "TF-IDF + linear SVM": ("tfidf", lambda: LinearSVC(C=1.0)),
@@ -95,14 +114,16 @@ SUCCESSORS: dict[str, tuple[str, Callable[[], Any]]] = {
 def choose(
     name: str,
     seed: int,
-    X: np.ndarray,
+    X: Any,
     labels: np.ndarray,
     schema: LabelSchema,
     init: int,
     batch: int,
     checkpoints: list[int],
+    width: int | None = None,
 ) -> dict[int, np.ndarray]:
-    """The labeled positions at each checkpoint when ``name`` chooses."""
+    """The labeled positions at each checkpoint when ``name`` chooses from rows ``X``;
+    ``width``: the MiniLM columns of ``minilm+tfidf`` rows (committee choosers only)."""
     pool = Pool(X)
     labeled = list(
         np.random.default_rng([seed, 0x5EED]).choice(len(labels), size=init, replace=False)
@@ -115,10 +136,13 @@ def choose(
             chosen[len(labeled)] = np.asarray(labeled)
         if len(labeled) == max(checkpoints):
             break
+        learner = (
+            classification_committee(schema.classes, features="minilm+tfidf", width=width)
+            if name in COMMITTEE_CHOOSERS and width is not None
+            else chooser(schema)
+        )
         model = (
-            chooser(schema).fit(X[labeled], labels[labeled].tolist())
-            if strategy.requires_learner
-            else None
+            learner.fit(X[labeled], labels[labeled].tolist()) if strategy.requires_learner else None
         )
         unlabeled = np.setdiff1d(np.arange(len(labels)), labeled)
         query = strategy.query(
@@ -143,7 +167,16 @@ def main() -> None:
     parser.add_argument("--init", type=int, default=100)
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--checkpoints", default="1000,1500,2000")
-    parser.add_argument("--choosers", default=",".join(CHOOSERS))
+    parser.add_argument(
+        "--choosers", default=",".join(n for n in CHOOSERS if n not in COMMITTEE_CHOOSERS)
+    )
+    parser.add_argument(
+        "--chooser-features",
+        choices=("minilm", "minilm+tfidf"),
+        default="minilm",
+        help="what the chooser reads: minilm+tfidf is the recipe's default "
+        "(labelwise.recipes.classification); committee choosers need it",
+    )
     parser.add_argument(
         "--cache-dir", type=Path, default=Path.home() / ".cache" / "labelwise" / "embeddings"
     )
@@ -154,6 +187,8 @@ def main() -> None:
     unknown = sorted(set(names) - set(CHOOSERS))
     if unknown:
         parser.error(f"unknown chooser(s) {unknown}; choose from {', '.join(CHOOSERS)}")
+    if COMMITTEE_CHOOSERS & set(names) and args.chooser_features != "minilm+tfidf":
+        parser.error("committee choosers need --chooser-features minilm+tfidf")
     if any((c - args.init) % args.batch for c in checkpoints):
         parser.error("every checkpoint must be --init plus a whole number of batches")
 
@@ -169,23 +204,34 @@ def main() -> None:
     labels = np.asarray([str(v) for v in train.labels], dtype=object)
     y_test = np.asarray([str(v) for v in test.labels], dtype=object)
     schema = LabelSchema(sorted(set(labels.tolist()) | set(y_test.tolist())))
+    chooser_X: Any = features["minilm"][0]
+    width = None
+    if args.chooser_features == "minilm+tfidf":
+        width = chooser_X.shape[1]
+        featurizer = classification_featurizer(args.chooser_features, embedder=embedder)
+        chooser_X = sp.csr_matrix(pool_features(featurizer, train.texts, embeddings=chooser_X))
 
+    if width is not None:
+        features["minilm+tfidf"] = (
+            chooser_X,
+            sp.csr_matrix(features_of(featurizer, test.texts, embeddings=features["minilm"][1])),
+        )
+    # The chooser's own model first, then the others.
+    successors = [
+        name
+        for name, (space, _) in SUCCESSORS.items()
+        if "(the chooser)" not in name or space == args.chooser_features
+    ]
     rows = []
     for seed in range(args.seeds):
         for name in names:
             t0 = time.perf_counter()
             chosen = choose(
-                name,
-                seed,
-                features["minilm"][0],
-                labels,
-                schema,
-                args.init,
-                args.batch,
-                checkpoints,
+                name, seed, chooser_X, labels, schema, args.init, args.batch, checkpoints, width
             )
             for count, positions in chosen.items():
-                for successor, (space, make) in SUCCESSORS.items():
+                for successor in successors:
+                    space, make = SUCCESSORS[successor]
                     X, X_test = features[space]
                     model = make().fit(X[positions], labels[positions])
                     score = float(np.mean(model.predict(X_test) == y_test))
@@ -208,33 +254,36 @@ def main() -> None:
                 + f" ({time.perf_counter() - t0:.0f} s)",
                 flush=True,
             )
-    table = summarize(rows, names, checkpoints)
+    table = summarize(rows, names, checkpoints, successors)
     meta = {
         "command": "python benchmarks/successor_models.py " + " ".join(sys.argv[1:]),
         "data": args.data_dir.name,
         "seeds": args.seeds,
         "init": args.init,
         "batch": args.batch,
+        "chooser_features": args.chooser_features,
         "machine": f"{platform.machine()}, {platform.python_version()}",
         "seconds": time.perf_counter() - started,
     }
     stem = results_stem("successor_models", args.data_dir)
+    if args.chooser_features != "minilm":  # MiniLM's results keep their names
+        stem += "_" + args.chooser_features.replace("+", "_")
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{stem}.json").write_text(
         json.dumps({"meta": meta, "summary": table, "runs": rows}, indent=1)
     )
-    text = markdown(table, meta, names, checkpoints)
+    text = markdown(table, meta, names, checkpoints, successors)
     (args.out / f"{stem}.md").write_text(text, encoding="utf-8")
     print(text)
 
 
 def summarize(
-    rows: list[dict[str, Any]], names: list[str], checkpoints: list[int]
+    rows: list[dict[str, Any]], names: list[str], checkpoints: list[int], successors: list[str]
 ) -> list[dict[str, Any]]:
     """Mean accuracy per (successor, chooser, labels), its gain over random at the same
     count, and in how many seeds the chooser beat random."""
     out = []
-    for successor in SUCCESSORS:
+    for successor in successors:
         for count in checkpoints:
             random = {
                 r["seed"]: r["accuracy"]
@@ -265,14 +314,20 @@ def summarize(
 
 
 def markdown(
-    table: list[dict[str, Any]], meta: dict[str, Any], names: list[str], checkpoints: list[int]
+    table: list[dict[str, Any]],
+    meta: dict[str, Any],
+    names: list[str],
+    checkpoints: list[int],
+    successors: list[str],
 ) -> str:
     lines = [
         f"# Actively chosen labels, other models: {meta['data']}",
         "",
         f"Command: `{meta['command']}`",
         "",
-        "One chooser (MiniLM + logistic regression C=10) picks labels under each configuration "
+        f"One chooser ({meta.get('chooser_features', 'minilm')} + logistic regression C=10; the "
+        "committee choosers add naive Bayes on its TF-IDF block and 5-NN on its MiniLM block) "
+        "picks labels under each configuration "
         f"from {meta['init']} random labels in batches of {meta['batch']}; each other learner is "
         "trained on the labels chosen by each count and scored on the test split. Cells: mean "
         f"test accuracy over {meta['seeds']} seeds; in brackets the change against random "
@@ -283,7 +338,7 @@ def markdown(
         "| learner trained on the labels | labels | " + " | ".join(title(n) for n in names) + " |"
     )
     lines += [header, "|" + "---|" * (2 + len(names))]
-    for successor in SUCCESSORS:
+    for successor in successors:
         for count in checkpoints:
             cells = []
             for name in names:

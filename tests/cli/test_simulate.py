@@ -7,11 +7,12 @@ import pytest
 from typer.testing import CliRunner
 
 from labelwise import __version__
-from labelwise.cli._simulate import seed_list
+from labelwise.cli._simulate import build_arms, seed_list
 from labelwise.cli._simulate_spans import build_sequence_arms
 from labelwise.cli.main import app
 from labelwise.cli.simulate import SEQUENCE_STRATEGY_NAMES
-from labelwise.learners import BaggedCRF, CRFTagger
+from labelwise.learners import BaggedCRF, Committee, CRFTagger, SelfTrainingClassifier
+from labelwise.recipes.classification import classification_committee, classification_learner
 from labelwise.strategies import (
     MNLP,
     SEQUENCE_STRATEGIES,
@@ -495,6 +496,29 @@ def test_bad_seeds_are_refused(spec):
         seed_list(spec)
 
 
+def test_a_committee_of_different_learners_chooses_for_every_arm_but_random():
+    classes = ["a", "b"]
+    logistic = classification_learner(classes)
+    mixed = classification_committee(classes, features="minilm+tfidf", width=4)
+    names = ["margin", "kl_max_disagreement", "random"]
+    arms = build_arms(
+        names, logistic, chooser=mixed, cold_start=None, self_training=False, dedup=0.0
+    )
+    assert arms["margin"].learner is mixed
+    assert arms["kl_max_disagreement"].learner is mixed  # its own members, not bagged
+    assert arms["random"].learner is logistic
+    trained = build_arms(
+        names, logistic, chooser=mixed, cold_start=None, self_training=True, dedup=0.0
+    )
+    assert isinstance(trained["margin"].learner, SelfTrainingClassifier)
+    assert trained["margin"].learner.learner is mixed
+    assert trained["kl_max_disagreement"].learner is mixed
+    # Without one, committee strategies bag the logistic regression.
+    plain = build_arms(names, logistic, cold_start=None, self_training=False, dedup=0.0)
+    assert isinstance(plain["kl_max_disagreement"].learner, Committee)
+    assert plain["margin"].learner is logistic
+
+
 def test_sequence_arms_wrap_and_give_committees_a_bagged_crf():
     tagger = CRFTagger(max_iterations=7)
     strategies, learners = build_sequence_arms(
@@ -533,6 +557,12 @@ def test_sequence_arms_wrap_and_give_committees_a_bagged_crf():
             "classification",
             ["--init", "5", "--start-random-share", "1.5"],
             "--start-random-share must be in [0, 1]. Got 1.5.",
+        ),
+        ("classification", ["--init", "5", "--learner", "magic"], "Unknown --learner 'magic'"),
+        (
+            "classification",
+            ["--init", "5", "--features", "tfidf", "--learner", "mixed-committee"],
+            "--learner mixed-committee reads both blocks of --features minilm+tfidf",
         ),
         (
             "spans",

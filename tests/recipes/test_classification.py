@@ -9,11 +9,13 @@ import scipy.sparse as sp
 from labelwise.data import Pool
 from labelwise.features import ConcatenatedFeaturizer, TfidfFeaturizer
 from labelwise.initialization import RepresentativeSeedSet, ZeroShotSeedSet
+from labelwise.learners import MixedCommittee
 from labelwise.recipes.classification import (
     DEFAULT_CLASS_BALANCED,
     DEFAULT_COLD_START,
     DEFAULT_FEATURES,
     DEFAULT_STRATEGY,
+    classification_committee,
     classification_featurizer,
     classification_learner,
     classification_strategy,
@@ -116,3 +118,19 @@ def test_other_cold_starts_and_refusals() -> None:
         cold_start("zero-shot", features="minilm", classes=CLASSES)
     with pytest.raises(ValueError, match="Unknown cold start 'lucky'"):
         cold_start("lucky", features="minilm", classes=CLASSES)
+
+
+def test_the_committee_reads_each_block_with_a_different_model() -> None:
+    embedder = WordEmbedder()
+    featurizer = classification_featurizer("minilm+tfidf", embedder=embedder)
+    X = pool_features(featurizer, TEXTS)
+    committee = classification_committee(CLASSES, features="minilm+tfidf", width=4, c=3.0)
+    assert isinstance(committee, MixedCommittee)
+    assert [columns for _, columns in committee.members] == [None, slice(4, None), slice(0, 4)]
+    kinds = [type(learner.estimator).__name__ for learner, _ in committee.members]
+    assert kinds == ["LogisticRegression", "ComplementNB", "NearestNeighborsClassifier"]
+    assert committee.members[0][0].estimator.C == 3.0
+    committee.fit(X, CLASSES)  # four labels: fewer than the 5 neighbours
+    assert committee.member_proba(X).shape == (3, 4, 4)
+    with pytest.raises(ValueError, match="reads both blocks of minilm\\+tfidf"):
+        classification_committee(CLASSES, features="minilm", width=4)

@@ -28,6 +28,8 @@ from labelwise.recipes.classification import (
     COLD_STARTS,
     DEFAULT_COLD_START,
     FEATURES,
+    LEARNERS,
+    classification_committee,
     classification_featurizer,
     classification_learner,
     classification_strategy,
@@ -76,6 +78,7 @@ TASK_OPTIONS = {
         "start_random_share",
         "self_training",
         "class_balanced",
+        "learner",
     ),
     "spans": ("entity_diverse", "crf_iterations", "word_clusters"),
 }
@@ -114,6 +117,7 @@ def run(
     start_random_share: float,
     self_training: bool,
     class_balanced: bool,
+    learner: str,
     dedup: float,
     entity_diverse: bool,
     crf_iterations: int,
@@ -182,6 +186,13 @@ def run(
                 "--cold-start zero-shot needs sentence features (--features minilm or "
                 "minilm+tfidf)."
             )
+        if learner not in LEARNERS:
+            raise ValueError(f"Unknown --learner {learner!r}; choose from {', '.join(LEARNERS)}.")
+        if learner == "mixed-committee" and features != "minilm+tfidf":
+            raise ValueError(
+                "--learner mixed-committee reads both blocks of --features minilm+tfidf; "
+                f"got --features {features}."
+            )
         schema = LabelSchema(sorted(set(pool_data.classes()) | set(test_data.classes())))
         pool_X, test_X, embedder = featurize(
             features, pool_data.texts, test_data.texts, cache_dir, console
@@ -212,10 +223,18 @@ def run(
             )
             _, val_X, _ = featurize(features, pool_data.texts, val_data.texts, cache_dir, console)
             stopping.append(TargetMetric(val_X, val_data.labels, stop_target))
-        learner = classification_learner(schema.classes, c=c)
+        logistic = classification_learner(schema.classes, c=c)
+        chooser = (
+            classification_committee(
+                schema.classes, features=features, width=_width(embedder, schema), c=c
+            )
+            if learner == "mixed-committee"
+            else None
+        )
         arms = build_arms(
             names,
-            learner,
+            logistic,
+            chooser=chooser,
             cold_start=_cold_start(cold_start, features, schema, embedder),
             self_training=self_training,
             dedup=dedup,
@@ -228,14 +247,14 @@ def run(
             test_X,
             test_data,
             schema,
-            learner,
+            logistic,
             arms,
             config,
             stopping,
         )
     record = run_record(
         options,
-        learner=learner,
+        learner=logistic,
         arms={
             name: {"strategy": arm.strategy, "learner": arm.learner, "cold_start": arm.cold_start}
             for name, arm in arms.items()
@@ -484,16 +503,20 @@ def build_arms(
     self_training: bool,
     dedup: float,
     class_balanced: bool = False,
+    chooser: Any = None,
 ) -> dict[str, Arm]:
-    """One arm per strategy name: committees get a bagged committee of the learner,
-    ``--self-training`` wraps every learner; ``--class-balanced`` and then ``--dedup``
-    wrap every non-random strategy (``DeduplicatedBatch(ClassBalanced(margin))``).
+    """One arm per strategy name: every non-random arm trains ``chooser`` (default
+    ``learner``); committee strategies read its members, or a bagged committee of
+    ``learner`` when it has none; ``--self-training`` wraps every such learner;
+    ``--class-balanced`` and then ``--dedup`` wrap every non-random strategy
+    (``DeduplicatedBatch(ClassBalanced(margin))``).
 
     Random sampling is the baseline a team would have without labelwise: a random seed
     set, plain learner, no wrappers, whatever the options say."""
     if not 0.0 <= dedup < 1.0:
         raise ValueError(f"--dedup must be in [0, 1). Got {dedup}.")
-    base = SelfTrainingClassifier(learner) if self_training else learner
+    chooser = learner if chooser is None else chooser
+    base = SelfTrainingClassifier(chooser) if self_training else chooser
     arms = {}
     for name in names:
         if name == RANDOM:
@@ -504,7 +527,12 @@ def build_arms(
             strategy = DeduplicatedBatch(strategy, threshold=dedup)
         arm_learner = base
         if strategy.learner_capability == "member_proba":  # answered through wrappers
-            arm_learner = Committee(learner, n_members=5, random_state=0)
+            # A committee of different learners has members of its own.
+            arm_learner = (
+                chooser
+                if hasattr(chooser, "member_proba")
+                else Committee(learner, n_members=5, random_state=0)
+            )
         arms[name] = Arm(strategy, learner=arm_learner, cold_start=cold_start)
     return arms
 
@@ -518,17 +546,19 @@ def resolve_cold_start(kind: str | None, features: str) -> str:
     return DEFAULT_COLD_START if sentences else "random"
 
 
+def _width(embedder: Any, schema: LabelSchema) -> int:
+    """Columns of ``embedder``'s rows: a model folder's width is its embedding's; beside
+    TF-IDF, MiniLM comes first."""
+    return int(embedder.transform([schema.classes[0]]).shape[1])
+
+
 def _cold_start(kind: str, features: str, schema: LabelSchema, embedder: Any) -> Any:
-    width = None
-    if embedder is not None:
-        # A model folder's width is its embedding's; beside TF-IDF, MiniLM comes first.
-        width = int(embedder.transform([schema.classes[0]]).shape[1])
     return cold_start(
         kind,
         features="minilm" if features not in FEATURES else features,
         classes=schema.classes,
         embedder=embedder,
-        width=width,
+        width=None if embedder is None else _width(embedder, schema),
     )
 
 

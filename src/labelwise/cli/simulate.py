@@ -153,6 +153,15 @@ def simulate(
             "strategy but random)."
         ),
     ] = True,
+    learner: Annotated[
+        str,
+        typer.Option(
+            help="The model every strategy but random trains and ranks with: 'logistic' "
+            "(the recipe's logistic regression) or 'mixed-committee' (it beside naive Bayes "
+            "on the TF-IDF block and 5-NN on the MiniLM block; needs --features "
+            "minilm+tfidf). Committee strategies read its members; random stays logistic."
+        ),
+    ] = "logistic",
     dedup: Annotated[
         float,
         typer.Option(help="Cosine threshold for near-duplicate suppression in batches; 0 = off."),

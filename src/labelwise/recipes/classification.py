@@ -11,11 +11,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from sklearn.linear_model import LogisticRegression
+from sklearn.naive_bayes import ComplementNB
 
 from labelwise.features.concatenated import ConcatenatedFeaturizer
 from labelwise.features.tfidf import TfidfFeaturizer
 from labelwise.initialization import RepresentativeSeedSet, ZeroShotSeedSet
-from labelwise.learners import ProbabilisticClassifier, ZeroShotClassifier
+from labelwise.learners import (
+    MixedCommittee,
+    NearestNeighborsClassifier,
+    ProbabilisticClassifier,
+    ZeroShotClassifier,
+)
 from labelwise.strategies import STRATEGIES, ClassBalanced, QueryStrategy
 
 __all__ = [
@@ -26,8 +32,10 @@ __all__ = [
     "DEFAULT_FEATURES",
     "DEFAULT_STRATEGY",
     "FEATURES",
+    "LEARNERS",
     "SENTENCE_FEATURES",
     "classification_featurizer",
+    "classification_committee",
     "classification_learner",
     "classification_strategy",
     "cold_start",
@@ -148,6 +156,42 @@ def classification_learner(
     """The recipe's learner, unfitted: logistic regression over the schema's classes."""
     return ProbabilisticClassifier(
         LogisticRegression(C=c, max_iter=1000), classes=classes, multilabel=multilabel
+    )
+
+
+#: The chooser's model by name: the recipe's logistic regression, or a committee of
+#: different learners over ``minilm+tfidf`` (:func:`classification_committee`).
+LEARNERS = ("logistic", "mixed-committee")
+
+
+def classification_committee(
+    classes: Sequence[Any], *, features: str, width: int, c: float = DEFAULT_C
+) -> MixedCommittee:
+    """Three different models as one chooser: the recipe's logistic regression on every
+    column, complement naive Bayes on the TF-IDF block and 5-NN (cosine) on the sentence
+    block of ``minilm+tfidf`` rows whose first ``width`` columns are the sentence embedding.
+
+    Labels chosen by one model suit that model (Lowell et al. 2019); a committee of models
+    that see the text differently is the candidate chooser when another model will train
+    on the labels (``benchmarks/successor_models.py`` measures whether it helps).
+    """
+    if features != "minilm+tfidf":
+        raise ValueError(
+            "A committee of different learners reads both blocks of minilm+tfidf features; "
+            f"the pool has {features}."
+        )
+    return MixedCommittee(
+        [
+            (classification_learner(classes, c=c), None),
+            (
+                ProbabilisticClassifier(ComplementNB(alpha=0.3), classes=classes),
+                slice(width, None),
+            ),
+            (
+                ProbabilisticClassifier(NearestNeighborsClassifier(5), classes=classes),
+                slice(0, width),
+            ),
+        ]
     )
 
 
