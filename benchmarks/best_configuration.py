@@ -4,7 +4,8 @@ Same protocol as ``label_efficiency.py`` (MiniLM + logistic regression C=10, 150
 batches of 100, 3 seeds, runs continue until they reach 99% of full-data test accuracy),
 but each arm changes one thing: the strategy, the cold start (random vs representative
 seed set), the learner (supervised vs self-training on the pool), near-duplicate
-suppression. Random sampling's figure comes from ``label_efficiency.json``.
+suppression. Random sampling's figure comes from the ``random`` arm when the run has one
+(``--arms random,...``: measured on the same features), else from ``label_efficiency.json``.
 
     python benchmarks/best_configuration.py --data-dir ../shared/data/clinc150
 
@@ -44,6 +45,7 @@ from labelwise.strategies import (
     ClusterMargin,
     DeduplicatedBatch,
     MarginSampling,
+    RandomSampling,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -66,6 +68,8 @@ def arms(
     ).fit()
     zero_shot = ZeroShotSeedSet(zero_shot_model)
     all_arms = {
+        # The plain baseline: random seed set, no wrappers (label_efficiency.py's protocol).
+        "random": Arm(RandomSampling()),
         "margin": Arm(MarginSampling()),
         "margin+representative": Arm(MarginSampling(), cold_start=representative),
         "margin+self_training": Arm(MarginSampling(), learner=self_training),
@@ -182,7 +186,15 @@ def main() -> None:
     )
     random_ref: dict[str, Any] = {}
     reference = args.out / f"{results_stem('label_efficiency', args.data_dir)}.json"
-    if reference.exists():
+    source = reference.name
+    ran_random = next((r for r in result.summary() if r.strategy == "random"), None)
+    if ran_random is not None:  # measured in this run, on these features
+        random_ref = {
+            "strategy": "random",
+            "labels_to_target_mean": ran_random.labels_to_target_mean,
+        }
+        source = "the random arm of this run"
+    elif reference.exists():
         rows = json.loads(reference.read_text())["summary"]
         random_ref = next((r for r in rows if r["strategy"] == "random"), {})
     random_mean = random_ref.get("labels_to_target_mean")
@@ -199,7 +211,7 @@ def main() -> None:
         f"(arms without a cold start draw their seed set at random per seed; cold-start arms "
         f"draw {args.start_random_share:.0%} of it at random); "
         f"full-data test accuracy {result.full_data_score:.4f}, target {result.target_score:.4f}. "
-        f"Random sampling needs {random_mean:,.0f} labels ({reference.name})."
+        f"Random sampling needs {random_mean:,.0f} labels ({source})."
         if random_mean
         else "",
         "",

@@ -31,8 +31,8 @@ def write_jsonl(path, rows):
 
 @pytest.mark.embeddings
 def test_simulate_on_a_clinc_slice_writes_every_output(clinc_slice, tmp_path):
-    # The defaults: the recipe (MiniLM beside TF-IDF, zero-shot start, class-balanced
-    # margin) against random sampling.
+    # The defaults: the recipe (MiniLM beside TF-IDF, margin from a random seed set)
+    # against random sampling.
     train, test = clinc_slice
     write_jsonl(
         tmp_path / "train.jsonl",
@@ -66,11 +66,7 @@ def test_simulate_on_a_clinc_slice_writes_every_output(clinc_slice, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "labels to target" in result.output
-    assert (
-        "Seeds: random sampling draws its own random seed set; the others' seed set: 10% "
-        "drawn at random under the seed, the rest by the zero-shot cold start."
-        in " ".join(result.output.split())
-    )
+    assert "Seeds: each seed draws its own random seed set." in " ".join(result.output.split())
     # Not a terminal: progress comes as plain lines, the last one always (3 points x 2 x 2).
     assert "simulating: 12/12 random seed 1: 120 labels, accuracy " in result.output
     assert "Stopping criteria" in result.output and "StabilizingPredictions" in result.output
@@ -85,7 +81,7 @@ def test_simulate_on_a_clinc_slice_writes_every_output(clinc_slice, tmp_path):
     assert summary["run"] == run
     assert run["version"] == __version__
     assert run["options"]["budget"] == 120 and run["options"]["features"] == "minilm+tfidf"
-    assert run["options"]["cold_start"] == "zero-shot" and run["options"]["class_balanced"]
+    assert run["options"]["cold_start"] == "random" and not run["options"]["class_balanced"]
     data = tmp_path / "train.jsonl"
     assert run["files"]["data"] == {
         "path": str(data.resolve()),
@@ -95,8 +91,8 @@ def test_simulate_on_a_clinc_slice_writes_every_output(clinc_slice, tmp_path):
     assert set(run["files"]) == {"data", "test"}
     assert run["learner"]["class"] == "ProbabilisticClassifier"
     assert run["learner"]["params"]["estimator"]["params"]["C"] == 10.0
-    assert run["arms"]["margin"]["strategy"].startswith("ClassBalanced(MarginSampling(")
-    assert run["arms"]["margin"]["cold_start"].startswith("ZeroShotSeedSet(")
+    assert run["arms"]["margin"]["strategy"].startswith("MarginSampling(")
+    assert run["arms"]["margin"]["cold_start"] is None
     # Random sampling is the plain baseline: no wrapper, no cold start.
     assert run["arms"]["random"]["strategy"].startswith("RandomSampling(")
     assert run["arms"]["random"]["cold_start"] is None
@@ -467,11 +463,11 @@ def test_options_of_the_other_task_are_refused(tmp_path):
             "--C",
             "3",
             "--self-training",
-            "--no-class-balanced",
+            "--class-balanced",
         ],
     )
     assert result.exit_code == 2
-    assert "--C, --self-training, --no-class-balanced: only for --task classification" in " ".join(
+    assert "--C, --self-training, --class-balanced: only for --task classification" in " ".join(
         result.output.split()
     )
     result = runner.invoke(app, ["simulate", "--task", "ner", "--data", str(data)])

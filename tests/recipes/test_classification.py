@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from labelwise.cli._simulate import resolve_cold_start
+from labelwise.cli.simulate import simulate
 from labelwise.data import Pool
 from labelwise.features import ConcatenatedFeaturizer, TfidfFeaturizer
 from labelwise.initialization import RepresentativeSeedSet, ZeroShotSeedSet
@@ -46,7 +50,13 @@ class WordEmbedder:
 
 def test_the_defaults_are_the_measured_best_configuration() -> None:
     assert (DEFAULT_FEATURES, DEFAULT_STRATEGY) == ("minilm+tfidf", "margin")
-    assert DEFAULT_CLASS_BALANCED and DEFAULT_COLD_START == "zero-shot"
+    assert not DEFAULT_CLASS_BALANCED and DEFAULT_COLD_START == "random"
+    # labelwise simulate's options say the same without importing the recipe for --help.
+    options = inspect.signature(simulate).parameters
+    assert options["class_balanced"].default == DEFAULT_CLASS_BALANCED
+    assert resolve_cold_start(options["cold_start"].default, DEFAULT_FEATURES) == (
+        DEFAULT_COLD_START
+    )
 
 
 def test_each_feature_kind() -> None:

@@ -85,7 +85,7 @@ TASK_OPTIONS = {
 _FLAGS = {
     "c": "--C",
     "word_clusters": "--no-word-clusters",
-    "class_balanced": "--no-class-balanced",
+    "class_balanced": "--class-balanced",
 }
 
 
@@ -538,12 +538,12 @@ def build_arms(
 
 
 def resolve_cold_start(kind: str | None, features: str) -> str:
-    """``--cold-start`` as given, or the recipe's: zero-shot where the features carry
-    sentence embeddings (a label name is then something to compare a text with)."""
+    """``--cold-start`` as given, or the recipe's where the features allow it (a zero-shot
+    start needs sentence embeddings to compare label names with), else random."""
     if kind is not None:
         return kind
     sentences = features != "tfidf"  # minilm, minilm+tfidf or a model folder
-    return DEFAULT_COLD_START if sentences else "random"
+    return DEFAULT_COLD_START if sentences or DEFAULT_COLD_START != "zero-shot" else "random"
 
 
 def _width(embedder: Any, schema: LabelSchema) -> int:

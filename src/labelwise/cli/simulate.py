@@ -131,8 +131,8 @@ def simulate(
         str | None,
         typer.Option(
             help="Seed set of every strategy but random: 'random', 'representative' "
-            "(k-means) or 'zero-shot' (label names) [default: zero-shot with sentence "
-            "features, else random]. Random sampling always starts from a random seed set."
+            "(k-means) or 'zero-shot' (label names; needs sentence features) [default: "
+            "random]. Random sampling always starts from a random seed set."
         ),
     ] = None,
     start_random_share: Annotated[
@@ -152,7 +152,7 @@ def simulate(
             help="Spread each batch over the predicted classes (ClassBalanced around every "
             "strategy but random)."
         ),
-    ] = True,
+    ] = False,
     learner: Annotated[
         str,
         typer.Option(

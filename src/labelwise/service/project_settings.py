@@ -55,8 +55,9 @@ class ProjectSettings(BaseModel):
         passes it as context (``model_validate(raw, context={"task": kind})``).
     class_balanced : bool
         Spread each ranked batch over the predicted classes (``ClassBalanced`` around the
-        strategy), so intents with few labels get some too. The recipe's default; stored
-        projects from before it keep ``False``.
+        strategy), so intents with few labels get some too. Off by default, as in the
+        recipe (``labelwise.recipes.classification.DEFAULT_CLASS_BALANCED``: plain margin
+        needed fewer labels with ``minilm+tfidf`` features on two of three data sets).
     features : {"tfidf", "minilm", "minilm+tfidf"}
         TF-IDF needs nothing; MiniLM needs the ``embeddings`` extra and caches vectors;
         ``minilm+tfidf`` puts both side by side (``labelwise.recipes.classification``).
