@@ -129,16 +129,8 @@ class Committee(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             if sample_weight is not None:
                 kwargs["sample_weight"] = _safe_indexing(sample_weight, rows)
             members.append(member.fit(_safe_indexing(X, rows), _safe_indexing(y, rows), **kwargs))
-        classes = np.asarray(members[0].classes_)
-        for i, member in enumerate(members[1:], start=1):
-            other = np.asarray(member.classes_)
-            if other.shape != classes.shape or not (other == classes).all():
-                raise ValueError(
-                    f"Committee member {i} has classes {other.tolist()[:10]} but member 0 has "
-                    f"{classes.tolist()[:10]}; give the learner a fixed label list."
-                )
-        self.members_ = members
-        self.classes_ = classes
+        classes = shared_classes(members, "Committee", "give the learner a fixed label list")
+        self.members_, self.classes_ = members, classes
         return self
 
     def member_proba(self, X: Any) -> NDArray[np.float64]:
@@ -157,10 +149,7 @@ class Committee(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 
     def predict(self, X: Any) -> NDArray[Any]:
         """Labels (n_samples,) by consensus, or an indicator matrix if multilabel (p >= 0.5)."""
-        proba = self.predict_proba(X)
-        if self.multilabel:
-            return (proba >= 0.5).astype(np.int8)
-        return np.asarray(self.classes_[np.argmax(proba, axis=1)])
+        return consensus_labels(self.predict_proba(X), self.classes_, multilabel=self.multilabel)
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -174,6 +163,28 @@ class Committee(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             raise NotFittedError("This Committee is not fitted yet; call fit(X, y) first.")
         members: list[Any] = self.members_
         return members
+
+
+def shared_classes(members: list[Any], owner: str, hint: str) -> NDArray[Any]:
+    """The fitted members' common ``classes_``; a member with others is named, with
+    ``hint`` (what to do about it)."""
+    classes = np.asarray(members[0].classes_)
+    for i, member in enumerate(members[1:], start=1):
+        other = np.asarray(member.classes_)
+        if other.shape != classes.shape or not (other == classes).all():
+            raise ValueError(
+                f"{owner} member {i} has classes {other.tolist()[:10]} but member 0 has "
+                f"{classes.tolist()[:10]}; {hint}."
+            )
+    return classes
+
+
+def consensus_labels(proba: ProbaArray, classes: NDArray[Any], *, multilabel: bool) -> NDArray[Any]:
+    """Labels (n_samples,) from consensus probabilities (n_samples, n_classes), or an
+    indicator matrix if ``multilabel`` (p >= 0.5)."""
+    if multilabel:
+        return (proba >= 0.5).astype(np.int8)
+    return np.asarray(classes[np.argmax(proba, axis=1)])
 
 
 def _n_rows(X: Any) -> int:

@@ -19,6 +19,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 
 from labelwise._typing import ProbaArray
 from labelwise.exceptions import NotFittedError
+from labelwise.learners.committee import consensus_labels, shared_classes
 
 #: One member: a learner and the feature columns it reads (None: every column).
 Member = tuple[Any, slice | None]
@@ -101,16 +102,8 @@ class MixedCommittee(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         for learner, columns in self._checked_members():
             kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
             fitted.append(clone(learner).fit(_columns(X, columns), y, **kwargs))
-        classes = np.asarray(fitted[0].classes_)
-        for i, member in enumerate(fitted[1:], start=1):
-            other = np.asarray(member.classes_)
-            if other.shape != classes.shape or not (other == classes).all():
-                raise ValueError(
-                    f"MixedCommittee member {i} has classes {other.tolist()[:10]} but member 0 "
-                    f"has {classes.tolist()[:10]}; give every learner the same label list."
-                )
-        self.members_ = fitted
-        self.classes_ = classes
+        classes = shared_classes(fitted, "MixedCommittee", "give every learner the same label list")
+        self.members_, self.classes_ = fitted, classes
         return self
 
     def member_proba(self, X: Any) -> NDArray[np.float64]:
@@ -129,10 +122,7 @@ class MixedCommittee(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     def predict(self, X: Any) -> NDArray[Any]:
         """Labels (n_samples,) by the mean probabilities, or an indicator matrix if
         multi-label (p >= 0.5)."""
-        proba = self.predict_proba(X)
-        if self.multilabel:
-            return (proba >= 0.5).astype(np.int8)
-        return np.asarray(self.classes_[np.argmax(proba, axis=1)])
+        return consensus_labels(self.predict_proba(X), self.classes_, multilabel=self.multilabel)
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
