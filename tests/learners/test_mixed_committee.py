@@ -130,3 +130,18 @@ def test_nearest_neighbours_vote_among_all_labels_while_there_are_fewer_than_k()
         NearestNeighborsClassifier().predict(X)
     with pytest.raises(ValueError, match="n_neighbors"):
         NearestNeighborsClassifier(0).fit(X, y)
+
+
+def test_weights_reach_every_member_and_neighbours_drop_zero_weight_rows():
+    X, y = data()
+    weights = np.ones(30)
+    weights[10:20] = 0.0  # every "b" left out
+    few = NearestNeighborsClassifier(3, metric="euclidean").fit(X, y, sample_weight=weights)
+    assert list(few.classes_) == ["a", "c"] and few.model_.n_samples_fit_ == 20
+    committee = MixedCommittee(
+        [
+            (ProbabilisticClassifier(LogisticRegression(), classes=CLASSES), slice(0, 2)),
+            (ProbabilisticClassifier(NearestNeighborsClassifier(3), classes=CLASSES), None),
+        ]
+    ).fit(X, y, sample_weight=np.full(30, 0.5))
+    assert committee.member_proba(X).shape == (2, 30, 3)

@@ -542,8 +542,10 @@ def resolve_cold_start(kind: str | None, features: str) -> str:
     start needs sentence embeddings to compare label names with), else random."""
     if kind is not None:
         return kind
-    sentences = features != "tfidf"  # minilm, minilm+tfidf or a model folder
-    return DEFAULT_COLD_START if sentences or DEFAULT_COLD_START != "zero-shot" else "random"
+    # Any other features (minilm, minilm+tfidf, a model folder) carry sentence embeddings.
+    if DEFAULT_COLD_START == "zero-shot" and features == "tfidf":
+        return "random"
+    return DEFAULT_COLD_START
 
 
 def _width(embedder: Any, schema: LabelSchema) -> int:

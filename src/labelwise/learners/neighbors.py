@@ -36,9 +36,17 @@ class NearestNeighborsClassifier(ClassifierMixin, BaseEstimator):  # type: ignor
         self.n_neighbors = n_neighbors
         self.metric = metric
 
-    def fit(self, X: Any, y: Any) -> Self:
-        """Fit on ``X`` (n_samples, n_features) and ``y`` (n_samples,)."""
+    def fit(self, X: Any, y: Any, sample_weight: NDArray[np.float64] | None = None) -> Self:
+        """Fit on ``X`` (n_samples, n_features) and ``y`` (n_samples,).
+
+        ``sample_weight`` (n_samples,) is taken so this learner can sit in a committee that
+        passes weights (self-training's pseudo-labels, say), but neighbours' votes cannot
+        be weighted: rows of weight 0 are left out and every other row counts once.
+        """
         k = check_positive_int(self.n_neighbors, "n_neighbors", type(self).__name__)
+        if sample_weight is not None:
+            kept = np.flatnonzero(np.asarray(sample_weight, dtype=float) > 0)
+            X, y = X[kept], np.asarray(y)[kept]
         n = X.shape[0]
         self.model_ = KNeighborsClassifier(min(k, max(n, 1)), metric=self.metric).fit(X, y)
         self.classes_ = self.model_.classes_
