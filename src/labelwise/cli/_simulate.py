@@ -224,18 +224,16 @@ def run(
             _, val_X, _ = featurize(features, pool_data.texts, val_data.texts, cache_dir, console)
             stopping.append(TargetMetric(val_X, val_data.labels, stop_target))
         logistic = classification_learner(schema.classes, c=c)
-        chooser = (
-            classification_committee(
-                schema.classes, features=features, width=_width(embedder, schema), c=c
-            )
-            if learner == "mixed-committee"
-            else None
-        )
+        # A model folder's width is its embedding's; beside TF-IDF, MiniLM comes first.
+        width = None if embedder is None else int(embedder.transform(schema.classes[:1]).shape[1])
+        chooser = None
+        if learner == "mixed-committee" and width is not None:  # minilm+tfidf: checked above
+            chooser = classification_committee(schema.classes, features=features, width=width, c=c)
         arms = build_arms(
             names,
             logistic,
             chooser=chooser,
-            cold_start=_cold_start(cold_start, features, schema, embedder),
+            cold_start=_cold_start(cold_start, features, schema, embedder, width),
             self_training=self_training,
             dedup=dedup,
             class_balanced=class_balanced,
@@ -548,19 +546,15 @@ def resolve_cold_start(kind: str | None, features: str) -> str:
     return DEFAULT_COLD_START
 
 
-def _width(embedder: Any, schema: LabelSchema) -> int:
-    """Columns of ``embedder``'s rows: a model folder's width is its embedding's; beside
-    TF-IDF, MiniLM comes first."""
-    return int(embedder.transform([schema.classes[0]]).shape[1])
-
-
-def _cold_start(kind: str, features: str, schema: LabelSchema, embedder: Any) -> Any:
+def _cold_start(
+    kind: str, features: str, schema: LabelSchema, embedder: Any, width: int | None
+) -> Any:
     return cold_start(
         kind,
         features="minilm" if features not in FEATURES else features,
         classes=schema.classes,
         embedder=embedder,
-        width=None if embedder is None else _width(embedder, schema),
+        width=width,
     )
 
 
