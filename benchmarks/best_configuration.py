@@ -137,14 +137,21 @@ def main() -> None:
     parser.add_argument(
         "--absolute-target",
         type=float,
-        default=0.8464,
-        help="also report labels to this test accuracy (99%% of MiniLM's full-data 0.855)",
+        default=None,
+        help="also report labels to this test accuracy [default on clinc150: 0.8464, 99%% of "
+        "MiniLM's full-data 0.855, the issue's target; none elsewhere]",
     )
     parser.add_argument(
         "--cache-dir", type=Path, default=Path.home() / ".cache" / "labelwise" / "embeddings"
     )
     parser.add_argument("--out", type=Path, default=HERE / "results")
     args = parser.parse_args()
+    if args.absolute_target is None and args.data_dir.name == "clinc150":
+        args.absolute_target = 0.8464
+    # The column only where a fixed accuracy means something (the CLINC150 target).
+    absolute_header = (
+        f" labels to {args.absolute_target} per seed |" if args.absolute_target else ""
+    )
 
     started = time.perf_counter()
     train = read_dataset(args.data_dir / "train.jsonl", require_labels=True)
@@ -215,8 +222,9 @@ def main() -> None:
         if random_mean
         else "",
         "",
-        f"| arm | labels to target (mean) | per seed | random ÷ arm | accuracy at {args.budget} | AULC 150–{args.budget} | labels to {args.absolute_target} per seed |",
-        "|---|---:|---|---:|---:|---:|---|",
+        f"| arm | labels to target (mean) | per seed | random ÷ arm | accuracy at {args.budget} | AULC 150–{args.budget} |"
+        + absolute_header,
+        "|---|---:|---|---:|---:|---:|" + ("---|" if args.absolute_target else ""),
     ]
     for row in result.summary():
         mean, per_seed = row.labels_to_target_text()
@@ -225,14 +233,20 @@ def main() -> None:
             if random_mean and row.labels_to_target_mean
             else "—"
         )
-        absolute = ", ".join(
-            _first_reaching(result, row.strategy, seed, args.absolute_target)
-            for seed in config.seeds
+        absolute = (
+            " "
+            + ", ".join(
+                _first_reaching(result, row.strategy, seed, args.absolute_target)
+                for seed in config.seeds
+            )
+            + " |"
+            if args.absolute_target
+            else ""
         )
         lines.append(
             f"| {row.strategy} | {mean} | {per_seed} | {ratio} | "
-            f"{row.final_score_mean:.4f} ± {row.final_score_sd:.4f} | {row.aulc_mean:.4f} | "
-            f"{absolute} |"
+            f"{row.final_score_mean:.4f} ± {row.final_score_sd:.4f} | {row.aulc_mean:.4f} |"
+            f"{absolute}"
         )
     wall = time.perf_counter() - started
     lines += ["", f"Wall time {wall:.0f} s on {platform.machine()}, {os.cpu_count()} CPUs.", ""]

@@ -39,7 +39,10 @@ def test_the_newest_version_until_one_is_promoted(cli, trained, database_url):
     assert f"wrote model v2 of intents to {out}" in result.output
     assert "labelwise.load_model(" in result.output
     meta = json.loads((out / "model.json").read_text())
-    assert meta["featurizer"]["kind"] == "tfidf"
+    # The recipe's features: the packaged MiniLM (pinned) beside the fitted TF-IDF.
+    featurizer = meta["featurizer"]
+    assert featurizer["kind"] == "concatenated"
+    assert [featurizer["parts"][i]["kind"] for i in ("0", "1")] == ["minilm", "tfidf"]
     assert meta["task"] == {
         "kind": "single_label",
         "labels": list(LABELS),

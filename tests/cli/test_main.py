@@ -79,9 +79,10 @@ def test_simulate_lists_every_strategy_without_importing_them():
 
 def test_simulate_defaults_are_the_recipes():
     from labelwise.cli.simulate import DEFAULT_FEATURES, DEFAULT_STRATEGIES
-    from labelwise.recipes import classification
+    from labelwise.recipes import DEFAULT_SPAN_FEATURES, classification
 
     assert DEFAULT_FEATURES["classification"] == classification.DEFAULT_FEATURES
+    assert DEFAULT_FEATURES["spans"] == DEFAULT_SPAN_FEATURES
     assert DEFAULT_STRATEGIES["classification"] == f"{classification.DEFAULT_STRATEGY},random"
 
 

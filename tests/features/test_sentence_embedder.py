@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 
 from labelwise.features.cache import EmbeddingCache
-from labelwise.features.sentence import SentenceEmbedder
+from labelwise.features.sentence import SentenceEmbedder, sentence_embeddings_installed
 
 TEXTS = [
     "book a flight to paris",
@@ -143,3 +144,34 @@ def test_local_folder_model_id(tmp_path: Path) -> None:
 def test_empty_input_raises() -> None:
     with pytest.raises(ValueError, match="at least one text"):
         SentenceEmbedder().transform([])
+
+
+@pytest.mark.embeddings
+def test_embedders_of_one_process_share_the_loaded_model(loaded_model: Any) -> None:
+    """A server builds an embedder per worker and project; the model loads once."""
+    assert SentenceEmbedder()._load() is loaded_model
+    assert SentenceEmbedder(batch_size=8)._load() is loaded_model
+    assert sentence_embeddings_installed()
+
+
+@pytest.mark.embeddings
+def test_threads_may_embed_through_one_model_at_once(
+    loaded_model: Any, reference: np.ndarray
+) -> None:
+    results: list[np.ndarray] = []
+    errors: list[BaseException] = []
+
+    def embed() -> None:
+        try:
+            results.append(embedder_using(loaded_model, batch_size=1).transform(TEXTS))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=embed) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == [] and len(results) == 4
+    for out in results:
+        np.testing.assert_allclose(out, reference, atol=1e-5)

@@ -74,7 +74,15 @@ def test_two_annotators_label_while_the_model_retrains(database_url, tmp_path, c
             name="clinc",
             labels=intents,
             owner=admin,
-            settings={"retrain_every": 50, "min_labels": 20, "queue_size": 400},
+            # TF-IDF retrains in about a second, so the served version moves on while 200
+            # labels are given; MiniLM's first pass over 2,000 items takes longer than that
+            # on 2 cores (the features are not what this test is about).
+            settings={
+                "retrain_every": 50,
+                "min_labels": 20,
+                "queue_size": 400,
+                "features": "tfidf",
+            },
         )
         projects.add_member(session, project_id=project.id, user=ann)
     engine.dispose()

@@ -99,6 +99,9 @@ def _project(
         owner=owner,
         task=task,
         settings={
+            # The classifier's features: discovery clusters sentence vectors (the fake
+            # embedder's), whatever the classifier reads, and a model saves only real ones.
+            "features": "tfidf",
             "min_labels": 4,
             "retrain_every": 1000,
             "audit_fraction": 0,

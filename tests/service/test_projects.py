@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from labelwise.service import demo, importing, policies, projects, queue, users
+from labelwise.recipes import DEFAULT_SPAN_FEATURES
+from labelwise.recipes.classification import DEFAULT_FEATURES
+from labelwise.service import demo, importing, policies, project_settings, projects, queue, users
 from labelwise.service.errors import (
     ConflictError,
     NotFoundError,
@@ -107,6 +109,55 @@ def test_new_projects_and_the_demo_share_one_default_cadence_and_audit_share(ses
     demo_project = demo.create_demo_project(session, owner=owner)
     assert demo_project.settings["retrain_every"] == DEFAULT_RETRAIN_EVERY
     assert demo_project.settings["audit_fraction"] == DEFAULT_AUDIT_FRACTION
+
+
+@pytest.mark.parametrize(
+    ("task", "features"),
+    [
+        (TaskType.SINGLE_LABEL, DEFAULT_FEATURES),
+        (TaskType.MULTI_LABEL, DEFAULT_FEATURES),
+        (TaskType.INTENTS_ENTITIES, DEFAULT_FEATURES),
+        (TaskType.SPANS, DEFAULT_SPAN_FEATURES),
+    ],
+)
+def test_new_projects_train_on_the_recipes_features(session, owner, task, features):
+    """The server trains what ``labelwise simulate`` measured: MiniLM beside TF-IDF."""
+    assert (DEFAULT_FEATURES, DEFAULT_SPAN_FEATURES) == ("minilm+tfidf", "tfidf")
+    # An intents+entities project's labels are intents, and it names its entity types.
+    kinds = {"task": task, "entity_types": ["city"] if task is TaskType.INTENTS_ENTITIES else ()}
+    project = projects.create_project(
+        session, name=f"p-{task.value}", labels=["a", "b"], owner=owner, **kinds
+    )
+    assert project.settings["features"] == features
+    # A choice is kept, and a settings change leaves the stored features alone.
+    chosen = projects.create_project(
+        session,
+        name=f"tfidf-{task.value}",
+        labels=["a", "b"],
+        owner=owner,
+        **kinds,
+        settings={"features": "tfidf"},
+    )
+    projects.update_settings(session, project_id=chosen.id, changes={"retrain_every": 5})
+    assert chosen.settings["features"] == "tfidf"
+
+
+def test_without_the_embeddings_extra_new_projects_train_on_tfidf(session, owner, monkeypatch):
+    monkeypatch.setattr(project_settings, "sentence_embeddings_installed", lambda: False)
+    project = projects.create_project(session, name="p", labels=["a", "b"], owner=owner)
+    assert project.settings["features"] == "tfidf"
+
+
+def test_settings_stored_without_features_read_back_as_the_old_default():
+    """What migration 0013 writes into such projects; the recipe's default is for new ones."""
+    stored = projects.parse_settings({"strategy": "margin"})
+    assert stored.features == project_settings.STORED_FEATURES == "tfidf"
+
+
+def test_the_demo_projects_train_on_the_recipes_features(session, owner):
+    assert demo.create_demo_project(session, owner=owner).settings["features"] == DEFAULT_FEATURES
+    spans_demo = demo.create_spans_demo_project(session, owner=owner)
+    assert spans_demo.settings["features"] == DEFAULT_FEATURES  # its intent classifier's
 
 
 def test_the_longest_lease_still_serves(session, owner, tmp_path):

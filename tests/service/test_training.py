@@ -53,11 +53,12 @@ def test_a_retrain_publishes_a_version_with_metrics_and_an_artifact(
     versions = training.list_model_versions(session, project_id=project.id)
     assert [v.version for v in versions] == [1]
     assert versions[0].metrics["labeled_items"] == 8
-    # What chose the queue, on one line, for the export's chosen_by column.
+    # What chose the queue, on one line, for the export's chosen_by column: the recipe's
+    # learner on its features, MiniLM beside TF-IDF.
     assert versions[0].metrics["learner"] == (
-        "LogisticRegression(C=10.0, max_iter=1000) on tfidf features"
+        "LogisticRegression(C=10.0, max_iter=1000) on minilm+tfidf features"
     )
-    # The whole model (TF-IDF vocabulary and coefficients) in the version's folder.
+    # The whole model (MiniLM pin, TF-IDF vocabulary, coefficients) in the version's folder.
     folder = tmp_path / "projects" / str(project.id) / "models" / "v1"
     assert versions[0].artifact_path == str(folder)
     model = load_model(folder)

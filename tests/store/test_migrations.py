@@ -1,5 +1,6 @@
 """Migrations that change stored rows, up and down, on both back ends: 0005 (intents_entities,
-projects.entity_types) and 0012 (class_balanced written into stored settings)."""
+projects.entity_types), 0012 (class_balanced written into stored settings) and 0013
+(features written into stored settings)."""
 
 from __future__ import annotations
 
@@ -111,3 +112,26 @@ def test_0012_keeps_stored_projects_ranking_as_they_did(at_0011: Engine) -> None
     }
     downgrade_database(engine, "0011")
     assert _settings(engine) == {"old": {}, "chose": {}}
+
+
+@pytest.fixture
+def at_0012(engine: Engine) -> Iterator[Engine]:
+    with at_revision(engine, "0012") as at:
+        yield at
+
+
+def test_0013_keeps_stored_projects_features_as_they_were(at_0012: Engine) -> None:
+    engine = at_0012
+    _insert(engine, "old", "single_label")
+    with write_engine(engine).begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO projects (name, task, labels, settings, guidelines, created_at) VALUES "
+                "('chose', 'single_label', '[\"a\"]', '{\"features\": \"minilm\"}', '', "
+                "CURRENT_TIMESTAMP)"
+            )
+        )
+    upgrade_database(engine, "0013")
+    assert _settings(engine) == {"old": {"features": "tfidf"}, "chose": {"features": "minilm"}}
+    downgrade_database(engine, "0012")  # tfidf is what 0012's code read for a missing key
+    assert _settings(engine) == {"old": {"features": "tfidf"}, "chose": {"features": "minilm"}}

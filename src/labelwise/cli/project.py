@@ -54,7 +54,8 @@ def create(
     features: Annotated[
         str | None,
         typer.Option(
-            help="'tfidf', 'minilm' or 'minilm+tfidf' (both side by side) [default: tfidf]."
+            help="'tfidf', 'minilm' or 'minilm+tfidf' (both side by side) [default: "
+            "minilm+tfidf, tfidf for spans projects or without the embeddings extra]."
         ),
     ] = None,
     retrain_every: Annotated[

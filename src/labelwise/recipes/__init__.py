@@ -5,6 +5,7 @@ is what a simulation measures. :mod:`labelwise.recipes.spans` covers entity span
 """
 
 from labelwise.recipes.spans import (
+    DEFAULT_SPAN_FEATURES,
     DEFAULT_SPAN_STRATEGY,
     ScoredSpan,
     SpanRanking,
@@ -20,6 +21,7 @@ from labelwise.recipes.spans import (
 )
 
 __all__ = [
+    "DEFAULT_SPAN_FEATURES",
     "DEFAULT_SPAN_STRATEGY",
     "ScoredSpan",
     "SpanRanking",

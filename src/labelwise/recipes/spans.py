@@ -26,6 +26,7 @@ from labelwise.learners.crf import BaggedCRF, CRFTagger
 from labelwise.strategies.base import QueryStrategy
 
 __all__ = [
+    "DEFAULT_SPAN_FEATURES",
     "DEFAULT_SPAN_STRATEGY",
     "ScoredSpan",
     "SpanRanking",
@@ -47,6 +48,9 @@ __all__ = [
 #: random's tokens (34.0% / 33.7%); to 95% on WNUT17, 19.6% against 29.5% (44.6% / 61.2%
 #: of random's tokens). Its lean towards long sentences cost next to nothing in tokens.
 DEFAULT_SPAN_STRATEGY = "sequence_lc"
+#: Sentences compared by TF-IDF and words clustered by the contexts they occur in; MiniLM
+#: word vectors (``minilm``) are an option that needs the ``embeddings`` extra.
+DEFAULT_SPAN_FEATURES = "tfidf"
 #: Committee members of the bagged CRF that committee strategies need.
 COMMITTEE_MEMBERS = 5
 

@@ -3,7 +3,6 @@ to label with an intent and their entities, both ready to label."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -37,11 +36,6 @@ def demo_gold() -> list[str]:
     return DEMO_GOLD.read_text(encoding="utf-8").split()
 
 
-def demo_features() -> str:
-    """MiniLM when the embeddings extra is installed (better suggestions), else TF-IDF."""
-    return "minilm" if importlib.util.find_spec("sentence_transformers") else "tfidf"
-
-
 def create_demo_project(session: Session, *, owner: User, name: str = DEMO_NAME) -> Project:
     """Create the demo project (once; a second call returns it unchanged)."""
     existing = session.scalar(select(Project).where(Project.name == name))
@@ -52,9 +46,8 @@ def create_demo_project(session: Session, *, owner: User, name: str = DEMO_NAME)
         name=name,
         labels=sorted(set(demo_gold())),
         owner=owner,
-        # Retraining cadence and audit share are the defaults every new project gets, so
-        # what the demo shows is what a real project does.
-        settings={"features": demo_features(), "strategy": "margin"},
+        # Features, strategy, retraining cadence and audit share are the defaults every
+        # new project gets, so what the demo shows is what a real project does.
         guidelines=GUIDELINES,
     )
     importing.import_items(session, project_id=project.id, path=DEMO_TEXTS, user=owner)
@@ -83,7 +76,6 @@ def create_spans_demo_project(session: Session, *, owner: User, name: str = SPAN
         labels=sorted({row["intent"] for row in gold}),
         entity_types=sorted({span["label"] for row in gold for span in row["spans"]}),
         owner=owner,
-        settings={"features": demo_features(), "strategy": "margin"},
         guidelines=SPANS_GUIDELINES,
     )
     importing.import_items(session, project_id=project.id, path=SPANS_TEXTS, user=owner)

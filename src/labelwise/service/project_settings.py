@@ -6,8 +6,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from labelwise.recipes import DEFAULT_SPAN_STRATEGY
-from labelwise.recipes.classification import DEFAULT_CLASS_BALANCED, DEFAULT_STRATEGY
+from labelwise.features import sentence_embeddings_installed
+from labelwise.recipes import DEFAULT_SPAN_FEATURES, DEFAULT_SPAN_STRATEGY
+from labelwise.recipes.classification import (
+    DEFAULT_CLASS_BALANCED,
+    DEFAULT_FEATURES,
+    DEFAULT_STRATEGY,
+    SENTENCE_FEATURES,
+)
 from labelwise.strategies import SEQUENCE_STRATEGIES, STRATEGIES
 from labelwise.strategies.base import QueryStrategy
 
@@ -15,6 +21,9 @@ from labelwise.strategies.base import QueryStrategy
 #: (the first models improve fastest) without retraining on every few clicks of a team:
 #: one TF-IDF retrain ranks the pool in seconds, and 20 labels take a labeler minutes.
 DEFAULT_RETRAIN_EVERY = 20
+#: What a stored project without a ``features`` key had: TF-IDF was every project's
+#: default before the recipe's (migration 0013 writes it into such projects).
+STORED_FEATURES: Literal["tfidf"] = "tfidf"
 #: Share of items served from the audit sample. Without one the dashboard has no unbiased
 #: accuracy to show; a tenth costs one label in ten and narrows a 95% interval to about
 #: +-10 points after the first 100 audit labels.
@@ -43,6 +52,19 @@ def default_strategy(task: str) -> str:
     return DEFAULT_SPAN_STRATEGY if str(task) in SEQUENCE_TASKS else DEFAULT_STRATEGY
 
 
+def default_features(task: str) -> str:
+    """The features a new project of ``task`` kind trains on unless its settings say so.
+
+    The recipe's (``labelwise.recipes``: MiniLM beside TF-IDF for a classifier, TF-IDF for
+    a tagger); TF-IDF alone where the ``embeddings`` extra is not installed, so a project
+    created there trains instead of failing its first retrain.
+    """
+    wanted = DEFAULT_SPAN_FEATURES if str(task) in SEQUENCE_TASKS else DEFAULT_FEATURES
+    if wanted in SENTENCE_FEATURES and not sentence_embeddings_installed():
+        return "tfidf"
+    return wanted
+
+
 class ProjectSettings(BaseModel):
     """How a project queries, trains and serves.
 
@@ -61,6 +83,9 @@ class ProjectSettings(BaseModel):
     features : {"tfidf", "minilm", "minilm+tfidf"}
         TF-IDF needs nothing; MiniLM needs the ``embeddings`` extra and caches vectors;
         ``minilm+tfidf`` puts both side by side (``labelwise.recipes.classification``).
+        A new project gets :func:`default_features` of its task (``minilm+tfidf`` for
+        classification and intents-and-entities projects when the extra is installed);
+        settings read back without the key mean ``tfidf``, the default before.
     retrain_every : int
         New human labels that trigger a background retrain.
     min_labels : int
@@ -125,7 +150,7 @@ class ProjectSettings(BaseModel):
 
     strategy: str = DEFAULT_STRATEGY
     class_balanced: bool = DEFAULT_CLASS_BALANCED
-    features: Literal["tfidf", "minilm", "minilm+tfidf"] = "tfidf"
+    features: Literal["tfidf", "minilm", "minilm+tfidf"] = STORED_FEATURES
     # Every number has an upper bound: a huge value must be refused here, not overflow a
     # date or a query later (a lease of 10**12 seconds made every ``next`` fail).
     retrain_every: int = Field(default=DEFAULT_RETRAIN_EVERY, ge=1, le=100_000)
@@ -156,11 +181,16 @@ class ProjectSettings(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _task_default_strategy(cls, data: Any, info: ValidationInfo) -> Any:
+    def _task_defaults(cls, data: Any, info: ValidationInfo) -> Any:
         task = (info.context or {}).get("task")
-        if task is not None and isinstance(data, dict) and "strategy" not in data:
-            return {**data, "strategy": default_strategy(task)}
-        return data
+        if task is None or not isinstance(data, dict):
+            return data
+        filled = dict(data)
+        if "strategy" not in filled:
+            filled["strategy"] = default_strategy(task)
+        if "features" not in filled:
+            filled["features"] = default_features(task)
+        return filled
 
     @field_validator("strategy")
     @classmethod
