@@ -13,12 +13,22 @@ from labelwise.data import TextDataset, read_dataset
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
+def shared_dataset(name: str) -> Path:
+    """``../shared/data/<name>`` (or under ``$LABELWISE_SHARED_DATA``); a missing one fails."""
+    path = Path(os.environ.get("LABELWISE_SHARED_DATA", SHARED_DATA)) / name
+    if not path.is_dir():
+        pytest.fail(f"{name} not found at {path}; the tests read ../shared/data beside the repo.")
+    return path
+
+
 @pytest.fixture(scope="session")
 def clinc_dir() -> Path:
-    path = Path(os.environ.get("LABELWISE_SHARED_DATA", SHARED_DATA)) / "clinc150"
-    if not path.is_dir():
-        pytest.fail(f"CLINC150 not found at {path}; the tests read ../shared/data beside the repo.")
-    return path
+    return shared_dataset("clinc150")
+
+
+@pytest.fixture(scope="session")
+def trec_dir() -> Path:
+    return shared_dataset("trec")
 
 
 def take_intents(dataset: TextDataset, n_intents: int) -> TextDataset:

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from labelwise.data import Pool
+from labelwise.evaluation.intervals import wilson_interval
 from labelwise.service import importing, projects, queue, training
 from labelwise.service.errors import ValidationError
 from labelwise.service.importing import ImportFailedError
@@ -163,7 +164,7 @@ def test_held_out_accuracy_counts_exact_matches(multilabel, predicted, truth, co
     )
     assert metrics["eval_accuracy"] == pytest.approx(correct / 3)
     assert metrics["eval_n"] == 3
-    assert metrics["eval_ci95"] == list(training.wilson_interval(correct, 3))
+    assert metrics["eval_ci95"] == list(wilson_interval(correct, 3))
 
 
 def test_a_multi_label_project_gets_a_learning_curve_too(session, session_factory, tmp_path):

@@ -196,12 +196,6 @@ def test_minilm_beside_tfidf_embeds_each_item_once_and_ranks_class_balanced(
     assert model.predict_proba(["hello there 0"]).shape == (1, len(project.labels))
 
 
-def test_wilson_interval_known_values():
-    low, high = training.wilson_interval(8, 10)
-    assert low == pytest.approx(0.4902, abs=1e-3) and high == pytest.approx(0.9433, abs=1e-3)
-    assert training.wilson_interval(0, 0) == (0.0, 1.0)
-
-
 def test_a_restarted_worker_fails_jobs_left_running(session, session_factory, setup, tmp_path):
     project, truth, owner = setup
     job = training.request_retrain(session, project_id=project.id)

@@ -1,5 +1,5 @@
-"""Evaluation: learning-curve summaries and fits, held-out scores, span metrics and suspected
-label errors."""
+"""Evaluation: learning-curve summaries and fits, held-out scores, span metrics, suspected
+label errors and proportion intervals."""
 
 from labelwise.evaluation.agreement import Agreement, annotator_agreement
 from labelwise.evaluation.curve_fit import (
@@ -10,6 +10,7 @@ from labelwise.evaluation.curve_fit import (
 )
 from labelwise.evaluation.curves import area_under_curve, labels_to_reach, score_predictions
 from labelwise.evaluation.diagnostics import PoolDiagnostics, pool_diagnostics, stop_set
+from labelwise.evaluation.intervals import wilson_interval
 from labelwise.evaluation.label_issues import (
     LabelIssues,
     find_label_issues,
@@ -31,6 +32,7 @@ from labelwise.evaluation.spans import (
 )
 
 __all__ = [
+    "wilson_interval",
     "LabelIssues",
     "find_label_issues",
     "find_multilabel_issues",

@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from labelwise.evaluation.intervals import wilson_interval
 from labelwise.service.errors import NotFoundError
 from labelwise.service.projects import task_of
-from labelwise.service.training import wilson_interval
 from labelwise.service.transactions import end_read
 from labelwise.store import Annotation, AnnotationKind, Item, Project, TrafficMessage
 

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from labelwise._typing import IndexArray
 from labelwise.data import LabelSource
+from labelwise.evaluation.intervals import wilson_interval
 from labelwise.evaluation.label_issues import find_label_issues, find_multilabel_issues
 from labelwise.learners import ProbabilisticClassifier
 from labelwise.service.errors import NotFoundError
@@ -440,8 +441,6 @@ class RelabelSummary:
 
 def annotator_error_rates(session: Session, *, project_id: int) -> list[AnnotatorErrorRate]:
     """Per annotator whose labels were reviewed: reviewed, changed, share changed (Wilson)."""
-    from labelwise.service.training import wilson_interval  # training imports this module
-
     rows = session.execute(
         select(
             RelabelSuspect.annotator_id,

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from labelwise.data import Pool
 from labelwise.evaluation import PoolDiagnostics, pool_diagnostics, stop_set
+from labelwise.evaluation.intervals import wilson_interval
 from labelwise.evaluation.labels_saved import (
     MIN_AUDIT_LABELS,
     RandomLabelsEstimate,
@@ -988,14 +989,3 @@ def _held_out_accuracy(
     n = int(positions.size)
     low, high = wilson_interval(correct, n)
     return {f"{prefix}_accuracy": correct / n, f"{prefix}_n": n, f"{prefix}_ci95": [low, high]}
-
-
-def wilson_interval(successes: int, n: int, z: float = 1.959964) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion (sound for small ``n`` and p near 0/1)."""
-    if n == 0:
-        return 0.0, 1.0
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, float(centre - half)), min(1.0, float(centre + half))

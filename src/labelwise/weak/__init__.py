@@ -1,0 +1,52 @@
+"""Weak supervision: labeling functions, the label matrix, its analysis and label models.
+
+Labeling functions (:mod:`labelwise.weak.functions`) vote a label or abstain on each item;
+:func:`apply_functions` / :class:`LabelMatrixBuilder` gather the votes into a sparse
+label matrix; :func:`analyze` gives each function's coverage, overlap, conflict and
+accuracy against gold labels; a label model (:class:`MajorityVote`,
+:class:`WeightedVote`, :class:`DawidSkene`, gold-aware when given human labels) turns
+the votes into one probability per class for each item. Declarative specs (JSON, no code)
+become functions through :func:`function_from_spec` and :func:`read_labeling_functions`.
+"""
+
+from labelwise.weak.analysis import FunctionStats, MatrixStats, analyze, gold_indices
+from labelwise.weak.functions import (
+    ABSTAIN,
+    KeywordFunction,
+    LabelingFunction,
+    LabelingFunctionError,
+    ModelConfidenceFunction,
+    OneLabelFunction,
+    PythonFunction,
+    RegexFunction,
+    SimilarityFunction,
+)
+from labelwise.weak.label_models import DawidSkene, LabelModel, MajorityVote, WeightedVote
+from labelwise.weak.matrix import LabelMatrix, LabelMatrixBuilder, apply_functions
+from labelwise.weak.specs import KINDS, function_from_spec, read_labeling_functions
+
+__all__ = [
+    "ABSTAIN",
+    "KINDS",
+    "DawidSkene",
+    "FunctionStats",
+    "KeywordFunction",
+    "LabelMatrix",
+    "LabelMatrixBuilder",
+    "LabelModel",
+    "LabelingFunction",
+    "LabelingFunctionError",
+    "MajorityVote",
+    "MatrixStats",
+    "ModelConfidenceFunction",
+    "OneLabelFunction",
+    "PythonFunction",
+    "RegexFunction",
+    "SimilarityFunction",
+    "WeightedVote",
+    "analyze",
+    "apply_functions",
+    "function_from_spec",
+    "gold_indices",
+    "read_labeling_functions",
+]
