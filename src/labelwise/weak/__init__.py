@@ -7,6 +7,10 @@ accuracy against gold labels; a label model (:class:`MajorityVote`,
 :class:`WeightedVote`, :class:`DawidSkene`, gold-aware when given human labels) turns
 the votes into one probability per class for each item. Declarative specs (JSON, no code)
 become functions through :func:`function_from_spec` and :func:`read_labeling_functions`.
+:func:`weak_training_set` joins human and weak labels for the end model (human labels
+win); :class:`LabelingFunctionConflict`, :class:`CoverageGap` and
+:class:`LabelModelDisagreement` send people where the rules fail; ``suggest_*`` mine
+candidate functions from the labeled items.
 """
 
 from labelwise.weak.analysis import FunctionStats, MatrixStats, analyze, gold_indices
@@ -24,10 +28,30 @@ from labelwise.weak.functions import (
 from labelwise.weak.label_models import DawidSkene, LabelModel, MajorityVote, WeightedVote
 from labelwise.weak.matrix import LabelMatrix, LabelMatrixBuilder, apply_functions
 from labelwise.weak.specs import KINDS, function_from_spec, read_labeling_functions
+from labelwise.weak.strategies import (
+    CoverageGap,
+    LabelingFunctionConflict,
+    LabelModelDisagreement,
+    WeakSignalSampling,
+)
+from labelwise.weak.suggestions import (
+    Suggestion,
+    suggest_exemplars,
+    suggest_keywords,
+    suggest_label_names,
+)
+from labelwise.weak.training import DEFAULT_WEAK_WEIGHT, WeakTrainingSet, weak_training_set
 
 __all__ = [
     "ABSTAIN",
+    "CoverageGap",
+    "DEFAULT_WEAK_WEIGHT",
     "KINDS",
+    "LabelModelDisagreement",
+    "LabelingFunctionConflict",
+    "Suggestion",
+    "WeakSignalSampling",
+    "WeakTrainingSet",
     "DawidSkene",
     "FunctionStats",
     "KeywordFunction",
@@ -49,4 +73,8 @@ __all__ = [
     "function_from_spec",
     "gold_indices",
     "read_labeling_functions",
+    "suggest_exemplars",
+    "suggest_keywords",
+    "suggest_label_names",
+    "weak_training_set",
 ]
