@@ -10,7 +10,9 @@ become functions through :func:`function_from_spec` and :func:`read_labeling_fun
 :func:`weak_training_set` joins human and weak labels for the end model (human labels
 win); :class:`LabelingFunctionConflict`, :class:`CoverageGap` and
 :class:`LabelModelDisagreement` send people where the rules fail; ``suggest_*`` mine
-candidate functions from the labeled items.
+candidate functions from the labeled items. For entities, :mod:`labelwise.weak.spans`
+holds gazetteer and pattern functions, their votes per token (``B-``/``I-`` tags) and
+the aggregation back to spans.
 """
 
 from labelwise.weak.analysis import FunctionStats, MatrixStats, analyze, gold_indices
@@ -27,6 +29,15 @@ from labelwise.weak.functions import (
 )
 from labelwise.weak.label_models import DawidSkene, LabelModel, MajorityVote, WeightedVote
 from labelwise.weak.matrix import LabelMatrix, LabelMatrixBuilder, apply_functions
+from labelwise.weak.spans import (
+    GazetteerFunction,
+    SpanLabelingFunction,
+    SpanPatternFunction,
+    TokenVotes,
+    aggregate_spans,
+    harvest_gazetteers,
+    token_votes,
+)
 from labelwise.weak.specs import KINDS, function_from_spec, read_labeling_functions
 from labelwise.weak.strategies import (
     CoverageGap,
@@ -46,10 +57,14 @@ __all__ = [
     "ABSTAIN",
     "CoverageGap",
     "DEFAULT_WEAK_WEIGHT",
+    "GazetteerFunction",
     "KINDS",
     "LabelModelDisagreement",
     "LabelingFunctionConflict",
+    "SpanLabelingFunction",
+    "SpanPatternFunction",
     "Suggestion",
+    "TokenVotes",
     "WeakSignalSampling",
     "WeakTrainingSet",
     "DawidSkene",
@@ -68,13 +83,16 @@ __all__ = [
     "RegexFunction",
     "SimilarityFunction",
     "WeightedVote",
+    "aggregate_spans",
     "analyze",
     "apply_functions",
     "function_from_spec",
     "gold_indices",
+    "harvest_gazetteers",
     "read_labeling_functions",
     "suggest_exemplars",
     "suggest_keywords",
     "suggest_label_names",
+    "token_votes",
     "weak_training_set",
 ]

@@ -17,7 +17,8 @@ import hashlib
 import json
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Final
 
 import numpy as np
@@ -28,6 +29,7 @@ from labelwise.exceptions import LabelwiseError
 __all__ = [
     "ABSTAIN",
     "DEFAULT_REGEX_TIMEOUT",
+    "DefinedFunction",
     "KeywordFunction",
     "LabelingFunction",
     "LabelingFunctionError",
@@ -65,8 +67,8 @@ def _check_label(label: Any, name: str) -> str:
     return label
 
 
-class LabelingFunction(ABC):
-    """Votes a label name, or abstains, for each of a batch of texts.
+class DefinedFunction(ABC):
+    """A named heuristic whose declarative definition identifies what it does.
 
     Attributes
     ----------
@@ -75,6 +77,23 @@ class LabelingFunction(ABC):
     """
 
     name: str
+
+    @abstractmethod
+    def definition(self) -> dict[str, Any]:
+        """What the function does, as JSON-ready values; equal definitions vote equally."""
+
+    def fingerprint(self) -> str:
+        """A short hash of :meth:`definition`: a changed function gets a new fingerprint, so
+        its column of a label matrix is computed again."""
+        text = json.dumps({"type": type(self).__name__, **self.definition()}, sort_keys=True)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r})"
+
+
+class LabelingFunction(DefinedFunction):
+    """Votes a label name, or abstains, for each of a batch of texts."""
 
     @property
     @abstractmethod
@@ -94,18 +113,30 @@ class LabelingFunction(ABC):
             Unit-length sentence embeddings of ``texts``, for functions that compare them.
         """
 
-    @abstractmethod
-    def definition(self) -> dict[str, Any]:
-        """What the function does, as JSON-ready values; equal definitions vote equally."""
 
-    def fingerprint(self) -> str:
-        """A short hash of :meth:`definition`: a changed function gets a new fingerprint, so
-        its column of a label matrix is computed again."""
-        text = json.dumps({"type": type(self).__name__, **self.definition()}, sort_keys=True)
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+def compile_pattern(name: str, pattern: str) -> Any:
+    """``pattern`` compiled by the ``regex`` package as Python's ``re`` reads it."""
+    import regex
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.name!r})"
+    try:
+        return regex.compile(pattern, regex.VERSION0)
+    except regex.error as exc:
+        raise LabelingFunctionError(
+            f"Regex function {name!r}: the pattern {pattern!r} does not compile: {exc}."
+        ) from None
+
+
+@contextmanager
+def time_limited(name: str, pattern: str, timeout: float, i: int, text: str) -> Iterator[None]:
+    """Turn a pattern's timeout on text ``i`` into an error naming the function."""
+    try:
+        yield
+    except TimeoutError:
+        raise LabelingFunctionError(
+            f"Regex function {name!r}: the pattern {pattern!r} took longer than {timeout:g} s "
+            f"on text {i} ({text[:60]!r}); it backtracks without end on some inputs. Rewrite "
+            "it without nested repetition."
+        ) from None
 
 
 class OneLabelFunction(LabelingFunction):
@@ -195,8 +226,6 @@ class RegexFunction(OneLabelFunction):
         lowercase: bool = False,
         timeout: float = DEFAULT_REGEX_TIMEOUT,
     ) -> None:
-        import regex
-
         self.name = _check_name(name, "regex function")
         self.label = _check_label(label, self.name)
         if not isinstance(pattern, str) or not pattern:
@@ -205,12 +234,7 @@ class RegexFunction(OneLabelFunction):
             raise LabelingFunctionError(
                 f"Regex function {self.name!r}: timeout must be positive seconds. Got {timeout!r}."
             )
-        try:
-            self._pattern = regex.compile(pattern, regex.VERSION0)
-        except regex.error as exc:
-            raise LabelingFunctionError(
-                f"Regex function {self.name!r}: the pattern {pattern!r} does not compile: {exc}."
-            ) from None
+        self._pattern = compile_pattern(self.name, pattern)
         self.pattern = pattern
         self.lowercase = lowercase
         self.timeout = float(timeout)
@@ -224,14 +248,8 @@ class RegexFunction(OneLabelFunction):
         votes: list[Vote] = []
         for i, text in enumerate(texts):
             subject = text.strip().lower() if self.lowercase else text
-            try:
+            with time_limited(self.name, self.pattern, self.timeout, i, text):
                 found = self._pattern.search(subject, timeout=self.timeout)
-            except TimeoutError:
-                raise LabelingFunctionError(
-                    f"Regex function {self.name!r}: the pattern {self.pattern!r} took longer "
-                    f"than {self.timeout:g} s on text {i} ({text[:60]!r}); it backtracks "
-                    "without end on some inputs. Rewrite it without nested repetition."
-                ) from None
             votes.append(self.label if found is not None else ABSTAIN)
         return votes
 
