@@ -11,7 +11,6 @@ function voted on are ``O``. Gold sentences calibrate the label model through th
 
 from __future__ import annotations
 
-import re
 from abc import abstractmethod
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -27,6 +26,7 @@ from labelwise.weak.functions import (
     DefinedFunction,
     LabelingFunctionError,
     compile_pattern,
+    phrase_pattern,
     time_limited,
 )
 from labelwise.weak.label_models import LabelModel
@@ -98,9 +98,7 @@ class GazetteerFunction(SpanLabelingFunction):
         # Longest first: the regex engine takes the first alternative that matches.
         self.phrases = tuple(sorted(cleaned, key=lambda p: (-len(p), p)))
         self.case_sensitive = case_sensitive
-        alternatives = "|".join(r"\s+".join(map(re.escape, p.split())) for p in self.phrases)
-        flags = 0 if case_sensitive else re.IGNORECASE
-        self._pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", flags)
+        self._pattern = phrase_pattern(self.phrases, case_sensitive=case_sensitive)
 
     @property
     def entity_types(self) -> frozenset[str]:
