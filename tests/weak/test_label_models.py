@@ -27,17 +27,25 @@ def test_majority_vote_counts_and_splits_ties():
 
 
 def test_weighted_vote_by_hand_with_gold():
-    model = WeightedVote().fit(MATRIX, gold={1: "y", 2: "y"})
-    # Gold votes: a 1 of 2 right -> (1+1)/(2+2) = 0.5; b 2 of 2 -> 3/4; c 1 of 1 -> 2/3.
-    np.testing.assert_allclose(model.accuracies_, [0.5, 0.75, 2 / 3])
-    # Two classes: weight log(a / (1 - a)) = 0, log 3, log 2. Prior (0+1, 2+1) / 4.
-    np.testing.assert_allclose(model.weights_, [0.0, np.log(3), np.log(2)])
+    model = WeightedVote(prior_strength=4).fit(MATRIX, gold={1: "y", 2: "y"})
+    # Gold votes update the agreement with the others (next test), worth 4 votes: a 1 of 2
+    # right -> (1 + 4 * 0.6) / 6; b 2 of 2 -> (2 + 4 * 0.8) / 6; c 1 of 1 -> (1 + 4 * 2/3) / 5.
+    accuracies = np.array([3.4 / 6, 5.2 / 6, (1 + 8 / 3) / 5])
+    np.testing.assert_allclose(model.accuracies_, accuracies)
+    # Two classes: weight log(a / (1 - a)). Prior (0+1, 2+1) / 4.
+    odds = accuracies / (1 - accuracies)
+    np.testing.assert_allclose(model.weights_, np.log(odds))
     proba = model.predict_proba(MATRIX)
-    # Item 0: x gets a (0) + b (log 3) + log 1/4, y gets log 3/4: 3/4 against 3/4.
-    assert proba[0, 0] == pytest.approx(0.5)
-    # Item 3: x gets log 3 + log 2 + log 1/4 -> 6/4 against 3/4.
-    assert proba[3, 0] == pytest.approx(1.5 / 2.25)
+    # Item 0: x gets a's and b's odds times 1/4, y gets 3/4.
+    x = odds[0] * odds[1] * 0.25
+    assert proba[0, 0] == pytest.approx(x / (x + 0.75))
+    # Item 3: b and c vote x.
+    x = odds[1] * odds[2] * 0.25
+    assert proba[3, 0] == pytest.approx(x / (x + 0.75))
     np.testing.assert_allclose(proba[4], [0.25, 0.75])
+    # Much gold outweighs the agreement: the accuracies tend to the gold rates.
+    heavy = WeightedVote(prior_strength=1e-9).fit(MATRIX, gold={1: "y", 2: "y"})
+    np.testing.assert_allclose(heavy.accuracies_, [0.5, 1 - 1e-3, 1 - 1e-3], atol=1e-6)
 
 
 def test_weighted_vote_without_gold_uses_agreement_with_the_others():
@@ -140,3 +148,5 @@ def test_models_refuse_what_they_were_not_fitted_on():
         DawidSkene().fit(MATRIX).predict_proba(fewer)
     with pytest.raises(ValueError, match="smoothing >= 0"):
         DawidSkene(smoothing=-1).fit(MATRIX)
+    with pytest.raises(ValueError, match="prior_strength > 0"):
+        WeightedVote(prior_strength=0).fit(MATRIX)

@@ -27,6 +27,7 @@ from typing import ClassVar, Self
 import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
+from sklearn.base import BaseEstimator
 
 from labelwise.exceptions import NotFittedError
 from labelwise.weak.analysis import gold_indices
@@ -39,8 +40,12 @@ __all__ = ["DawidSkene", "LabelModel", "MajorityVote", "WeightedVote"]
 _ACCURACY_FLOOR = 1e-3
 
 
-class LabelModel(ABC):
-    """Fit on a label matrix (and optional gold labels), then predict class probabilities."""
+class LabelModel(BaseEstimator, ABC):  # type: ignore[misc]
+    """Fit on a label matrix (and optional gold labels), then predict class probabilities.
+
+    A scikit-learn estimator in its parameters (``get_params``, ``clone``), not in its
+    ``fit`` signature: it learns from votes, not from a feature matrix and targets.
+    """
 
     classes_: tuple[str, ...]
     class_prior_: NDArray[np.float64]
@@ -144,10 +149,16 @@ class WeightedVote(LabelModel):
     """Votes weighted by each function's accuracy ``a``: ``log((K - 1) a / (1 - a))``.
 
     That weight is optimal when a function's errors spread evenly over the other ``K - 1``
-    classes. Accuracies come from the gold items a function voted on (``(correct + 1) /
-    (votes + 2)``); a function with no gold vote gets its agreement with the clear
-    majority of the other functions on the items where they voted, smoothed the same way.
-    Scores add the log class prior (the gold labels' shares, Laplace-smoothed).
+    classes. A function's accuracy starts from its agreement with the clear majority of
+    the other functions where they voted (``(agreed + 1) / (judged + 2)``) and is updated
+    by its gold votes, the agreement counting as ``prior_strength`` of them:
+    ``(correct + s * agreement) / (gold votes + s)``. Scores add the log class prior (the
+    gold labels' shares, Laplace-smoothed).
+
+    Parameters
+    ----------
+    prior_strength : float > 0, default 4
+        Gold votes the unsupervised agreement is worth.
 
     Attributes
     ----------
@@ -155,7 +166,12 @@ class WeightedVote(LabelModel):
     weights_ : ndarray of shape (n_functions,)
     """
 
+    def __init__(self, *, prior_strength: float = 4.0) -> None:
+        self.prior_strength = prior_strength
+
     def fit(self, matrix: LabelMatrix, gold: Mapping[int, str] | None = None) -> Self:
+        if not self.prior_strength > 0:
+            raise ValueError(f"WeightedVote needs prior_strength > 0. Got {self.prior_strength!r}.")
         k = len(matrix.classes)
         truth = gold_indices(gold, matrix)
         rows, cols, labels = _entries(matrix)
@@ -173,10 +189,12 @@ class WeightedVote(LabelModel):
         agrees = has_others & (others.argmax(axis=1) == labels)
         peer_votes = np.bincount(cols[has_others], minlength=m)
         peer_right = np.bincount(cols[agrees], minlength=m)
-        use_gold = gold_votes > 0
-        right = np.where(use_gold, gold_right, peer_right)
-        total = np.where(use_gold, gold_votes, peer_votes)
-        accuracy = (right + 1.0) / (total + 2.0)
+        # The agreement with the others is a prior worth ``prior_strength`` gold votes:
+        # a function's first few gold votes (on actively chosen, hard items) move it,
+        # they do not replace it.
+        peer = (peer_right + 1.0) / (peer_votes + 2.0)
+        s = self.prior_strength
+        accuracy = (gold_right + s * peer) / (gold_votes + s)
         self.accuracies_ = np.clip(accuracy, _ACCURACY_FLOOR, 1 - _ACCURACY_FLOOR)
         self.weights_ = np.log((k - 1) * self.accuracies_ / (1 - self.accuracies_))
         self.classes_ = matrix.classes

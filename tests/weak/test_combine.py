@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from labelwise.weak.combine import combined_proba
+
+END = np.array([[0.6, 0.4], [0.5, 0.5], [0.9, 0.1]])
+LABEL = np.array([[0.2, 0.8], [0.9, 0.1], [0.0, 1.0]])
+
+
+def test_a_product_where_rules_fire_and_the_end_model_elsewhere():
+    out = combined_proba(END, LABEL, np.array([True, True, False]))
+    # Row 0: 0.6 * 0.2 = 0.12 against 0.4 * 0.8 = 0.32.
+    np.testing.assert_allclose(out[0], [0.12 / 0.44, 0.32 / 0.44])
+    np.testing.assert_allclose(out[1], [0.9, 0.1])
+    np.testing.assert_allclose(out[2], END[2])  # no rule fired
+    half = combined_proba(END, LABEL, np.ones(3, bool), label_weight=0.5)
+    expected = END[0] * np.sqrt(LABEL[0])
+    np.testing.assert_allclose(half[0], expected / expected.sum())
+    np.testing.assert_allclose(combined_proba(END, LABEL, np.ones(3, bool), label_weight=0), END)
+
+
+def test_rows_that_disagree_completely_keep_the_end_model():
+    out = combined_proba(np.array([[1.0, 0.0]]), np.array([[0.0, 1.0]]), np.array([True]))
+    assert out[0].argmax() == 0 and out.sum() == pytest.approx(1.0)
+
+
+def test_shapes_must_match():
+    with pytest.raises(ValueError, match="same rows and classes"):
+        combined_proba(END, LABEL[:2], np.ones(3, bool))
+    with pytest.raises(ValueError, match="label_weight must be >= 0"):
+        combined_proba(END, LABEL, np.ones(3, bool), label_weight=-1)
+
+
+def _case(rules_right: bool, features_informative: bool):
+    """60 gold items of 3 classes; one rule per class, right or shifted by one class."""
+    from sklearn.linear_model import LogisticRegression
+
+    from labelwise.weak import LabelMatrix, MajorityVote
+
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 20)
+    signal = np.eye(3)[y] * (3.0 if features_informative else 0.0)
+    features = signal + rng.normal(size=(60, 3))
+    votes = np.full((60, 1), -1)
+    votes[:, 0] = y if rules_right else (y + 1) % 3
+    matrix = LabelMatrix.from_dense(votes, ["a", "b", "c"])
+    gold = {i: "abc"[y[i]] for i in range(60)}
+    return LogisticRegression(), features, matrix, MajorityVote(), gold
+
+
+def test_the_weight_follows_whichever_answers_better_on_held_out_gold():
+    from labelwise.weak.combine import choose_label_weight
+
+    good_rules = choose_label_weight(*_case(rules_right=True, features_informative=False))
+    # Every weight above 0 is right on all 60; the full weight is the surest.
+    assert good_rules.weight == 1.0 and good_rules.judged == 60
+    assert good_rules.log_likelihood[1.0] > good_rules.log_likelihood[0.25]
+    assert good_rules.accuracy[1.0] == 1.0 and good_rules.accuracy[0.0] < 0.6
+    bad_rules = choose_label_weight(*_case(rules_right=False, features_informative=True))
+    assert bad_rules.weight == 0.0 and bad_rules.accuracy[0.0] > bad_rules.accuracy[1.0]
+
+
+def test_too_little_gold_keeps_the_default_weight():
+    from labelwise.weak.combine import DEFAULT_LABEL_WEIGHT, choose_label_weight
+
+    learner, features, matrix, model, gold = _case(rules_right=False, features_informative=True)
+    few = {i: gold[i] for i in (0, 1, 20, 21, 40, 41)}
+    choice = choose_label_weight(learner, features, matrix, model, few)
+    assert choice.weight == DEFAULT_LABEL_WEIGHT
+    assert choice.accuracy == choice.log_likelihood == {}
