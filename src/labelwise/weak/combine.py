@@ -3,10 +3,12 @@
 Where some function votes, the prediction is the product of the end model's
 probabilities and the label model's, raised to ``label_weight`` and normalised (a product
 of experts); elsewhere it is the end model's alone. The rules stay part of the deployed
-model instead of only labeling its training data: measured on TREC-6 with its 68 shared
-rules (``benchmarks/weak_supervision.py``), the gold-calibrated rules add most while the
-end model has few labels, and the product converges to the end model as its labels grow
-and the label model's confidence on their items is checked against them.
+model instead of only labeling its training data. Measured on TREC-6 with its 68 shared
+rules (``benchmarks/results/weak_supervision_trec.md``, 5 seeds, margin on the combined
+answer): +10.4, +5.6, +1.1 and -1.0 points of test accuracy over active learning alone at
+50, 100, 200 and 500 labels, where training the end model on the rules' labels instead
+loses at every count. Weight 1 helps most while the end model has few labels;
+:func:`choose_label_weight` picks a smaller one by cross-validation on gold.
 """
 
 from __future__ import annotations

@@ -3,19 +3,19 @@
 Three, from the simplest:
 
 - :class:`MajorityVote` counts votes.
-- :class:`WeightedVote` weighs each function by its accuracy: measured on gold items when
-  there are some, else by its agreement with the other functions' majority.
-- :class:`DawidSkene` fits every function's confusion matrix and the class prior by EM
-  (Dawid & Skene 1979), with abstentions left out. Given gold labels it is *gold-aware*:
-  items a person labeled are clamped to their label in every E-step, so the confusions
-  (and the accuracy each function is credited with) are calibrated by the human labels
-  instead of by the functions' own consensus. Snorkel's label model cannot take gold
-  labels when fitting (snorkel #1642).
+- :class:`WeightedVote` weighs each function by its accuracy: its agreement with the
+  other functions' majority, updated by its votes on gold items.
+- :class:`DawidSkene` fits every function's confusion matrix (abstaining included) and
+  the class prior by EM (Dawid & Skene 1979). Given gold labels it is *gold-aware*: items
+  a person labeled are clamped to their label in every E-step, so the confusions (and
+  the accuracy each function is credited with) are calibrated by the human labels instead
+  of by the functions' own consensus. Snorkel's label model cannot take gold labels when
+  fitting (snorkel #1642).
 
 Every model takes a :class:`LabelMatrix` and gold labels as ``{item position: label}``;
 ``predict_proba`` returns shape (n_items, n_classes), the class prior on rows no function
-voted on; ``predict`` returns class indices, -1 where no function voted or the top
-classes tie.
+voted on (Dawid-Skene's own answer there, since not firing is evidence too); ``predict``
+returns class indices, -1 where no function voted or the top classes tie.
 """
 
 from __future__ import annotations
