@@ -111,8 +111,8 @@ class Data:
         self.n_functions = len(functions)
         self.L = apply_functions(functions, train.texts, self.classes)
         self.L_test = apply_functions(functions, test.texts, self.classes)
-        self.covered = np.diff(self.L.votes.tocsr().indptr) > 0
-        self.covered_test = np.diff(self.L_test.votes.tocsr().indptr) > 0
+        self.covered = self.L.covered()
+        self.covered_test = self.L_test.covered()
 
     def gold(self, positions: np.ndarray) -> dict[int, str]:
         return {int(i): self.classes[self.y[i]] for i in positions}

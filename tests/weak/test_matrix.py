@@ -119,3 +119,16 @@ def test_from_dense_checks_its_values():
     assert matrix.names == ("lf0", "lf1") and matrix.n_items == 2 and matrix.n_functions == 2
     with pytest.raises(ValueError, match=r"class indices in \[0, 2\) or -1"):
         LabelMatrix.from_dense([[2]], ["a", "b"])
+
+
+def test_coverage_counts_and_a_row_subset():
+    matrix = apply_functions(functions(), TEXTS, CLASSES)
+    assert matrix.covered().tolist() == [True, True, True, True]
+    np.testing.assert_array_equal(
+        matrix.class_counts(), [[1, 0, 0], [0, 1, 0], [1, 1, 0], [0, 0, 1]]
+    )
+    part = matrix.rows(np.array([3, 0]))
+    np.testing.assert_array_equal(part.dense(), matrix.dense(np.array([3, 0])))
+    assert part.names == matrix.names and part.classes == matrix.classes
+    sparse_one = LabelMatrix.from_dense([[-1, -1], [0, -1]], ["a", "b"])
+    assert sparse_one.covered().tolist() == [False, True]

@@ -140,6 +140,7 @@ def choose_label_weight(
     if int(judged.sum()) < _MIN_JUDGED:
         return LabelWeightChoice(DEFAULT_LABEL_WEIGHT, {}, {}, int(judged.sum()))
     k = len(matrix.classes)
+    on_gold = matrix.rows(positions)  # the label models answer for these items only
     end = np.zeros((positions.size, k))
     label = np.zeros((positions.size, k))
     for fold in sorted(set(folds[judged].tolist())):
@@ -150,8 +151,8 @@ def choose_label_weight(
         )
         rest = {int(p): gold[int(p)] for p in positions[train]}
         voter = clone(label_model).fit(matrix, rest)
-        label[held] = voter.predict_proba(matrix)[positions[held]]
-    covered = (np.diff(matrix.votes.tocsr().indptr) > 0)[positions]
+        label[held] = voter.predict_proba(on_gold.rows(np.flatnonzero(held)))
+    covered = on_gold.covered()
     accuracy: dict[float, float] = {}
     likelihood: dict[float, float] = {}
     rows = np.flatnonzero(judged)

@@ -74,7 +74,7 @@ class LabelModel(BaseEstimator, ABC):  # type: ignore[misc]
         """Class probabilities, shape (n_items, n_classes); the prior where nobody voted."""
         self._check_fitted(matrix)
         scores = self._scores(matrix)
-        covered = np.diff(matrix.votes.tocsr().indptr) > 0
+        covered = matrix.covered()
         if not self._prior_where_uncovered:
             return _softmax(scores)
         proba = np.tile(self.class_prior_, (matrix.n_items, 1))
@@ -88,7 +88,7 @@ class LabelModel(BaseEstimator, ABC):  # type: ignore[misc]
         out = proba.argmax(axis=1).astype(np.intp)
         top = proba.max(axis=1, keepdims=True)
         tied = (np.isclose(proba, top, rtol=0, atol=1e-12)).sum(axis=1) > 1
-        covered = np.diff(matrix.votes.tocsr().indptr) > 0
+        covered = matrix.covered()
         out[tied | ~covered] = -1
         return np.asarray(out, dtype=np.intp)
 
@@ -139,8 +139,7 @@ class MajorityVote(LabelModel):
         return self
 
     def _scores(self, matrix: LabelMatrix) -> NDArray[np.float64]:
-        rows, _, labels = _entries(matrix)
-        counts = _rows_sum(rows, matrix.n_items, np.eye(len(self.classes_))[labels])
+        counts = matrix.class_counts()
         with np.errstate(divide="ignore"):
             return np.log(counts)
 
@@ -181,7 +180,7 @@ class WeightedVote(LabelModel):
         gold_right = np.bincount(cols[on_gold & (labels == truth[rows])], minlength=m)
         # Majority of the *other* functions on each vote's item: the item's counts
         # without this vote.
-        counts = _rows_sum(rows, matrix.n_items, np.eye(k)[labels])
+        counts = matrix.class_counts()
         others = counts[rows] - np.eye(k)[labels]
         top = others.max(axis=1, keepdims=True)
         # Only a clear majority of the others judges a vote (a tie says nothing).
@@ -265,7 +264,7 @@ class DawidSkene(LabelModel):
         rows, cols, labels = _entries(matrix)
         self.classes_ = matrix.classes
         # Start from the majority vote (uniform where nothing voted); gold from its labels.
-        counts = _rows_sum(rows, matrix.n_items, np.eye(k)[labels])
+        counts = matrix.class_counts()
         posterior = np.full((matrix.n_items, k), 1.0 / k)
         voted = counts.sum(axis=1) > 0
         posterior[voted] = counts[voted] / counts[voted].sum(axis=1, keepdims=True)

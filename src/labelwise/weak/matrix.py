@@ -60,6 +60,21 @@ class LabelMatrix:
     def n_functions(self) -> int:
         return int(self.votes.shape[1])
 
+    def covered(self) -> NDArray[np.bool_]:
+        """True for items at least one function voted on, shape (n_items,)."""
+        return np.asarray(np.diff(self.votes.tocsr().indptr) > 0)
+
+    def class_counts(self) -> NDArray[np.float64]:
+        """Votes per item and class, shape (n_items, n_classes)."""
+        coo = self.votes.tocoo()
+        counts = np.zeros((self.n_items, len(self.classes)))
+        np.add.at(counts, (coo.row, coo.data.astype(np.intp) - 1), 1.0)
+        return counts
+
+    def rows(self, positions: NDArray[np.intp]) -> LabelMatrix:
+        """The votes on the items at ``positions`` only, in that order."""
+        return LabelMatrix(self.votes[positions], self.classes, self.names)
+
     def dense(self, rows: NDArray[np.intp] | None = None) -> NDArray[np.intp]:
         """Votes as class indices, -1 for an abstention: shape (n_rows, n_functions)."""
         block = self.votes if rows is None else self.votes[rows]

@@ -120,21 +120,13 @@ class _MatrixSignal(WeakSignalSampling):
         return self._signal[block]
 
 
-def _vote_counts(matrix: LabelMatrix) -> NDArray[np.float64]:
-    """Votes per item and class, shape (n_items, n_classes)."""
-    coo = matrix.votes.tocoo()
-    counts = np.zeros((matrix.n_items, len(matrix.classes)))
-    np.add.at(counts, (coo.row, coo.data - 1), 1.0)
-    return counts
-
-
 class LabelingFunctionConflict(_MatrixSignal):
     """Items whose functions vote different labels: the entropy of their votes over
     ``log K`` (0 for no vote or a unanimous one, 1 for an even split over every class)."""
 
     @staticmethod
     def _from_matrix(matrix: LabelMatrix) -> NDArray[np.float64]:
-        counts = _vote_counts(matrix)
+        counts = matrix.class_counts()
         total = counts.sum(axis=1, keepdims=True)
         shares = np.divide(counts, total, out=np.zeros_like(counts), where=total > 0)
         k = max(len(matrix.classes), 2)
@@ -147,7 +139,7 @@ class CoverageGap(_MatrixSignal):
 
     @staticmethod
     def _from_matrix(matrix: LabelMatrix) -> NDArray[np.float64]:
-        return np.asarray(np.diff(matrix.votes.tocsr().indptr) == 0, dtype=np.float64)
+        return np.asarray(~matrix.covered(), dtype=np.float64)
 
 
 class LabelModelDisagreement(WeakSignalSampling):
@@ -180,7 +172,7 @@ class LabelModelDisagreement(WeakSignalSampling):
                 f"Got {label_proba.shape}."
             )
         self.label_proba = label_proba
-        self.covered = np.diff(matrix.votes.tocsr().indptr) > 0
+        self.covered = matrix.covered()
 
     @property
     def n_items(self) -> int:

@@ -94,7 +94,7 @@ def weak_training_set(
         )
     truth = gold_indices(gold, matrix)
     human = np.flatnonzero(truth >= 0)
-    covered = np.diff(matrix.votes.tocsr().indptr) > 0
+    covered = matrix.covered()
     weak = np.flatnonzero(covered & (truth < 0) & (proba.max(axis=1) >= min_confidence))
     if weak_weight == 0:
         weak = weak[:0]
