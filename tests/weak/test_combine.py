@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from labelwise.weak.combine import combined_proba
+from labelwise.weak.combine import combined_proba, unseen_class_mass, with_unseen_classes
 
 END = np.array([[0.6, 0.4], [0.5, 0.5], [0.9, 0.1]])
 LABEL = np.array([[0.2, 0.8], [0.9, 0.1], [0.0, 1.0]])
@@ -70,3 +70,30 @@ def test_too_little_gold_keeps_the_default_weight():
     choice = choose_label_weight(learner, features, matrix, model, few)
     assert choice.weight == DEFAULT_LABEL_WEIGHT
     assert choice.accuracy == choice.log_likelihood == {}
+
+
+def test_the_unseen_class_mass_is_the_share_of_labels_seen_once():
+    # a twice, b and c once: two of four labeled items are singletons.
+    assert unseen_class_mass(["a", "a", "b", "c"], n_classes=10) == 0.5
+    assert unseen_class_mass([], n_classes=10) == 1.0
+    assert unseen_class_mass(["a", "a"], n_classes=10) == 0.0
+    # Every label a singleton says "surely unseen"; the unseen share of classes caps it.
+    assert unseen_class_mass(["a", "b"], n_classes=10) == 0.8
+    assert unseen_class_mass(["a", "b", "c"], n_classes=3) == 0.0
+
+
+def test_unseen_classes_get_their_share_so_a_rule_for_one_is_not_vetoed():
+    end = np.array([[0.7, 0.3, 0.0, 0.0]])
+    seen = np.array([True, True, False, False])
+    opened = with_unseen_classes(end, seen, 0.4)
+    np.testing.assert_allclose(opened, [[0.42, 0.18, 0.2, 0.2]])
+    rule = np.array([[0.02, 0.02, 0.94, 0.02]])
+    covered = np.array([True])
+    assert combined_proba(end, rule, covered).argmax() == 0  # the zero vetoes the rule
+    assert combined_proba(opened, rule, covered).argmax() == 2
+    np.testing.assert_array_equal(with_unseen_classes(end, np.ones(4, bool), 0.4), end)
+    np.testing.assert_allclose(with_unseen_classes(end, np.zeros(4, bool), 0.4), 0.25)
+    with pytest.raises(ValueError, match="mass"):
+        with_unseen_classes(end, seen, 1.5)
+    with pytest.raises(ValueError, match="seen has shape"):
+        with_unseen_classes(end, seen[:3], 0.4)

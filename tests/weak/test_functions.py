@@ -16,6 +16,7 @@ from labelwise.weak import (
     PythonFunction,
     RegexFunction,
     SimilarityFunction,
+    ZeroShotFunction,
 )
 
 
@@ -92,6 +93,21 @@ def test_similarity_from_texts_embeds_the_anchors():
     lf = SimilarityFunction.from_texts("sim", "a", ["one", "two"], 0.5, embed=embed)
     assert seen == ["one", "two"] and lf.anchors.shape == (2, 2)
     assert lf.definition()["source"] == ["one", "two"]
+
+
+def test_zero_shot_votes_the_nearest_label_name_when_close_enough():
+    anchors = np.array([[1.0, 0.0], [0.0, 1.0]])
+    lf = ZeroShotFunction("zero_shot", anchors, ["balance", "transfer"], 0.8)
+    vectors = np.array([[1.0, 0.0], [0.6, 0.8], [np.sqrt(0.5), np.sqrt(0.5)], [0.0, 1.0]])
+    # The second text is nearest "transfer" (0.8 against 0.6); the third is 0.71 from both.
+    assert lf.apply(list("abcd"), vectors=vectors) == ["balance", "transfer", ABSTAIN, "transfer"]
+    assert lf.labels == frozenset({"balance", "transfer"})
+    with pytest.raises(LabelingFunctionError, match="pass the texts' vectors"):
+        lf.apply(["x"])
+    with pytest.raises(LabelingFunctionError, match="one anchor row per label"):
+        ZeroShotFunction("zero_shot", anchors, ["balance"], 0.8)
+    changed = ZeroShotFunction("zero_shot", anchors, ["balance", "transfer"], 0.7)
+    assert changed.fingerprint() != lf.fingerprint()
 
 
 def test_model_confidence_votes_the_top_class_when_sure_enough():

@@ -14,6 +14,7 @@ from labelwise.weak import (
     KeywordFunction,
     RegexFunction,
     SimilarityFunction,
+    ZeroShotFunction,
     analyze,
     apply_functions,
     function_from_spec,
@@ -66,11 +67,13 @@ def test_each_declarative_kind(tmp_path: Path):
             "exemplars": ["a"],
             "threshold": 0.7,
         },
+        {"name": "all", "kind": "zero_shot", "labels": ["check_balance", "x"], "threshold": 0.3},
     )
-    kw, re_, zs, ex = read_labeling_functions(path, embed=embed)
+    kw, re_, zs, ex, everything = read_labeling_functions(path, embed=embed)
     assert isinstance(kw, KeywordFunction) and isinstance(re_, RegexFunction)
     assert isinstance(zs, SimilarityFunction) and zs.source == ("check balance",)
     assert isinstance(ex, SimilarityFunction) and ex.threshold == 0.7
+    assert isinstance(everything, ZeroShotFunction) and everything.source == ("check balance", "x")
 
 
 @pytest.mark.parametrize(
@@ -89,6 +92,9 @@ def test_each_declarative_kind(tmp_path: Path):
         ),
         ('{"name": "n", "kind": "label_name", "label": "x", "threshold": 0.5}', "kind", "embedder"),
         ('{"name": "n", "kind": "keyword", "label": 3, "keywords": ["a"]}', "label", "str"),
+        ('{"name": "n", "kind": "zero_shot", "labels": ["a"], "threshold": 0.5}', "labels", "two"),
+        ('{"name": "n", "kind": "zero_shot", "labels": ["a", "a"]}', "labels", "twice"),
+        ('{"name": "n", "kind": "zero_shot", "labels": ["a", "b"]}', "kind", "embedder"),
     ],
 )
 def test_a_bad_spec_names_the_file_line_and_field(tmp_path: Path, line, field, message):

@@ -38,6 +38,7 @@ __all__ = [
     "PythonFunction",
     "RegexFunction",
     "SimilarityFunction",
+    "ZeroShotFunction",
 ]
 
 #: The vote of a labeling function that has nothing to say about an item.
@@ -265,6 +266,36 @@ class RegexFunction(OneLabelFunction):
         return {"label": self.label, "pattern": self.pattern, "lowercase": self.lowercase}
 
 
+def _check_cosine(threshold: float, owner: str) -> float:
+    if not -1.0 <= threshold <= 1.0:
+        raise LabelingFunctionError(
+            f"{owner}: threshold is a cosine in [-1, 1]. Got {threshold!r}."
+        )
+    return float(threshold)
+
+
+def _check_vectors(
+    vectors: NDArray[np.floating[Any]] | None, n: int, anchors: NDArray[np.float32], owner: str
+) -> NDArray[np.floating[Any]]:
+    """The texts' embeddings, which a similarity function needs: (n, the anchors' width)."""
+    if vectors is None:
+        raise LabelingFunctionError(
+            f"{owner} compares sentence embeddings: pass the texts' vectors "
+            "(apply(texts, vectors=...))."
+        )
+    vectors = np.asarray(vectors)
+    if vectors.shape != (n, anchors.shape[1]):
+        raise LabelingFunctionError(
+            f"{owner}: vectors must have shape ({n}, {anchors.shape[1]}). Got {vectors.shape}."
+        )
+    return vectors
+
+
+def _digest(anchors: NDArray[np.float32]) -> str:
+    """A short hash of the anchors: a changed embedding model is a changed function."""
+    return hashlib.sha256(anchors.tobytes()).hexdigest()[:16]
+
+
 class SimilarityFunction(OneLabelFunction):
     """Votes ``label`` when a text's embedding is close to any anchor's.
 
@@ -300,13 +331,8 @@ class SimilarityFunction(OneLabelFunction):
                 f"Similarity function {self.name!r} needs anchors of shape (k, d), k >= 1. "
                 f"Got shape {anchors.shape}."
             )
-        if not -1.0 <= threshold <= 1.0:
-            raise LabelingFunctionError(
-                f"Similarity function {self.name!r}: threshold is a cosine in [-1, 1]. "
-                f"Got {threshold!r}."
-            )
         self.anchors = anchors
-        self.threshold = float(threshold)
+        self.threshold = _check_cosine(threshold, f"Similarity function {self.name!r}")
         self.source = tuple(source)
 
     @classmethod
@@ -327,27 +353,107 @@ class SimilarityFunction(OneLabelFunction):
     def apply(
         self, texts: Sequence[str], *, vectors: NDArray[np.floating[Any]] | None = None
     ) -> list[Vote]:
-        if vectors is None:
-            raise LabelingFunctionError(
-                f"Similarity function {self.name!r} compares sentence embeddings: pass the "
-                "texts' vectors (apply(texts, vectors=...))."
-            )
-        vectors = np.asarray(vectors)
-        if vectors.shape != (len(texts), self.anchors.shape[1]):
-            raise LabelingFunctionError(
-                f"Similarity function {self.name!r}: vectors must have shape "
-                f"({len(texts)}, {self.anchors.shape[1]}). Got {vectors.shape}."
-            )
+        vectors = _check_vectors(
+            vectors, len(texts), self.anchors, f"Similarity function {self.name!r}"
+        )
         best = (vectors @ self.anchors.T).max(axis=1) if len(texts) else np.zeros(0)
         return [self.label if b >= self.threshold else ABSTAIN for b in best]
 
     def definition(self) -> dict[str, Any]:
-        anchors = hashlib.sha256(self.anchors.tobytes()).hexdigest()[:16]
         return {
             "label": self.label,
             "threshold": self.threshold,
             "source": list(self.source),
-            "anchors": anchors,
+            "anchors": _digest(self.anchors),
+        }
+
+
+class ZeroShotFunction(LabelingFunction):
+    """Votes the label whose name is nearest a text, where that cosine reaches ``threshold``.
+
+    The zero-shot model as one function over every label: each label's name (its words,
+    ``book_flight`` → "book flight") is embedded once, and a text gets the label of the
+    nearest name when the two are at least ``threshold`` alike. With 150 intents this is
+    one rule to accept, where a function per label name would be 150.
+
+    Parameters
+    ----------
+    name : str
+    anchors : ndarray of shape (n_labels, d)
+        Unit-length embeddings of the label names, one row per label of ``classes``.
+    classes : sequence of str
+    threshold : float
+        The least cosine, in [-1, 1], at which the function votes.
+    source : sequence of str, optional
+        The anchors' texts, kept in :meth:`definition`.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        anchors: NDArray[np.floating[Any]],
+        classes: Sequence[str],
+        threshold: float,
+        *,
+        source: Sequence[str] = (),
+    ) -> None:
+        self.name = _check_name(name, "zero-shot function")
+        self.classes = tuple(_check_label(c, self.name) for c in classes)
+        anchors = np.atleast_2d(np.asarray(anchors, dtype=np.float32))
+        if anchors.ndim != 2 or anchors.shape[0] != len(self.classes) or not self.classes:
+            raise LabelingFunctionError(
+                f"Zero-shot function {self.name!r} needs one anchor row per label: "
+                f"{len(self.classes)} labels, anchors of shape {anchors.shape}."
+            )
+        self.anchors = anchors
+        self.threshold = _check_cosine(threshold, f"Zero-shot function {self.name!r}")
+        self.source = tuple(source)
+
+    @classmethod
+    def from_names(
+        cls,
+        name: str,
+        classes: Sequence[str],
+        threshold: float,
+        *,
+        texts: Sequence[str],
+        embed: Callable[[Sequence[str]], NDArray[np.floating[Any]]],
+    ) -> ZeroShotFunction:
+        """Anchors embedded by ``embed`` from ``texts``, one per label of ``classes``."""
+        return cls(name, embed(list(texts)), classes, threshold, source=texts)
+
+    @property
+    def labels(self) -> frozenset[str]:
+        return frozenset(self.classes)
+
+    def nearest(
+        self, vectors: NDArray[np.floating[Any]]
+    ) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+        """Each row's nearest label (index into ``classes``) and its cosine."""
+        similarity = np.asarray(vectors, dtype=np.float64) @ self.anchors.T.astype(np.float64)
+        best = similarity.argmax(axis=1)
+        return best, similarity[np.arange(best.size), best]
+
+    def apply(
+        self, texts: Sequence[str], *, vectors: NDArray[np.floating[Any]] | None = None
+    ) -> list[Vote]:
+        vectors = _check_vectors(
+            vectors, len(texts), self.anchors, f"Zero-shot function {self.name!r}"
+        )
+        if not texts:
+            return []
+        best, cosine = self.nearest(vectors)
+        return [
+            self.classes[k] if c >= self.threshold else ABSTAIN
+            for k, c in zip(best.tolist(), cosine.tolist(), strict=True)
+        ]
+
+    def definition(self) -> dict[str, Any]:
+        return {
+            "classes": list(self.classes),
+            "threshold": self.threshold,
+            "source": list(self.source),
+            "anchors": _digest(self.anchors),
         }
 
 

@@ -9,6 +9,11 @@ the server stores them::
     {"name": "zs_balance", "kind": "label_name", "label": "balance", "threshold": 0.5}
     {"name": "ex_balance", "kind": "exemplar", "label": "balance",
      "exemplars": ["how much money do i have"], "threshold": 0.7}
+    {"name": "zero_shot", "kind": "zero_shot", "labels": ["balance", "transfer"],
+     "threshold": 0.4}
+
+A ``zero_shot`` function votes over every label in ``labels`` (the nearest name), so it has
+``labels`` instead of ``label``.
 
 Other keys are kept for people (TREC's ``exemplar``) and ignored. Similarity kinds need
 an ``embed`` callable (texts → unit-length vectors). A bad spec raises
@@ -33,12 +38,13 @@ from labelwise.weak.functions import (
     LabelingFunctionError,
     RegexFunction,
     SimilarityFunction,
+    ZeroShotFunction,
 )
 
 __all__ = ["KINDS", "function_from_spec", "label_name_text", "read_labeling_functions"]
 
 #: Declarative kinds, by the ``kind`` key.
-KINDS: Final = ("keyword", "regex", "label_name", "exemplar")
+KINDS: Final = ("keyword", "regex", "label_name", "exemplar", "zero_shot")
 _REGEX_FLAGS: Final = ("", "lowercase")
 
 Embed = Callable[[Sequence[str]], NDArray[np.floating[Any]]]
@@ -89,6 +95,8 @@ def function_from_spec(
         raise InputError(f"a labeling function is a JSON object; got {type(spec).__name__}")
     name = _field(spec, "name", str)
     kind = _field(spec, "kind", str)
+    if kind == "zero_shot":
+        return _zero_shot(spec, name, embed)
     label = _field(spec, "label", str)
     try:
         if kind == "keyword":
@@ -136,6 +144,26 @@ def function_from_spec(
     except LabelingFunctionError as exc:
         raise InputError(str(exc), field="pattern" if kind == "regex" else None) from None
     raise InputError(f"unknown kind {kind!r}; use one of {list(KINDS)}", field="kind")
+
+
+def _zero_shot(spec: Mapping[str, Any], name: str, embed: Embed | None) -> LabelingFunction:
+    labels = _field(spec, "labels", list)
+    if len(labels) < 2 or not all(isinstance(x, str) and x.strip() for x in labels):
+        raise InputError("'labels' must list two or more label names", field="labels")
+    if len(set(labels)) != len(labels):
+        raise InputError("'labels' names a label twice", field="labels")
+    if embed is None:
+        raise InputError(
+            "a zero_shot function compares sentence embeddings: it needs an embedder "
+            "(install the embeddings extra)",
+            field="kind",
+        )
+    threshold = _threshold(spec)
+    texts = [label_name_text(x) for x in labels]
+    try:
+        return ZeroShotFunction.from_names(name, labels, threshold, texts=texts, embed=embed)
+    except LabelingFunctionError as exc:
+        raise InputError(str(exc), field="labels") from None
 
 
 def read_labeling_functions(

@@ -7,7 +7,9 @@ Three kinds, each a declarative spec (:mod:`labelwise.weak.specs`) with the evid
 - exemplars: the most central labeled item of a label, with the least cosine at which
   the label's labeled items still pass and the others mostly do not
   (:func:`suggest_exemplars`);
-- label names: a label's own words as a zero-shot anchor (:func:`suggest_label_names`).
+- label names: a label's own words as a zero-shot anchor (:func:`suggest_label_names`);
+- the zero-shot model: every label's name at once, the nearest voting
+  (:func:`suggest_zero_shot`), one rule to accept instead of one per label.
 
 Precision is measured on the labeled items (gold) with a Wilson interval, coverage on the
 whole pool. Pass gold from the random audit sample where there is one: actively chosen
@@ -16,6 +18,7 @@ items are the hard ones and understate every rule.
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -26,12 +29,28 @@ import numpy as np
 from numpy.typing import NDArray
 
 from labelwise.evaluation.intervals import wilson_interval
-from labelwise.weak.functions import KeywordFunction, LabelingFunction, SimilarityFunction
+from labelwise.weak.functions import (
+    KeywordFunction,
+    LabelingFunction,
+    SimilarityFunction,
+    ZeroShotFunction,
+)
 from labelwise.weak.specs import label_name_text
 
-__all__ = ["Suggestion", "suggest_exemplars", "suggest_keywords", "suggest_label_names"]
+__all__ = [
+    "ALL_LABELS",
+    "Suggestion",
+    "suggest_exemplars",
+    "suggest_keywords",
+    "suggest_label_names",
+    "suggest_zero_shot",
+]
 
 _WORD = re.compile(r"\w+")
+#: The ``label`` of a suggestion that votes over every label (a zero-shot function).
+ALL_LABELS = "*"
+#: Labeled items a zero-shot threshold is measured on before it is trusted.
+_MIN_JUDGED_ZERO_SHOT = 30
 
 
 @dataclass(frozen=True)
@@ -197,10 +216,16 @@ def _similarity_suggestion(
     threshold = _threshold_for(similarity[judged], judged_labels == label, min_precision)
     if threshold is None:
         return None
-    spec = {**spec, "threshold": round(threshold, 4)}
+    spec = {**spec, "threshold": _round_down(threshold)}
     fired = judged[similarity[judged] >= spec["threshold"]]
     coverage = float((similarity >= spec["threshold"]).mean())
     return _evidence(spec, [labels_of[p] for p in fired.tolist()], label, coverage)
+
+
+def _round_down(threshold: float) -> float:
+    """Four decimals for the spec, never above the cosine that was measured: rounding up
+    would drop the items exactly at the threshold."""
+    return math.floor(threshold * 1e4) / 1e4
 
 
 def _gold_arrays(gold: Mapping[int, str]) -> tuple[NDArray[np.intp], NDArray[Any]]:
@@ -267,10 +292,15 @@ def suggest_label_names(
     *,
     embed: Callable[[Sequence[str]], NDArray[np.floating[Any]]],
     min_precision: float = 0.8,
+    unseen_coverage: float | None = None,
     existing: Sequence[LabelingFunction] = (),
 ) -> list[Suggestion]:
     """One zero-shot function per label whose name's words work as an anchor: the lowest
     cosine at which the labeled items are still ``min_precision`` of the label.
+
+    A label no labeled item carries yet has nothing to measure a threshold against; with
+    ``unseen_coverage`` it still gets a function, firing on that share of the pool (the
+    items nearest its name), so a cold start with 150 intents can begin from their names.
 
     Parameters
     ----------
@@ -281,8 +311,19 @@ def suggest_label_names(
     embed : callable
         Texts → unit-length vectors (the same model as ``vectors``).
     min_precision : float, default 0.8
+    unseen_coverage : float in (0, 1), optional
+        Share of the pool a function for a label without labeled items fires on; None
+        (the default) suggests none for such labels. ``0.5 / len(classes)`` is half of
+        what a label of uniform size would cover.
     existing : sequence of LabelingFunction
+
+    Returns
+    -------
+    list of Suggestion
+        The gold-free ones have ``gold_votes`` 0 and precision 0 (not measured).
     """
+    if unseen_coverage is not None and not 0.0 < unseen_coverage < 1.0:
+        raise ValueError(f"unseen_coverage must be in (0, 1). Got {unseen_coverage!r}.")
     names, _ = _taken(existing)
     anchors = np.asarray(embed([label_name_text(c) for c in classes]), dtype=np.float64)
     vectors = np.asarray(vectors, dtype=np.float64)
@@ -295,7 +336,15 @@ def suggest_label_names(
             for lf in existing
         ):
             continue
-        spec = {"name": name, "kind": "label_name", "label": label}
+        spec: dict[str, Any] = {"name": name, "kind": "label_name", "label": label}
+        if unseen_coverage is not None and not np.any(labels == label):
+            similarity = vectors @ anchor
+            threshold = _round_down(float(np.quantile(similarity, 1.0 - unseen_coverage)))
+            spec["threshold"] = threshold
+            fired = positions[similarity[positions] >= threshold]
+            coverage = float((similarity >= threshold).mean())
+            out.append(_evidence(spec, [gold[p] for p in fired.tolist()], label, coverage))
+            continue
         found = _similarity_suggestion(
             spec,
             anchor[None, :],
@@ -309,3 +358,78 @@ def suggest_label_names(
         if found is not None:
             out.append(found)
     return out
+
+
+def suggest_zero_shot(
+    classes: Sequence[str],
+    vectors: NDArray[np.floating[Any]],
+    gold: Mapping[int, str],
+    *,
+    embed: Callable[[Sequence[str]], NDArray[np.floating[Any]]],
+    min_precision: float = 0.7,
+    unmeasured_coverage: float = 0.3,
+    existing: Sequence[LabelingFunction] = (),
+) -> list[Suggestion]:
+    """The zero-shot model as one function: every label's name embedded, the nearest votes.
+
+    The threshold is the lowest cosine to the nearest name at which the labeled items are
+    still ``min_precision`` right; with fewer than 30 labeled items to judge by (or none
+    reaching it) it is the cosine at which the function fires on ``unmeasured_coverage``
+    of the pool.
+
+    Parameters
+    ----------
+    classes : sequence of str
+    vectors : ndarray of shape (n_items, d)
+        Unit-length embeddings of the pool.
+    gold : mapping of position → label name
+    embed : callable
+        Texts → unit-length vectors (the same model as ``vectors``).
+    min_precision : float, default 0.7
+    unmeasured_coverage : float in (0, 1], default 0.3
+    existing : sequence of LabelingFunction
+        A zero-shot function among them: nothing is suggested.
+
+    Returns
+    -------
+    list of Suggestion
+        None or one, its ``label`` :data:`ALL_LABELS`.
+    """
+    if not 0.0 < unmeasured_coverage <= 1.0:
+        raise ValueError(f"unmeasured_coverage must be in (0, 1]. Got {unmeasured_coverage!r}.")
+    if any(isinstance(lf, ZeroShotFunction) for lf in existing) or len(classes) < 2:
+        return []
+    texts = [label_name_text(c) for c in classes]
+    function = ZeroShotFunction.from_names("zero_shot", classes, 0.0, texts=texts, embed=embed)
+    best, cosine = function.nearest(np.asarray(vectors, dtype=np.float64))
+    positions, labels = _gold_arrays(gold)
+    known = np.isin(labels, list(classes)) if positions.size else np.zeros(0, dtype=bool)
+    positions, labels = positions[known], labels[known]
+    right = np.array([classes[k] for k in best[positions].tolist()], dtype=object) == labels
+    threshold = None
+    if positions.size >= _MIN_JUDGED_ZERO_SHOT:
+        threshold = _threshold_for(cosine[positions], right, min_precision)
+    if threshold is None:
+        threshold = float(np.quantile(cosine, 1.0 - unmeasured_coverage))
+    threshold = _round_down(threshold)
+    fired = cosine[positions] >= threshold
+    correct = int(right[fired].sum())
+    low, high = wilson_interval(correct, int(fired.sum()))
+    spec = {
+        "name": "zero_shot",
+        "kind": "zero_shot",
+        "labels": list(classes),
+        "threshold": threshold,
+    }
+    return [
+        Suggestion(
+            spec=spec,
+            label=ALL_LABELS,
+            gold_votes=int(fired.sum()),
+            correct=correct,
+            precision=correct / int(fired.sum()) if fired.any() else 0.0,
+            precision_low=low,
+            precision_high=high,
+            coverage=float((cosine >= threshold).mean()),
+        )
+    ]
