@@ -12,6 +12,7 @@ from labelwise.weak.spans import (
     GazetteerFunction,
     SpanLabelingFunction,
     SpanPatternFunction,
+    TaggerFunction,
     aggregate_spans,
     harvest_gazetteers,
     token_votes,
@@ -129,3 +130,64 @@ def test_unknown_types_and_repeated_names_are_refused():
     twice = [GazetteerFunction("g", "city", ["paris"]), GazetteerFunction("g", "city", ["rome"])]
     with pytest.raises(LabelingFunctionError, match="distinct names"):
         token_votes(twice, sentences(), TYPES)
+
+
+def test_a_pattern_with_named_groups_marks_each_group_as_its_type():
+    lf = SpanPatternFunction(
+        "rating",
+        {"value": "number", "best": "number", "unit": "time"},
+        r"\b(?P<value>\d+) out of (?P<best>\d+)(?: (?P<unit>stars))?",
+    )
+    # The context ("out of") marks nothing; a group that took no part marks nothing.
+    assert lf.spans(["rate it 4 out of 6 stars", "3 out of 5"]) == [
+        [Span(8, 9, "number"), Span(17, 18, "number"), Span(19, 24, "time")],
+        [Span(0, 1, "number"), Span(9, 10, "number")],
+    ]
+    assert lf.entity_types == frozenset({"number", "time"})
+    votes = token_votes([lf], [tokenize("rate it 4 out of 6 stars")], TYPES)
+    assert aggregate_spans(MajorityVote().fit(votes.matrix), votes) == [
+        [Span(8, 9, "number"), Span(17, 18, "number"), Span(19, 24, "time")]
+    ]
+
+
+def test_a_pattern_must_name_the_groups_it_marks():
+    with pytest.raises(LabelingFunctionError, match=r"groups \['size'\].*does not name"):
+        SpanPatternFunction("party", {"size": "number"}, r"for (?P<n>\d+)")
+    with pytest.raises(LabelingFunctionError, match="at least one group"):
+        SpanPatternFunction("party", {}, r"for (\d+)")
+    with pytest.raises(LabelingFunctionError, match="needs an entity type"):
+        SpanPatternFunction("party", {"n": ""}, r"for (?P<n>\d+)")
+
+
+def test_harvesting_drops_phrases_the_gold_sentences_mostly_leave_untagged():
+    texts = ["book a table", "read the book", "book a room", "play jazz"]
+    gold = {1: [Span(9, 13, "object")], 2: [], 0: [], 3: [Span(5, 9, "genre")]}
+    everything = harvest_gazetteers(texts, gold)
+    assert [(g.name, g.phrases) for g in everything] == [
+        ("gaz_genre", ("jazz",)),
+        ("gaz_object", ("book",)),
+    ]
+    # "book" is the object in 1 of its 3 occurrences: below 0.5, dropped.
+    strict = harvest_gazetteers(texts, gold, min_precision=0.5)
+    assert [(g.name, g.phrases) for g in strict] == [("gaz_genre", ("jazz",))]
+    assert harvest_gazetteers(texts, gold, min_precision=0.3)[1].phrases == ("book",)
+    with pytest.raises(ValueError, match="min_precision"):
+        harvest_gazetteers(texts, gold, min_precision=1.5)
+
+
+def test_a_tagger_function_votes_the_spans_its_tagger_is_sure_of():
+    from labelwise.learners.crf import CRFTagger
+
+    X = [["play", "jazz"], ["play", "rock"], ["stop"]] * 5
+    y = [["O", "B-genre"], ["O", "B-genre"], ["O"]] * 5
+    lf = TaggerFunction("crf", CRFTagger().fit(X, y), threshold=0.5)
+    assert lf.entity_types == frozenset({"genre"})
+    assert lf.spans(["play jazz", "stop"]) == [[Span(5, 9, "genre")], []]
+    assert TaggerFunction("crf", lf.tagger, threshold=1.0).spans(["play jazz"]) == [[]]
+    # A retrained tagger is a changed function.
+    other = TaggerFunction("crf", CRFTagger(c1=1.0).fit(X, y), threshold=0.5)
+    assert other.fingerprint() != lf.fingerprint()
+    with pytest.raises(LabelingFunctionError, match="needs a fitted tagger"):
+        TaggerFunction("crf", object())
+    with pytest.raises(LabelingFunctionError, match="threshold in"):
+        TaggerFunction("crf", lf.tagger, threshold=2)

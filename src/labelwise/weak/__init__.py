@@ -11,7 +11,7 @@ become functions through :func:`function_from_spec` and :func:`read_labeling_fun
 win); :class:`LabelingFunctionConflict`, :class:`CoverageGap` and
 :class:`LabelModelDisagreement` send people where the rules fail; ``suggest_*`` mine
 candidate functions from the labeled items. For entities, :mod:`labelwise.weak.spans`
-holds gazetteer and pattern functions, their votes per token (``B-``/``I-`` tags) and
+holds gazetteer, pattern and tagger functions, their votes per token (``B-``/``I-`` tags) and
 the aggregation back to spans.
 """
 
@@ -26,6 +26,7 @@ from labelwise.weak.functions import (
     PythonFunction,
     RegexFunction,
     SimilarityFunction,
+    ZeroShotFunction,
 )
 from labelwise.weak.label_models import DawidSkene, LabelModel, MajorityVote, WeightedVote
 from labelwise.weak.matrix import LabelMatrix, LabelMatrixBuilder, apply_functions
@@ -33,6 +34,7 @@ from labelwise.weak.spans import (
     GazetteerFunction,
     SpanLabelingFunction,
     SpanPatternFunction,
+    TaggerFunction,
     TokenVotes,
     aggregate_spans,
     harvest_gazetteers,
@@ -50,6 +52,7 @@ from labelwise.weak.suggestions import (
     suggest_exemplars,
     suggest_keywords,
     suggest_label_names,
+    suggest_zero_shot,
 )
 from labelwise.weak.training import DEFAULT_WEAK_WEIGHT, WeakTrainingSet, weak_training_set
 
@@ -64,6 +67,7 @@ __all__ = [
     "SpanLabelingFunction",
     "SpanPatternFunction",
     "Suggestion",
+    "TaggerFunction",
     "TokenVotes",
     "WeakSignalSampling",
     "WeakTrainingSet",
@@ -94,5 +98,7 @@ __all__ = [
     "suggest_keywords",
     "suggest_label_names",
     "token_votes",
+    "suggest_zero_shot",
     "weak_training_set",
+    "ZeroShotFunction",
 ]
