@@ -1,4 +1,4 @@
-"""A fast, predictable stand-in for MiniLM in worker tests."""
+"""A fast, predictable stand-in for MiniLM in worker and labeling-function tests."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import re
 import zlib
 
 import numpy as np
+
+from labelwise.service.sentence_vectors import SentenceVectors
 
 
 class WordEmbedder:
@@ -21,3 +23,8 @@ class WordEmbedder:
             for word in re.findall(r"\w+", text.lower()):
                 out[row, zlib.crc32(word.encode()) % self.dim] += 1.0
         return out
+
+
+def fake_minilm(dim: int = 256) -> SentenceVectors:
+    """Sentence vectors for labeling functions from hashed words, not the loaded model."""
+    return SentenceVectors(lambda: WordEmbedder(dim))

@@ -1,6 +1,6 @@
 """Migrations that change stored rows, up and down, on both back ends: 0005 (intents_entities,
-projects.entity_types), 0012 (class_balanced written into stored settings) and 0013
-(features written into stored settings)."""
+projects.entity_types), 0012 (class_balanced written into stored settings), 0013
+(features written into stored settings) and 0014 (the weak supervision tables)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from labelwise.store import upgrade_database
 from labelwise.store.engine import MIGRATIONS, write_engine
+from labelwise.weak import KINDS
 
 
 def downgrade_database(engine: Engine, revision: str) -> None:
@@ -135,3 +136,65 @@ def test_0013_keeps_stored_projects_features_as_they_were(at_0012: Engine) -> No
     assert _settings(engine) == {"old": {"features": "tfidf"}, "chose": {"features": "minilm"}}
     downgrade_database(engine, "0012")  # tfidf is what 0012's code read for a missing key
     assert _settings(engine) == {"old": {"features": "tfidf"}, "chose": {"features": "minilm"}}
+
+
+@pytest.fixture
+def at_0013(engine: Engine) -> Iterator[Engine]:
+    with at_revision(engine, "0013") as at:
+        yield at
+
+
+_WEAK_TABLES = {
+    "labeling_functions",
+    "labeling_function_versions",
+    "weak_labels",
+    "labeling_function_suggestions",
+}
+
+
+def _insert_function(engine: Engine, name: str, kind: str = "keyword") -> None:
+    with write_engine(engine).begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO labeling_functions (project_id, name, kind, label, spec, enabled, "
+                "version, origin, created_at, updated_at, applied_through_item_id) SELECT id, "
+                ":name, :kind, 'PER', '{}', true, 1, 'person', CURRENT_TIMESTAMP, "
+                "CURRENT_TIMESTAMP, 0 FROM projects"
+            ),
+            {"name": name, "kind": kind},
+        )
+
+
+def test_0014_adds_the_weak_supervision_tables_and_drops_them(at_0013: Engine) -> None:
+    engine = at_0013
+    assert not _WEAK_TABLES & set(inspect(engine).get_table_names())
+    _insert(engine, "old", "single_label")
+    upgrade_database(engine, "0014")
+    assert _WEAK_TABLES <= set(inspect(engine).get_table_names())
+    _insert_function(engine, "kw_person")
+    with write_engine(engine).begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO items (project_id, position, text, meta, source, content_hash, "
+                "is_audit, is_evaluation, created_at) SELECT id, 0, 'Ada', '{}', '', 'h', false, "
+                "false, CURRENT_TIMESTAMP FROM projects"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO weak_labels (function_id, item_id, version, label) "
+                "SELECT f.id, i.id, 1, 'PER' FROM labeling_functions f, items i"
+            )
+        )
+    for kind in KINDS:  # every declarative kind of the library may be stored
+        _insert_function(engine, f"{kind}_person", kind=kind)
+    with pytest.raises(IntegrityError):  # one name per project
+        _insert_function(engine, "kw_person")
+    with pytest.raises(IntegrityError):  # declarative kinds only: no code
+        _insert_function(engine, "py_person", kind="python")
+    with write_engine(engine).begin() as conn:
+        conn.execute(text("DELETE FROM labeling_functions"))
+        # The votes go with their function.
+        assert conn.execute(text("SELECT count(*) FROM weak_labels")).scalar() == 0
+    downgrade_database(engine, "0013")
+    assert not _WEAK_TABLES & set(inspect(engine).get_table_names())

@@ -26,6 +26,7 @@ from labelwise.server.security import app_secret
 from labelwise.server.throttle import LoginThrottle, LoginThrottled, login_throttled
 from labelwise.server.ui.routes import mount_ui
 from labelwise.service.import_jobs import remove_partial_uploads
+from labelwise.service.sentence_vectors import SentenceVectors
 from labelwise.service.training import RetrainWorker
 from labelwise.settings import Settings
 from labelwise.store import make_engine, make_session_factory, upgrade_database
@@ -102,6 +103,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # One generator for every request (random.Random is safe to share between threads):
     # serving draws are repeatable under a fixed seed.
     app.state.serving_rng = random.Random(settings.serving_seed)
+    # Labeling functions that compare sentence embeddings embed through the worker's disk
+    # cache (the model itself is loaded once per process, on the first text not cached).
+    app.state.sentence_vectors = SentenceVectors.minilm(settings.data_dir)
     app.state.login_throttle = LoginThrottle.from_settings(settings)
     app.add_middleware(
         RequestLimit, limit=settings.db_pool_size, queue_timeout=settings.request_queue_seconds

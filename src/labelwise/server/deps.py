@@ -20,6 +20,7 @@ from labelwise.server.security import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE,
 from labelwise.service import policies, service_tokens, users
 from labelwise.service.errors import AuthenticationError, PermissionDeniedError
 from labelwise.service.items import MAX_PAGE
+from labelwise.service.sentence_vectors import SentenceVectors
 from labelwise.settings import Settings
 from labelwise.store import Role, User
 
@@ -42,7 +43,14 @@ def get_serving_rng(request: Request) -> random.Random:
     return rng
 
 
+def get_sentence_vectors(request: Request) -> SentenceVectors | None:
+    """The app's sentence embedder for labeling functions (None without the extra)."""
+    sentences: SentenceVectors | None = request.app.state.sentence_vectors
+    return sentences
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+SentencesDep = Annotated[SentenceVectors | None, Depends(get_sentence_vectors)]
 ServingRng = Annotated[random.Random, Depends(get_serving_rng)]
 SessionDep = Annotated[Session, Depends(get_session)]
 

@@ -33,7 +33,7 @@ from labelwise.evaluation.labels_saved import (
     estimate_random_labels,
 )
 from labelwise.exceptions import MissingDependencyError
-from labelwise.features import EmbeddingCache, SentenceEmbedder, TfidfFeaturizer
+from labelwise.features import SentenceEmbedder, TfidfFeaturizer
 from labelwise.learners import Committee, ProbabilisticClassifier
 from labelwise.loop import ActiveLearningLoop, LoopState
 from labelwise.recipes.classification import (
@@ -52,6 +52,7 @@ from labelwise.service.job_errors import record_failure
 from labelwise.service.learning_health import class_mix_drift, class_names
 from labelwise.service.project_settings import SEQUENCE_TASKS, ProjectSettings
 from labelwise.service.publish import publish, remove_staged, text_model
+from labelwise.service.sentence_vectors import cached_minilm
 from labelwise.service.snapshot import Outcome, Snapshot, take_snapshot, trainable_labels
 from labelwise.service.transactions import begin_write, end_read
 from labelwise.store import Item, Job, JobStatus, ModelVersion, Project
@@ -735,8 +736,7 @@ class RetrainWorker:
             if self.embedder_factory is not None:
                 self._embedder = self.embedder_factory()
             else:
-                cache = EmbeddingCache(self.data_dir / "embeddings")
-                self._embedder = SentenceEmbedder(cache=cache)
+                self._embedder = cached_minilm(self.data_dir)
         return self._embedder
 
 

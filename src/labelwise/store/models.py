@@ -4,9 +4,11 @@ Design notes (why, not what):
 
 - Items carry a dense per-project ``position`` (0..n-1). The library is index-based; the
   position is the index into the project's feature matrix, so the worker never maps ids.
-- An annotation stores a JSON ``value`` (a label name, a list of names, later a list of
-  spans) and its ``source`` (human / model / rule), so span tasks and weak labels need
-  new values, not new tables.
+- An annotation stores a JSON ``value`` (a label name, a list of names, a list of spans)
+  and its ``source`` (human / model / rule), so span tasks need new values, not new
+  tables. Labeling functions' votes are the exception: ``weak_labels``, apart from
+  annotations, so a rule never completes an item, starts a retrain or exports as a
+  person's label.
 - Undo never deletes: it stamps ``undone_at``. With the append-only ``events`` table this
   keeps a full history of who decided what and when.
 - A retrain writes only the top of its ranking (``queue_entries``) under a new
@@ -609,3 +611,98 @@ class StreamScore(Base):
     scored_count: Mapped[int] = mapped_column(Integer, default=1)
     scored_at: Mapped[datetime] = mapped_column(default=utcnow)
     admitted_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class LabelingFunctionRecord(Base):
+    """A project's labeling function: a declarative spec (no code), versioned.
+
+    Weak labels are not annotations: the votes live in ``weak_labels``, so they never
+    complete an item, count toward a retrain or export as a person's label. ``version``
+    rises with every edit (``labeling_function_versions`` keeps each); ``applied_version``
+    and ``applied_through_item_id`` say how far its votes are computed (the version they
+    came from, and the highest item id they cover), so only new items and edited
+    functions are applied again. ``error`` holds why applying it stopped (a pattern that
+    timed out on a new item); such a function is disabled until edited.
+    """
+
+    __tablename__ = "labeling_functions"
+    __table_args__ = (
+        UniqueConstraint("project_id", "name"),
+        CheckConstraint(
+            "kind IN ('keyword', 'regex', 'label_name', 'exemplar', 'zero_shot')",
+            name="declarative_kind",
+        ),
+        CheckConstraint("origin IN ('person', 'suggestion')", name="known_origin"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    label: Mapped[str] = mapped_column(String(200))
+    # The whole declarative spec (name, kind, label and the kind's keys), as
+    # ``labelwise.weak.function_from_spec`` reads it.
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    origin: Mapped[str] = mapped_column(String(16), default="person")
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    applied_version: Mapped[int | None] = mapped_column(Integer, default=None)
+    applied_through_item_id: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class LabelingFunctionVersion(Base):
+    """One version of a labeling function as it was saved: what a weak label's
+    ``version`` refers to."""
+
+    __tablename__ = "labeling_function_versions"
+    function_id: Mapped[int] = mapped_column(
+        ForeignKey("labeling_functions.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    label: Mapped[str] = mapped_column(String(200))
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    edited_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WeakLabel(Base):
+    """A labeling function's vote on an item (abstentions are not stored)."""
+
+    __tablename__ = "weak_labels"
+    function_id: Mapped[int] = mapped_column(
+        ForeignKey("labeling_functions.id", ondelete="CASCADE"), primary_key=True
+    )
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("items.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    version: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(String(200))
+
+
+class SuggestionDecision(Base):
+    """A person's answer to a suggested labeling function, by the suggestion's key (its
+    name): a decided suggestion is not offered again."""
+
+    __tablename__ = "labeling_function_suggestions"
+    __table_args__ = (
+        UniqueConstraint("project_id", "key"),
+        CheckConstraint("decision IN ('accepted', 'rejected')", name="known_decision"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(200))
+    decision: Mapped[str] = mapped_column(String(16))
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    decided_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -11,24 +11,27 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
+from sqlalchemy.orm import Session
 
 from labelwise.evaluation.labels_saved import RandomLabelsEstimate
-from labelwise.server.deps import SessionDep
+from labelwise.server.deps import SentencesDep, SessionDep
 from labelwise.server.ui import charts
 from labelwise.server.ui.pages import UiProjectAdmin, render, session_csrf
 from labelwise.service import (
     dashboard,
     feedback,
     intent_discovery,
+    labeling_functions,
     live_quality,
     model_versions,
     projects,
     traffic,
+    weak_analysis,
 )
 from labelwise.service.dashboard import AnnotatorActivity, Dashboard, VersionPoint
 from labelwise.service.learning_health import (
@@ -36,6 +39,8 @@ from labelwise.service.learning_health import (
     about_labels,
     labels_saved_text,
 )
+from labelwise.service.sentence_vectors import SentenceVectors
+from labelwise.store import Project, TaskType
 
 router = APIRouter(prefix="/ui/projects/{project_id}", include_in_schema=False)
 
@@ -321,9 +326,30 @@ def histogram_views(versions: list[VersionPoint], count: int = HISTOGRAMS) -> li
     ]
 
 
+def weak_supervision_view(
+    session: Session, project: Project, sentences: SentenceVectors | None
+) -> dict[str, Any]:
+    """Weak against gold coverage and the labeling functions' table (single-label projects)."""
+    if project.task is not TaskType.SINGLE_LABEL:
+        return {"weak": None, "weak_report": None}
+    coverage = weak_analysis.weak_coverage(session, project_id=project.id, sentences=sentences)
+    report = (
+        labeling_functions.list_labeling_functions(
+            session, project_id=project.id, sentences=sentences
+        )
+        if coverage.functions
+        else None
+    )
+    return {"weak": coverage, "weak_report": report}
+
+
 @router.get("/dashboard")
 def dashboard_page(
-    request: Request, project_id: int, session: SessionDep, user: UiProjectAdmin
+    request: Request,
+    project_id: int,
+    session: SessionDep,
+    user: UiProjectAdmin,
+    sentences: SentencesDep,
 ) -> HTMLResponse:
     """The project's dashboard (project admins only: it shows each annotator's pace)."""
     project = projects.get_project(session, project_id=project_id)
@@ -366,5 +392,6 @@ def dashboard_page(
             "live": live_quality.live_quality(session, project_id=project_id),
             "feedback": feedback.feedback_funnel(session, project),
             "open_clusters": intent_discovery.count_open_clusters(session, project_id=project_id),
+            **weak_supervision_view(session, project, sentences),
         },
     )

@@ -29,6 +29,7 @@ from labelwise.server.ui.clusters import router as clusters_router
 from labelwise.server.ui.dashboard import router as dashboard_router
 from labelwise.server.ui.feedback import router as feedback_router
 from labelwise.server.ui.flags import router as flags_router
+from labelwise.server.ui.labeling_functions import router as labeling_functions_router
 from labelwise.server.ui.model_versions import router as model_versions_router
 from labelwise.server.ui.pages import (
     HERE,
@@ -183,6 +184,7 @@ def mount_ui(app: FastAPI) -> None:
     app.include_router(dashboard_router)
     app.include_router(admin_router)
     app.include_router(flags_router)
+    app.include_router(labeling_functions_router)
     app.include_router(feedback_router)
     app.include_router(clusters_router)
     app.include_router(model_versions_router)
