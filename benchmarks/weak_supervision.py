@@ -1,31 +1,52 @@
 """Weak supervision × active learning against active learning alone (issue 14).
 
-Every human action is one unit: an item label (here; accepting or rejecting a suggested
-function would be one too). The arms share each seed's first 10 random labels, then add
-margin-chosen batches (10 at a time to 100 labels, 25 to 200, 50 after); the arms:
+Every human action is one unit: an item label, or accepting or rejecting a suggested
+labeling function. Each seed's runs start from 10 labels, then take batches of actions
+(10 at a time to 100, 25 to 200, 50 after). The end model is the recipe (MiniLM beside
+TF-IDF, logistic regression) on the human labels throughout. The arms:
 
-- ``active``: MiniLM beside TF-IDF + logistic regression (the recipe) on the human labels,
-  ranking by its own margin.
-- ``weak+active``: the same end model, answering together with the labeling functions
+- ``active``: the end model on a random seed set, ranking by its own margin;
+- ``active_zero_shot``: the same from a zero-shot seed set (label names against the
+  embeddings, picked among a random half of the pool so seeds differ). Weak arms are
+  compared with the better of the two at each checkpoint: labelwise's best active learning
+  (``--weak-seed-set`` gives the weak arms either start).
+- ``weak+active``: the end model answering together with the labeling functions
   (``labelwise.weak.combined_proba``: the product with the label model where a rule
   fires), the label model an accuracy-weighted vote calibrated on the human labels
-  (``WeightedVote`` fitted with gold); margin of the combined answer ranks.
-- ``weak+active_audit``: the same, but 20% of every batch is drawn at random and only
-  those (and the seed set) calibrate the label model and choose its weight in the
-  product (``labelwise.weak.combine.choose_label_weight``, 5-fold cross-validation:
-  0, 0.25, 0.5 or 1; 1 below 20 such labels): actively chosen items are the hard ones.
+  (``WeightedVote`` fitted with gold); the combined answer's margin ranks;
+- ``weak+end_margin``: the same answer, but the end model's own margin ranks (the items
+  that teach the end model, not the ones the rules settle);
+- ``weak+active_cv``: ranking as ``weak+active``, the label weight in the product chosen
+  by cross-validation on the human labels (``choose_label_weight``: 0, 0.25, 0.5 or 1);
+- ``weak+end_margin_cv``: the end model's margin ranks and the weight is chosen so;
+- ``weak+active_audit``: 20% of every batch drawn at random and only those (and the seed
+  set) calibrate the label model and choose its weight.
 
-At each checkpoint the ``weak+active`` arm also reports, on the same human labels: the
-label model alone, Dawid-Skene fitted gold-aware, the end model trained on the human
+The rules are the data folder's ``labeling_functions.jsonl`` where there is one (TREC-6's
+68 shared rules, used as given), otherwise the ones labelwise suggests itself
+(``--rules suggested``): one zero-shot function over every label name
+(``suggest_zero_shot``), a label-name function per label (one without labeled items fires
+on half its uniform share of the pool, the items nearest its name), keywords mined from the
+human labels and exemplars. A fifth of every batch's actions go to reviewing the
+best-ranked suggestions (estimated precision × coverage); the simulated person accepts one
+when it is right on at least 70% of the pool items it fires on (their true labels), as
+Interactive Weak Supervision's oracle judges functions. In every weak arm the end model's
+classes no human label has reached keep their Good-Turing share
+(``labelwise.weak.combine.with_unseen_classes``): a model trained on 10 of 150 intents
+gives the rest probability 0, which would veto every rule voting for one of them.
+
+At each checkpoint the first weak arm also reports, on the same human labels and rules:
+the label model alone, Dawid-Skene fitted gold-aware, the end model trained on the human
 labels plus the label model's on every other covered item (``weak_training_set``, weak
-weight 0.5), and the unsupervised majority vote (Snorkel's ``LabelModel`` too when the
-``snorkel`` package is installed; it is not a dependency). Test accuracy throughout;
-rows no function covers fall to the model's prior (label models) or the end model.
+weight 0.5), the unsupervised majority vote and Snorkel's ``LabelModel`` (when the
+``snorkel`` package is installed: a comparator, never a dependency). Test accuracy
+throughout; rows no function covers fall to the model's prior (label models) or the end
+model.
 
     python benchmarks/weak_supervision.py --data-dir ../shared/data/trec
+    python benchmarks/weak_supervision.py --data-dir ../shared/data/clinc150
 
-Writes ``benchmarks/results/weak_supervision[_<data set>].json`` and ``.md``. Needs
-``labeling_functions.jsonl`` in the data folder (TREC's 68 shared rules, used as given).
+Writes ``benchmarks/results/weak_supervision[_<data set>].json`` and ``.md``.
 """
 
 from __future__ import annotations
@@ -36,101 +57,276 @@ import os
 import platform
 import sys
 import time
+import warnings
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy import sparse
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
-from labelwise.data import read_dataset
+from labelwise.data import Pool, read_dataset
 from labelwise.features import EmbeddingCache, SentenceEmbedder
 from labelwise.recipes.classification import (
     DEFAULT_C,
     classification_featurizer,
+    cold_start,
     features_of,
     pool_features,
 )
 from labelwise.strategies._measures import margin
 from labelwise.weak import (
     DawidSkene,
+    LabelingFunction,
     LabelMatrix,
+    LabelMatrixBuilder,
     MajorityVote,
+    Suggestion,
     WeightedVote,
-    apply_functions,
+    function_from_spec,
     read_labeling_functions,
+    suggest_exemplars,
+    suggest_keywords,
+    suggest_label_names,
+    suggest_zero_shot,
     weak_training_set,
 )
-from labelwise.weak.combine import DEFAULT_LABEL_WEIGHT, choose_label_weight, combined_proba
+from labelwise.weak.combine import (
+    DEFAULT_LABEL_WEIGHT,
+    choose_label_weight,
+    combined_proba,
+    unseen_class_mass,
+    with_unseen_classes,
+)
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from label_efficiency import results_stem  # noqa: E402
 
 SEED_LABELS = 10
-ARMS = ("active", "weak+active", "weak+active_audit")
-#: Share of each batch the audit arm draws at random: its label model and label weight
-#: are fitted on these (and the seed set) only, since margin-chosen items are the hard
-#: ones and make every rule look worse than it is.
-AUDIT_SHARE = 0.2
 WEAK_WEIGHT = 0.5
-#: What each checkpoint reports for the weak+active arm, beside its combined answer.
-MEASURES = ("combined", "end_model", "label_model", "dawid_skene", "weak_and_gold", "majority")
+#: The simulated person accepts a suggested function right on this share of its hits.
+ACCEPT_PRECISION = 0.7
+#: Share of each batch's actions spent reviewing suggestions while there are any.
+REVIEW_SHARE = 0.2
+#: Suggestions without measured precision (a label name no labeled item carries) are
+#: ranked as if right half the time.
+UNMEASURED_PRECISION = 0.5
+
+
+@dataclass(frozen=True)
+class Arm:
+    """How one arm starts, ranks and weighs the rules."""
+
+    seed_set: str = "random"  # or "zero-shot"
+    rules: bool = False
+    select_by: str = "combined"  # the combined answer's margin, or the "end" model's
+    weight: str = "one"  # label weight 1, "cv" on the human labels, or "audit"
+    audit_share: float = 0.0
+
+
+ARMS = {
+    "active": Arm(),
+    "active_zero_shot": Arm(seed_set="zero-shot"),
+    "weak+active": Arm(rules=True),
+    "weak+end_margin": Arm(rules=True, select_by="end"),
+    "weak+active_cv": Arm(rules=True, weight="cv"),
+    "weak+end_margin_cv": Arm(rules=True, select_by="end", weight="cv"),
+    "weak+active_audit": Arm(rules=True, weight="audit", audit_share=0.2),
+}
+BASELINES = ("active", "active_zero_shot")
+DEFAULT_ARMS = ("active", "active_zero_shot", "weak+active", "weak+end_margin")
+#: What each checkpoint reports for the first weak arm, beside its answer.
+EXTRAS = ("end_model", "label_model", "dawid_skene", "weak_and_gold", "majority", "snorkel")
 TITLES = {
-    "active": "active learning alone (end model)",
-    "combined": "weak × active: end model with the rules (combined)",
-    "end_model": "weak × active: its end model alone",
-    "label_model": "weak × active: label model alone (weighted vote, gold-calibrated)",
-    "dawid_skene": "weak × active: Dawid-Skene, gold-aware",
-    "weak_and_gold": f"weak × active: end model trained on weak ∪ gold (weight {WEAK_WEIGHT})",
-    "majority": "majority vote of the rules (no human label)",
-    "snorkel": "Snorkel LabelModel (unsupervised)",
-    "combined_audit": "weak × active, rules calibrated on a 20% random share (combined)",
-    "label_weight": "the label weight it chose on that share (mean)",
+    "active": "active learning alone, random seed set",
+    "active_zero_shot": "active learning alone, zero-shot seed set",
+    "weak+active": "weak × active: end model with the rules, combined margin ranks",
+    "weak+end_margin": "weak × active: end model with the rules, end model's margin ranks",
+    "weak+active_cv": "weak × active: label weight by cross-validation",
+    "weak+end_margin_cv": "weak × active: end model's margin ranks, label weight by cross-validation",
+    "weak+active_audit": "weak × active: rules calibrated on a 20% random share",
+    "end_model": "its end model alone",
+    "label_model": "its label model alone (weighted vote, gold-calibrated)",
+    "dawid_skene": "Dawid-Skene on its rules, gold-aware",
+    "weak_and_gold": f"end model trained on weak ∪ gold (weight {WEAK_WEIGHT})",
+    "majority": "majority vote of its rules",
+    "snorkel": "Snorkel LabelModel on its rules (unsupervised)",
+    "functions": "rules in use",
+    "reviews": "suggestion reviews spent",
+    "label_weight": "label weight in the product",
 }
 
 
-def next_batch(n_labeled: int) -> int:
-    return 10 if n_labeled < 100 else 25 if n_labeled < 200 else 50
+def next_batch(n_actions: int) -> int:
+    return 10 if n_actions < 100 else 25 if n_actions < 200 else 50
+
+
+class UsedColumns(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+    """The recipe's logistic regression, fitted on the columns its rows use.
+
+    A TF-IDF column that is zero on every training row has only the L2 penalty pulling on
+    its weights, so they end at 0: leaving such columns out finds the same model. With
+    151 classes and a vocabulary of word and character n-grams that is most columns, and
+    fitting is many times faster.
+    """
+
+    def __init__(self, C: float = DEFAULT_C) -> None:
+        self.C = C
+
+    def _cut(self, X: Any) -> Any:
+        return X[:, self.columns_] if self.columns_ is not None else X
+
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> UsedColumns:
+        self.columns_ = np.unique(X.tocsr().indices) if sparse.issparse(X) else None
+        self.model_ = LogisticRegression(C=self.C, max_iter=1000)
+        self.model_.fit(self._cut(X), y, sample_weight=sample_weight)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        return np.asarray(self.model_.predict_proba(self._cut(X)))
 
 
 class Data:
-    """Features, labels and the rules' votes for the pool (train) and the test split."""
+    """Features, labels and embeddings of the pool (train) and the test split."""
 
-    def __init__(self, data_dir: Path, cache_dir: Path) -> None:
+    def __init__(self, data_dir: Path, cache_dir: Path, rules: str) -> None:
         train = read_dataset(data_dir / "train.jsonl", require_labels=True)
         test = read_dataset(data_dir / "test.jsonl", require_labels=True)
-        self.classes = sorted(set(train.labels))
+        self.texts, self.test_texts = list(train.texts), list(test.texts)
+        self.classes = sorted(set(train.labels) | set(test.labels))
         index = {c: k for k, c in enumerate(self.classes)}
         self.y = np.array([index[v] for v in train.labels])
         self.y_test = np.array([index[v] for v in test.labels])
-        embedder = SentenceEmbedder(cache=EmbeddingCache(cache_dir))
-        featurizer = classification_featurizer("minilm+tfidf", embedder=embedder)
-        self.X = pool_features(featurizer, train.texts)
-        self.X_test = features_of(featurizer, test.texts)
-        functions = read_labeling_functions(data_dir / "labeling_functions.jsonl")
-        self.n_functions = len(functions)
-        self.L = apply_functions(functions, train.texts, self.classes)
-        self.L_test = apply_functions(functions, test.texts, self.classes)
-        self.covered = self.L.covered()
-        self.covered_test = self.L_test.covered()
+        self.embedder = SentenceEmbedder(cache=EmbeddingCache(cache_dir))
+        featurizer = classification_featurizer("minilm+tfidf", embedder=self.embedder)
+        self.X = pool_features(featurizer, self.texts)
+        self.X_test = features_of(featurizer, self.test_texts)
+        self.vectors = self.embed(self.texts)
+        self.test_vectors = self.embed(self.test_texts)
+        self.zero_shot = cold_start(
+            "zero-shot",
+            features="minilm+tfidf",
+            classes=self.classes,
+            embedder=self.embedder,
+            width=self.vectors.shape[1],
+        )
+        self.rules = rules
+        self.given: list[LabelingFunction] = []
+        if rules == "given":
+            self.given = read_labeling_functions(data_dir / "labeling_functions.jsonl")
 
-    def gold(self, positions: np.ndarray) -> dict[int, str]:
+    def embed(self, texts: Any) -> np.ndarray:
+        vectors = np.asarray(self.embedder.transform(list(texts)), dtype=np.float64)
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+    def gold(self, positions: Any) -> dict[int, str]:
         return {int(i): self.classes[self.y[i]] for i in positions}
 
     def fit(self, rows: np.ndarray, labels: np.ndarray, weights: Any = None) -> Any:
-        model = LogisticRegression(C=DEFAULT_C, max_iter=1000)
-        return model.fit(self.X[rows], labels, sample_weight=weights)
+        return UsedColumns().fit(self.X[rows], labels, sample_weight=weights)
 
     def proba(self, model: Any, X: Any) -> np.ndarray:
         out = np.zeros((X.shape[0], len(self.classes)))
         out[:, model.classes_] = model.predict_proba(X)
         return out
 
+    def open_to_unseen(self, proba: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """The end model's probabilities with classes no human label has yet given their
+        Good-Turing share, so a rule's vote for one is not vetoed by a zero."""
+        seen = np.zeros(len(self.classes), dtype=bool)
+        seen[np.unique(self.y[rows])] = True
+        mass = unseen_class_mass(self.y[rows].tolist(), len(self.classes))
+        return with_unseen_classes(proba, seen, mass)
+
     def accuracy(self, proba: np.ndarray) -> float:
         return float((proba.argmax(axis=1) == self.y_test).mean())
 
+    def seed_set(self, arm: Arm, rng: np.random.Generator) -> list[int]:
+        if arm.seed_set == "random":
+            return rng.choice(self.y.size, SEED_LABELS, replace=False).tolist()
+        # Zero-shot picks are deterministic: a random half of the pool makes seeds differ.
+        half = rng.choice(self.y.size, self.y.size // 2, replace=False)
+        query = self.zero_shot.select(
+            Pool(self.X), SEED_LABELS, candidates=half, random_state=int(rng.integers(2**31))
+        )
+        return query.indices.tolist()
 
-def snorkel_accuracy(data: Data) -> float | None:
+
+class Rules:
+    """The labeling functions one run uses, their votes on pool and test, and the human
+    actions spent choosing them (none for given rules)."""
+
+    def __init__(self, data: Data) -> None:
+        self.data = data
+        self.functions: list[LabelingFunction] = list(data.given)
+        self.reviewed: set[str] = set()
+        self.reviews = 0
+        self._pool = LabelMatrixBuilder(data.classes)
+        self._test = LabelMatrixBuilder(data.classes)
+        self._refresh()
+
+    def _refresh(self) -> None:
+        data = self.data
+        self.L = self._pool.update(self.functions, data.texts, vectors=data.vectors)
+        self.L_test = self._test.update(self.functions, data.test_texts, vectors=data.test_vectors)
+
+    def review(self, gold: dict[int, str], budget: int) -> int:
+        """Review up to ``budget`` suggestions, best first; the actions spent."""
+        if self.data.rules != "suggested" or budget <= 0:
+            return 0
+        fresh = [s for s in self.suggest(gold) if s.spec["name"] not in self.reviewed]
+        fresh.sort(key=lambda s: (-_priority(s), -s.spec.get("threshold", 0.0), s.spec["name"]))
+        accepted = 0
+        for suggestion in fresh[:budget]:
+            self.reviewed.add(suggestion.spec["name"])
+            function = function_from_spec(suggestion.spec, embed=self.data.embed)
+            if self.precision(function) >= ACCEPT_PRECISION:
+                self.functions.append(function)
+                accepted += 1
+        spent = min(budget, len(fresh))
+        self.reviews += spent
+        if accepted:
+            self._refresh()
+        return spent
+
+    def suggest(self, gold: dict[int, str]) -> list[Suggestion]:
+        data = self.data
+        return [
+            *suggest_zero_shot(
+                data.classes, data.vectors, gold, embed=data.embed, existing=self.functions
+            ),
+            *suggest_label_names(
+                data.classes,
+                data.vectors,
+                gold,
+                embed=data.embed,
+                unseen_coverage=0.5 / len(data.classes),
+                existing=self.functions,
+            ),
+            *suggest_keywords(data.texts, gold, min_support=2, existing=self.functions),
+            *suggest_exemplars(data.texts, data.vectors, gold, existing=self.functions),
+        ]
+
+    def precision(self, function: LabelingFunction) -> float:
+        """The oracle's judgement: the share of the function's pool hits that are right."""
+        votes = function.apply(self.data.texts, vectors=self.data.vectors)
+        hits = [(i, v) for i, v in enumerate(votes) if v is not None]
+        if not hits:
+            return 0.0
+        return sum(self.data.classes[self.data.y[i]] == v for i, v in hits) / len(hits)
+
+
+def _priority(s: Suggestion) -> float:
+    precision = s.precision_low if s.gold_votes >= 2 else UNMEASURED_PRECISION
+    return precision * s.coverage
+
+
+def snorkel_proba(L: LabelMatrix, L_test: LabelMatrix) -> np.ndarray | None:
     """Snorkel's label model on the same votes, when the package is there (a comparator)."""
     try:
         from snorkel.labeling.model import (  # type: ignore[import-not-found]
@@ -138,116 +334,188 @@ def snorkel_accuracy(data: Data) -> float | None:
         )
     except ImportError:
         return None
-    model = SnorkelLabelModel(cardinality=len(data.classes), verbose=False)
-    model.fit(data.L.dense(), n_epochs=500, seed=0)
-    return float((model.predict_proba(data.L_test.dense()).argmax(axis=1) == data.y_test).mean())
+    model = SnorkelLabelModel(cardinality=len(L.classes), verbose=False)
+    model.fit(L.dense(), n_epochs=500, seed=0, progress_bar=False)
+    return np.asarray(model.predict_proba(L_test.dense()))
 
 
-def label_model_accuracy(model: Any, data: Data, matrix: LabelMatrix) -> float:
-    return data.accuracy(model.predict_proba(matrix))
-
-
-def run_arm(arm: str, data: Data, seed: int, checkpoints: list[int]) -> dict[int, dict[str, float]]:
+def run_arm(
+    name: str,
+    data: Data,
+    seed: int,
+    checkpoints: list[int],
+    extras: bool,
+    weak_seed_set: str = "random",
+) -> dict[int, dict[str, float]]:
+    arm = ARMS[name]
+    if arm.rules:
+        arm = replace(arm, seed_set=weak_seed_set)
     rng = np.random.default_rng(seed)
-    labeled = list(rng.choice(data.y.size, SEED_LABELS, replace=False))
+    labeled = data.seed_set(arm, rng)
     audit = list(labeled)  # items drawn at random: the seed set, then each batch's share
+    rules = Rules(data) if arm.rules else None
     out: dict[int, dict[str, float]] = {}
     while True:
         rows = np.array(labeled)
+        actions = rows.size + (rules.reviews if rules else 0)
         end = data.fit(rows, data.y[rows])
-        pool_proba = data.proba(end, data.X)
+        end_pool = data.proba(end, data.X)
         voter, weight = None, DEFAULT_LABEL_WEIGHT
-        if arm == "weak+active":
-            voter = WeightedVote().fit(data.L, data.gold(rows))
-        elif arm == "weak+active_audit":
-            calibration = data.gold(np.array(audit))
-            voter = WeightedVote().fit(data.L, calibration)
-            weight = choose_label_weight(
-                LogisticRegression(C=DEFAULT_C, max_iter=1000), data.X, data.L, voter, calibration
-            ).weight
-        if voter is not None:
-            pool_proba = combined_proba(
-                pool_proba, voter.predict_proba(data.L), data.covered, label_weight=weight
+        if rules is not None and rules.L.n_functions:
+            calibration = data.gold(audit if arm.weight == "audit" else rows)
+            voter = WeightedVote().fit(rules.L, calibration)
+            if arm.weight != "one":
+                learner = UsedColumns()
+                weight = choose_label_weight(learner, data.X, rules.L, voter, calibration).weight
+        answer = end_pool
+        if voter is not None and rules is not None:
+            answer = combined_proba(
+                data.open_to_unseen(end_pool, rows),
+                voter.predict_proba(rules.L),
+                rules.L.covered(),
+                label_weight=weight,
             )
-        if rows.size in checkpoints:
-            out[int(rows.size)] = measure(arm, data, rows, end, voter, weight)
-            if rows.size == checkpoints[-1]:
+        if actions in checkpoints:
+            out[actions] = measure(data, rows, end, voter, weight, rules, extras)
+            if actions == checkpoints[-1]:
                 return out
+        batch = next_batch(actions)
+        reviews = rules.review(data.gold(rows), round(REVIEW_SHARE * batch)) if rules else 0
+        n_labels = batch - reviews
         candidates = np.setdiff1d(np.arange(data.y.size), rows)
-        batch = next_batch(rows.size)
-        share = int(round(AUDIT_SHARE * batch)) if arm == "weak+active_audit" else 0
+        share = int(round(arm.audit_share * n_labels))
         drawn = rng.choice(candidates, share, replace=False) if share else candidates[:0]
         audit += drawn.tolist()
         candidates = np.setdiff1d(candidates, drawn)
-        scores = margin(pool_proba[candidates])
+        ranked = end_pool if arm.select_by == "end" else answer
+        scores = margin(ranked[candidates])
         # Ties (common early on) go to a seeded random order, as in labelwise's strategies.
         order = np.lexsort((rng.random(candidates.size), -scores))
-        labeled += drawn.tolist() + candidates[order[: batch - share]].tolist()
+        labeled += drawn.tolist() + candidates[order[: n_labels - share]].tolist()
 
 
 def measure(
-    arm: str, data: Data, rows: np.ndarray, end: Any, voter: Any, weight: float
+    data: Data,
+    rows: np.ndarray,
+    end: Any,
+    voter: Any,
+    weight: float,
+    rules: Rules | None,
+    extras: bool,
 ) -> dict[str, float]:
     end_test = data.proba(end, data.X_test)
-    if voter is None:
-        return {"active": data.accuracy(end_test)}
-    combined = data.accuracy(
-        combined_proba(
-            end_test, voter.predict_proba(data.L_test), data.covered_test, label_weight=weight
-        )
-    )
-    if arm == "weak+active_audit":
-        return {"combined_audit": combined, "label_weight": weight}
-    gold = data.gold(rows)
-    train = weak_training_set(data.L, voter.predict_proba(data.L), gold, weak_weight=WEAK_WEIGHT)
-    both = data.fit(train.positions, train.labels, train.weights)
-    return {
-        "combined": combined,
-        "end_model": data.accuracy(end_test),
-        "label_model": label_model_accuracy(voter, data, data.L_test),
-        "dawid_skene": label_model_accuracy(DawidSkene().fit(data.L, gold), data, data.L_test),
-        "weak_and_gold": data.accuracy(data.proba(both, data.X_test)),
-        "majority": label_model_accuracy(MajorityVote().fit(data.L), data, data.L_test),
+    if rules is None:
+        return {"accuracy": data.accuracy(end_test)}
+    out = {
+        "accuracy": data.accuracy(end_test),
+        "functions": float(rules.L.n_functions),
+        "reviews": float(rules.reviews),
+        "label_weight": weight,
     }
+    if voter is not None:
+        covered = rules.L_test.covered()
+        label_test = voter.predict_proba(rules.L_test)
+        out["accuracy"] = data.accuracy(
+            combined_proba(
+                data.open_to_unseen(end_test, rows), label_test, covered, label_weight=weight
+            )
+        )
+    if not extras:
+        return out
+    out["end_model"] = data.accuracy(end_test)
+    if voter is None:
+        return out
+    gold = data.gold(rows)
+    train = weak_training_set(rules.L, voter.predict_proba(rules.L), gold, weak_weight=WEAK_WEIGHT)
+    both = data.fit(train.positions, train.labels, train.weights)
+    out |= {
+        "label_model": data.accuracy(label_test),
+        "dawid_skene": data.accuracy(DawidSkene().fit(rules.L, gold).predict_proba(rules.L_test)),
+        "weak_and_gold": data.accuracy(data.proba(both, data.X_test)),
+        "majority": data.accuracy(MajorityVote().fit(rules.L).predict_proba(rules.L_test)),
+    }
+    snorkel = snorkel_proba(rules.L, rules.L_test)
+    if snorkel is not None:
+        out["snorkel"] = data.accuracy(snorkel)
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", type=Path, default=HERE.parent.parent / "shared/data/trec")
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument(
+        "--first-seed", type=int, default=0, help="seeds first-seed .. first-seed + seeds - 1"
+    )
     parser.add_argument("--checkpoints", default="50,100,200,500")
-    parser.add_argument("--arms", default=",".join(ARMS))
+    parser.add_argument("--arms", default=",".join(DEFAULT_ARMS))
+    parser.add_argument(
+        "--rules",
+        choices=("given", "suggested"),
+        help="the folder's labeling_functions.jsonl (the default where there is one) or "
+        "the functions labelwise suggests",
+    )
     parser.add_argument(
         "--cache-dir", type=Path, default=Path.home() / ".cache" / "labelwise" / "embeddings"
+    )
+    parser.add_argument(
+        "--weak-seed-set",
+        choices=("random", "zero-shot"),
+        default="random",
+        help="the seed set of the weak arms",
+    )
+    parser.add_argument(
+        "--extras",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="the label models and weak-and-gold training beside the first weak arm",
+    )
+    parser.add_argument(
+        "--extras-seeds",
+        type=int,
+        help="compute the extras on the first N seeds only (all by default): on CLINC150 "
+        "Dawid-Skene, Snorkel and weak-and-gold training over 151 classes cost more than "
+        "the arms",
     )
     parser.add_argument("--out", type=Path, default=HERE / "results")
     args = parser.parse_args()
     checkpoints = sorted(int(c) for c in args.checkpoints.split(","))
     if checkpoints[0] < SEED_LABELS:
-        parser.error(f"--checkpoints start at {SEED_LABELS} labels at least (the seed set)")
+        parser.error(f"--checkpoints start at {SEED_LABELS} actions at least (the seed set)")
+    arms = [a.strip() for a in args.arms.split(",") if a.strip()]
+    if not set(arms) <= set(ARMS) or not set(arms) & set(BASELINES):
+        parser.error(f"--arms: one of {', '.join(BASELINES)} and any of {', '.join(ARMS)}")
+    given = (args.data_dir / "labeling_functions.jsonl").exists()
+    args.rules = args.rules or ("given" if given else "suggested")
+    if args.rules == "given" and not given:
+        parser.error(f"--rules given: no labeling_functions.jsonl in {args.data_dir}")
+    # 150 intents from a few dozen labels: scikit-learn warns that y "could be regression".
+    warnings.filterwarnings("ignore", category=UserWarning, module="sklearn")
+    warnings.filterwarnings("ignore", category=ConvergenceWarning)
     started = time.perf_counter()
-    data = Data(args.data_dir, args.cache_dir)
-    runs: dict[str, list[dict[int, dict[str, float]]]] = {arm: [] for arm in args.arms.split(",")}
-    if "active" not in runs or not set(runs) <= set(ARMS):
-        parser.error(f"--arms: 'active' and any of {', '.join(ARMS[1:])}")
-    for seed in range(args.seeds):
-        for arm in runs:
-            runs[arm].append(run_arm(arm, data, seed, checkpoints))
+    data = Data(args.data_dir, args.cache_dir, args.rules)
+    weak_arm = next((a for a in arms if ARMS[a].rules), None)
+    first_weak = weak_arm if args.extras else None
+    runs: dict[str, list[dict[int, dict[str, float]]]] = {arm: [] for arm in arms}
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
+        for arm in arms:
+            extras = arm == first_weak and seed - args.first_seed < (
+                args.extras_seeds or args.seeds
+            )
+            runs[arm].append(run_arm(arm, data, seed, checkpoints, extras, args.weak_seed_set))
             print(f"seed {seed} {arm}: {runs[arm][-1]}", flush=True)
-    snorkel = snorkel_accuracy(data)
     summary = summarize(runs, checkpoints)
     wall = time.perf_counter() - started
-    table = markdown(args, data, summary, checkpoints, snorkel, wall)
+    table = markdown(args, data, summary, checkpoints, weak_arm, wall)
     print(table)
     args.out.mkdir(parents=True, exist_ok=True)
     stem = results_stem("weak_supervision", args.data_dir)
     (args.out / f"{stem}.md").write_text(table, encoding="utf-8")
     payload = {
         "data": str(args.data_dir),
+        "rules": args.rules,
         "seeds": args.seeds,
         "checkpoints": checkpoints,
-        "functions": data.n_functions,
-        "snorkel": snorkel,
         "summary": summary,
         "runs": {arm: [{str(k): v for k, v in r.items()} for r in rs] for arm, rs in runs.items()},
         "wall_seconds": wall,
@@ -255,81 +523,115 @@ def main() -> None:
     (args.out / f"{stem}.json").write_text(json.dumps(payload, indent=2), encoding="utf-8")
 
 
+def _stats(values: np.ndarray) -> dict[str, float]:
+    return {"mean": float(values.mean()), "sd": float(values.std())}
+
+
 def summarize(
     runs: dict[str, list[dict[int, dict[str, float]]]], checkpoints: list[int]
-) -> dict[str, dict[str, dict[str, float]]]:
-    """measure → checkpoint → mean, sd, and (for combined) the gain over active alone."""
-    out: dict[str, dict[str, dict[str, float]]] = {}
-    for per_seed in runs.values():
-        for name in per_seed[0][checkpoints[0]]:
-            out[name] = {}
-            for c in checkpoints:
-                values = np.array([r[c][name] for r in per_seed])
-                out[name][str(c)] = {"mean": float(values.mean()), "sd": float(values.std())}
-    for arm, name in (("weak+active", "combined"), ("weak+active_audit", "combined_audit")):
-        for c in checkpoints if arm in runs else []:
+) -> dict[str, Any]:
+    """arm → measure → checkpoint → mean and sd; each weak arm's gain over the best
+    baseline at each checkpoint (per-seed differences from that baseline arm)."""
+    out: dict[str, Any] = {"arms": {}, "best_baseline": {}, "gain": {}}
+    for arm, per_seed in runs.items():
+        names = sorted({k for r in per_seed for k in r[checkpoints[0]]})
+        # The extras may come from the first seeds only (--extras-seeds): "n" says how many.
+        out["arms"][arm] = {
+            name: {
+                str(c): {
+                    **_stats(np.array([r[c][name] for r in per_seed if name in r[c]])),
+                    "n": sum(name in r[c] for r in per_seed),
+                }
+                for c in checkpoints
+            }
+            for name in names
+        }
+    baselines = [a for a in BASELINES if a in runs]
+    for c in checkpoints:
+        best = max(baselines, key=lambda a: out["arms"][a]["accuracy"][str(c)]["mean"])
+        out["best_baseline"][str(c)] = best
+        for arm in runs:
+            if not ARMS[arm].rules:
+                continue
             gains = np.array(
                 [
-                    w[c][name] - a[c]["active"]
-                    for w, a in zip(runs[arm], runs["active"], strict=True)
+                    w[c]["accuracy"] - b[c]["accuracy"]
+                    for w, b in zip(runs[arm], runs[best], strict=True)
                 ]
             )
-            out[name][str(c)]["gain"] = float(gains.mean())
-            out[name][str(c)]["gain_sd"] = float(gains.std())
+            out["gain"].setdefault(arm, {})[str(c)] = _stats(gains)
     return out
+
+
+def _cell(stats: dict[str, float], scale: float = 1.0, digits: int = 3, sign: str = "") -> str:
+    return f"{stats['mean'] * scale:{sign}.{digits}f} ± {stats['sd'] * scale:.{digits}f}"
 
 
 def markdown(
     args: argparse.Namespace,
     data: Data,
-    summary: dict[str, dict[str, dict[str, float]]],
+    summary: dict[str, Any],
     checkpoints: list[int],
-    snorkel: float | None,
+    first_weak: str | None,
     wall: float,
 ) -> str:
     head = " | ".join(f"{c} actions" for c in checkpoints)
+    rules = (
+        f"{len(data.given)} labeling functions as given"
+        if args.rules == "given"
+        else "labeling functions labelwise suggests, each accept or reject one action "
+        f"(accepted when right on ≥ {ACCEPT_PRECISION:.0%} of their pool hits)"
+    )
     lines = [
         f"# Weak supervision × active learning on {args.data_dir.name}",
         "",
         f"Command: `python benchmarks/weak_supervision.py --data-dir {args.data_dir} "
-        f"--seeds {args.seeds} --checkpoints {args.checkpoints} --arms {args.arms}`",
+        f"--seeds {args.seeds} --checkpoints {args.checkpoints} --arms {args.arms} "
+        f"--rules {args.rules} --weak-seed-set {args.weak_seed_set}"
+        + (f" --extras-seeds {args.extras_seeds}" if args.extras_seeds else "")
+        + ("" if args.extras else " --no-extras")
+        + "`",
         "",
-        f"{data.n_functions} labeling functions as given; they vote on "
-        f"{data.covered.mean():.1%} of the {data.y.size:,} pool items and "
-        f"{data.covered_test.mean():.1%} of the {data.y_test.size:,} test items. Test "
-        f"accuracy, mean ± sd over {args.seeds} seeds; each human label is one action.",
+        f"{rules}; {data.y.size:,} pool items, {data.y_test.size:,} test items, "
+        f"{len(data.classes)} classes. Test accuracy, mean ± sd over {args.seeds} seeds; "
+        "each item label or function review is one action.",
         "",
         f"| | {head} |",
         "|---|" + "---:|" * len(checkpoints),
     ]
-    for name in ("active", *MEASURES, "combined_audit", "label_weight"):
-        if name not in summary:
-            continue
-        cells = [
-            f"{summary[name][str(c)]['mean']:.3f} ± {summary[name][str(c)]['sd']:.3f}"
-            for c in checkpoints
-        ]
-        lines.append(f"| {TITLES[name]} | " + " | ".join(cells) + " |")
-    for name, words in (("combined", "label weight 1"), ("combined_audit", "random share")):
-        if name not in summary:
-            continue
-        gains = [
-            f"{summary[name][str(c)]['gain'] * 100:+.1f} ± {summary[name][str(c)]['gain_sd'] * 100:.1f}"
-            for c in checkpoints
-        ]
-        lines.append(
-            f"| **gain over active alone, {words} (points)** | " + " | ".join(gains) + " |"
+    arms = summary["arms"]
+    for arm in arms:
+        cells = [_cell(arms[arm]["accuracy"][str(c)]) for c in checkpoints]
+        lines.append(f"| {TITLES[arm]} | " + " | ".join(cells) + " |")
+    if first_weak is not None:
+        for name in (*EXTRAS, "functions", "reviews", "label_weight"):
+            if name not in arms[first_weak]:
+                continue
+            digits = 1 if name in ("functions", "reviews") else 3
+            cells = [_cell(arms[first_weak][name][str(c)], digits=digits) for c in checkpoints]
+            n = arms[first_weak][name][str(checkpoints[0])]["n"]
+            seeds = f", {n} seed{'s' if n > 1 else ''}" if n < args.seeds else ""
+            lines.append(f"| ({first_weak}{seeds}) {TITLES[name]} | " + " | ".join(cells) + " |")
+    best = [summary["best_baseline"][str(c)] for c in checkpoints]
+    lines.append("| best active learning alone (the baseline) | " + " | ".join(best) + " |")
+    for arm, gains in summary["gain"].items():
+        cells = [_cell(gains[str(c)], scale=100, digits=1, sign="+") for c in checkpoints]
+        lines.append(f"| **gain of {arm} over it (points)** | " + " | ".join(cells) + " |")
+    if first_weak is None or not args.extras:
+        snorkel = (
+            "The label models beside the arms (label model alone, Dawid-Skene, majority "
+            "vote, Snorkel) were not computed in this run (`--no-extras`).\n\n"
         )
-    snorkel_line = (
-        f"Snorkel's LabelModel on the same votes: {snorkel:.3f}."
-        if snorkel is not None
-        else "Snorkel's LabelModel: not installed here (a comparator only, never a dependency)."
-    )
+    elif "snorkel" in arms[first_weak]:
+        snorkel = ""
+    else:
+        snorkel = (
+            "Snorkel's LabelModel: not installed here (a comparator only, never a dependency: "
+            "`pip install --no-deps snorkel munkres`).\n\n"
+        )
     lines += [
         "",
-        snorkel_line,
-        "",
-        f"Wall time {wall:.0f} s on {platform.machine()}, {os.cpu_count()} CPUs.",
+        f"{snorkel}Wall time {wall:.0f} s on {platform.machine()}, {os.cpu_count()} CPUs.",
         "",
     ]
     return "\n".join(lines)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+from scipy import sparse
+from sklearn.linear_model import LogisticRegression
 
 from tests.benchmarks.test_successor_models import BENCHMARKS
 
@@ -24,16 +27,72 @@ def test_batches_grow_with_the_labels(weak_supervision):
     assert {50, 100, 200, 500} <= set(sizes)
 
 
-def test_the_gain_is_paired_by_seed(weak_supervision):
+def test_the_gain_is_paired_by_seed_against_the_better_baseline(weak_supervision):
     runs = {
-        "active": [{50: {"active": 0.5}}, {50: {"active": 0.7}}],
+        "active": [{50: {"accuracy": 0.5}}, {50: {"accuracy": 0.7}}],
+        "active_zero_shot": [{50: {"accuracy": 0.4}}, {50: {"accuracy": 0.6}}],
         "weak+active": [
-            {50: {"combined": 0.6, "end_model": 0.5}},
-            {50: {"combined": 0.7, "end_model": 0.6}},
+            {50: {"accuracy": 0.6, "end_model": 0.5}},
+            {50: {"accuracy": 0.7, "end_model": 0.6}},
         ],
     }
     summary = weak_supervision.summarize(runs, [50])
-    assert summary["active"]["50"]["mean"] == pytest.approx(0.6)
-    assert summary["combined"]["50"]["gain"] == pytest.approx(0.05)  # +0.1 and +0.0
-    assert summary["combined"]["50"]["gain_sd"] == pytest.approx(0.05)
-    assert summary["end_model"]["50"]["mean"] == pytest.approx(0.55)
+    assert summary["arms"]["active"]["accuracy"]["50"]["mean"] == pytest.approx(0.6)
+    assert summary["best_baseline"]["50"] == "active"  # 0.6 against 0.5
+    gain = summary["gain"]["weak+active"]["50"]
+    assert gain["mean"] == pytest.approx(0.05) and gain["sd"] == pytest.approx(0.05)
+    assert summary["arms"]["weak+active"]["end_model"]["50"]["mean"] == pytest.approx(0.55)
+
+
+def test_fitting_on_the_used_columns_finds_the_same_model(weak_supervision):
+    rng = np.random.default_rng(0)
+    X = sparse.random(60, 400, density=0.02, format="csr", random_state=1)
+    X = sparse.hstack([sparse.csr_matrix(rng.normal(size=(60, 5))), X]).tocsr()
+    y = rng.integers(0, 3, 60)
+    train = np.arange(20)
+    cut = weak_supervision.UsedColumns(C=10.0).fit(X[train], y[train])
+    full = LogisticRegression(C=10.0, max_iter=1000).fit(X[train], y[train])
+    assert cut.columns_.size < X.shape[1]
+    np.testing.assert_allclose(cut.predict_proba(X), full.predict_proba(X), atol=1e-4)
+
+
+class _TwoIntents:
+    """What Rules reads of Data: two intents along two directions, names included."""
+
+    rules = "suggested"
+    given: list = []
+    classes = ["balance", "transfer"]
+    texts = ["my balance", "balance now", "show balance", "transfer money", "send a transfer"]
+    test_texts = texts
+    y = np.array([0, 0, 0, 1, 1])
+
+    def embed(self, texts):
+        return np.array([[1.0, 0.0] if "balance" in t else [0.0, 1.0] for t in texts])
+
+    @property
+    def vectors(self):
+        return self.embed(self.texts)
+
+    test_vectors = vectors
+
+    def gold(self, positions):
+        return {int(i): self.classes[self.y[i]] for i in positions}
+
+
+def test_reviews_cost_one_action_each_and_the_person_accepts_precise_functions(
+    weak_supervision,
+):
+    data = _TwoIntents()
+    rules = weak_supervision.Rules(data)
+    assert rules.L.n_functions == 0
+    spent = rules.review(data.gold([0, 3]), budget=1)
+    # The best-ranked suggestion is the zero-shot function over both names: right on
+    # every item it fires on, so accepted.
+    assert spent == 1 and rules.reviews == 1
+    assert [f.name for f in rules.functions] == ["zero_shot"]
+    assert rules.L.covered().any()
+    # Reviewed suggestions are not offered again; with nothing left, nothing is spent.
+    while rules.review(data.gold([0, 3]), budget=5):
+        pass
+    assert rules.review(data.gold([0, 3]), budget=5) == 0
+    assert rules.reviews == len(rules.reviewed)
