@@ -89,6 +89,12 @@ def _add_item(session: Any, project: Any, text: str) -> int:
     return _item(session, project, text)
 
 
+def _edit(session: Any, project: Any, owner: Any, made: Any, changes: dict[str, Any]) -> Any:
+    return update_labeling_function(
+        session, project_id=project.id, function_id=made.id, user=owner, changes=changes
+    )
+
+
 def _create(session: Any, project: Any, owner: Any, spec: dict[str, Any]) -> Any:
     return create_labeling_function(session, project_id=project.id, spec=spec, user=owner)
 
@@ -119,13 +125,7 @@ class TestCreateEditDelete:
     def test_an_edit_is_a_new_version_kept_in_the_history(self, session, setup):
         project, _, owner = setup
         made = _create(session, project, owner, FRIEND)
-        edited = update_labeling_function(
-            session,
-            project_id=project.id,
-            function_id=made.id,
-            user=owner,
-            changes={"keywords": ["hi", "hello"]},
-        )
+        edited = _edit(session, project, owner, made, {"keywords": ["hi", "hello"]})
         assert edited.version == 2 and edited.stats.votes == 2
         history = list_versions(session, project_id=project.id, function_id=made.id)
         assert [(v.version, v.spec["keywords"]) for v in history] == [
@@ -140,13 +140,7 @@ class TestCreateEditDelete:
     def test_switching_the_kind_keeps_only_the_new_kinds_keys(self, session, setup):
         project, _, owner = setup
         made = _create(session, project, owner, FRIEND)
-        edited = update_labeling_function(
-            session,
-            project_id=project.id,
-            function_id=made.id,
-            user=owner,
-            changes={"kind": "regex", "pattern": "^hi"},
-        )
+        edited = _edit(session, project, owner, made, {"kind": "regex", "pattern": "^hi"})
         assert edited.spec == {
             "name": "kw_friend",
             "kind": "regex",

@@ -274,6 +274,16 @@ def _check_cosine(threshold: float, owner: str) -> float:
     return float(threshold)
 
 
+def _check_anchors(
+    anchors: NDArray[np.floating[Any]], owner: str, needs: str, *, rows: int | None = None
+) -> NDArray[np.float32]:
+    """Anchor embeddings as a (k, d) float32 array: k >= 1, and k == ``rows`` when given."""
+    anchors = np.atleast_2d(np.asarray(anchors, dtype=np.float32))
+    if anchors.ndim != 2 or anchors.shape[0] == 0 or rows is not None and anchors.shape[0] != rows:
+        raise LabelingFunctionError(f"{owner} needs {needs}. Got shape {anchors.shape}.")
+    return anchors
+
+
 def _check_vectors(
     vectors: NDArray[np.floating[Any]] | None, n: int, anchors: NDArray[np.float32], owner: str
 ) -> NDArray[np.floating[Any]]:
@@ -325,14 +335,9 @@ class SimilarityFunction(OneLabelFunction):
     ) -> None:
         self.name = _check_name(name, "similarity function")
         self.label = _check_label(label, self.name)
-        anchors = np.atleast_2d(np.asarray(anchors, dtype=np.float32))
-        if anchors.ndim != 2 or anchors.shape[0] == 0:
-            raise LabelingFunctionError(
-                f"Similarity function {self.name!r} needs anchors of shape (k, d), k >= 1. "
-                f"Got shape {anchors.shape}."
-            )
-        self.anchors = anchors
-        self.threshold = _check_cosine(threshold, f"Similarity function {self.name!r}")
+        owner = f"Similarity function {self.name!r}"
+        self.anchors = _check_anchors(anchors, owner, "anchors of shape (k, d), k >= 1")
+        self.threshold = _check_cosine(threshold, owner)
         self.source = tuple(source)
 
     @classmethod
@@ -399,14 +404,10 @@ class ZeroShotFunction(LabelingFunction):
     ) -> None:
         self.name = _check_name(name, "zero-shot function")
         self.classes = tuple(_check_label(c, self.name) for c in classes)
-        anchors = np.atleast_2d(np.asarray(anchors, dtype=np.float32))
-        if anchors.ndim != 2 or anchors.shape[0] != len(self.classes) or not self.classes:
-            raise LabelingFunctionError(
-                f"Zero-shot function {self.name!r} needs one anchor row per label: "
-                f"{len(self.classes)} labels, anchors of shape {anchors.shape}."
-            )
-        self.anchors = anchors
-        self.threshold = _check_cosine(threshold, f"Zero-shot function {self.name!r}")
+        owner = f"Zero-shot function {self.name!r}"
+        needs = f"one anchor row per label ({len(self.classes)} labels)"
+        self.anchors = _check_anchors(anchors, owner, needs, rows=len(self.classes))
+        self.threshold = _check_cosine(threshold, owner)
         self.source = tuple(source)
 
     @classmethod
