@@ -7,6 +7,10 @@ import json
 import pandas as pd
 import pytest
 
+from labelwise.cli.db import open_session, resolve_project
+from labelwise.service import users
+from labelwise.service.labeling_functions import create_labeling_function
+
 
 def clinc_file(clinc_dir, tmp_path, n=60):
     rows = []
@@ -111,3 +115,25 @@ def test_export_with_skips_and_flags(cli, admin, clinc_dir, tmp_path):
     assert f"wrote {len(rows)} rows" in result.output
     written = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert {r["kind"] for r in written} == {"label"} and "comment" in written[0]
+
+
+def test_export_with_rules(cli, admin, database_url, clinc_dir, tmp_path):
+    path, rows = clinc_file(clinc_dir, tmp_path, n=6)
+    assert cli("import", "intents", str(path), "--user", admin).exit_code == 0
+    spec = {"name": "kw_say", "kind": "keyword", "label": "translate", "keywords": ["say"]}
+    with open_session(database_url) as session:
+        project = resolve_project(session, "intents")
+        owner = users.get_user(session, username=admin)
+        create_labeling_function(session, project_id=project.id, spec=spec, user=owner)
+    out = tmp_path / "rules.csv"
+    result = cli("export", "intents", str(out), "--include", "rules")
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(out)
+    assert f"wrote {len(frame)} rows" in result.output
+    assert frame["kind"].value_counts().to_dict() == {"label": len(rows), "rule": 5}
+    votes = frame[frame["kind"] == "rule"]
+    assert all("say" in text for text in votes["text"])
+    assert set(votes["labeling_function"]) == {"kw_say"} and set(votes["source"]) == {"rule"}
+    assert set(votes["labeling_function_version"]) == {1}
+    bad = cli("export", "intents", str(tmp_path / "x.csv"), "--include", "bogus")
+    assert bad.exit_code == 2 and "include may name" in bad.output

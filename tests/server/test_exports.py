@@ -91,3 +91,38 @@ class TestExport:
     def test_unknown_include_names_the_parameter(self, client, world):
         response = _export(client, world, include="labels")
         assert assert_error(response, 422, "request_validation_error")["field"] == "include"
+
+
+@pytest.mark.usefixtures("labeled")
+class TestRules:
+    """``include=rules``: the labeling functions' votes as rows of their own."""
+
+    def test_votes_are_rows_with_their_function_and_version(self, client, world):
+        url = f"/api/projects/{world.project.id}"
+        made = client.post(
+            f"{url}/labeling-functions",
+            json={"name": "kw_bye", "kind": "keyword", "label": "bye", "keywords": ["bye"]},
+            headers=world.admin_headers,
+        )
+        assert made.status_code == 201, made.text
+        response = _export(client, world, format="jsonl", include="skips,rules")
+        assert response.status_code == 200, response.text
+        rows = [json.loads(line) for line in response.text.splitlines()]
+        assert [(r["text"], r["kind"], r["source"], r["label"]) for r in rows] == [
+            ("hello there", "label", "human", "greet"),
+            ("bye now", "label", "human", "bye"),
+            ("bye now", "rule", "rule", "bye"),
+        ]
+        vote = rows[-1]
+        assert (
+            vote["labeling_function"],
+            vote["labeling_function_version"],
+            vote["labeling_function_enabled"],
+        ) == ("kw_bye", 1, True)
+        assert vote["annotator"] is None and rows[0]["labeling_function"] is None
+
+    def test_an_unknown_include_is_refused_naming_the_parameter(self, client, world):
+        response = _export(client, world, include="bogus")
+        assert assert_error(response, 422, "request_validation_error")["field"] == "include"
+        response = _export(client, world, include="rules,bogus")
+        assert assert_error(response, 422, "request_validation_error")["field"] == "include"

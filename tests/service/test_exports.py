@@ -17,8 +17,13 @@ from labelwise.service import exports, projects, queue, users
 from labelwise.service.errors import ConflictError, NotFoundError, ValidationError
 from labelwise.service.exports import COLUMNS, LabeledRow, export_labels, list_labels
 from labelwise.service.importing import import_items
+from labelwise.service.labeling_functions import (
+    create_labeling_function,
+    update_labeling_function,
+)
 from labelwise.service.transactions import begin_write
 from labelwise.store import Annotation, AnnotationKind, Item, ModelVersion, TaskType
+from tests.service.pool_factory import make_project, make_user
 
 
 def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
@@ -270,11 +275,12 @@ def test_skips_and_flags_are_rows_with_their_comments_on_request(
     assert export_labels(session, project_id=project.id, path=only_flags, include=["flags"]) == 31
 
 
-def test_include_names_only_skips_and_flags(session, labeled, tmp_path):
+def test_include_names_only_skips_flags_and_rules(session, labeled, tmp_path):
     project, _ = labeled
-    with pytest.raises(ValidationError, match="include may name flags and skips, got labels"):
+    with pytest.raises(ValidationError, match="include may name flags, rules or skips, got labels"):
         export_labels(session, project_id=project.id, path=tmp_path / "x.csv", include=["labels"])
     assert exports.parse_include(["skips, flags", "flags"]) == {"skips", "flags"}
+    assert exports.parse_include(["skips,rules"]) == {"skips", "rules"}
 
 
 def test_parquet_columns_are_typed(session, owner, labeled, tmp_path):
@@ -334,3 +340,165 @@ def test_a_file_that_appears_during_the_export_is_not_clobbered(
         export_labels(session, project_id=project.id, path=path)
     assert path.read_text(encoding="utf-8") == "someone else's\n"
     assert [p.name for p in path.parent.iterdir()] == ["labels.jsonl"]
+
+
+FRIEND = {"name": "kw_friend", "kind": "keyword", "label": "greet", "keywords": ["friend"]}
+BYE = {"name": "kw_bye", "kind": "keyword", "label": "bye", "keywords": ["bye", "goodbye"]}
+
+
+@pytest.fixture
+def ruled(session):
+    """15 intent phrases (pool_factory), "hi friend 0" labeled ``bye`` by a person, and two
+    keyword functions voting on some of them."""
+    owner = make_user(session, "owner")
+    project, _ = make_project(session, owner, copies=1)
+    item_id = session.scalar(select(Item.id).where(Item.text == "hi friend 0"))
+    queue.submit_annotation(
+        session, project_id=project.id, annotator=owner, item_id=item_id, value="bye"
+    )
+    friend = create_labeling_function(session, project_id=project.id, spec=FRIEND, user=owner)
+    bye = create_labeling_function(session, project_id=project.id, spec=BYE, user=owner)
+    return project, owner, friend, bye
+
+
+def _missing(value: Any) -> bool:
+    return value is None or value == "" or (not isinstance(value, list) and pd.isna(value))
+
+
+def _rows(path: Path) -> list[tuple[Any, ...]]:
+    """Position, text, kind, source, label, annotator, function, version and enabled, as
+    plain Python values whatever the format (CSV's strings, Parquet's nulls)."""
+    out = []
+    for r in read_any(path):
+        version, enabled = r["labeling_function_version"], r["labeling_function_enabled"]
+        out.append(
+            (
+                int(r["position"]),
+                r["text"],
+                r["kind"],
+                r["source"],
+                r["label"],
+                None if _missing(r["annotator"]) else r["annotator"],
+                None if _missing(r["labeling_function"]) else r["labeling_function"],
+                None if _missing(version) else int(version),
+                None if _missing(enabled) else enabled in (True, "true"),
+            )
+        )
+    return out
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".parquet"])
+def test_rules_are_rows_with_their_function_and_version(
+    session, ruled, tmp_path, suffix, monkeypatch
+):
+    project, owner, friend, bye = ruled
+    # Chunks of two: the labels' and the votes' streams are read in turns, both open.
+    monkeypatch.setattr(exports, "_CHUNK", 2)
+    path = tmp_path / f"rules{suffix}"
+    assert export_labels(session, project_id=project.id, path=path, include=["rules"]) == 5
+    assert list(read_any(path)[0]) == [*COLUMNS, "kind", "comment", *exports.RULE_COLUMNS]
+    # By position, the person's label before the votes on the same item.
+    assert _rows(path) == [
+        (1, "hi friend 0", "label", "human", "bye", "owner", None, None, None),
+        (1, "hi friend 0", "rule", "rule", "greet", None, "kw_friend", 1, True),
+        (5, "goodbye now 0", "rule", "rule", "bye", None, "kw_bye", 1, True),
+        (7, "bye bye 0", "rule", "rule", "bye", None, "kw_bye", 1, True),
+        (8, "farewell friend 0", "rule", "rule", "greet", None, "kw_friend", 1, True),
+    ]
+    # A vote is no annotation: no id, no time.
+    vote = read_any(path)[1]
+    assert _missing(vote["annotation_id"]) and _missing(vote["created_at"])
+
+    # Version 2 votes carry 2; a disabled function's votes stay, marked disabled.
+    update_labeling_function(
+        session,
+        project_id=project.id,
+        function_id=friend.id,
+        user=owner,
+        changes={"keywords": ["friend", "hello"]},
+    )
+    update_labeling_function(
+        session, project_id=project.id, function_id=bye.id, user=owner, enabled=False
+    )
+    again = tmp_path / f"again{suffix}"
+    assert export_labels(session, project_id=project.id, path=again, include=["rules"]) == 6
+    assert [row[:1] + row[6:] for row in _rows(again)] == [
+        (0, "kw_friend", 2, True),
+        (1, None, None, None),
+        (1, "kw_friend", 2, True),
+        (5, "kw_bye", 1, False),
+        (7, "kw_bye", 1, False),
+        (8, "kw_friend", 2, True),
+    ]
+
+
+def _read_exactly(path: Path) -> list[dict[str, Any]]:
+    """The rows as written: Parquet through pyarrow (pandas turns nullable ints into floats
+    and nulls into NaN, which equals nothing)."""
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return [dict(row) for row in pq.read_table(path).to_pylist()]
+    return read_any(path)
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".parquet"])
+def test_human_rows_and_plain_exports_are_unchanged_by_rules(session, ruled, tmp_path, suffix):
+    project, owner, _, _ = ruled
+    _skip_and_flag(session, project, owner)
+    plain = tmp_path / f"plain{suffix}"
+    assert export_labels(session, project_id=project.id, path=plain) == 1
+    assert list(read_any(plain)[0]) == list(COLUMNS)
+    both = tmp_path / f"both{suffix}"
+    include = ["skips,flags,rules"]
+    assert export_labels(session, project_id=project.id, path=both, include=include) == 7
+    decisions = tmp_path / f"decisions{suffix}"
+    export_labels(session, project_id=project.id, path=decisions, include=["skips,flags"])
+    people = [r for r in _read_exactly(both) if r["kind"] != "rule"]
+    shared = (*COLUMNS, "kind", "comment")
+    assert [{k: r[k] for k in shared} for r in people] == _read_exactly(decisions)
+    assert all(_missing(r[name]) for r in people for name in exports.RULE_COLUMNS)
+
+
+def test_rules_are_applied_to_new_items_before_the_export(session, ruled, tmp_path):
+    project, owner, _, _ = ruled
+    new = write_jsonl(tmp_path / "new.jsonl", [{"text": "a friend at last"}])
+    import_items(session, project_id=project.id, path=new, user=owner)
+    path = tmp_path / "rules.jsonl"
+    export_labels(session, project_id=project.id, path=path, include=["rules"])
+    last = read_any(path)[-1]
+    assert (last["text"], last["label"], last["labeling_function"]) == (
+        "a friend at last",
+        "greet",
+        "kw_friend",
+    )
+
+
+def test_parquet_rule_columns_are_typed(session, ruled, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    project, _, _, _ = ruled
+    path = tmp_path / "rules.parquet"
+    export_labels(session, project_id=project.id, path=path, include=["rules"])
+    schema = pq.read_schema(path)
+    assert schema.field("labeling_function_version").type == pa.int64()
+    assert schema.field("labeling_function_enabled").type == pa.bool_()
+    assert schema.field("labeling_function").type == pa.string()
+    # Votes have no annotation id or time: nullable here, and only here.
+    assert schema.field("annotation_id").nullable and schema.field("created_at").nullable
+    frame = pd.read_parquet(path, dtype_backend="numpy_nullable")
+    assert str(frame["labeling_function_version"].dtype) == "Int64"
+    assert frame["labeling_function_version"].isna().tolist() == [True, False, False, False, False]
+    plain = tmp_path / "plain.parquet"
+    export_labels(session, project_id=project.id, path=plain)
+    assert not pq.read_schema(plain).field("annotation_id").nullable
+
+
+def test_a_project_without_functions_exports_the_rule_columns(session, labeled, tmp_path):
+    project, _ = labeled
+    path = tmp_path / "rules.csv"
+    assert export_labels(session, project_id=project.id, path=path, include=["rules"]) == 30
+    out = read_any(path)
+    assert list(out[0])[-3:] == list(exports.RULE_COLUMNS)
+    assert {r["kind"] for r in out} == {"label"}

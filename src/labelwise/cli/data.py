@@ -118,9 +118,20 @@ def export(
         bool,
         typer.Option(
             "--with-skips-and-flags",
-            help="Also skips and flags as rows, with kind and comment columns.",
+            help="Also skips and flags as rows, with kind and comment columns "
+            "(--include skips,flags).",
         ),
     ] = False,
+    include: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--include",
+            metavar="<names>",
+            help="More rows, comma-separated or repeated: skips, flags (decisions, with "
+            "kind and comment), rules (each labeling function vote, source rule, with the "
+            "function's name, version and whether it is enabled).",
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace the file if it exists.")] = False,
     file_format: Annotated[
         str | None,
@@ -144,6 +155,7 @@ def export(
         export_examples,
     )
 
+    included = [*(include or ()), *(["skips,flags"] if with_skips_and_flags else [])]
     with reporting_errors(), open_session(db) as session:
         found = resolve_project(session, project)
         fmt = file_format or SUFFIX_FORMATS.get(file.suffix.lower())
@@ -169,10 +181,10 @@ def export(
             project_id=found.id,
             path=file,
             include_undone=include_undone,
-            include=("skips,flags",) if with_skips_and_flags else (),
+            include=included,
             overwrite=force,
         )
-    what = "rows" if with_skips_and_flags else "labels"
+    what = "rows" if included else "labels"
     make_console().print(f"wrote {count:,} {what} to {escape(str(file))}")
 
 

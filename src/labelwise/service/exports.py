@@ -13,13 +13,29 @@ With ``include_undone`` an ``undone_at`` column is added. With ``include={"skips
 "flags"}`` (either or both) skip and flag decisions are rows too, with ``kind``
 (``label``, ``skip`` or ``flag``) and ``comment`` columns; their ``label`` is empty.
 
+With ``"rules"`` in ``include`` every stored weak label is a row too: one per labeling
+function vote, ``kind`` and ``source`` ``rule``, the item's columns, the voted ``label``
+and three more columns, empty on the other rows: ``labeling_function`` (the function's
+name), ``labeling_function_version`` (the version that cast the vote) and
+``labeling_function_enabled``. A disabled function's votes are exported too, marked
+``false`` there: disabling keeps them stored, and they say what the function voted (a
+function stopped by an error has none: they are dropped with it). A vote is no
+annotation, so its ``annotation_id``, ``created_at``, annotator and model columns are
+empty. The functions are applied to items they have not seen first (similarity kinds
+only by a caller with the project's sentence vectors; the CLI exports those as last
+applied). Rows come by item position, an item's annotations before its votes (by
+function). Only projects whose task takes labeling functions (single-label, today) have
+votes.
+
 Parquet columns are typed: ids and counts int64 (null where absent), times
-``timestamp[us, tz=UTC]``, ``is_audit`` boolean.
+``timestamp[us, tz=UTC]``, ``is_audit`` and ``labeling_function_enabled`` boolean.
+``annotation_id`` and ``created_at`` are nullable only in an export with rules.
 """
 
 from __future__ import annotations
 
 import csv
+import heapq
 import json
 import os
 import tempfile
@@ -36,7 +52,18 @@ from sqlalchemy.orm import Session
 from labelwise.data.rows import FORMATS
 from labelwise.service.errors import ConflictError, NotFoundError, ValidationError
 from labelwise.service.projects import task_of
-from labelwise.store import Annotation, AnnotationKind, Item, ModelVersion, Project, User
+from labelwise.service.sentence_vectors import SentenceVectors
+from labelwise.service.weak_labels import refresh_weak_labels
+from labelwise.store import (
+    Annotation,
+    AnnotationKind,
+    Item,
+    LabelingFunctionRecord,
+    ModelVersion,
+    Project,
+    User,
+    WeakLabel,
+)
 from labelwise.tasks import Task
 
 COLUMNS = (
@@ -59,22 +86,29 @@ COLUMNS = (
 )
 #: Columns added when skips and flags are exported too.
 DECISION_COLUMNS = ("kind", "comment")
-#: What ``include`` may add besides labels, and the annotation kind each stands for.
-INCLUDE = {"skips": AnnotationKind.SKIP, "flags": AnnotationKind.FLAG}
+#: Columns added when weak labels are exported too (beside the decision columns).
+RULE_COLUMNS = ("labeling_function", "labeling_function_version", "labeling_function_enabled")
+#: The decisions ``include`` may add besides labels, and the annotation kind each stands for.
+DECISIONS = {"skips": AnnotationKind.SKIP, "flags": AnnotationKind.FLAG}
+#: What ``include`` may name: decisions, and ``rules`` (the labeling functions' votes).
+INCLUDE = (*DECISIONS, "rules")
+#: The ``kind`` (and ``source``) of a weak label's row.
+RULE = "rule"
 MAX_PAGE = 1_000
 _CHUNK = 5_000
 
 
 @dataclass(frozen=True)
 class LabeledRow:
-    """One label annotation with its item and provenance.
+    """One label annotation (or labeling function vote) with its item and provenance.
 
     ``label`` is a name, or a list of names in a multi-label project (None for a skip or
-    a flag); ``created_at`` and ``undone_at`` are timezone-aware UTC times;
-    ``seconds_spent`` is in seconds.
+    a flag); ``created_at`` and ``undone_at`` are timezone-aware UTC times (None for a
+    vote, which is no annotation); ``seconds_spent`` is in seconds. The
+    ``labeling_function`` fields are set on a vote's row only.
     """
 
-    annotation_id: int
+    annotation_id: int | None
     item_id: int
     position: int
     text: str
@@ -82,7 +116,7 @@ class LabeledRow:
     source: str
     annotator: str | None
     annotator_id: int | None
-    created_at: datetime
+    created_at: datetime | None
     seconds_spent: float | None
     model_version: int | None
     strategy: str | None
@@ -93,41 +127,66 @@ class LabeledRow:
     undone_at: datetime | None = None
     kind: str = AnnotationKind.LABEL.value
     comment: str = ""
+    labeling_function: str | None = None
+    labeling_function_version: int | None = None
+    labeling_function_enabled: bool | None = None
 
     def to_record(
-        self, *, include_undone: bool = False, include_decisions: bool = False
+        self,
+        *,
+        include_undone: bool = False,
+        include_decisions: bool = False,
+        include_rules: bool = False,
     ) -> dict[str, Any]:
         """The row as plain JSON values (ISO 8601 times), in column order."""
-        out = self.to_typed(include_undone=include_undone, include_decisions=include_decisions)
-        out["created_at"] = self.created_at.isoformat()
+        out = self.to_typed(
+            include_undone=include_undone,
+            include_decisions=include_decisions,
+            include_rules=include_rules,
+        )
+        out["created_at"] = _iso(self.created_at)
         if include_undone:
-            out["undone_at"] = None if self.undone_at is None else self.undone_at.isoformat()
+            out["undone_at"] = _iso(self.undone_at)
         return out
 
     def to_typed(
-        self, *, include_undone: bool = False, include_decisions: bool = False
+        self,
+        *,
+        include_undone: bool = False,
+        include_decisions: bool = False,
+        include_rules: bool = False,
     ) -> dict[str, Any]:
         """The row in column order with its values as they are (datetimes stay datetimes)."""
-        return {name: getattr(self, name) for name in columns(include_undone, include_decisions)}
+        names = columns(include_undone, include_decisions, include_rules)
+        return {name: getattr(self, name) for name in names}
 
 
-def columns(include_undone: bool = False, include_decisions: bool = False) -> list[str]:
-    """The export's columns, in order, for these options."""
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def columns(
+    include_undone: bool = False, include_decisions: bool = False, include_rules: bool = False
+) -> list[str]:
+    """The export's columns, in order, for these options (rules come with ``kind``)."""
     out = list(COLUMNS)
     if include_undone:
         out.append("undone_at")
-    if include_decisions:
+    if include_decisions or include_rules:
         out.extend(DECISION_COLUMNS)
+    if include_rules:
+        out.extend(RULE_COLUMNS)
     return out
 
 
 def parse_include(values: Iterable[str]) -> frozenset[str]:
-    """``include`` names (``skips``, ``flags``; commas allowed) checked, as a set."""
+    """``include`` names (``skips``, ``flags``, ``rules``; commas allowed) checked, as a set."""
     names = {part.strip() for value in values for part in value.split(",") if part.strip()}
     unknown = sorted(names - set(INCLUDE))
     if unknown:
+        *others, last = sorted(INCLUDE)
         raise ValidationError(
-            f"include may name {' and '.join(sorted(INCLUDE))}, got {', '.join(unknown)}."
+            f"include may name {', '.join(others)} or {last}, got {', '.join(unknown)}."
         )
     return frozenset(names)
 
@@ -155,6 +214,7 @@ def export_labels(
     include_undone: bool = False,
     include: Iterable[str] = (),
     overwrite: bool = False,
+    sentences: SentenceVectors | None = None,
 ) -> int:
     """Write the project's labels to ``path`` (``.jsonl``, ``.csv`` or ``.parquet``).
 
@@ -164,11 +224,15 @@ def export_labels(
     Parameters
     ----------
     include : iterable of str
-        ``"skips"`` and/or ``"flags"`` (or ``"skips,flags"``): those decisions become
-        rows too, with ``kind`` and ``comment`` columns.
+        ``"skips"``, ``"flags"`` and/or ``"rules"`` (or ``"skips,flags"``...): those
+        decisions, or the labeling functions' votes, become rows too, with ``kind`` and
+        ``comment`` columns (and the ``labeling_function`` ones for votes).
     overwrite : bool
         Replace an existing file at ``path``; without it an existing file is refused
         (``ConflictError``) and left as it was.
+    sentences : SentenceVectors, optional
+        The project's sentence vectors, to bring similarity functions' votes up to date
+        before ``rules`` are exported; without them those are exported as last applied.
 
     Returns
     -------
@@ -186,22 +250,33 @@ def export_labels(
             f"{sorted(set(FORMATS) - {'.conll'})} (span projects' training data: "
             "labelwise export --format spans|conll|rasa)."
         )
-    kinds = tuple(INCLUDE[name] for name in sorted(parse_include(include)))
+    included = parse_include(include)
+    kinds = tuple(kind for name, kind in sorted(DECISIONS.items()) if name in included)
+    rules = "rules" in included
     if not overwrite and path.exists():
         raise _exists(path)
     project = _project(session, project_id)
+    if rules:
+        # Votes on items imported since the functions last ran are owed first (commits).
+        refresh_weak_labels(session, project=project, sentences=sentences)
     task = task_of(project)
-    decisions = bool(kinds)
     query = _labels_query(project_id, include_undone=include_undone, kinds=kinds)
     learners = _learners(session, project_id)
-    result = session.execute(query.execution_options(yield_per=_CHUNK))
-    rows = (_row(tuple(values), task, learners) for values in result)
+    results = [session.execute(query.execution_options(yield_per=_CHUNK))]
+    rows: Iterator[LabeledRow] = (_row(tuple(values), task, learners) for values in results[0])
+    if rules:
+        results.append(
+            session.execute(_rules_query(project_id).execution_options(yield_per=_CHUNK))
+        )
+        votes = (_rule_row(tuple(values), task) for values in results[1])
+        # Both streams come by position: merged, an item's annotations before its votes.
+        rows = heapq.merge(rows, votes, key=lambda row: (row.position, row.kind == RULE))
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(handle)
     temp = Path(temp_name)
     try:
-        names = columns(include_undone, decisions)
+        names = columns(include_undone, bool(kinds), rules)
         if fmt == "parquet":
             count = _write_parquet(temp, rows, task=task, names=names)
         else:
@@ -213,7 +288,8 @@ def export_labels(
         raise
     finally:
         # A streamed result holds a server-side cursor (PostgreSQL) until closed.
-        result.close()
+        for result in results:
+            result.close()
     return count
 
 
@@ -285,6 +361,27 @@ def _labels_query(
     return query
 
 
+def _rules_query(project_id: int) -> Select[tuple[Any, ...]]:
+    """Every stored vote of the project's functions, by item position then function."""
+    return (
+        select(
+            Item.id,
+            Item.position,
+            Item.text,
+            WeakLabel.label,
+            Item.is_audit,
+            Item.meta,
+            LabelingFunctionRecord.name,
+            WeakLabel.version,
+            LabelingFunctionRecord.enabled,
+        )
+        .join(WeakLabel, WeakLabel.item_id == Item.id)
+        .join(LabelingFunctionRecord, LabelingFunctionRecord.id == WeakLabel.function_id)
+        .where(LabelingFunctionRecord.project_id == project_id)
+        .order_by(Item.position, LabelingFunctionRecord.id)
+    )
+
+
 def _utc(moment: datetime) -> datetime:
     # SQLite hands back naive datetimes; every time the store writes is UTC.
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
@@ -353,26 +450,67 @@ def _row(values: tuple[Any, ...], task: Task, learners: dict[int, str]) -> Label
     )
 
 
+def _rule_row(values: tuple[Any, ...], task: Task) -> LabeledRow:
+    item_id, position, text, label, is_audit, meta, function, version, enabled = values
+    return LabeledRow(
+        annotation_id=None,
+        item_id=item_id,
+        position=position,
+        text=text,
+        label=task.export_value(label),
+        source=RULE,
+        annotator=None,
+        annotator_id=None,
+        created_at=None,
+        seconds_spent=None,
+        model_version=None,
+        strategy=None,
+        chosen_by=None,
+        query_score=None,
+        is_audit=bool(is_audit),
+        meta=meta or {},
+        kind=RULE,
+        labeling_function=function,
+        labeling_function_version=version,
+        labeling_function_enabled=bool(enabled),
+    )
+
+
+#: Boolean columns, written ``true``/``false`` in CSV (empty where absent).
+_BOOLEANS = ("is_audit", "labeling_function_enabled")
+
+
+def _options(names: list[str]) -> dict[str, bool]:
+    """The ``to_record``/``to_typed`` options that give the columns ``names``."""
+    return {
+        "include_undone": "undone_at" in names,
+        "include_decisions": "kind" in names,
+        "include_rules": "labeling_function" in names,
+    }
+
+
 def _write_text(
     path: Path, rows: Iterator[LabeledRow], *, fmt: str, names: list[str], task: Task
 ) -> int:
     count = 0
-    undone, decisions = "undone_at" in names, "kind" in names
+    options = _options(names)
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = None
         if fmt == "csv":
             writer = csv.DictWriter(handle, fieldnames=names)
             writer.writeheader()
         for row in rows:
-            record = row.to_record(include_undone=undone, include_decisions=decisions)
+            record = row.to_record(**options)
             if writer is None:
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
             else:
                 if record["label"] is not None:
                     record["label"] = task.export_text(record["label"])
                 record["meta"] = json.dumps(record["meta"], ensure_ascii=False)
-                # As JSON spells it (and pandas/R read it), not Python's True.
-                record["is_audit"] = "true" if record["is_audit"] else "false"
+                for name in _BOOLEANS:
+                    if record.get(name) is not None:
+                        # As JSON spells it (and pandas/R read it), not Python's True.
+                        record[name] = "true" if record[name] else "false"
                 writer.writerow(record)
             count += 1
         handle.flush()
@@ -404,8 +542,14 @@ def _parquet_schema(names: list[str], *, task: Task) -> Any:
         "undone_at": time,
         "kind": pa.string(),
         "comment": pa.string(),
+        "labeling_function": pa.string(),
+        "labeling_function_version": pa.int64(),
+        "labeling_function_enabled": pa.bool_(),
     }
-    required = {"annotation_id", "item_id", "position", "text", "created_at", "is_audit"}
+    required = {"item_id", "position", "text", "is_audit"}
+    if "labeling_function" not in names:
+        # Every row is an annotation: it has an id and a time (a vote has neither).
+        required |= {"annotation_id", "created_at"}
     return pa.schema([pa.field(name, types[name], nullable=name not in required) for name in names])
 
 
@@ -414,12 +558,12 @@ def _write_parquet(path: Path, rows: Iterator[LabeledRow], *, task: Task, names:
     import pyarrow.parquet as pq
 
     schema = _parquet_schema(names, task=task)
-    undone, decisions = "undone_at" in names, "kind" in names
+    options = _options(names)
     count = 0
     with pq.ParquetWriter(path, schema) as writer:
         chunk: list[dict[str, Any]] = []
         for row in rows:
-            record = row.to_typed(include_undone=undone, include_decisions=decisions)
+            record = row.to_typed(**options)
             record["meta"] = json.dumps(record["meta"], ensure_ascii=False)
             chunk.append(record)
             if len(chunk) == _CHUNK:

@@ -198,8 +198,8 @@ def list_weak_labels(
     """A page of the items enabled functions vote on, by position, each with its votes.
 
     The export of weak labels with their provenance (function and version); the label
-    exports (``labelwise.service.exports``) hold annotations only, so a rule's vote never
-    reads as a person's label.
+    exports (``labelwise.service.exports``) add them only with ``include=rules``, as rows
+    of kind and source ``rule``, so a rule's vote never reads as a person's label.
     """
     project = supported_project(session, project_id=project_id)
     refresh_weak_labels(session, project=project, sentences=sentences)

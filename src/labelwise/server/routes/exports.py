@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
-from labelwise.server.deps import ProjectAdmin, SessionDep, SettingsDep
+from labelwise.server.deps import ProjectAdmin, SentencesDep, SessionDep, SettingsDep
 from labelwise.server.files import remove_dir, scratch_dir
 from labelwise.service import exports, span_exports
 
@@ -35,6 +35,7 @@ def export_labels(
     session: SessionDep,
     settings: SettingsDep,
     access: ProjectAdmin,
+    sentences: SentencesDep,
     file_format: Annotated[
         Literal["jsonl", "csv", "parquet", "spans", "conll", "rasa"],
         Query(
@@ -49,9 +50,11 @@ def export_labels(
         str,
         Query(
             max_length=40,
-            pattern=r"^(skips|flags)?(,(skips|flags))*$",
-            description="Also skip and/or flag decisions as rows (with kind and comment): "
-            "skips, flags or skips,flags.",
+            pattern=r"^(skips|flags|rules)?(,(skips|flags|rules))*$",
+            description="More rows, comma-separated (kind and comment columns come with "
+            "them): skips and flags (decisions), rules (each labeling function vote, "
+            "source rule, with labeling_function, labeling_function_version and "
+            "labeling_function_enabled), e.g. skips,rules. jsonl, csv and parquet only.",
         ),
     ] = "",
 ) -> FileResponse:
@@ -76,6 +79,7 @@ def export_labels(
                 path=path,
                 include=(include,),
                 overwrite=True,
+                sentences=sentences,
             )
     except BaseException:
         remove_dir(folder)
