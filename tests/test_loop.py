@@ -163,6 +163,23 @@ def test_query_refits_when_the_model_is_stale(blobs):
     assert loop._fitted_on == state.fingerprint()
 
 
+def test_an_adopted_model_ranks_its_state_until_the_state_changes(blobs):
+    pool, labels = blobs
+    loop = make_loop()
+    state = loop.start(pool, np.arange(8), [labels[i] for i in range(8)])
+    # Fitted on more than the state's labels (as weak labels would add), elsewhere.
+    more = np.arange(60)
+    elsewhere = ProbabilisticClassifier(classes=SCHEMA.classes).fit(
+        pool.rows(more), [labels[i] for i in more]
+    )
+    loop.adopt(elsewhere, state)
+    q = loop.query(pool, state)
+    assert loop.learner_ is elsewhere
+    assert not set(q.indices.tolist()) & set(range(8))
+    state = loop.teach(pool, state, q.indices[:2], [labels[i] for i in q.indices[:2]])
+    assert loop.learner_ is not elsewhere
+
+
 def test_random_sampling_needs_no_model(blobs):
     pool, _ = blobs
     loop = make_loop(RandomSampling())

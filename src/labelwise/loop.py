@@ -334,6 +334,16 @@ class ActiveLearningLoop:
             self.retrain(pool, state)
         return self.learner_
 
+    def adopt(self, learner: Any, state: LoopState) -> None:
+        """Use ``learner``, fitted elsewhere, as the model of ``state`` instead of a refit.
+
+        For a model trained on more than the state's labels (weak labels beside the human
+        ones) that must still rank the state's unlabeled items: :meth:`query` and
+        :meth:`stop_reason` read it until the state changes.
+        """
+        self.learner_ = learner
+        self._fitted_on = state.fingerprint()
+
     def query(self, pool: Pool, state: LoopState, n: int | None = None) -> Query:
         """The next batch (``batch_size`` items unless ``n`` is given) to label.
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
+from labelwise.service.transactions import begin_write
+from labelwise.store import ModelVersion
 from tests.server.conftest import assert_error
 from tests.server.trained import service_headers, trained_project
 
@@ -57,6 +60,27 @@ class TestPromote:
             headers=world.admin_headers,
         )
         assert response.status_code == status
+
+
+class TestList:
+    def test_weak_label_training_is_shown_from_the_metrics(
+        self, client, world, project, session_factory
+    ):
+        url = f"/api/projects/{project.id}/model-versions"
+        listed = client.get(url, headers=world.annotator_headers).json()
+        # Trained on human labels only (the setting is 0): nothing to show.
+        assert [(v["weak_label_weight"], v["weak_items"]) for v in listed] == [(None, None)] * 2
+        with session_factory() as session:
+            begin_write(session)
+            version = session.scalar(
+                select(ModelVersion).where(
+                    ModelVersion.project_id == project.id, ModelVersion.version == 2
+                )
+            )
+            version.metrics = {**version.metrics, "weak_label_weight": 0.5, "weak_items": 7}
+            session.commit()
+        listed = client.get(url, headers=world.annotator_headers).json()
+        assert (listed[1]["weak_label_weight"], listed[1]["weak_items"]) == (0.5, 7)
 
 
 class TestCompare:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from tests.server.conftest import assert_error
 
 
@@ -103,6 +105,16 @@ class TestUpdateSettings:
         )
         error = assert_error(response, 422, "validation_error")
         assert "no_such_knob" in error["message"]
+
+    @pytest.mark.parametrize("weight", [-0.5, 2, "half", None])
+    def test_a_bad_weak_label_weight_is_a_422_naming_it(self, client, world, weight):
+        response = client.patch(
+            f"/api/projects/{world.project.id}/settings",
+            json={"weak_label_weight": weight},
+            headers=world.admin_headers,
+        )
+        error = assert_error(response, 422, "validation_error")
+        assert "weak_label_weight" in error["message"]
 
     def test_annotator_is_forbidden(self, client, world):
         response = client.patch(

@@ -57,6 +57,10 @@ def test_create_project_makes_the_owner_admin(session, owner):
         (["a", "b"], {"audit_fraction": 0.9}, "audit_fraction"),
         (["a", "b"], {"regularization": float("inf")}, "regularization"),
         (["a", "b"], {"out_of_scope_label": "oos"}, "'oos' is not a label of this project"),
+        (["a", "b"], {"weak_label_weight": -0.1}, "weak_label_weight"),
+        (["a", "b"], {"weak_label_weight": 1.5}, "weak_label_weight"),
+        (["a", "b"], {"weak_label_weight": float("nan")}, "weak_label_weight"),
+        (["a", "b"], {"weak_label_weight": "half"}, "weak_label_weight"),
     ],
 )
 def test_bad_projects_are_refused_with_the_reason(session, owner, labels, settings, message):
@@ -100,6 +104,30 @@ def test_update_settings_validates_the_merged_settings(session, owner):
     assert project.settings["queue_size"] != 7
     projects.update_settings(session, project_id=project.id, changes={"out_of_scope_label": "b"})
     assert project.settings["out_of_scope_label"] == "b"
+
+
+def test_weak_label_weight_is_off_by_default_and_needs_labeling_functions(session, owner):
+    project = projects.create_project(session, name="p", labels=["a", "b"], owner=owner)
+    assert project.settings["weak_label_weight"] == 0.0
+    projects.update_settings(session, project_id=project.id, changes={"weak_label_weight": 0.5})
+    assert project.settings["weak_label_weight"] == 0.5
+    # Only a task that takes labeling functions has weak labels to train on.
+    tags = projects.create_project(
+        session, name="tags", labels=["a", "b"], owner=owner, task=TaskType.MULTI_LABEL
+    )
+    with pytest.raises(ValidationError, match="weak_label_weight: .*multi-label project"):
+        projects.update_settings(session, project_id=tags.id, changes={"weak_label_weight": 0.5})
+    session.rollback()
+    with pytest.raises(ValidationError, match="weak_label_weight: .*spans project"):
+        projects.create_project(
+            session,
+            name="spans",
+            labels=["PER"],
+            owner=owner,
+            task=TaskType.SPANS,
+            settings={"weak_label_weight": 0.2},
+        )
+    projects.update_settings(session, project_id=tags.id, changes={"weak_label_weight": 0})
 
 
 def test_new_projects_and_the_demo_share_one_default_cadence_and_audit_share(session, owner):

@@ -1,8 +1,10 @@
 """The snapshot a retrain reads, and the outcome it hands to publishing.
 
 The label policy lives here: which annotations train (live labels on items that are
-neither audit nor evaluation items nor ruled out of scope), how annotators' values merge
-(the project's task), and which pool items are never ranked.
+neither audit nor evaluation items nor ruled out of scope), which labeling functions'
+votes may train beside them (``weak_label_weight`` above 0: the enabled functions' votes on
+the same items), how annotators' values merge (the project's task), and which pool items
+are never ranked.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import sparse
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
@@ -19,9 +22,20 @@ from labelwise.data import LabelSource
 from labelwise.service import traffic_groups
 from labelwise.service.project_settings import ProjectSettings
 from labelwise.service.projects import task_of
-from labelwise.store import Annotation, AnnotationKind, Item, Project
+from labelwise.store import (
+    Annotation,
+    AnnotationKind,
+    Item,
+    LabelingFunctionRecord,
+    Project,
+    WeakLabel,
+)
 from labelwise.store.queries import out_of_scope
 from labelwise.tasks import Task
+from labelwise.weak.matrix import LabelMatrix
+
+#: Votes fetched at once: only one chunk is ever held as row tuples, the rest as arrays.
+_VOTE_CHUNK = 50_000
 
 
 def trainable_labels(project_id: int) -> Select[tuple[int, Any, LabelSource]]:
@@ -53,6 +67,48 @@ def label_rows(project_id: int, *, audit: bool) -> Select[tuple[int, Any, LabelS
 
 
 @dataclass(frozen=True)
+class WeakVotes:
+    """The enabled labeling functions' votes on the items a retrain may train on.
+
+    Attributes
+    ----------
+    positions : ndarray of shape (n_votes,)
+        Pool positions of the voted items.
+    functions : ndarray of shape (n_votes,)
+        Column of the function that voted, an index into ``names``.
+    classes : ndarray of shape (n_votes,)
+        The voted label, an index into the project's labels.
+    names : tuple of str
+        The functions' names, in column order.
+    """
+
+    positions: NDArray[np.intp]
+    functions: NDArray[np.intp]
+    classes: NDArray[np.intp]
+    names: tuple[str, ...]
+
+    @property
+    def n_votes(self) -> int:
+        return int(self.positions.size)
+
+    def matrix(
+        self, n_items: int, classes: tuple[str, ...], *, leave_out: NDArray[np.intp]
+    ) -> LabelMatrix:
+        """The votes as a label matrix over a pool of ``n_items``, without the votes on
+        the items at ``leave_out`` (rows stay pool positions)."""
+        keep = (self.positions < n_items) & ~np.isin(self.positions, leave_out)
+        votes = sparse.csr_matrix(
+            (
+                self.classes[keep].astype(np.int32) + 1,
+                (self.positions[keep], self.functions[keep]),
+            ),
+            shape=(n_items, len(self.names)),
+            dtype=np.int32,
+        )
+        return LabelMatrix(votes, classes, self.names)
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """What a retrain trains and scores on, read in one short transaction."""
 
@@ -70,6 +126,9 @@ class Snapshot:
     evaluation_values: list[Any]
     excluded: NDArray[np.intp]
     label_count: int
+    #: The labeling functions' votes, when the project trains on weak labels (None when
+    #: ``weak_label_weight`` is 0 or its task takes no labeling functions).
+    weak_votes: WeakVotes | None = None
 
 
 @dataclass(frozen=True)
@@ -137,6 +196,11 @@ def take_snapshot(session: Session, project_id: int) -> Snapshot:
     # Production messages grouped under another item's text: the queue serves their
     # group once, through its leader.
     near_copies = set(traffic_groups.grouped_members(session, project_id=project_id))
+    weak = (
+        weak_votes(session, project_id=project_id, labels=project.labels)
+        if settings.weak_label_weight > 0 and task.labeling_functions
+        else None
+    )
     return Snapshot(
         project_id=project_id,
         labels=list(project.labels),
@@ -156,6 +220,58 @@ def take_snapshot(session: Session, project_id: int) -> Snapshot:
             dtype=np.intp,
         ),
         label_count=sum(len(v) for v in votes.values()),
+        weak_votes=weak,
+    )
+
+
+def weak_votes(session: Session, *, project_id: int, labels: list[str]) -> WeakVotes:
+    """The enabled functions' current votes on items that may train, in one query.
+
+    Audit and evaluation items and items ruled out of scope are left out here, as their
+    human labels are (:func:`label_rows`); so are votes from an older version of a
+    function and votes for a label the project no longer has.
+    """
+    records = session.execute(
+        select(LabelingFunctionRecord.id, LabelingFunctionRecord.name)
+        .where(
+            LabelingFunctionRecord.project_id == project_id,
+            LabelingFunctionRecord.enabled.is_(True),
+            LabelingFunctionRecord.error.is_(None),
+        )
+        .order_by(LabelingFunctionRecord.id)
+    ).all()
+    column = {function_id: j for j, (function_id, _) in enumerate(records)}
+    index = {label: k for k, label in enumerate(labels)}
+    result = session.execute(
+        select(Item.position, WeakLabel.function_id, WeakLabel.label)
+        .join(Item, Item.id == WeakLabel.item_id)
+        .join(LabelingFunctionRecord, LabelingFunctionRecord.id == WeakLabel.function_id)
+        .where(
+            LabelingFunctionRecord.project_id == project_id,
+            LabelingFunctionRecord.enabled.is_(True),
+            LabelingFunctionRecord.error.is_(None),
+            WeakLabel.version == LabelingFunctionRecord.version,
+            Item.is_audit.is_(False),
+            Item.is_evaluation.is_(False),
+            ~out_of_scope(Item.id),
+        )
+        .execution_options(yield_per=_VOTE_CHUNK)
+    )
+    parts: list[NDArray[np.intp]] = []
+    for chunk in result.partitions():
+        kept = [
+            (p, column[f], index[label])
+            for p, f, label in chunk
+            # A function enabled since the look-up above waits for the next retrain.
+            if label in index and f in column
+        ]
+        parts.append(np.asarray(kept, dtype=np.intp).reshape(-1, 3))
+    votes = np.concatenate(parts) if parts else np.zeros((0, 3), dtype=np.intp)
+    return WeakVotes(
+        positions=votes[:, 0].copy(),
+        functions=votes[:, 1].copy(),
+        classes=votes[:, 2].copy(),
+        names=tuple(name for _, name in records),
     )
 
 

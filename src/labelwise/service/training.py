@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from sklearn.base import clone
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -43,7 +44,14 @@ from labelwise.recipes.classification import (
     classification_strategy,
     pool_features,
 )
-from labelwise.service import relabel, span_training, stream_budget, traffic_groups
+from labelwise.service import (
+    relabel,
+    span_training,
+    stream_budget,
+    traffic_groups,
+    weak_labels,
+    weak_training,
+)
 from labelwise.service.errors import ConflictError, NotFoundError
 from labelwise.service.events import record
 from labelwise.service.import_jobs import recover_imports, resumable, run_import_job
@@ -51,8 +59,9 @@ from labelwise.service.importing import IMPORT_KIND
 from labelwise.service.job_errors import record_failure
 from labelwise.service.learning_health import class_mix_drift, class_names
 from labelwise.service.project_settings import SEQUENCE_TASKS, ProjectSettings
+from labelwise.service.projects import task_of
 from labelwise.service.publish import publish, remove_staged, text_model
-from labelwise.service.sentence_vectors import cached_minilm
+from labelwise.service.sentence_vectors import SentenceVectors, cached_minilm
 from labelwise.service.snapshot import Outcome, Snapshot, take_snapshot, trainable_labels
 from labelwise.service.transactions import begin_write, end_read
 from labelwise.store import Item, Job, JobStatus, ModelVersion, Project
@@ -434,6 +443,7 @@ class RetrainWorker:
         try:
             with self.session_factory() as session:
                 job = session.get_one(Job, job_id)
+                self._refresh_weak_labels(session, job.project_id)
                 snapshot = take_snapshot(session, job.project_id)
                 # The cheap check first: featurizing the pool (a MiniLM pass, a TF-IDF
                 # refit) is most of a retrain's time and is wasted on too few labels.
@@ -499,6 +509,24 @@ class RetrainWorker:
             # Run when the job queue is idle, newest version per project only: the
             # diagnostics pass must not delay the next retrain.
             self._diagnostics_due[snapshot.project_id] = (job_id, snapshot, outcome, pool)
+
+    def _refresh_weak_labels(self, session: Session, project_id: int) -> None:
+        """Vote the labeling functions on items imported since they last ran, when the
+        project trains on weak labels; a failure is logged and the stored votes train."""
+        project = session.get_one(Project, project_id)
+        settings = ProjectSettings.model_validate(project.settings)
+        if settings.weak_label_weight == 0 or not task_of(project).labeling_functions:
+            return
+        # Similarity functions compare sentence embeddings, which only a project with
+        # MiniLM features has (the worker's embedder and its cache, as for training).
+        sentences = (
+            SentenceVectors(self._minilm) if settings.features in SENTENCE_FEATURES else None
+        )
+        try:
+            weak_labels.refresh_weak_labels(session, project=project, sentences=sentences)
+        except Exception:  # the votes already stored still train
+            log.exception("refreshing the weak labels of project %s failed", project_id)
+            session.rollback()
 
     def run_grouping_job(self, job_id: int) -> None:
         """Embed new traffic items and group near-duplicates; failures are recorded."""
@@ -812,8 +840,18 @@ def train_and_rank(pool: Pool, snapshot: Snapshot) -> Outcome:
         iteration=snapshot.label_count,
         seed=snapshot.project_id,
     )
+    weak = weak_training.weak_rows(snapshot, len(pool), learner)
     t0 = time.perf_counter()
-    model = loop.fitted_learner(pool, state)
+    if weak.rows is None:
+        model = loop.fitted_learner(pool, state)
+    else:
+        # Weak rows train but are not labeled: the loop still ranks their items.
+        model = clone(learner).fit(
+            pool.rows(weak.rows.positions),
+            schema.decode(weak.rows.labels),
+            sample_weight=weak.rows.weights,
+        )
+        loop.adopt(model, state)
     fit_seconds = time.perf_counter() - t0
     n = min(settings.queue_size, len(state.unlabeled()))
     t0 = time.perf_counter()
@@ -839,6 +877,7 @@ def train_and_rank(pool: Pool, snapshot: Snapshot) -> Outcome:
         "fit_seconds": round(fit_seconds, 4),
         "query_seconds": round(query_seconds, 4),
         "pool_size": len(pool),
+        **weak.metrics,
     }
     metrics.update(
         _held_out_accuracy(

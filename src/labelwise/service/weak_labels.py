@@ -32,7 +32,7 @@ from labelwise.service.projects import get_project, parse_settings, task_of
 from labelwise.service.sentence_vectors import EMBEDDING_KINDS, SentenceVectors
 from labelwise.service.snapshot import label_rows
 from labelwise.service.transactions import begin_write
-from labelwise.store import Item, LabelingFunctionRecord, Project, TaskType, WeakLabel
+from labelwise.store import Item, LabelingFunctionRecord, Project, WeakLabel
 from labelwise.weak import (
     FunctionStats,
     LabelingFunction,
@@ -72,8 +72,9 @@ class LabelingFunctionSpecError(ValidationError, InputError):
 
 
 def check_project(project: Project) -> None:
-    """Labeling functions vote one label per item: single-label projects only, for now."""
-    if project.task != TaskType.SINGLE_LABEL:
+    """Labeling functions vote one label per item: projects whose task takes them
+    (single-label, for now)."""
+    if not task_of(project).labeling_functions:
         raise ValidationError(
             f"Labeling functions label single-label projects; project {project.id} is "
             f"{project.task.value}."

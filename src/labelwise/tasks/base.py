@@ -54,6 +54,9 @@ class Task(ABC):
     entity_types : tuple of str or None
         The entity types a value's spans may carry: ``()`` for tasks without spans, None
         for a span task that accepts any type.
+    labeling_functions : bool
+        Labeling functions (rules that vote one label name per item, ``labelwise.weak``)
+        label this task's items, so their weak labels may train its end model.
     """
 
     kind: ClassVar[str]
@@ -63,6 +66,7 @@ class Task(ABC):
     several: ClassVar[bool] = False
     per_class_proba: ClassVar[bool] = False
     has_spans: ClassVar[bool] = False
+    labeling_functions: ClassVar[bool] = False
     entity_types: tuple[str, ...] | None = ()
 
     @classmethod

@@ -82,6 +82,7 @@ class SingleLabel(_Classes):
     fewest_labels: ClassVar[int] = 2
     metric: ClassVar[str] = "accuracy"
     per_class_proba: ClassVar[bool] = False
+    labeling_functions: ClassVar[bool] = True
 
     def parse(self, value: Any, *, text: str | None = None) -> str | None:  # noqa: ARG002
         if is_blank(value):

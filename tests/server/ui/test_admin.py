@@ -9,7 +9,7 @@ import pytest
 from labelwise.server.ui import admin
 from labelwise.service import projects, service_tokens
 from labelwise.service.training import RetrainWorker
-from labelwise.store import Role
+from labelwise.store import Role, TaskType
 from tests.server.ui.helpers import XSS_TEXT, ui_login
 
 
@@ -71,6 +71,28 @@ class TestSettings:
         assert client.get(response.headers["location"]).text.count("Settings saved.") == 1
         saved = _settings(session_factory, pid)
         assert (saved["strategy"], saved["retrain_every"]) == ("entropy", 25)
+
+    def test_the_weak_label_weight_is_offered_where_labeling_functions_are(
+        self, client, factory, world, session_factory
+    ):
+        csrf = ui_login(client, world.admin.username)
+        pid = world.project.id
+        assert "<code>weak_label_weight</code>" in client.get(f"/ui/projects/{pid}/manage").text
+        response = client.post(
+            f"/ui/projects/{pid}/manage/settings",
+            data={"csrf_token": csrf, "weak_label_weight": "0.5"},
+            follow_redirects=False,
+        )
+        assert response.status_code == 303
+        assert _settings(session_factory, pid)["weak_label_weight"] == 0.5
+        tags = factory.project(world.admin, name="tags", task=TaskType.MULTI_LABEL)
+        page = client.get(f"/ui/projects/{tags.id}/manage").text
+        assert "weak_label_weight" not in page
+        refused = client.post(
+            f"/ui/projects/{tags.id}/manage/settings",
+            data={"csrf_token": csrf, "weak_label_weight": "0.5"},
+        )
+        assert refused.status_code == 422 and "weak_label_weight" in refused.text
 
     def test_the_evaluation_set_is_said_to_be_like_the_pool_from_a_choice(
         self, client, world, session_factory

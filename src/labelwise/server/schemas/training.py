@@ -66,3 +66,16 @@ class ModelVersionOut(BaseModel):
         description="Its whole model was saved, so it can be promoted and predict "
         "(versions published before models were saved whole cannot).",
     )
+    weak_label_weight: float | None = Field(
+        default=None,
+        validation_alias=AliasPath("metrics", "weak_label_weight"),
+        description="The project's weak_label_weight when this version trained; null: "
+        "it trained on human labels only (the setting was 0).",
+    )
+    weak_items: int | None = Field(
+        default=None,
+        validation_alias=AliasPath("metrics", "weak_items"),
+        description="Items this version trained on a weak label (the labeling functions' "
+        "answer, where no person labeled); metrics.weak_skipped says why none when the "
+        "weight was above 0.",
+    )

@@ -88,6 +88,8 @@ def _manage_page(
 ) -> HTMLResponse:
     project = projects.get_project(session, project_id=project_id)
     current = projects.parse_settings(project.settings)
+    # Weak labels come from labeling functions, which not every task takes.
+    weak_labels = projects.task_of(project).labeling_functions
     context: dict[str, Any] = {
         "user": user,
         "project": project,
@@ -96,7 +98,9 @@ def _manage_page(
         "fields": [
             (name, ProjectSettings.model_fields[name], getattr(current, name))
             for name in SETTING_FIELDS
+            if name != "weak_label_weight" or weak_labels
         ],
+        "weak_labels": weak_labels,
         "strategies": sorted(strategies_for(project.task)),
         "members": projects.list_members(session, project_id=project_id),
         "roles": [role.value for role in Role],
@@ -150,6 +154,7 @@ def save_settings(
     stream_share: SettingField = None,
     feedback_share: SettingField = None,
     cluster_share: SettingField = None,
+    weak_label_weight: SettingField = None,
 ) -> Response:
     """Save the settings form; the service validates the values (text from the form)."""
     given = {
@@ -175,6 +180,7 @@ def save_settings(
         "stream_share": stream_share,
         "feedback_share": feedback_share,
         "cluster_share": cluster_share,
+        "weak_label_weight": weak_label_weight,
     }
     changes: dict[str, Any] = {
         name: value.strip() for name, value in given.items() if value is not None

@@ -1,0 +1,139 @@
+"""The rows a retrain fits when the project trains on weak labels (``weak_label_weight``).
+
+Every trainable label annotation trains at weight 1, as without weak labels, and wins over
+any vote. Every other item the enabled labeling functions voted on trains with the label
+model's answer at ``weak_label_weight`` times its confidence
+(:func:`labelwise.weak.weak_training_set`). The label model is a :class:`WeightedVote`
+fitted gold-aware on the human labels of the training items: audit and evaluation items
+never reach the snapshot's votes nor its labels, so they are neither trained on nor used
+to weigh the functions, and held-out and audit scores stay human-only.
+
+Nothing here reads the database: the snapshot carries the votes (``Snapshot.weak_votes``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from sklearn.utils.validation import has_fit_parameter
+
+from labelwise.data import LabelSource
+from labelwise.service.snapshot import Snapshot
+from labelwise.weak import WeakTrainingSet, WeightedVote, weak_training_set
+
+#: Items the label model scores at once: its probabilities for a chunk take
+#: ``chunk x n_classes`` floats, whatever the pool's size.
+LABEL_MODEL_CHUNK = 50_000
+#: Why a project with a weight above 0 trained on human labels only, most often.
+NO_VOTES = (
+    "No enabled labeling function voted on an item the model may train on (audit and "
+    "evaluation items never train)."
+)
+
+
+@dataclass(frozen=True)
+class WeakRows:
+    """What a retrain fits on, and what its model version records about weak labels.
+
+    ``rows`` is None when the model trains on human labels only: the setting is 0 (then
+    ``metrics`` is empty), or weak labels could not be used (``metrics`` says why).
+    """
+
+    rows: WeakTrainingSet | None
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+def weak_rows(snapshot: Snapshot, n_items: int, learner: Any) -> WeakRows:
+    """Human and weak training rows over a pool of ``n_items`` for ``learner``.
+
+    The metrics are ``weak_label_weight`` and ``weak_items`` (items trained on a weak
+    label), plus ``weak_skipped`` (why none) when the weight is above 0 but weak labels
+    could not be used: the task takes no labeling functions, no enabled function voted
+    on an item that may train, or the learner's ``fit`` takes no ``sample_weight``.
+    """
+    weight = snapshot.settings.weak_label_weight
+    if weight == 0:
+        return WeakRows(None)
+    metrics: dict[str, Any] = {"weak_label_weight": weight, "weak_items": 0}
+    skipped = _why_not(snapshot, learner)
+    if skipped is not None or snapshot.weak_votes is None:
+        return WeakRows(None, {**metrics, "weak_skipped": skipped})
+    classes = snapshot.task.schema.classes
+    matrix = snapshot.weak_votes.matrix(
+        n_items,
+        tuple(classes),
+        leave_out=np.concatenate([snapshot.excluded, snapshot.audit, snapshot.evaluation]),
+    )
+    covered = np.flatnonzero(matrix.covered())
+    if covered.size == 0:
+        return WeakRows(None, {**metrics, "weak_skipped": NO_VOTES})
+    known = set(classes)
+    labeled = [
+        (int(p), str(value), str(source))
+        for p, value, source in zip(
+            snapshot.positions, snapshot.values, snapshot.sources, strict=True
+        )
+        if value in known
+    ]
+    labeled_positions = np.asarray([p for p, _, _ in labeled], dtype=np.intp)
+    # The label model reads the covered items and the labeled ones only: the rest of the
+    # pool has no votes and no label, so it changes neither the functions' accuracies
+    # nor the class prior, and its size costs nothing here.
+    rows = np.union1d(covered, labeled_positions)
+    votes = matrix.rows(rows)
+    labeled_rows = np.searchsorted(rows, labeled_positions)
+    gold = {int(k): value for k, (_, value, _) in zip(labeled_rows, labeled, strict=True)}
+    human = {
+        int(k): value
+        for k, (_, value, source) in zip(labeled_rows, labeled, strict=True)
+        if source == LabelSource.HUMAN
+    }
+    label_model = WeightedVote().fit(votes, human)
+    parts = [
+        _chunk_rows(votes, label_model, gold, start, weight, rows)
+        for start in range(0, rows.size, LABEL_MODEL_CHUNK)
+    ]
+    train = WeakTrainingSet(
+        positions=np.concatenate([p.positions for p in parts]).astype(np.intp),
+        labels=np.concatenate([p.labels for p in parts]).astype(np.intp),
+        weights=np.concatenate([p.weights for p in parts]),
+        human=np.concatenate([p.human for p in parts]),
+    )
+    return WeakRows(train, {**metrics, "weak_items": train.n_weak_items})
+
+
+def _why_not(snapshot: Snapshot, learner: Any) -> str | None:
+    """Why the snapshot's model cannot train on weak labels, in plain words; None: it can."""
+    task = snapshot.task
+    if not task.labeling_functions:
+        return f"A {task.kind.replace('_', '-')} project has no labeling functions."
+    if snapshot.weak_votes is None or snapshot.weak_votes.n_votes == 0:
+        return NO_VOTES
+    if not has_fit_parameter(learner, "sample_weight"):
+        return f"The learner ({type(learner).__name__}) takes no sample weights."
+    return None
+
+
+def _chunk_rows(
+    votes: Any,
+    label_model: WeightedVote,
+    gold: dict[int, str],
+    start: int,
+    weight: float,
+    rows: NDArray[np.intp],
+) -> WeakTrainingSet:
+    """The training rows of ``votes``' rows ``start`` to ``start + LABEL_MODEL_CHUNK``,
+    with pool positions."""
+    stop = min(start + LABEL_MODEL_CHUNK, rows.size)
+    part = votes.rows(np.arange(start, stop, dtype=np.intp))
+    part_gold = {k - start: label for k, label in gold.items() if start <= k < stop}
+    train = weak_training_set(part, label_model.predict_proba(part), part_gold, weak_weight=weight)
+    return WeakTrainingSet(
+        positions=rows[start + train.positions],
+        labels=train.labels,
+        weights=train.weights,
+        human=train.human,
+    )

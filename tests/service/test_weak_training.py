@@ -1,0 +1,234 @@
+"""The retrain worker trains on weak and human labels when ``weak_label_weight`` says so
+(on SQLite and PostgreSQL): off, the model is the one before; on, the labeling functions'
+answer trains on covered items nobody labeled, never on audit items, and the retrain
+cadence still counts human labels only."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import numpy as np
+import pytest
+from sqlalchemy import func, insert, select, update
+
+from labelwise import load_model
+from labelwise.service import projects, queue, training, weak_training
+from labelwise.service.labeling_functions import create_labeling_function
+from labelwise.service.snapshot import take_snapshot
+from labelwise.service.transactions import begin_write
+from labelwise.store import Item, Job, JobStatus
+from tests.service.pool_factory import make_project, make_user
+
+#: The rule under test: "quux" means bye, and no person ever labels a "quux" item.
+QUUX = {"name": "kw_quux", "kind": "keyword", "label": "bye", "keywords": ["quux"]}
+#: Items only the rule covers. They share "good" with the labeled greetings ("good
+#: morning"), so a model of the human labels alone calls them greet.
+RULE_ITEMS = [f"good quux {k}" for k in range(20)]
+#: What a person labels: four items of each class.
+LABELED = {
+    "greet": [f"good morning {k}" for k in range(4)],
+    "bye": [f"see you later {k}" for k in range(4)],
+    "weather": [f"weather today {k}" for k in range(4)],
+}
+#: A covered item nobody labels, audit or not.
+PROBE = "good quux 7"
+
+
+@pytest.fixture
+def setup(session: Any) -> Any:
+    """A single-label project on TF-IDF features with the rule's items added; no audit
+    share (the audit test marks its audit items by hand)."""
+    owner = make_user(session, "owner")
+    project, _ = make_project(session, owner, settings={"features": "tfidf", "audit_fraction": 0.0})
+    _add_items(session, project, RULE_ITEMS)
+    return project, owner
+
+
+def _add_items(session: Any, project: Any, texts: list[str]) -> None:
+    begin_write(session)
+    start = session.scalar(select(func.count()).where(Item.project_id == project.id))
+    session.execute(
+        insert(Item),
+        [
+            {
+                "project_id": project.id,
+                "position": start + k,
+                "text": text,
+                "meta": {},
+                "source": "test",
+                "content_hash": hashlib.sha256(text.encode()).hexdigest(),
+                "is_audit": False,
+            }
+            for k, text in enumerate(texts)
+        ],
+    )
+    session.commit()
+
+
+def _item_id(session: Any, project: Any, text: str) -> int:
+    item_id = session.scalar(
+        select(Item.id).where(Item.project_id == project.id, Item.text == text)
+    )
+    session.commit()
+    return int(item_id)
+
+
+def _label(session: Any, project: Any, owner: Any, start: int = 0, stop: int = 12) -> None:
+    """Label items ``start`` to ``stop`` of LABELED, the classes in turn."""
+    in_turn = [text for group in zip(*LABELED.values(), strict=True) for text in group]
+    for text in in_turn[start:stop]:
+        label = next(name for name, texts in LABELED.items() if text in texts)
+        queue.submit_annotation(
+            session,
+            project_id=project.id,
+            annotator=owner,
+            item_id=_item_id(session, project, text),
+            value=label,
+        )
+
+
+def _add_rule(session: Any, project: Any, owner: Any) -> None:
+    create_labeling_function(session, project_id=project.id, spec=QUUX, user=owner)
+
+
+def _set_weight(session: Any, project: Any, weight: float) -> None:
+    projects.update_settings(session, project_id=project.id, changes={"weak_label_weight": weight})
+
+
+def _retrain(session: Any, session_factory: Any, project: Any, tmp_path: Any) -> Any:
+    """Run a retrain now; its model version."""
+    job = training.request_retrain(session, project_id=project.id)
+    training.RetrainWorker(session_factory, data_dir=tmp_path).run_pending()
+    session.refresh(job)
+    assert job.status is JobStatus.DONE, job.error
+    return training.list_model_versions(session, project_id=project.id)[-1]
+
+
+def _predict(version: Any, texts: list[str]) -> list[Any]:
+    return list(load_model(version.artifact_path).predict(texts))
+
+
+def test_weight_zero_trains_exactly_the_model_of_human_labels(
+    session, session_factory, setup, tmp_path
+):
+    project, owner = setup
+    _label(session, project, owner)
+    before = _retrain(session, session_factory, project, tmp_path)
+    _add_rule(session, project, owner)
+    assert take_snapshot(session, project.id).weak_votes is None
+    session.commit()
+    after = _retrain(session, session_factory, project, tmp_path)
+    texts = [*RULE_ITEMS, "good morning 9", "weather today 9"]
+    np.testing.assert_array_equal(
+        load_model(after.artifact_path).predict_proba(texts),
+        load_model(before.artifact_path).predict_proba(texts),
+    )
+    assert not {"weak_label_weight", "weak_items", "weak_skipped"} & set(after.metrics)
+
+
+def test_weak_labels_teach_the_rule_on_covered_items_nobody_labeled(
+    session, session_factory, setup, tmp_path
+):
+    project, owner = setup
+    _label(session, project, owner)
+    _add_rule(session, project, owner)
+    human_only = _retrain(session, session_factory, project, tmp_path)
+    assert _predict(human_only, [PROBE]) == ["greet"]
+    _set_weight(session, project, 0.5)
+    weak = _retrain(session, session_factory, project, tmp_path)
+    assert weak.metrics["weak_label_weight"] == 0.5
+    assert weak.metrics["weak_items"] == len(RULE_ITEMS)
+    assert _predict(weak, [PROBE]) == ["bye"]
+    # Human labels are what the version counts and what it is scored on.
+    assert weak.label_count == weak.metrics["labeled_items"] == 12
+
+
+def test_the_worker_votes_the_functions_on_items_added_since_they_ran(
+    session, session_factory, setup, tmp_path
+):
+    project, owner = setup
+    _label(session, project, owner)
+    _add_rule(session, project, owner)
+    _add_items(session, project, ["quux again", "nothing to see"])
+    _set_weight(session, project, 0.5)
+    version = _retrain(session, session_factory, project, tmp_path)
+    assert version.metrics["weak_items"] == len(RULE_ITEMS) + 1
+
+
+def test_audit_items_weak_votes_are_never_trained_on(session, session_factory, setup, tmp_path):
+    project, owner = setup
+    audit = RULE_ITEMS[:12]
+    begin_write(session)
+    session.execute(
+        update(Item)
+        .where(Item.project_id == project.id, Item.text.in_(audit))
+        .values(is_audit=True)
+    )
+    session.commit()
+    _label(session, project, owner)
+    _add_rule(session, project, owner)
+    _set_weight(session, project, 0.5)
+    snapshot = take_snapshot(session, project.id)
+    session.commit()
+    audit_positions = set(
+        session.scalars(
+            select(Item.position).where(Item.project_id == project.id, Item.text.in_(audit))
+        )
+    )
+    session.commit()
+    assert snapshot.weak_votes is not None
+    assert snapshot.weak_votes.n_votes == len(RULE_ITEMS) - len(audit)
+    assert not audit_positions & set(snapshot.weak_votes.positions.tolist())
+    version = _retrain(session, session_factory, project, tmp_path)
+    assert version.metrics["weak_items"] == len(RULE_ITEMS) - len(audit)
+
+
+def test_the_retrain_cadence_counts_human_labels_only(session, session_factory, setup, tmp_path):
+    project, owner = setup
+    _set_weight(session, project, 0.5)
+    _add_rule(session, project, owner)
+    # 20 weak labels and 5 human ones: min_labels (6) not reached, no retrain queued.
+    _label(session, project, owner, 0, 5)
+    assert session.scalar(select(func.count()).select_from(Job)) == 0
+    session.commit()
+    _label(session, project, owner, 5, 6)
+    job = session.scalar(select(Job))
+    session.commit()
+    assert job is not None and job.label_count == 6
+    training.RetrainWorker(session_factory, data_dir=tmp_path).run_pending()
+    (version,) = training.list_model_versions(session, project_id=project.id)
+    assert version.label_count == 6
+    assert version.metrics["weak_items"] == len(RULE_ITEMS)
+
+
+def test_without_votes_or_sample_weights_the_model_trains_on_human_labels(session, setup):
+    project, owner = setup
+    _label(session, project, owner)
+    _set_weight(session, project, 0.5)
+    snapshot = take_snapshot(session, project.id)
+    session.commit()
+    learner = training.base_learner(snapshot)
+    none = weak_training.weak_rows(snapshot, len(RULE_ITEMS) + 60, learner)
+    assert none.rows is None
+    assert none.metrics == {
+        "weak_label_weight": 0.5,
+        "weak_items": 0,
+        "weak_skipped": weak_training.NO_VOTES,
+    }
+    _add_rule(session, project, owner)
+    snapshot = take_snapshot(session, project.id)
+    session.commit()
+
+    class Unweighted:
+        def fit(self, X: Any, y: Any) -> Unweighted:  # noqa: ARG002
+            return self
+
+    refused = weak_training.weak_rows(snapshot, len(RULE_ITEMS) + 60, Unweighted())
+    assert refused.rows is None
+    assert "takes no sample weights" in refused.metrics["weak_skipped"]
+    used = weak_training.weak_rows(snapshot, len(RULE_ITEMS) + 60, learner)
+    assert used.rows is not None and used.metrics["weak_items"] == len(RULE_ITEMS)
+    # Every human label trains at weight 1; weak rows weigh at most the setting.
+    assert used.rows.weights[used.rows.human].tolist() == [1.0] * 12
+    assert 0 < used.rows.weights[~used.rows.human].max() <= 0.5
