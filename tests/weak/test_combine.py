@@ -97,3 +97,39 @@ def test_unseen_classes_get_their_share_so_a_rule_for_one_is_not_vetoed():
         with_unseen_classes(end, seen, 1.5)
     with pytest.raises(ValueError, match="seen has shape"):
         with_unseen_classes(end, seen[:3], 0.4)
+
+
+def _pool_case(rules_right: bool):
+    """600 items of 3 classes, weakly separable; a rule per item, right or shifted by one
+    class; 30 gold items."""
+    from sklearn.linear_model import LogisticRegression
+
+    from labelwise.weak import LabelMatrix, WeightedVote
+
+    rng = np.random.default_rng(1)
+    y = np.repeat(np.arange(3), 200)
+    features = np.eye(3)[y] * 0.8 + rng.normal(size=(600, 3))
+    votes = (y if rules_right else (y + 1) % 3).reshape(-1, 1)
+    matrix = LabelMatrix.from_dense(votes, ["a", "b", "c"])
+    labeled = rng.choice(600, 30, replace=False)
+    gold = {int(i): "abc"[y[i]] for i in labeled}
+    return LogisticRegression(), features, matrix, WeightedVote(), gold
+
+
+def test_the_weak_weight_is_above_zero_only_where_training_on_the_rules_helps():
+    from labelwise.weak.combine import choose_weak_weight
+
+    good = choose_weak_weight(*_pool_case(rules_right=True))
+    assert good.weight > 0 and good.judged == 30
+    assert good.log_likelihood[good.weight] > good.log_likelihood[0.0]
+    bad = choose_weak_weight(*_pool_case(rules_right=False))
+    assert bad.weight == 0.0 and bad.log_likelihood[0.0] > bad.log_likelihood[1.0]
+
+
+def test_too_little_gold_trains_on_human_labels_alone():
+    from labelwise.weak.combine import choose_weak_weight
+
+    learner, features, matrix, model, gold = _pool_case(rules_right=True)
+    few = dict(list(gold.items())[:8])
+    choice = choose_weak_weight(learner, features, matrix, model, few)
+    assert choice.weight == 0.0 and choice.accuracy == {}

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn.linear_model import LogisticRegression
 
-from labelwise.weak import LabelMatrix, weak_training_set
+from labelwise.weak import LabelMatrix, vote_features, weak_training_set
 
 MATRIX = LabelMatrix.from_dense([[0, 0], [0, 1], [1, -1], [-1, -1]], ["x", "y"])
 PROBA = np.array([[0.9, 0.1], [0.6, 0.4], [0.2, 0.8], [0.5, 0.5]])
@@ -38,3 +39,25 @@ def test_bad_arguments_are_refused():
         weak_training_set(MATRIX, PROBA[:2], {})
     with pytest.raises(ValueError, match="weak_weight must be >= 0"):
         weak_training_set(MATRIX, PROBA, {}, weak_weight=-1)
+
+
+def test_vote_features_count_each_class_votes_times_the_scale():
+    votes = LabelMatrix.from_dense([[0, 0, 1], [-1, -1, -1], [1, -1, 1]], ("x", "y"))
+    features = vote_features(votes, scale=0.5)
+    assert features.shape == (3, 2)
+    np.testing.assert_allclose(features.toarray(), [[1.0, 0.5], [0.0, 0.0], [0.0, 1.0]])
+
+
+def test_vote_features_let_a_linear_model_learn_which_votes_to_trust():
+    # One function votes the truth, the other always "x": the model should follow the first.
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 2, 200)
+    dense = np.stack([truth, np.zeros_like(truth)], axis=1)
+    features = vote_features(LabelMatrix.from_dense(dense, ("x", "y")))
+    model = LogisticRegression().fit(features, truth)
+    assert (model.predict(features) == truth).mean() == 1.0
+
+
+def test_vote_features_refuse_a_scale_that_is_not_positive():
+    with pytest.raises(ValueError, match="scale"):
+        vote_features(MATRIX, scale=0)

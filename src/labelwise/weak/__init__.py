@@ -8,7 +8,7 @@ accuracy against gold labels; a label model (:class:`MajorityVote`,
 the votes into one probability per class for each item. Declarative specs (JSON, no code)
 become functions through :func:`function_from_spec` and :func:`read_labeling_functions`.
 :func:`weak_training_set` joins human and weak labels for the end model (human labels
-win); :class:`LabelingFunctionConflict`, :class:`CoverageGap` and
+win), :func:`vote_features` hands it the votes as feature columns instead; :class:`LabelingFunctionConflict`, :class:`CoverageGap` and
 :class:`LabelModelDisagreement` send people where the rules fail; ``suggest_*`` mine
 candidate functions from the labeled items. For entities, :mod:`labelwise.weak.spans`
 holds gazetteer, pattern and tagger functions, their votes per token (``B-``/``I-`` tags) and
@@ -54,11 +54,18 @@ from labelwise.weak.suggestions import (
     suggest_label_names,
     suggest_zero_shot,
 )
-from labelwise.weak.training import DEFAULT_WEAK_WEIGHT, WeakTrainingSet, weak_training_set
+from labelwise.weak.training import (
+    DEFAULT_VOTE_SCALE,
+    DEFAULT_WEAK_WEIGHT,
+    WeakTrainingSet,
+    vote_features,
+    weak_training_set,
+)
 
 __all__ = [
     "ABSTAIN",
     "CoverageGap",
+    "DEFAULT_VOTE_SCALE",
     "DEFAULT_WEAK_WEIGHT",
     "GazetteerFunction",
     "KINDS",
@@ -99,6 +106,7 @@ __all__ = [
     "suggest_label_names",
     "token_votes",
     "suggest_zero_shot",
+    "vote_features",
     "weak_training_set",
     "ZeroShotFunction",
 ]

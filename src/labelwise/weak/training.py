@@ -7,6 +7,10 @@ model's confidence (``soft=False``), or as one row per class weighted by ``weak_
 times that class's probability (``soft=True``, probabilistic targets for learners that
 take sample weights but not soft labels). Evaluation never reads this set: held-out and
 audit scores use human labels only.
+
+:func:`vote_features` is the other way to hand the rules to the end model: their votes
+per class as extra feature columns, so the model learns from the human labels how far to
+trust each class's votes, and no weak label is ever trained on.
 """
 
 from __future__ import annotations
@@ -16,14 +20,24 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import sparse
 
 from labelwise.weak.analysis import gold_indices
 from labelwise.weak.matrix import LabelMatrix
 
-__all__ = ["DEFAULT_WEAK_WEIGHT", "WeakTrainingSet", "weak_training_set"]
+__all__ = [
+    "DEFAULT_VOTE_SCALE",
+    "DEFAULT_WEAK_WEIGHT",
+    "WeakTrainingSet",
+    "vote_features",
+    "weak_training_set",
+]
 
 #: A weak label counts half a human one at full confidence.
 DEFAULT_WEAK_WEIGHT = 0.5
+#: A class's vote column at one vote: on the scale of an L2-normalized embedding's
+#: largest entries, so the columns neither swamp the text features nor vanish beside them.
+DEFAULT_VOTE_SCALE = 0.5
 #: Soft targets below this probability are dropped (rows that teach next to nothing).
 _MIN_SOFT_PROBABILITY = 0.01
 
@@ -113,3 +127,36 @@ def weak_training_set(
         weights=np.concatenate([np.ones(human.size), weak_weights]),
         human=np.concatenate([np.ones(human.size, bool), np.zeros(weak_positions.size, bool)]),
     )
+
+
+def vote_features(matrix: LabelMatrix, *, scale: float = DEFAULT_VOTE_SCALE) -> sparse.csr_matrix:
+    """The functions' votes per class, as feature columns for the end model.
+
+    Column ``k`` counts the functions that voted for class ``k`` on the item, times
+    ``scale``; stacked beside the text features (``scipy.sparse.hstack``), they let a
+    linear model weigh each class's votes by how well they predicted the human labels.
+    Unlike training on weak labels, the rules cannot outvote the people: a column the
+    labels contradict gets a small or negative weight.
+
+    Parameters
+    ----------
+    matrix : LabelMatrix
+        Votes on the items to featurize (pool or new items: the same functions in the
+        same order, so the columns line up).
+    scale : float > 0, default 0.5
+        The value of one vote.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix of shape (n_items, n_classes), float64
+    """
+    if not scale > 0:
+        raise ValueError(f"scale must be > 0. Got {scale!r}.")
+    coo = matrix.votes.tocoo()
+    counts = sparse.csr_matrix(
+        (np.full(coo.nnz, float(scale)), (coo.row, coo.data.astype(np.intp) - 1)),
+        shape=(matrix.n_items, len(matrix.classes)),
+        dtype=np.float64,
+    )
+    counts.sum_duplicates()  # two functions voting the same class on an item add up
+    return counts
