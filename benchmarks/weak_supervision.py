@@ -20,7 +20,15 @@ TF-IDF, logistic regression) on the human labels throughout. The arms:
   by cross-validation on the human labels (``choose_label_weight``: 0, 0.25, 0.5 or 1);
 - ``weak+end_margin_cv``: the end model's margin ranks and the weight is chosen so;
 - ``weak+active_audit``: 20% of every batch drawn at random and only those (and the seed
-  set) calibrate the label model and choose its weight.
+  set) calibrate the label model and choose its weight;
+- ``weak+features``: as ``weak+active_cv``, and the end model also reads the rules' votes
+  per class as feature columns (``labelwise.weak.vote_features``), learning from the
+  human labels how far to trust each class's votes;
+- ``weak+trained_cv``: as ``weak+active_cv``, but cross-validation on the human labels
+  also decides whether the end model trains on the label model's labels of the covered
+  items and at what weight (``choose_weak_weight``: 0, 0.25, 0.5 or 1, chosen again each
+  time the labels grow by half); when it does, the end model answers alone (the rules are
+  in it already).
 
 The rules are the data folder's ``labeling_functions.jsonl`` where there is one (TREC-6's
 68 shared rules, used as given), otherwise the ones labelwise suggests itself
@@ -46,7 +54,9 @@ model.
     python benchmarks/weak_supervision.py --data-dir ../shared/data/trec
     python benchmarks/weak_supervision.py --data-dir ../shared/data/clinc150
 
-Writes ``benchmarks/results/weak_supervision[_<data set>].json`` and ``.md``.
+Writes ``benchmarks/results/weak_supervision_<data set>.json`` and ``.md``. Seeds run as
+separate processes (``--first-seed``), and extras run apart, join into one table with
+``--combine A.json B.json ...``.
 """
 
 from __future__ import annotations
@@ -55,7 +65,6 @@ import argparse
 import json
 import os
 import platform
-import sys
 import time
 import warnings
 from dataclasses import dataclass, replace
@@ -92,26 +101,31 @@ from labelwise.weak import (
     suggest_keywords,
     suggest_label_names,
     suggest_zero_shot,
+    vote_features,
     weak_training_set,
 )
 from labelwise.weak.combine import (
     DEFAULT_LABEL_WEIGHT,
     choose_label_weight,
+    choose_weak_weight,
     combined_proba,
     unseen_class_mass,
     with_unseen_classes,
 )
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-from label_efficiency import results_stem  # noqa: E402
 
 SEED_LABELS = 10
 WEAK_WEIGHT = 0.5
 #: The simulated person accepts a suggested function right on this share of its hits.
 ACCEPT_PRECISION = 0.7
-#: Share of each batch's actions spent reviewing suggestions while there are any.
+#: Share of each batch's actions spent reviewing suggestions while there are any, up to
+#: REVIEWS_FULL_UNTIL actions; after that the share falls as 1 / actions. A rule labels
+#: dozens of items at once while the model knows little; with hundreds of labels in, a
+#: label teaches more than a review (CLINC150, 5 seeds: a flat 20% spent 98 of 500
+#: actions on reviews and ended 0.7 points under active learning alone).
 REVIEW_SHARE = 0.2
+REVIEWS_FULL_UNTIL = 100
 #: Suggestions without measured precision (a label name no labeled item carries) are
 #: ranked as if right half the time.
 UNMEASURED_PRECISION = 0.5
@@ -126,6 +140,8 @@ class Arm:
     select_by: str = "combined"  # the combined answer's margin, or the "end" model's
     weight: str = "one"  # label weight 1, "cv" on the human labels, or "audit"
     audit_share: float = 0.0
+    vote_features: bool = False  # the end model also reads the votes per class
+    weak_training: bool = False  # the end model may train on the rules' labels (by CV)
 
 
 ARMS = {
@@ -136,6 +152,8 @@ ARMS = {
     "weak+active_cv": Arm(rules=True, weight="cv"),
     "weak+end_margin_cv": Arm(rules=True, select_by="end", weight="cv"),
     "weak+active_audit": Arm(rules=True, weight="audit", audit_share=0.2),
+    "weak+features": Arm(rules=True, weight="cv", vote_features=True),
+    "weak+trained_cv": Arm(rules=True, weight="cv", weak_training=True),
 }
 BASELINES = ("active", "active_zero_shot")
 DEFAULT_ARMS = ("active", "active_zero_shot", "weak+active", "weak+end_margin")
@@ -149,6 +167,8 @@ TITLES = {
     "weak+active_cv": "weak × active: label weight by cross-validation",
     "weak+end_margin_cv": "weak × active: end model's margin ranks, label weight by cross-validation",
     "weak+active_audit": "weak × active: rules calibrated on a 20% random share",
+    "weak+features": "weak × active: votes as end-model features, label weight by cross-validation",
+    "weak+trained_cv": "weak × active: end model trained on the rules' labels or answering with them, by cross-validation",
     "end_model": "its end model alone",
     "label_model": "its label model alone (weighted vote, gold-calibrated)",
     "dawid_skene": "Dawid-Skene on its rules, gold-aware",
@@ -158,11 +178,23 @@ TITLES = {
     "functions": "rules in use",
     "reviews": "suggestion reviews spent",
     "label_weight": "label weight in the product",
+    "weak_weight": "weak label weight in training",
 }
+#: Snorkel's LabelModel refuses fewer labeling functions.
+SNORKEL_MIN_FUNCTIONS = 3
+#: The weak weight is chosen again once the labels have grown by this factor: each
+#: choice fits a dozen models on the weak items.
+REWEIGH_GROWTH = 1.5
 
 
 def next_batch(n_actions: int) -> int:
     return 10 if n_actions < 100 else 25 if n_actions < 200 else 50
+
+
+def review_budget(n_actions: int, batch: int) -> int:
+    """Actions of the next batch spent reviewing suggestions."""
+    share = REVIEW_SHARE * min(1.0, REVIEWS_FULL_UNTIL / max(n_actions, 1))
+    return round(share * batch)
 
 
 class UsedColumns(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
@@ -221,14 +253,16 @@ class Data:
             self.given = read_labeling_functions(data_dir / "labeling_functions.jsonl")
 
     def embed(self, texts: Any) -> np.ndarray:
-        vectors = np.asarray(self.embedder.transform(list(texts)), dtype=np.float64)
-        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        vectors: np.ndarray = np.asarray(self.embedder.transform(list(texts)), dtype=np.float64)
+        norms: np.ndarray = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return np.asarray(vectors / np.maximum(norms, 1e-12))
 
     def gold(self, positions: Any) -> dict[int, str]:
         return {int(i): self.classes[self.y[i]] for i in positions}
 
-    def fit(self, rows: np.ndarray, labels: np.ndarray, weights: Any = None) -> Any:
-        return UsedColumns().fit(self.X[rows], labels, sample_weight=weights)
+    def fit(self, rows: np.ndarray, labels: np.ndarray, weights: Any = None, X: Any = None) -> Any:
+        X = self.X if X is None else X
+        return UsedColumns().fit(X[rows], labels, sample_weight=weights)
 
     def proba(self, model: Any, X: Any) -> np.ndarray:
         out = np.zeros((X.shape[0], len(self.classes)))
@@ -248,13 +282,13 @@ class Data:
 
     def seed_set(self, arm: Arm, rng: np.random.Generator) -> list[int]:
         if arm.seed_set == "random":
-            return rng.choice(self.y.size, SEED_LABELS, replace=False).tolist()
+            return [int(i) for i in rng.choice(self.y.size, SEED_LABELS, replace=False)]
         # Zero-shot picks are deterministic: a random half of the pool makes seeds differ.
         half = rng.choice(self.y.size, self.y.size // 2, replace=False)
         query = self.zero_shot.select(
             Pool(self.X), SEED_LABELS, candidates=half, random_state=int(rng.integers(2**31))
         )
-        return query.indices.tolist()
+        return [int(i) for i in query.indices]
 
 
 class Rules:
@@ -274,6 +308,17 @@ class Rules:
         data = self.data
         self.L = self._pool.update(self.functions, data.texts, vectors=data.vectors)
         self.L_test = self._test.update(self.functions, data.test_texts, vectors=data.test_vectors)
+
+    def features(self, arm: Arm) -> tuple[Any, Any]:
+        """The end model's pool and test rows: the text features, and with
+        ``arm.vote_features`` the votes per class beside them."""
+        data = self.data
+        if not arm.vote_features or not self.L.n_functions:
+            return data.X, data.X_test
+        return (
+            sparse.hstack([data.X, vote_features(self.L)]).tocsr(),
+            sparse.hstack([data.X_test, vote_features(self.L_test)]).tocsr(),
+        )
 
     def review(self, gold: dict[int, str], budget: int) -> int:
         """Review up to ``budget`` suggestions, best first; the actions spent."""
@@ -318,7 +363,7 @@ class Rules:
         hits = [(i, v) for i, v in enumerate(votes) if v is not None]
         if not hits:
             return 0.0
-        return sum(self.data.classes[self.data.y[i]] == v for i, v in hits) / len(hits)
+        return float(sum(self.data.classes[self.data.y[i]] == v for i, v in hits) / len(hits))
 
 
 def _priority(s: Suggestion) -> float:
@@ -329,10 +374,12 @@ def _priority(s: Suggestion) -> float:
 def snorkel_proba(L: LabelMatrix, L_test: LabelMatrix) -> np.ndarray | None:
     """Snorkel's label model on the same votes, when the package is there (a comparator)."""
     try:
-        from snorkel.labeling.model import (  # type: ignore[import-not-found]
+        from snorkel.labeling.model import (
             LabelModel as SnorkelLabelModel,
         )
     except ImportError:
+        return None
+    if L.n_functions < SNORKEL_MIN_FUNCTIONS:
         return None
     model = SnorkelLabelModel(cardinality=len(L.classes), verbose=False)
     model.fit(L.dense(), n_epochs=500, seed=0, progress_bar=False)
@@ -355,18 +402,34 @@ def run_arm(
     audit = list(labeled)  # items drawn at random: the seed set, then each batch's share
     rules = Rules(data) if arm.rules else None
     out: dict[int, dict[str, float]] = {}
+    weak_weight, weighed_at = 0.0, 0
     while True:
         rows = np.array(labeled)
         actions = rows.size + (rules.reviews if rules else 0)
-        end = data.fit(rows, data.y[rows])
-        end_pool = data.proba(end, data.X)
+        X, X_test = rules.features(arm) if rules else (data.X, data.X_test)
+        end = data.fit(rows, data.y[rows], X=X)
+        end_pool = data.proba(end, X)
         voter, weight = None, DEFAULT_LABEL_WEIGHT
         if rules is not None and rules.L.n_functions:
             calibration = data.gold(audit if arm.weight == "audit" else rows)
             voter = WeightedVote().fit(rules.L, calibration)
             if arm.weight != "one":
                 learner = UsedColumns()
-                weight = choose_label_weight(learner, data.X, rules.L, voter, calibration).weight
+                weight = choose_label_weight(learner, X, rules.L, voter, calibration).weight
+        if voter is not None and rules is not None and arm.weak_training:
+            if rows.size >= REWEIGH_GROWTH * weighed_at:
+                weak_weight = choose_weak_weight(
+                    UsedColumns(), X, rules.L, voter, data.gold(rows), random_state=seed
+                ).weight
+                weighed_at = rows.size
+            if weak_weight > 0:
+                # The rules are in the end model now: answering with them again would
+                # count them twice.
+                proba = voter.predict_proba(rules.L)
+                train = weak_training_set(rules.L, proba, data.gold(rows), weak_weight=weak_weight)
+                end = data.fit(train.positions, train.labels, train.weights, X=X)
+                end_pool = data.proba(end, X)
+                weight = 0.0
         answer = end_pool
         if voter is not None and rules is not None:
             answer = combined_proba(
@@ -376,11 +439,13 @@ def run_arm(
                 label_weight=weight,
             )
         if actions in checkpoints:
-            out[actions] = measure(data, rows, end, voter, weight, rules, extras)
+            out[actions] = measure(data, rows, end, X_test, voter, weight, rules, extras)
+            if arm.weak_training:
+                out[actions]["weak_weight"] = weak_weight
             if actions == checkpoints[-1]:
                 return out
         batch = next_batch(actions)
-        reviews = rules.review(data.gold(rows), round(REVIEW_SHARE * batch)) if rules else 0
+        reviews = rules.review(data.gold(rows), review_budget(actions, batch)) if rules else 0
         n_labels = batch - reviews
         candidates = np.setdiff1d(np.arange(data.y.size), rows)
         share = int(round(arm.audit_share * n_labels))
@@ -398,12 +463,13 @@ def measure(
     data: Data,
     rows: np.ndarray,
     end: Any,
+    X_test: Any,
     voter: Any,
     weight: float,
     rules: Rules | None,
     extras: bool,
 ) -> dict[str, float]:
-    end_test = data.proba(end, data.X_test)
+    end_test = data.proba(end, X_test)
     if rules is None:
         return {"accuracy": data.accuracy(end_test)}
     out = {
@@ -478,7 +544,19 @@ def main() -> None:
         "the arms",
     )
     parser.add_argument("--out", type=Path, default=HERE / "results")
+    parser.add_argument(
+        "--combine",
+        type=Path,
+        nargs="+",
+        metavar="JSON",
+        help="instead of running, summarize the per-seed runs in these result files (seeds "
+        "run as separate processes with --first-seed, or the extras of some seeds run on "
+        "their own): one table over every seed",
+    )
     args = parser.parse_args()
+    if args.combine:
+        write_combined(args)
+        return
     checkpoints = sorted(int(c) for c in args.checkpoints.split(","))
     if checkpoints[0] < SEED_LABELS:
         parser.error(f"--checkpoints start at {SEED_LABELS} actions at least (the seed set)")
@@ -504,16 +582,41 @@ def main() -> None:
             )
             runs[arm].append(run_arm(arm, data, seed, checkpoints, extras, args.weak_seed_set))
             print(f"seed {seed} {arm}: {runs[arm][-1]}", flush=True)
+    write_results(args, data, runs, checkpoints, weak_arm, time.perf_counter() - started, [])
+
+
+def command_line(args: argparse.Namespace) -> str:
+    return (
+        f"python benchmarks/weak_supervision.py --data-dir {args.data_dir} "
+        f"--first-seed {args.first_seed} --seeds {args.seeds} --checkpoints {args.checkpoints} "
+        f"--arms {args.arms} --rules {args.rules} --weak-seed-set {args.weak_seed_set}"
+        + (f" --extras-seeds {args.extras_seeds}" if args.extras_seeds else "")
+        + ("" if args.extras else " --no-extras")
+    )
+
+
+def write_results(
+    args: argparse.Namespace,
+    data: Data,
+    runs: dict[str, list[dict[int, dict[str, float]]]],
+    checkpoints: list[int],
+    first_weak: str | None,
+    wall: float,
+    sources: list[str],
+) -> None:
     summary = summarize(runs, checkpoints)
-    wall = time.perf_counter() - started
-    table = markdown(args, data, summary, checkpoints, weak_arm, wall)
+    table = markdown(args, data, summary, checkpoints, first_weak, wall, sources)
     print(table)
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = results_stem("weak_supervision", args.data_dir)
+    stem = f"weak_supervision_{args.data_dir.name}"
     (args.out / f"{stem}.md").write_text(table, encoding="utf-8")
     payload = {
         "data": str(args.data_dir),
+        "command": command_line(args),
+        "sources": sources,
         "rules": args.rules,
+        "weak_seed_set": args.weak_seed_set,
+        "first_seed": args.first_seed,
         "seeds": args.seeds,
         "checkpoints": checkpoints,
         "summary": summary,
@@ -523,7 +626,61 @@ def main() -> None:
     (args.out / f"{stem}.json").write_text(json.dumps(payload, indent=2), encoding="utf-8")
 
 
+def combine_runs(
+    payloads: list[dict[str, Any]],
+) -> tuple[dict[str, list[dict[int, dict[str, float]]]], list[int]]:
+    """Every arm's runs by seed over several result files (arms in ``ARMS`` order), and
+    the seeds; a later file's measures for a seed and arm join an earlier one's."""
+    by_seed: dict[str, dict[int, dict[int, dict[str, float]]]] = {}
+    for payload in payloads:
+        for arm, per_seed in payload["runs"].items():
+            for offset, run in enumerate(per_seed):
+                slot = by_seed.setdefault(arm, {}).setdefault(payload["first_seed"] + offset, {})
+                for c, measures in run.items():
+                    known = slot.setdefault(int(c), {})
+                    clash = {k for k, v in measures.items() if k in known and known[k] != v}
+                    if clash:
+                        # Runs are deterministic per seed: a difference means other code.
+                        raise SystemExit(
+                            f"--combine: seed {payload['first_seed'] + offset} of {arm} "
+                            f"measured {sorted(clash)} differently at {c} actions"
+                        )
+                    known.update(measures)
+    seeds = sorted({seed for runs in by_seed.values() for seed in runs})
+    missing = {arm: sorted(set(seeds) - set(runs)) for arm, runs in by_seed.items()}
+    if any(missing.values()):
+        raise SystemExit(f"--combine: these arms lack these seeds: {missing}")
+    arms = [arm for arm in ARMS if arm in by_seed]
+    return {arm: [by_seed[arm][s] for s in seeds] for arm in arms}, seeds
+
+
+def write_combined(args: argparse.Namespace) -> None:
+    """One table over the seeds of several result files: a later file's measures for a
+    seed and arm are added to an earlier one's (runs are deterministic per seed, so a
+    rerun of a seed with the extras on adds them)."""
+    payloads = [json.loads(path.read_text(encoding="utf-8")) for path in args.combine]
+    runs, seeds = combine_runs(payloads)
+    checkpoints = sorted(payloads[0]["checkpoints"])
+    first = payloads[0]
+    args.data_dir = Path(first["data"])
+    args.rules, args.weak_seed_set = first["rules"], first["weak_seed_set"]
+    args.first_seed, args.seeds = seeds[0], len(seeds)
+    arms = list(runs)
+    args.arms, args.checkpoints = ",".join(arms), ",".join(map(str, checkpoints))
+    first_weak = next((a for a in arms if ARMS[a].rules), None)
+    args.extras = first_weak is not None and any(
+        name in run[checkpoints[0]] for run in runs[first_weak] for name in EXTRAS
+    )
+    args.extras_seeds = None
+    data = Data(args.data_dir, args.cache_dir, args.rules)
+    wall = sum(p["wall_seconds"] for p in payloads)
+    sources = [p["command"] for p in payloads]
+    write_results(args, data, runs, checkpoints, first_weak, wall, sources)
+
+
 def _stats(values: np.ndarray) -> dict[str, float]:
+    if not values.size:
+        return {"mean": float("nan"), "sd": float("nan")}
     return {"mean": float(values.mean()), "sd": float(values.std())}
 
 
@@ -534,7 +691,7 @@ def summarize(
     baseline at each checkpoint (per-seed differences from that baseline arm)."""
     out: dict[str, Any] = {"arms": {}, "best_baseline": {}, "gain": {}}
     for arm, per_seed in runs.items():
-        names = sorted({k for r in per_seed for k in r[checkpoints[0]]})
+        names = sorted({k for r in per_seed for c in checkpoints for k in r[c]})
         # The extras may come from the first seeds only (--extras-seeds): "n" says how many.
         out["arms"][arm] = {
             name: {
@@ -574,6 +731,7 @@ def markdown(
     checkpoints: list[int],
     first_weak: str | None,
     wall: float,
+    sources: list[str],
 ) -> str:
     head = " | ".join(f"{c} actions" for c in checkpoints)
     rules = (
@@ -585,12 +743,10 @@ def markdown(
     lines = [
         f"# Weak supervision × active learning on {args.data_dir.name}",
         "",
-        f"Command: `python benchmarks/weak_supervision.py --data-dir {args.data_dir} "
-        f"--seeds {args.seeds} --checkpoints {args.checkpoints} --arms {args.arms} "
-        f"--rules {args.rules} --weak-seed-set {args.weak_seed_set}"
-        + (f" --extras-seeds {args.extras_seeds}" if args.extras_seeds else "")
-        + ("" if args.extras else " --no-extras")
-        + "`",
+        f"Command: `{command_line(args)}`"
+        if not sources
+        else "Assembled (`--combine`) from the runs of: "
+        + "; ".join(f"`{command}`" for command in sources),
         "",
         f"{rules}; {data.y.size:,} pool items, {data.y_test.size:,} test items, "
         f"{len(data.classes)} classes. Test accuracy, mean ± sd over {args.seeds} seeds; "
@@ -604,14 +760,18 @@ def markdown(
         cells = [_cell(arms[arm]["accuracy"][str(c)]) for c in checkpoints]
         lines.append(f"| {TITLES[arm]} | " + " | ".join(cells) + " |")
     if first_weak is not None:
-        for name in (*EXTRAS, "functions", "reviews", "label_weight"):
+        for name in (*EXTRAS, "functions", "reviews", "label_weight", "weak_weight"):
             if name not in arms[first_weak]:
                 continue
             digits = 1 if name in ("functions", "reviews") else 3
-            cells = [_cell(arms[first_weak][name][str(c)], digits=digits) for c in checkpoints]
-            n = arms[first_weak][name][str(checkpoints[0])]["n"]
-            seeds = f", {n} seed{'s' if n > 1 else ''}" if n < args.seeds else ""
-            lines.append(f"| ({first_weak}{seeds}) {TITLES[name]} | " + " | ".join(cells) + " |")
+            measured = [arms[first_weak][name][str(c)] for c in checkpoints]
+            # Snorkel's model refuses fewer than three functions: a cell names its seeds.
+            cells = [
+                (_cell(m, digits=digits) if m["n"] else "—")
+                + (f" ({m['n']} seed{'s' if m['n'] != 1 else ''})" if m["n"] < args.seeds else "")
+                for m in measured
+            ]
+            lines.append(f"| ({first_weak}) {TITLES[name]} | " + " | ".join(cells) + " |")
     best = [summary["best_baseline"][str(c)] for c in checkpoints]
     lines.append("| best active learning alone (the baseline) | " + " | ".join(best) + " |")
     for arm, gains in summary["gain"].items():
@@ -631,7 +791,7 @@ def markdown(
         )
     lines += [
         "",
-        f"{snorkel}Wall time {wall:.0f} s on {platform.machine()}, {os.cpu_count()} CPUs.",
+        f"{snorkel}Wall time {wall:.0f} s{' in all' if sources else ''} on {platform.machine()}, {os.cpu_count()} CPUs.",
         "",
     ]
     return "\n".join(lines)

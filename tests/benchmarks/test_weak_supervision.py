@@ -60,7 +60,7 @@ class _TwoIntents:
     """What Rules reads of Data: two intents along two directions, names included."""
 
     rules = "suggested"
-    given: list = []
+    given: list[object] = []
     classes = ["balance", "transfer"]
     texts = ["my balance", "balance now", "show balance", "transfer money", "send a transfer"]
     test_texts = texts
@@ -96,3 +96,33 @@ def test_reviews_cost_one_action_each_and_the_person_accepts_precise_functions(
         pass
     assert rules.review(data.gold([0, 3]), budget=5) == 0
     assert rules.reviews == len(rules.reviewed)
+
+
+def test_combined_runs_join_seeds_of_several_files_and_extras_run_apart(weak_supervision):
+    first = {
+        "first_seed": 0,
+        "runs": {
+            "active": [{"50": {"accuracy": 0.1}}, {"50": {"accuracy": 0.2}}],
+            "weak+active_cv": [{"50": {"accuracy": 0.3}}, {"50": {"accuracy": 0.4}}],
+        },
+    }
+    second = {
+        "first_seed": 2,
+        "runs": {
+            "weak+active_cv": [{"50": {"accuracy": 0.5}}],
+            "active": [{"50": {"accuracy": 0.6}}],
+        },
+    }
+    extras = {
+        "first_seed": 1,
+        "runs": {"weak+active_cv": [{"50": {"accuracy": 0.4, "majority": 0.7}}]},
+    }
+    runs, seeds = weak_supervision.combine_runs([first, second, extras])
+    assert seeds == [0, 1, 2]
+    assert list(runs) == ["active", "weak+active_cv"]
+    assert [r[50]["accuracy"] for r in runs["weak+active_cv"]] == [0.3, 0.4, 0.5]
+    assert runs["weak+active_cv"][1] == {50: {"accuracy": 0.4, "majority": 0.7}}
+    with pytest.raises(SystemExit, match="lack"):
+        weak_supervision.combine_runs(
+            [first, {"first_seed": 2, "runs": {"weak+active_cv": [{"50": {"accuracy": 0.5}}]}}]
+        )
