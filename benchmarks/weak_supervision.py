@@ -416,6 +416,7 @@ def run_arm(
             if arm.weight != "one":
                 learner = UsedColumns()
                 weight = choose_label_weight(learner, X, rules.L, voter, calibration).weight
+        answering = voter  # the label model answering beside the end model, if any
         if voter is not None and rules is not None and arm.weak_training:
             if rows.size >= REWEIGH_GROWTH * weighed_at:
                 weak_weight = choose_weak_weight(
@@ -424,22 +425,23 @@ def run_arm(
                 weighed_at = rows.size
             if weak_weight > 0:
                 # The rules are in the end model now: answering with them again would
-                # count them twice.
+                # count them twice, and the classes it learned from them alone must not
+                # be flattened as unseen (with_unseen_classes reads human labels).
                 proba = voter.predict_proba(rules.L)
                 train = weak_training_set(rules.L, proba, data.gold(rows), weak_weight=weak_weight)
                 end = data.fit(train.positions, train.labels, train.weights, X=X)
                 end_pool = data.proba(end, X)
-                weight = 0.0
+                answering, weight = None, 0.0
         answer = end_pool
-        if voter is not None and rules is not None:
+        if answering is not None and rules is not None:
             answer = combined_proba(
                 data.open_to_unseen(end_pool, rows),
-                voter.predict_proba(rules.L),
+                answering.predict_proba(rules.L),
                 rules.L.covered(),
                 label_weight=weight,
             )
         if actions in checkpoints:
-            out[actions] = measure(data, rows, end, X_test, voter, weight, rules, extras)
+            out[actions] = measure(data, rows, end, X_test, answering, weight, rules, extras)
             if arm.weak_training:
                 out[actions]["weak_weight"] = weak_weight
             if actions == checkpoints[-1]:
