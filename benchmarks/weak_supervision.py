@@ -26,9 +26,8 @@ TF-IDF, logistic regression) on the human labels throughout. The arms:
   human labels how far to trust each class's votes;
 - ``weak+trained_cv``: as ``weak+active_cv``, but cross-validation on the human labels
   also decides whether the end model trains on the label model's labels of the covered
-  items and at what weight (``choose_weak_weight``: 0, 0.25, 0.5 or 1, chosen again each
-  time the labels grow by half); when it does, the end model answers alone (the rules are
-  in it already).
+  items (``choose_weak_weight`` between 0 and 0.5, chosen again each time the labels
+  double); when it does, the end model answers alone (the rules are in it already).
 
 The rules are the data folder's ``labeling_functions.jsonl`` where there is one (TREC-6's
 68 shared rules, used as given), otherwise the ones labelwise suggests itself
@@ -182,9 +181,11 @@ TITLES = {
 }
 #: Snorkel's LabelModel refuses fewer labeling functions.
 SNORKEL_MIN_FUNCTIONS = 3
-#: The weak weight is chosen again once the labels have grown by this factor: each
-#: choice fits a dozen models on the weak items.
-REWEIGH_GROWTH = 1.5
+#: The weak weight is chosen again once the labels have doubled, between human labels
+#: alone and weak ones at half weight: each choice fits three models on the weak items
+#: (all four of choose_weak_weight's weights, every 1.5x, ran past 13 minutes a seed).
+REWEIGH_GROWTH = 2.0
+TRAINING_WEIGHTS = (0.0, 0.5)
 
 
 def next_batch(n_actions: int) -> int:
@@ -420,7 +421,13 @@ def run_arm(
         if voter is not None and rules is not None and arm.weak_training:
             if rows.size >= REWEIGH_GROWTH * weighed_at:
                 weak_weight = choose_weak_weight(
-                    UsedColumns(), X, rules.L, voter, data.gold(rows), random_state=seed
+                    UsedColumns(),
+                    X,
+                    rules.L,
+                    voter,
+                    data.gold(rows),
+                    weights=TRAINING_WEIGHTS,
+                    random_state=seed,
                 ).weight
                 weighed_at = rows.size
             if weak_weight > 0:
