@@ -133,3 +133,33 @@ def test_too_little_gold_trains_on_human_labels_alone():
     few = dict(list(gold.items())[:8])
     choice = choose_weak_weight(learner, features, matrix, model, few)
     assert choice.weight == 0.0 and choice.accuracy == {}
+
+
+def test_a_class_whose_only_label_is_held_out_keeps_its_unseen_share_without_the_rules():
+    """Random folds hold out c's and d's only labels. The model on human labels alone
+    gives them the Good-Turing share of unseen classes, as the combined answer does, not
+    probability 0 (log 1e-12): noisy rules must not win for teaching c and d alone."""
+    from sklearn.linear_model import LogisticRegression
+
+    from labelwise.weak import LabelMatrix, WeightedVote
+    from labelwise.weak.combine import choose_weak_weight
+
+    rng = np.random.default_rng(1)
+    y = np.repeat(np.arange(4), 150)
+    features = np.eye(4)[y] * 3.0 + rng.normal(size=(600, 4))
+    # Right half the time, a random class otherwise.
+    votes = np.where(rng.random(600) < 0.5, y, rng.integers(0, 4, 600)).reshape(-1, 1)
+    matrix = LabelMatrix.from_dense(votes, list("abcd"))
+    labeled = [
+        *rng.choice(150, 14, replace=False),
+        *rng.choice(np.arange(150, 300), 14, replace=False),
+        320,  # c's only label
+        470,  # d's only label
+    ]
+    gold = {int(i): "abcd"[y[i]] for i in labeled}
+    choice = choose_weak_weight(LogisticRegression(), features, matrix, WeightedVote(), gold)
+    assert choice.weight == 0.0
+    assert choice.log_likelihood[0.0] > choice.log_likelihood[0.25]
+    # Two of thirty held-out labels at log(1e-12) would pull the mean below -1.8.
+    assert choice.log_likelihood[0.0] > -1.0
+

@@ -288,8 +288,9 @@ def choose_weak_weight(
     out (a test item is never trained on either); the weight under which it gives the
     held-out labels the highest mean log-probability wins (the smaller on a tie). Folds
     are random, so a class's only label is held out too: a model that has never seen the
-    class gives it no probability unless the rules taught it. Weight
-    0 is the end model on human labels alone. With fewer than 20 held-out items weight 0
+    class gives it only the Good-Turing share of the unseen classes
+    (:func:`with_unseen_classes`, as the combined answer does) unless the rules taught it.
+    Weight 0 is the end model on human labels alone. With fewer than 20 held-out items weight 0
     stands. Rules that label well where people have not labeled yet win early (CLINC150's
     zero-shot function); rules worse than the model's own answer lose (TREC-6).
 
@@ -340,8 +341,21 @@ def choose_weak_weight(
             model = clone(learner).fit(
                 features[rows_.positions], rows_.labels, sample_weight=rows_.weights
             )
-            held_out[float(w)][np.ix_(held, np.asarray(model.classes_, dtype=np.intp))] = (
-                model.predict_proba(features[positions[held]])
-            )
+            held_out[float(w)][held] = _answer(model, features, positions[held], y[train], k)
     scored = {w: proba[rows] for w, proba in held_out.items()}
     return LabelWeightChoice(*_best_weight(scored, y[rows]), judged=rows.size)
+
+
+def _answer(
+    model: Any, features: Any, positions: NDArray[np.intp], human: NDArray[np.intp], k: int
+) -> NDArray[np.float64]:
+    """``model``'s probabilities over all ``k`` classes for ``positions``, as the product
+    answers: classes it never learned keep their Good-Turing share of the ``human`` labels
+    (:func:`with_unseen_classes`), not 0, so a class whose only label is held out does not
+    cost the human-only model log(0) while a model the rules taught scores it."""
+    proba = np.zeros((positions.size, k))
+    learned = np.asarray(model.classes_, dtype=np.intp)
+    proba[:, learned] = model.predict_proba(features[positions])
+    seen = np.zeros(k, dtype=bool)
+    seen[learned] = True
+    return with_unseen_classes(proba, seen, unseen_class_mass(human.tolist(), k))
