@@ -77,10 +77,16 @@ class TestList:
                     ModelVersion.project_id == project.id, ModelVersion.version == 2
                 )
             )
-            version.metrics = {**version.metrics, "weak_label_weight": 0.5, "weak_items": 7}
+            version.metrics = {
+                **version.metrics,
+                "weak_label_weight": 0.5,
+                "weak_items": 7,
+                "weak_label_weight_by_cv": True,
+            }
             session.commit()
         listed = client.get(url, headers=world.annotator_headers).json()
         assert (listed[1]["weak_label_weight"], listed[1]["weak_items"]) == (0.5, 7)
+        assert [v["weak_label_weight_by_cv"] for v in listed] == [False, True]
 
 
 class TestCompare:

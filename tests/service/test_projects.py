@@ -130,6 +130,22 @@ def test_weak_label_weight_is_off_by_default_and_needs_labeling_functions(sessio
     projects.update_settings(session, project_id=tags.id, changes={"weak_label_weight": 0})
 
 
+def test_weak_label_weight_by_cv_needs_a_weight_to_choose(session, owner):
+    project = projects.create_project(session, name="p", labels=["a", "b"], owner=owner)
+    assert project.settings["weak_label_weight_by_cv"] is False
+    with pytest.raises(ValidationError, match="weak_label_weight_by_cv chooses .* above 0 first"):
+        projects.update_settings(
+            session, project_id=project.id, changes={"weak_label_weight_by_cv": True}
+        )
+    session.rollback()
+    projects.update_settings(
+        session,
+        project_id=project.id,
+        changes={"weak_label_weight": 0.5, "weak_label_weight_by_cv": True},
+    )
+    assert project.settings["weak_label_weight_by_cv"] is True
+
+
 def test_new_projects_and_the_demo_share_one_default_cadence_and_audit_share(session, owner):
     project = projects.create_project(session, name="p", labels=["a", "b"], owner=owner)
     assert project.settings["retrain_every"] == DEFAULT_RETRAIN_EVERY == 20

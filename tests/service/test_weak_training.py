@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, insert, select, update
 
 from labelwise import load_model
+from labelwise.data import Pool
 from labelwise.service import projects, queue, training, weak_training
 from labelwise.service.labeling_functions import create_labeling_function
 from labelwise.service.snapshot import take_snapshot
@@ -209,7 +210,8 @@ def test_without_votes_or_sample_weights_the_model_trains_on_human_labels(sessio
     snapshot = take_snapshot(session, project.id)
     session.commit()
     learner = training.base_learner(snapshot)
-    none = weak_training.weak_rows(snapshot, len(RULE_ITEMS) + 60, learner)
+    pool = Pool(np.zeros((len(RULE_ITEMS) + 60, 1)))
+    none = weak_training.weak_rows(snapshot, pool, learner)
     assert none.rows is None
     assert none.metrics == {
         "weak_label_weight": 0.5,
@@ -224,11 +226,92 @@ def test_without_votes_or_sample_weights_the_model_trains_on_human_labels(sessio
         def fit(self, X: Any, y: Any) -> Unweighted:  # noqa: ARG002
             return self
 
-    refused = weak_training.weak_rows(snapshot, len(RULE_ITEMS) + 60, Unweighted())
+    refused = weak_training.weak_rows(snapshot, pool, Unweighted())
     assert refused.rows is None
     assert "takes no sample weights" in refused.metrics["weak_skipped"]
-    used = weak_training.weak_rows(snapshot, len(RULE_ITEMS) + 60, learner)
+    used = weak_training.weak_rows(snapshot, pool, learner)
     assert used.rows is not None and used.metrics["weak_items"] == len(RULE_ITEMS)
     # Every human label trains at weight 1; weak rows weigh at most the setting.
     assert used.rows.weights[used.rows.human].tolist() == [1.0] * 12
     assert 0 < used.rows.weights[~used.rows.human].max() <= 0.5
+
+
+@pytest.fixture
+def judged_project(session: Any) -> Any:
+    """Eight labelable variants of each phrase and the rule's items: enough human labels
+    (22) for cross-validation to judge."""
+    owner = make_user(session, "owner")
+    project, _ = make_project(
+        session, owner, copies=8, settings={"features": "tfidf", "audit_fraction": 0.0}
+    )
+    _add_items(session, project, RULE_ITEMS)
+    return project, owner
+
+
+def _label_for_cv(session: Any, project: Any, owner: Any) -> None:
+    """Greetings and weather eight times each, and six rule items as bye."""
+    texts = {
+        "greet": [f"good morning {k}" for k in range(8)],
+        "weather": [f"weather today {k}" for k in range(8)],
+        "bye": RULE_ITEMS[:6],
+    }
+    for label, group in texts.items():
+        for text in group:
+            queue.submit_annotation(
+                session,
+                project_id=project.id,
+                annotator=owner,
+                item_id=_item_id(session, project, text),
+                value=label,
+            )
+
+
+def _by_cv(session: Any, project: Any) -> None:
+    projects.update_settings(
+        session,
+        project_id=project.id,
+        changes={"weak_label_weight": 0.5, "weak_label_weight_by_cv": True},
+    )
+
+
+def test_by_cv_right_rules_train_at_the_weight(session, session_factory, judged_project, tmp_path):
+    project, owner = judged_project
+    _label_for_cv(session, project, owner)
+    _add_rule(session, project, owner)
+    _by_cv(session, project)
+    version = _retrain(session, session_factory, project, tmp_path)
+    assert version.metrics["weak_label_weight_by_cv"] is True
+    assert version.metrics["weak_cv_judged"] == 22
+    assert version.metrics["weak_label_weight"] == 0.5
+    assert version.metrics["weak_items"] == len(RULE_ITEMS) - 6
+    assert "weak_skipped" not in version.metrics
+
+
+def test_by_cv_wrong_rules_are_turned_down(session, session_factory, judged_project, tmp_path):
+    project, owner = judged_project
+    _label_for_cv(session, project, owner)
+    # The rule calls the items people label bye a greeting.
+    create_labeling_function(
+        session, project_id=project.id, spec={**QUUX, "label": "greet"}, user=owner
+    )
+    _by_cv(session, project)
+    version = _retrain(session, session_factory, project, tmp_path)
+    assert version.metrics["weak_label_weight"] == 0.0
+    assert version.metrics["weak_items"] == 0
+    assert version.metrics["weak_skipped"].startswith("Cross-validation on 22 human labels")
+    human_only_probe = _predict(version, [PROBE])
+    assert human_only_probe == ["bye"]
+
+
+def test_by_cv_with_too_few_human_labels_trains_on_them_alone(
+    session, session_factory, setup, tmp_path
+):
+    project, owner = setup
+    _label(session, project, owner)  # 12 human labels
+    _add_rule(session, project, owner)
+    _by_cv(session, project)
+    version = _retrain(session, session_factory, project, tmp_path)
+    assert (version.metrics["weak_label_weight"], version.metrics["weak_items"]) == (0.0, 0)
+    assert version.metrics["weak_skipped"] == (
+        "Cross-validation needs 20 human labels to judge whether weak labels help; there were 12."
+    )

@@ -151,6 +151,13 @@ class ProjectSettings(BaseModel):
         weight times its confidence (a human label weighs 1 and always wins). 0 (the
         default) trains on human labels only; held-out and audit scores never read weak
         labels. Only for projects whose task takes labeling functions (single-label).
+    weak_label_weight_by_cv : bool
+        Each retrain, cross-validation on the human labels chooses between training on
+        them alone and training on weak labels at ``weak_label_weight`` too
+        (:func:`labelwise.weak.combine.choose_weak_weight`): the rules' labels train only
+        while they help the model answer held-out human labels. Needs
+        ``weak_label_weight`` above 0 and 20 human labels to judge; the model version
+        records what was chosen.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -190,7 +197,7 @@ class ProjectSettings(BaseModel):
     # labels at 0.5 against human labels alone): CLINC150's suggested functions, 0.52
     # against 0.18 accuracy at 50 actions and 0.70 against 0.67 at 500; TREC-6's 68 shared
     # rules, 0.51 against 0.61 at 50 and 0.62 against 0.89 at 500. The library's
-    # choose_weak_weight decides by cross-validation; the worker does not run it yet.
+    # choose_weak_weight decides by cross-validation: weak_label_weight_by_cv.
     weak_label_weight: float = Field(
         default=0.0,
         ge=0.0,
@@ -199,6 +206,13 @@ class ProjectSettings(BaseModel):
         description="Weight of a weak label (the labeling functions' answer on items no "
         "person labeled) at full confidence when the model trains; 0 trains on human "
         "labels only. Single-label projects.",
+    )
+    # Off by default: a retrain with it fits the learner six more times (three folds,
+    # with and without the weak labels).
+    weak_label_weight_by_cv: bool = Field(
+        default=False,
+        description="Each retrain, cross-validation on the human labels decides whether "
+        "the weak labels train (at weak_label_weight) or only human labels do.",
     )
 
     @model_validator(mode="before")
@@ -231,6 +245,15 @@ class ProjectSettings(BaseModel):
             known_names = sorted(STRATEGIES) + sorted(SEQUENCE_STRATEGIES)
             raise ValueError(f"unknown strategy {value!r}; use one of {known_names}")
         return value
+
+    @model_validator(mode="after")
+    def _something_to_choose(self) -> ProjectSettings:
+        if self.weak_label_weight_by_cv and self.weak_label_weight == 0:
+            raise ValueError(
+                "weak_label_weight_by_cv chooses between human labels alone and weak labels "
+                "at weak_label_weight; set weak_label_weight above 0 first"
+            )
+        return self
 
     @field_validator("weak_label_weight")
     @classmethod

@@ -840,7 +840,7 @@ def train_and_rank(pool: Pool, snapshot: Snapshot) -> Outcome:
         iteration=snapshot.label_count,
         seed=snapshot.project_id,
     )
-    weak = weak_training.weak_rows(snapshot, len(pool), learner)
+    weak = weak_training.weak_rows(snapshot, pool, learner)
     t0 = time.perf_counter()
     if weak.rows is None:
         model = loop.fitted_learner(pool, state)

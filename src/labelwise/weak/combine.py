@@ -34,6 +34,7 @@ from labelwise.weak.training import weak_training_set
 
 __all__ = [
     "DEFAULT_LABEL_WEIGHT",
+    "MIN_JUDGED",
     "LABEL_WEIGHTS",
     "LabelWeightChoice",
     "WEAK_WEIGHTS",
@@ -51,7 +52,7 @@ LABEL_WEIGHTS = (0.0, 0.25, 0.5, 1.0)
 #: What :func:`choose_weak_weight` tries: from human labels alone to weak ones at full weight.
 WEAK_WEIGHTS = (0.0, 0.25, 0.5, 1.0)
 #: Fewer held-out gold items than this say too little: the default weight stands.
-_MIN_JUDGED = 20
+MIN_JUDGED = 20
 
 
 def combined_proba(
@@ -206,7 +207,7 @@ def choose_label_weight(
     """
     positions, y, folds = _gold_folds(matrix, gold, n_folds, random_state)
     judged = folds >= 0
-    if int(judged.sum()) < _MIN_JUDGED:
+    if int(judged.sum()) < MIN_JUDGED:
         return LabelWeightChoice(DEFAULT_LABEL_WEIGHT, {}, {}, int(judged.sum()))
     k = len(matrix.classes)
     on_gold = matrix.rows(positions)  # the label models answer for these items only
@@ -320,7 +321,7 @@ def choose_weak_weight(
     # labeled in the other folds).
     positions, y, folds = _gold_folds(matrix, gold, n_folds, random_state, stratified=False)
     judged = folds >= 0
-    if int(judged.sum()) < _MIN_JUDGED:
+    if int(judged.sum()) < MIN_JUDGED:
         return LabelWeightChoice(0.0, {}, {}, int(judged.sum()))
     k = len(matrix.classes)
     rows = np.flatnonzero(judged)

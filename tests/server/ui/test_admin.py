@@ -77,14 +77,21 @@ class TestSettings:
     ):
         csrf = ui_login(client, world.admin.username)
         pid = world.project.id
-        assert "<code>weak_label_weight</code>" in client.get(f"/ui/projects/{pid}/manage").text
+        page = client.get(f"/ui/projects/{pid}/manage").text
+        assert "<code>weak_label_weight</code>" in page
+        assert '<select name="weak_label_weight_by_cv">' in page
         response = client.post(
             f"/ui/projects/{pid}/manage/settings",
-            data={"csrf_token": csrf, "weak_label_weight": "0.5"},
+            data={
+                "csrf_token": csrf,
+                "weak_label_weight": "0.5",
+                "weak_label_weight_by_cv": "true",
+            },
             follow_redirects=False,
         )
         assert response.status_code == 303
-        assert _settings(session_factory, pid)["weak_label_weight"] == 0.5
+        saved = _settings(session_factory, pid)
+        assert (saved["weak_label_weight"], saved["weak_label_weight_by_cv"]) == (0.5, True)
         tags = factory.project(world.admin, name="tags", task=TaskType.MULTI_LABEL)
         page = client.get(f"/ui/projects/{tags.id}/manage").text
         assert "weak_label_weight" not in page

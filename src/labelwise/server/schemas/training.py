@@ -69,8 +69,15 @@ class ModelVersionOut(BaseModel):
     weak_label_weight: float | None = Field(
         default=None,
         validation_alias=AliasPath("metrics", "weak_label_weight"),
-        description="The project's weak_label_weight when this version trained; null: "
-        "it trained on human labels only (the setting was 0).",
+        description="The weight weak labels trained at: the project's weak_label_weight, "
+        "or with weak_label_weight_by_cv what cross-validation chose (0: human labels "
+        "alone); null: the setting was 0.",
+    )
+    weak_label_weight_by_cv: bool = Field(
+        default=False,
+        validation_alias=AliasPath("metrics", "weak_label_weight_by_cv"),
+        description="Cross-validation on the human labels chose weak_label_weight "
+        "(metrics.weak_cv_judged: how many it held out).",
     )
     weak_items: int | None = Field(
         default=None,

@@ -56,6 +56,8 @@ DONE_MESSAGES = {
 
 #: Settings the form edits: all of them (a test checks that ``save_settings`` takes each).
 SETTING_FIELDS = list(ProjectSettings.model_fields)
+#: Settings about weak labels, offered only where the task takes labeling functions.
+WEAK_LABEL_FIELDS = ("weak_label_weight", "weak_label_weight_by_cv")
 
 
 def form_csrf(request: Request, csrf: Annotated[str | None, Form(alias=CSRF_FIELD)] = None) -> None:
@@ -98,7 +100,7 @@ def _manage_page(
         "fields": [
             (name, ProjectSettings.model_fields[name], getattr(current, name))
             for name in SETTING_FIELDS
-            if name != "weak_label_weight" or weak_labels
+            if name not in WEAK_LABEL_FIELDS or weak_labels
         ],
         "weak_labels": weak_labels,
         "strategies": sorted(strategies_for(project.task)),
@@ -155,6 +157,7 @@ def save_settings(
     feedback_share: SettingField = None,
     cluster_share: SettingField = None,
     weak_label_weight: SettingField = None,
+    weak_label_weight_by_cv: SettingField = None,
 ) -> Response:
     """Save the settings form; the service validates the values (text from the form)."""
     given = {
@@ -181,6 +184,7 @@ def save_settings(
         "feedback_share": feedback_share,
         "cluster_share": cluster_share,
         "weak_label_weight": weak_label_weight,
+        "weak_label_weight_by_cv": weak_label_weight_by_cv,
     }
     changes: dict[str, Any] = {
         name: value.strip() for name, value in given.items() if value is not None
