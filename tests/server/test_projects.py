@@ -116,6 +116,16 @@ class TestUpdateSettings:
         error = assert_error(response, 422, "validation_error")
         assert "weak_label_weight" in error["message"]
 
+    def test_weak_label_weight_by_cv_without_a_weight_is_a_422_naming_it(self, client, world):
+        response = client.patch(
+            f"/api/projects/{world.project.id}/settings",
+            json={"weak_label_weight_by_cv": True},
+            headers=world.admin_headers,
+        )
+        error = assert_error(response, 422, "validation_error")
+        assert "weak_label_weight_by_cv" in error["message"]
+        assert "above 0" in error["message"]
+
     def test_annotator_is_forbidden(self, client, world):
         response = client.patch(
             f"/api/projects/{world.project.id}/settings",

@@ -162,4 +162,3 @@ def test_a_class_whose_only_label_is_held_out_keeps_its_unseen_share_without_the
     assert choice.log_likelihood[0.0] > choice.log_likelihood[0.25]
     # Two of thirty held-out labels at log(1e-12) would pull the mean below -1.8.
     assert choice.log_likelihood[0.0] > -1.0
-
