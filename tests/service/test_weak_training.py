@@ -80,13 +80,17 @@ def _label(session: Any, project: Any, owner: Any, start: int = 0, stop: int = 1
     in_turn = [text for group in zip(*LABELED.values(), strict=True) for text in group]
     for text in in_turn[start:stop]:
         label = next(name for name, texts in LABELED.items() if text in texts)
-        queue.submit_annotation(
-            session,
-            project_id=project.id,
-            annotator=owner,
-            item_id=_item_id(session, project, text),
-            value=label,
-        )
+        _submit(session, project, owner, text, label)
+
+
+def _submit(session: Any, project: Any, owner: Any, text: str, label: str) -> None:
+    queue.submit_annotation(
+        session,
+        project_id=project.id,
+        annotator=owner,
+        item_id=_item_id(session, project, text),
+        value=label,
+    )
 
 
 def _add_rule(session: Any, project: Any, owner: Any) -> None:
@@ -257,13 +261,7 @@ def _label_for_cv(session: Any, project: Any, owner: Any) -> None:
     }
     for label, group in texts.items():
         for text in group:
-            queue.submit_annotation(
-                session,
-                project_id=project.id,
-                annotator=owner,
-                item_id=_item_id(session, project, text),
-                value=label,
-            )
+            _submit(session, project, owner, text, label)
 
 
 def _by_cv(session: Any, project: Any) -> None:
