@@ -126,3 +126,30 @@ def test_combined_runs_join_seeds_of_several_files_and_extras_run_apart(weak_sup
         weak_supervision.combine_runs(
             [first, {"first_seed": 2, "runs": {"weak+active_cv": [{"50": {"accuracy": 0.5}}]}}]
         )
+
+
+def test_classes_a_model_learned_from_weak_labels_are_not_flattened_as_unseen(
+    weak_supervision,
+):
+    """Only what the end model was trained on counts as seen: a class it learned from the
+    rules' labels keeps its probability; one it never learned gets the Good-Turing share
+    of the human labels."""
+
+    class ThreeClasses:
+        classes = ["a", "b", "c"]
+        y = np.array([0, 0, 1, 2])
+
+    class Learned:
+        def __init__(self, *classes):
+            self.classes_ = np.array(classes)
+
+    human = np.array([0, 2])  # people labeled a and b, once each: half are singletons
+    proba = np.array([[0.3, 0.2, 0.5]])
+    open_ = weak_supervision.Data.open_to_unseen
+    # c was learned from the rules' labels: it keeps its 0.5.
+    np.testing.assert_allclose(open_(ThreeClasses(), proba, human, Learned(0, 1, 2)), proba)
+    # Never learned: c gets the unseen share (half, capped at the unseen third of classes).
+    never = np.array([[0.3, 0.7, 0.0]])
+    np.testing.assert_allclose(
+        open_(ThreeClasses(), never, human, Learned(0, 1)), [[0.2, 7 / 15, 1 / 3]]
+    )
