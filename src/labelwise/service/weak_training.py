@@ -11,9 +11,10 @@ to weigh the functions, and held-out and audit scores stay human-only.
 With ``weak_label_weight_by_cv`` the weight is chosen each retrain, between 0 and the
 setting, by cross-validation on the human labels (:func:`choose_weak_weight`, three folds):
 the rules' labels train while they help the model answer held-out human labels. On
-CLINC150 with the functions labelwise suggests, that choice is worth +32.5, +24.9, +16.7
-and +3.9 points of accuracy over active learning alone at 50 to 500 actions; TREC-6's noisy
-rules are turned down (``benchmarks/results/weak_supervision_*.md``).
+CLINC150 with the functions labelwise suggests, that choice is worth +31.7, +24.2, +15.0
+and +3.8 points of accuracy over active learning alone at 50, 100, 200 and 500 actions (5
+seeds); on TREC-6, whose shared rules are noisy, +4.7, -0.6, +1.1 and +0.9 (20 seeds,
+``benchmarks/results/weak_supervision_*.md``).
 
 Nothing here reads the database: the snapshot carries the votes (``Snapshot.weak_votes``).
 """
