@@ -430,19 +430,21 @@ def run_arm(
         end = data.fit(rows, data.y[rows], X=X)
         end_pool = data.proba(end, X)
         voter, weight = None, DEFAULT_LABEL_WEIGHT
+        label_pool = None  # the label model's answer on the pool, scored once a step
         if rules is not None and rules.L.n_functions:
             calibration = data.gold(audit if arm.weight == "audit" else rows)
             voter = WeightedVote().fit(rules.L, calibration)
+            label_pool = voter.predict_proba(rules.L)
             if arm.weight != "one":
                 learner = UsedColumns()
                 weight = choose_label_weight(learner, X, rules.L, voter, calibration).weight
         answering = voter  # the label model answering beside the end model, if any
-        if voter is not None and rules is not None and arm.self_training:
+        if label_pool is not None and rules is not None and arm.self_training:
             # The combined answer teaches the end model where it is sure; the retrained
             # model answers with the rules again (the product below).
             teacher = combined_proba(
                 data.open_to_unseen(end_pool, rows, end),
-                voter.predict_proba(rules.L),
+                label_pool,
                 rules.L.covered(),
                 label_weight=weight,
             )
@@ -455,7 +457,7 @@ def run_arm(
             )
             end = data.fit(train.positions, train.labels, train.weights, X=X)
             end_pool = data.proba(end, X)
-        if voter is not None and rules is not None and arm.weak_training:
+        if arm.weak_training and voter is not None and label_pool is not None and rules:
             if rows.size >= REWEIGH_GROWTH * weighed_at:
                 weak_weight = choose_weak_weight(
                     UsedColumns(),
@@ -469,18 +471,18 @@ def run_arm(
                 weighed_at = rows.size
             if weak_weight > 0:
                 # The rules are in the end model now: answering with them again would
-                # count them twice, and the classes it learned from them alone must not
-                # be flattened as unseen (with_unseen_classes reads human labels).
-                proba = voter.predict_proba(rules.L)
-                train = weak_training_set(rules.L, proba, data.gold(rows), weak_weight=weak_weight)
+                # count them twice.
+                train = weak_training_set(
+                    rules.L, label_pool, data.gold(rows), weak_weight=weak_weight
+                )
                 end = data.fit(train.positions, train.labels, train.weights, X=X)
                 end_pool = data.proba(end, X)
                 answering, weight = None, 0.0
         answer = end_pool
-        if answering is not None and rules is not None:
+        if answering is not None and label_pool is not None and rules is not None:
             answer = combined_proba(
                 data.open_to_unseen(end_pool, rows, end),
-                answering.predict_proba(rules.L),
+                label_pool,
                 rules.L.covered(),
                 label_weight=weight,
             )
