@@ -44,6 +44,22 @@ def test_the_gain_is_paired_by_seed_against_the_better_baseline(weak_supervision
     assert summary["arms"]["weak+active"]["end_model"]["50"]["mean"] == pytest.approx(0.55)
 
 
+def test_the_served_model_of_self_training_is_compared_with_the_baseline_too(
+    weak_supervision,
+):
+    runs = {
+        "active": [{50: {"accuracy": 0.5}}, {50: {"accuracy": 0.7}}],
+        "weak+self": [
+            {50: {"accuracy": 0.7, "served": 0.6}},
+            {50: {"accuracy": 0.8, "served": 0.8}},
+        ],
+    }
+    summary = weak_supervision.summarize(runs, [50])
+    assert summary["gain"]["weak+self"]["50"]["mean"] == pytest.approx(0.15)
+    assert summary["served_gain"]["weak+self"]["50"]["mean"] == pytest.approx(0.1)
+    assert "served_gain" not in summary["gain"] and list(summary["served_gain"]) == ["weak+self"]
+
+
 def test_fitting_on_the_used_columns_finds_the_same_model(weak_supervision):
     rng = np.random.default_rng(0)
     X = sparse.random(60, 400, density=0.02, format="csr", random_state=1)

@@ -82,11 +82,13 @@ class TestList:
                 "weak_label_weight": 0.5,
                 "weak_items": 7,
                 "weak_label_weight_by_cv": True,
+                "weak_labels_from": "model_and_rules",
             }
             session.commit()
         listed = client.get(url, headers=world.annotator_headers).json()
         assert (listed[1]["weak_label_weight"], listed[1]["weak_items"]) == (0.5, 7)
         assert [v["weak_label_weight_by_cv"] for v in listed] == [False, True]
+        assert [v["weak_labels_from"] for v in listed] == ["rules", "model_and_rules"]
 
 
 class TestCompare:

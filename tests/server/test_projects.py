@@ -126,6 +126,26 @@ class TestUpdateSettings:
         assert "weak_label_weight_by_cv" in error["message"]
         assert "above 0" in error["message"]
 
+    def test_weak_labels_from_model_and_rules_with_cross_validation_is_a_422(self, client, world):
+        response = client.patch(
+            f"/api/projects/{world.project.id}/settings",
+            json={
+                "weak_label_weight": 0.5,
+                "weak_label_weight_by_cv": True,
+                "weak_labels_from": "model_and_rules",
+            },
+            headers=world.admin_headers,
+        )
+        error = assert_error(response, 422, "validation_error")
+        assert "weak_label_weight_by_cv" in error["message"]
+        response = client.patch(
+            f"/api/projects/{world.project.id}/settings",
+            json={"weak_label_weight": 0.5, "weak_labels_from": "model_and_rules"},
+            headers=world.admin_headers,
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["settings"]["weak_labels_from"] == "model_and_rules"
+
     def test_annotator_is_forbidden(self, client, world):
         response = client.patch(
             f"/api/projects/{world.project.id}/settings",

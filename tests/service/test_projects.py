@@ -146,6 +146,38 @@ def test_weak_label_weight_by_cv_needs_a_weight_to_choose(session, owner):
     assert project.settings["weak_label_weight_by_cv"] is True
 
 
+def test_weak_labels_from_model_and_rules_needs_a_weight_and_no_cross_validation(session, owner):
+    project = projects.create_project(session, name="p", labels=["a", "b"], owner=owner)
+    assert project.settings["weak_labels_from"] == "rules"
+    with pytest.raises(ValidationError, match="'model_and_rules' .* weak_label_weight above 0"):
+        projects.update_settings(
+            session, project_id=project.id, changes={"weak_labels_from": "model_and_rules"}
+        )
+    session.rollback()
+    with pytest.raises(ValidationError, match="leave it false"):
+        projects.update_settings(
+            session,
+            project_id=project.id,
+            changes={
+                "weak_label_weight": 0.5,
+                "weak_label_weight_by_cv": True,
+                "weak_labels_from": "model_and_rules",
+            },
+        )
+    session.rollback()
+    with pytest.raises(ValidationError, match="weak_labels_from"):
+        projects.update_settings(
+            session, project_id=project.id, changes={"weak_labels_from": "people"}
+        )
+    session.rollback()
+    projects.update_settings(
+        session,
+        project_id=project.id,
+        changes={"weak_label_weight": 0.5, "weak_labels_from": "model_and_rules"},
+    )
+    assert project.settings["weak_labels_from"] == "model_and_rules"
+
+
 def test_new_projects_and_the_demo_share_one_default_cadence_and_audit_share(session, owner):
     project = projects.create_project(session, name="p", labels=["a", "b"], owner=owner)
     assert project.settings["retrain_every"] == DEFAULT_RETRAIN_EVERY == 20

@@ -10,15 +10,17 @@ from typing import Any
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sqlalchemy import func, insert, select, update
 
 from labelwise import load_model
 from labelwise.data import Pool
+from labelwise.recipes.classification import classification_featurizer, pool_features
 from labelwise.service import projects, queue, training, weak_training
 from labelwise.service.labeling_functions import create_labeling_function
 from labelwise.service.snapshot import take_snapshot
 from labelwise.service.transactions import begin_write
-from labelwise.store import Item, Job, JobStatus
+from labelwise.store import Item, Job, JobStatus, QueryRound
 from tests.service.pool_factory import make_project, make_user
 
 #: The rule under test: "quux" means bye, and no person ever labels a "quux" item.
@@ -313,3 +315,122 @@ def test_by_cv_with_too_few_human_labels_trains_on_them_alone(
     assert version.metrics["weak_skipped"] == (
         "Cross-validation needs 20 human labels to judge whether weak labels help; there were 12."
     )
+
+
+def _from_model_and_rules(session: Any, project: Any) -> None:
+    projects.update_settings(
+        session,
+        project_id=project.id,
+        changes={"weak_label_weight": 0.5, "weak_labels_from": "model_and_rules"},
+    )
+
+
+def _pool_of(session: Any, project: Any) -> tuple[Pool, list[str]]:
+    """The project's items on TF-IDF features, as the worker builds them; their texts."""
+    texts = list(
+        session.scalars(
+            select(Item.text).where(Item.project_id == project.id).order_by(Item.position)
+        )
+    )
+    session.commit()
+    return Pool(pool_features(classification_featurizer("tfidf"), texts)), texts
+
+
+def _weak_labels(train: Any, texts: list[str]) -> dict[str, str]:
+    """Text → label index of each weak row."""
+    return {
+        texts[int(p)]: int(label)
+        for p, label, human in zip(train.positions, train.labels, train.human, strict=True)
+        if not human
+    }
+
+
+def _model_and_rules_rows(session: Any, project: Any) -> tuple[Any, list[str], list[str]]:
+    """weak_rows under ``weak_labels_from="model_and_rules"``; the pool's texts; the
+    schema's classes."""
+    snapshot = take_snapshot(session, project.id)
+    session.commit()
+    pool, texts = _pool_of(session, project)
+    learner = training.base_learner(snapshot)
+    human = clone(learner).fit(pool.rows(snapshot.positions), snapshot.values)
+    weak = weak_training.weak_rows(snapshot, pool, learner, human_model=lambda: human)
+    return weak, texts, list(snapshot.task.schema.classes)
+
+
+def test_model_and_rules_trains_where_the_model_and_the_rules_agree_firmly(session, judged_project):
+    project, owner = judged_project
+    _label_for_cv(session, project, owner)  # six quux items labeled bye, as the rule says
+    _add_rule(session, project, owner)
+    _from_model_and_rules(session, project)
+    weak, texts, classes = _model_and_rules_rows(session, project)
+    taught = _weak_labels(weak.rows, texts)
+    assert taught == {text: classes.index("bye") for text in RULE_ITEMS[6:]}
+    assert weak.metrics == {
+        "weak_label_weight": 0.5,
+        "weak_items": len(RULE_ITEMS) - 6,
+        "weak_labels_from": "model_and_rules",
+        "weak_answer_weight": 1.0,  # 22 human labels: cross-validation judged
+    }
+    # Each weighs the setting times the joint answer's confidence, at least 97%.
+    weights = weak.rows.weights[~weak.rows.human]
+    assert (weights >= 0.5 * 0.97).all() and (weights <= 0.5).all()
+    assert weak.answer is not None and weak.answer.label_weight == 1.0
+
+
+def test_model_and_rules_never_trains_a_rule_against_the_model_of_the_human_labels(
+    session, judged_project
+):
+    project, owner = judged_project
+    _label_for_cv(session, project, owner)
+    # The rule calls the items people label bye a greeting.
+    create_labeling_function(
+        session, project_id=project.id, spec={**QUUX, "label": "greet"}, user=owner
+    )
+    _from_model_and_rules(session, project)
+    weak, texts, classes = _model_and_rules_rows(session, project)
+    taught = _weak_labels(weak.rows, texts)
+    # Where the rule and the model disagree, the model's firm answer (bye) may train; the
+    # rule's greeting never does.
+    assert set(taught.values()) <= {classes.index("bye")}
+    # The label model alone, which never saw those items, teaches them something else.
+    projects.update_settings(session, project_id=project.id, changes={"weak_labels_from": "rules"})
+    snapshot = take_snapshot(session, project.id)
+    session.commit()
+    pool, _ = _pool_of(session, project)
+    rules = weak_training.weak_rows(snapshot, pool, training.base_learner(snapshot))
+    assert rules.answer is None
+    assert classes.index("bye") not in _weak_labels(rules.rows, texts).values()
+
+
+def _ranked_by(session: Any, version: Any) -> str:
+    """The strategy the version's query round ranked with."""
+    strategy = session.scalar(
+        select(QueryRound.strategy).where(QueryRound.model_version_id == version.id)
+    )
+    session.commit()
+    return str(strategy)
+
+
+def test_model_and_rules_ranks_the_queue_on_the_joint_answer(
+    session, session_factory, judged_project, tmp_path
+):
+    project, owner = judged_project
+    _label_for_cv(session, project, owner)
+    _add_rule(session, project, owner)
+    _from_model_and_rules(session, project)
+    version = _retrain(session, session_factory, project, tmp_path)
+    assert _ranked_by(session, version) == (
+        "CombinedAnswerSampling(MarginSampling(chunk_size=16384), label_weight=1.0)"
+    )
+    assert version.metrics["weak_items"] == len(RULE_ITEMS) - 6
+    assert _predict(version, [PROBE]) == ["bye"]
+    # Class balance wraps the joint answer; a strategy that reads no probabilities
+    # ranks as it is.
+    projects.update_settings(session, project_id=project.id, changes={"class_balanced": True})
+    balanced = _retrain(session, session_factory, project, tmp_path)
+    assert _ranked_by(session, balanced).startswith("ClassBalanced(CombinedAnswerSampling(")
+    projects.update_settings(
+        session, project_id=project.id, changes={"class_balanced": False, "strategy": "random"}
+    )
+    plain = _retrain(session, session_factory, project, tmp_path)
+    assert _ranked_by(session, plain).startswith("RandomSampling(")

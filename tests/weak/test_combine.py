@@ -3,7 +3,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from labelwise.weak.combine import combined_proba, unseen_class_mass, with_unseen_classes
+from labelwise.weak import LabelMatrix
+from labelwise.weak.combine import (
+    combined_proba,
+    self_training_set,
+    unseen_class_mass,
+    with_unseen_classes,
+)
 
 END = np.array([[0.6, 0.4], [0.5, 0.5], [0.9, 0.1]])
 LABEL = np.array([[0.2, 0.8], [0.9, 0.1], [0.0, 1.0]])
@@ -162,3 +168,20 @@ def test_a_class_whose_only_label_is_held_out_keeps_its_unseen_share_without_the
     assert choice.log_likelihood[0.0] > choice.log_likelihood[0.25]
     # Two of thirty held-out labels at log(1e-12) would pull the mean below -1.8.
     assert choice.log_likelihood[0.0] > -1.0
+
+
+def test_self_training_keeps_the_covered_items_the_joint_answer_is_sure_of():
+    # Four items over x, y: 0 and 1 covered (a vote for x), 2 covered and labeled y by a
+    # person, 3 not covered.
+    matrix = LabelMatrix.from_dense([[0], [0], [0], [-1]], ["x", "y"])
+    end = np.array([[0.9, 0.1], [0.5, 0.5], [0.9, 0.1], [0.99, 0.01]])
+    label = np.array([[0.9, 0.1], [0.9, 0.1], [0.9, 0.1], [0.5, 0.5]])
+    train = self_training_set(matrix, end, label, {2: "y"}, weak_weight=0.5, min_confidence=0.97)
+    # Item 0: 0.81 / (0.81 + 0.01) = 0.9878, sure; item 1: 0.9, not; item 3: no vote.
+    assert train.positions.tolist() == [2, 0]
+    assert train.labels.tolist() == [1, 0]
+    np.testing.assert_allclose(train.weights, [1.0, 0.5 * 0.81 / 0.82])
+    assert train.human.tolist() == [True, False]
+    # At label weight 0 the end model alone must be sure: none of the covered items is.
+    alone = self_training_set(matrix, end, label, {2: "y"}, label_weight=0.0)
+    assert alone.positions.tolist() == [2]

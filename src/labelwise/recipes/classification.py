@@ -7,7 +7,7 @@ configuration measured on CLINC150 and TREC-6 (``benchmarks/best_configuration.p
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sklearn.linear_model import LogisticRegression
@@ -202,12 +202,21 @@ def classification_committee(
     )
 
 
-def classification_strategy(name: str, *, class_balanced: bool = False) -> QueryStrategy:
+def classification_strategy(
+    name: str,
+    *,
+    class_balanced: bool = False,
+    around: Callable[[QueryStrategy], QueryStrategy] | None = None,
+) -> QueryStrategy:
     """Strategy ``name`` (:data:`labelwise.strategies.STRATEGIES`) with its defaults;
-    ``class_balanced`` spreads its batches over predicted classes (not random's)."""
+    ``class_balanced`` spreads its batches over predicted classes (not random's).
+    ``around`` wraps the strategy itself, inside the class balance (the rules answering
+    beside the model: :meth:`labelwise.service.weak_training.JointAnswer.around`)."""
     if name not in STRATEGIES:
         raise ValueError(f"Unknown strategy {name!r}; choose from {', '.join(STRATEGIES)}.")
     strategy = STRATEGIES[name]()
+    if around is not None:
+        strategy = around(strategy)
     if class_balanced and name != "random":
         strategy = ClassBalanced(strategy)
     return strategy

@@ -810,10 +810,15 @@ def base_learner(snapshot: Snapshot) -> ProbabilisticClassifier:
     )
 
 
-def project_strategy(snapshot: Snapshot) -> QueryStrategy:
-    """The project's query strategy as ``labelwise simulate`` builds it (the recipe)."""
+def project_strategy(
+    snapshot: Snapshot, around: Callable[[QueryStrategy], QueryStrategy] | None = None
+) -> QueryStrategy:
+    """The project's query strategy as ``labelwise simulate`` builds it (the recipe);
+    ``around`` wraps it inside the class balance."""
     settings = snapshot.settings
-    return classification_strategy(settings.strategy, class_balanced=settings.class_balanced)
+    return classification_strategy(
+        settings.strategy, class_balanced=settings.class_balanced, around=around
+    )
 
 
 def train_and_rank(pool: Pool, snapshot: Snapshot) -> Outcome:
@@ -840,8 +845,10 @@ def train_and_rank(pool: Pool, snapshot: Snapshot) -> Outcome:
         iteration=snapshot.label_count,
         seed=snapshot.project_id,
     )
-    weak = weak_training.weak_rows(snapshot, pool, learner)
     t0 = time.perf_counter()
+    weak = weak_training.weak_rows(
+        snapshot, pool, learner, human_model=lambda: loop.fitted_learner(pool, state)
+    )
     if weak.rows is None:
         model = loop.fitted_learner(pool, state)
     else:
@@ -852,6 +859,9 @@ def train_and_rank(pool: Pool, snapshot: Snapshot) -> Outcome:
             sample_weight=weak.rows.weights,
         )
         loop.adopt(model, state)
+    if weak.answer is not None:
+        # The rules answer beside the retrained model when the queue is ranked.
+        loop.strategy = project_strategy(snapshot, around=weak.answer.around)
     fit_seconds = time.perf_counter() - t0
     n = min(settings.queue_size, len(state.unlabeled()))
     t0 = time.perf_counter()
@@ -893,7 +903,7 @@ def train_and_rank(pool: Pool, snapshot: Snapshot) -> Outcome:
         positions=positions,
         scores=scores,
         suggestions=suggestions,
-        strategy=repr(strategy),
+        strategy=repr(loop.strategy),
         metrics=metrics,
         model=model,
     )

@@ -42,6 +42,7 @@ from labelwise.weak.spans import (
 )
 from labelwise.weak.specs import KINDS, function_from_spec, read_labeling_functions
 from labelwise.weak.strategies import (
+    CombinedAnswerSampling,
     CoverageGap,
     LabelingFunctionConflict,
     LabelModelDisagreement,
@@ -64,6 +65,7 @@ from labelwise.weak.training import (
 
 __all__ = [
     "ABSTAIN",
+    "CombinedAnswerSampling",
     "CoverageGap",
     "DEFAULT_VOTE_SCALE",
     "DEFAULT_WEAK_WEIGHT",

@@ -33,17 +33,19 @@ from sklearn.base import clone
 from labelwise.evaluation.label_issues import stratified_folds
 from labelwise.weak.label_models import LabelModel
 from labelwise.weak.matrix import LabelMatrix
-from labelwise.weak.training import weak_training_set
+from labelwise.weak.training import DEFAULT_WEAK_WEIGHT, WeakTrainingSet, weak_training_set
 
 __all__ = [
     "DEFAULT_LABEL_WEIGHT",
     "MIN_JUDGED",
     "LABEL_WEIGHTS",
     "LabelWeightChoice",
+    "SELF_TRAINING_CONFIDENCE",
     "WEAK_WEIGHTS",
     "choose_label_weight",
     "choose_weak_weight",
     "combined_proba",
+    "self_training_set",
     "unseen_class_mass",
     "with_unseen_classes",
 ]
@@ -56,6 +58,10 @@ LABEL_WEIGHTS = (0.0, 0.25, 0.5, 1.0)
 WEAK_WEIGHTS = (0.0, 0.25, 0.5, 1.0)
 #: Fewer held-out gold items than this say too little: the default weight stands.
 MIN_JUDGED = 20
+#: :func:`self_training_set` keeps the items the combined answer is at least this sure of.
+#: On TREC-6's shared rules (20 seeds) 0.9 and 0.99 did no better at 50, 100 or 200 actions,
+#: and 0.9 lost 0.9 points at 500 in an earlier 5-seed run (0.97: 0.6).
+SELF_TRAINING_CONFIDENCE = 0.97
 
 
 def combined_proba(
@@ -93,6 +99,56 @@ def combined_proba(
     # A row where the two put all their mass on different classes keeps the end model's.
     joint = np.divide(product, total, out=end.copy(), where=total > 0)
     return np.asarray(np.where(covered[:, None], joint, end), dtype=np.float64)
+
+
+def self_training_set(
+    matrix: LabelMatrix,
+    end_proba: NDArray[np.floating],
+    label_proba: NDArray[np.floating],
+    gold: Mapping[int, str],
+    *,
+    label_weight: float = DEFAULT_LABEL_WEIGHT,
+    weak_weight: float = DEFAULT_WEAK_WEIGHT,
+    min_confidence: float = SELF_TRAINING_CONFIDENCE,
+) -> WeakTrainingSet:
+    """Human labels plus the combined answer's labels of the covered items it is sure of.
+
+    Self-training with the rules as a second opinion: the end model trained on the human
+    labels and the label model answer together (:func:`combined_proba`), and each covered
+    item nobody labeled whose answer reaches ``min_confidence`` trains with that answer's
+    label, at ``weak_weight`` times its confidence. Retrain the end model on the result.
+    Where the rules are noisy, training on the label model's answer everywhere
+    (:func:`weak_training_set`) teaches their mistakes; here an item trains only where the
+    model of the human labels agrees with them firmly. On TREC-6's 68 shared rules, with
+    the retrained model answering with the rules again, that was +13.6, +6.4, +3.4 and +0.6
+    points over active learning alone at 50, 100, 200 and 500 actions (20 seeds), against
+    +4.7, -0.6, +1.1 and +0.9 for :func:`choose_weak_weight`'s choice of the rules' labels.
+
+    Parameters
+    ----------
+    matrix : LabelMatrix
+        The pool's votes (rows are positions).
+    end_proba : ndarray of shape (n_items, n_classes)
+        The end model's probabilities on the pool, trained on the human labels alone, with
+        classes it never learned opened by :func:`with_unseen_classes`.
+    label_proba : ndarray of shape (n_items, n_classes)
+        The label model's, same columns.
+    gold : mapping of position → label name
+        Human labels; they train at weight 1 and are never relabeled.
+    label_weight : float >= 0, default 1
+        The label model's exponent in the combined answer (:func:`choose_label_weight`).
+    weak_weight : float >= 0, default 0.5
+        A sure item's weight at confidence 1.
+    min_confidence : float in [0, 1], default 0.97
+
+    Returns
+    -------
+    WeakTrainingSet
+    """
+    teacher = combined_proba(end_proba, label_proba, matrix.covered(), label_weight=label_weight)
+    return weak_training_set(
+        matrix, teacher, gold, weak_weight=weak_weight, min_confidence=min_confidence
+    )
 
 
 def unseen_class_mass(labels: Sequence[Any], n_classes: int) -> float:

@@ -12,6 +12,10 @@ margin breaking nothing (ties fall to the seeded keys).
   Active WeaSuL queries (``1 - exp(-KL(end model || label model))``, items some function
   voted on).
 
+:class:`CombinedAnswerSampling` is another kind: it scores a probability strategy (margin,
+entropy, least confidence) on the end model and the label model answering together, the
+answer a project that trains with the rules as a second opinion gives.
+
 The label matrix's rows are the pool's positions: its size must be the pool's. A label a
 person gives such an item also checks every function that fired on it
 (:func:`labelwise.weak.analyze` with the new gold).
@@ -28,11 +32,19 @@ from numpy.typing import NDArray
 from labelwise._typing import IndexArray
 from labelwise.exceptions import QueryError
 from labelwise.strategies import _measures
-from labelwise.strategies.base import PointwiseStrategy
+from labelwise.strategies.base import PointwiseStrategy, UtilityStrategy
 from labelwise.strategies.context import QueryContext
+from labelwise.weak.combine import (
+    DEFAULT_LABEL_WEIGHT,
+    combined_proba,
+    unseen_class_mass,
+    with_unseen_classes,
+)
+from labelwise.weak.label_models import LabelModel
 from labelwise.weak.matrix import LabelMatrix
 
 __all__ = [
+    "CombinedAnswerSampling",
     "CoverageGap",
     "LabelModelDisagreement",
     "LabelingFunctionConflict",
@@ -188,3 +200,116 @@ class LabelModelDisagreement(WeakSignalSampling):
         end = np.clip(proba, 1e-12, 1.0)
         kl = (end * np.log(end / label)).sum(axis=1)
         return np.where(self.covered[block], 1.0 - np.exp(-np.maximum(kl, 0.0)), 0.0)
+
+
+class CombinedAnswerSampling(PointwiseStrategy):
+    """``base`` scored on the end model and the labeling functions answering together.
+
+    Where some function votes on an item, its probabilities are
+    :func:`~labelwise.weak.combine.combined_proba` of the end model's and the label
+    model's; elsewhere the end model's alone. Classes the end model never learned keep
+    their Good-Turing share of the query's labels
+    (:func:`~labelwise.weak.combine.with_unseen_classes`), so a rule's vote for one is not
+    vetoed by a zero. Margin on that answer sends people where the model and the rules
+    together are unsure, not to items the rules settle that the model alone doubts (on
+    TREC-6, ranking by the end model's own margin instead cost 1.5 points at 200 actions,
+    20 seeds).
+
+    Parameters
+    ----------
+    base : UtilityStrategy
+        A strategy that scores class probabilities: margin, entropy, least confidence.
+    matrix : LabelMatrix
+        The pool's votes: rows are pool positions, ``matrix.classes`` the end model's
+        classes, which the learner's ``classes_`` name (label names) or index.
+    label_model : LabelModel
+        Fitted on ``matrix``'s functions.
+    label_weight : float >= 0, default 1
+        The label model's exponent (:func:`~labelwise.weak.combine.choose_label_weight`);
+        0 gives ``base`` on the end model alone.
+    chunk_size : int, default 16384
+
+    Notes
+    -----
+    The learner must be single-label. Without the query's labels (``labels=None``) no
+    class is opened: the end model's zeros stand.
+    """
+
+    def __init__(
+        self,
+        base: UtilityStrategy,
+        matrix: LabelMatrix,
+        label_model: LabelModel,
+        *,
+        label_weight: float = DEFAULT_LABEL_WEIGHT,
+        chunk_size: int = 16384,
+    ) -> None:
+        super().__init__(chunk_size=chunk_size)
+        self.base = base
+        self.matrix = matrix
+        self.label_model = label_model
+        self.label_weight = label_weight
+
+    def prepare(self, ctx: QueryContext) -> tuple[NDArray[np.intp], NDArray[np.bool_], float]:
+        """The end model's columns in ``matrix.classes``, the classes it learned, and the
+        share the others keep."""
+        owner = type(self).__name__
+        if not isinstance(self.base, UtilityStrategy):
+            raise QueryError(
+                f"{owner} scores class probabilities: base must be a UtilityStrategy "
+                f"(margin, entropy, least confidence). Got {type(self.base).__name__}."
+            )
+        if not self.label_weight >= 0:
+            raise QueryError(f"{owner}: label_weight must be >= 0. Got {self.label_weight!r}.")
+        if self.matrix.n_items != len(ctx.pool):
+            raise QueryError(
+                f"{owner} holds votes for {self.matrix.n_items} items but the pool has "
+                f"{len(ctx.pool)}: build it from the pool's label matrix."
+            )
+        if getattr(ctx.learner, "multilabel", False):
+            raise QueryError(f"{owner} combines single-label answers; the learner is multi-label.")
+        k = len(self.matrix.classes)
+        columns = _columns(getattr(ctx.learner, "classes_", ()), self.matrix.classes, owner)
+        seen = np.zeros(k, dtype=bool)
+        seen[columns] = True
+        mass = 0.0 if ctx.labels is None else unseen_class_mass(list(ctx.labels), k)
+        return columns, seen, mass
+
+    def score_block(
+        self,
+        ctx: QueryContext,
+        block: IndexArray,
+        prepared: tuple[NDArray[np.intp], NDArray[np.bool_], float],
+    ) -> NDArray[np.float64]:
+        columns, seen, mass = prepared
+        learner: Any = ctx.learner
+        end = np.zeros((block.size, len(self.matrix.classes)))
+        end[:, columns] = learner.predict_proba(ctx.pool.rows(block))
+        votes = self.matrix.rows(block)
+        proba = combined_proba(
+            with_unseen_classes(end, seen, mass),
+            self.label_model.predict_proba(votes),
+            votes.covered(),
+            label_weight=self.label_weight,
+        )
+        return self.base.score(proba)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.base!r}, label_weight={self.label_weight!r})"
+
+
+def _columns(learned: Any, classes: tuple[str, ...], owner: str) -> NDArray[np.intp]:
+    """Where each of the learner's classes (label names, or indices into ``classes``)
+    sits in ``classes``."""
+    learned = np.asarray(learned).tolist()  # numpy scalars as Python's, for the message too
+    index = {name: k for k, name in enumerate(classes)}
+    if learned and all(isinstance(c, str) and c in index for c in learned):
+        return np.array([index[c] for c in learned], dtype=np.intp)
+    if learned and all(
+        isinstance(c, int) and not isinstance(c, bool) and 0 <= c < len(classes) for c in learned
+    ):
+        return np.asarray(learned, dtype=np.intp)
+    raise QueryError(
+        f"{owner}: the learner's classes {learned[:5]!r} are neither the label matrix's "
+        f"label names nor indices into its {len(classes)} classes."
+    )

@@ -80,6 +80,7 @@ class TestSettings:
         page = client.get(f"/ui/projects/{pid}/manage").text
         assert "<code>weak_label_weight</code>" in page
         assert '<select name="weak_label_weight_by_cv">' in page
+        assert '<select name="weak_labels_from">' in page
         response = client.post(
             f"/ui/projects/{pid}/manage/settings",
             data={
@@ -92,6 +93,23 @@ class TestSettings:
         assert response.status_code == 303
         saved = _settings(session_factory, pid)
         assert (saved["weak_label_weight"], saved["weak_label_weight_by_cv"]) == (0.5, True)
+        # Self-training with the rules is not judged by cross-validation: the page says why.
+        clash = client.post(
+            f"/ui/projects/{pid}/manage/settings",
+            data={"csrf_token": csrf, "weak_labels_from": "model_and_rules"},
+        )
+        assert clash.status_code == 422 and "leave it false" in clash.text
+        response = client.post(
+            f"/ui/projects/{pid}/manage/settings",
+            data={
+                "csrf_token": csrf,
+                "weak_label_weight_by_cv": "false",
+                "weak_labels_from": "model_and_rules",
+            },
+            follow_redirects=False,
+        )
+        assert response.status_code == 303
+        assert _settings(session_factory, pid)["weak_labels_from"] == "model_and_rules"
         tags = factory.project(world.admin, name="tags", task=TaskType.MULTI_LABEL)
         page = client.get(f"/ui/projects/{tags.id}/manage").text
         assert "weak_label_weight" not in page

@@ -79,6 +79,14 @@ class ModelVersionOut(BaseModel):
         description="Cross-validation on the human labels chose weak_label_weight "
         "(metrics.weak_cv_judged: how many it held out).",
     )
+    weak_labels_from: str = Field(
+        default="rules",
+        validation_alias=AliasPath("metrics", "weak_labels_from"),
+        description="Which answer labeled the weak items: 'rules' (the label model's) or "
+        "'model_and_rules' (the model of the human labels and the rules together, where "
+        "sure; the queue was ranked on that joint answer, the rules' exponent in it is "
+        "metrics.weak_answer_weight).",
+    )
     weak_items: int | None = Field(
         default=None,
         validation_alias=AliasPath("metrics", "weak_items"),

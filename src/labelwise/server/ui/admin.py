@@ -57,7 +57,7 @@ DONE_MESSAGES = {
 #: Settings the form edits: all of them (a test checks that ``save_settings`` takes each).
 SETTING_FIELDS = list(ProjectSettings.model_fields)
 #: Settings about weak labels, offered only where the task takes labeling functions.
-WEAK_LABEL_FIELDS = ("weak_label_weight", "weak_label_weight_by_cv")
+WEAK_LABEL_FIELDS = ("weak_label_weight", "weak_label_weight_by_cv", "weak_labels_from")
 
 
 def form_csrf(request: Request, csrf: Annotated[str | None, Form(alias=CSRF_FIELD)] = None) -> None:
@@ -158,6 +158,7 @@ def save_settings(
     cluster_share: SettingField = None,
     weak_label_weight: SettingField = None,
     weak_label_weight_by_cv: SettingField = None,
+    weak_labels_from: SettingField = None,
 ) -> Response:
     """Save the settings form; the service validates the values (text from the form)."""
     given = {
@@ -185,6 +186,7 @@ def save_settings(
         "cluster_share": cluster_share,
         "weak_label_weight": weak_label_weight,
         "weak_label_weight_by_cv": weak_label_weight_by_cv,
+        "weak_labels_from": weak_labels_from,
     }
     changes: dict[str, Any] = {
         name: value.strip() for name, value in given.items() if value is not None
