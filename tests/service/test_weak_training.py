@@ -21,6 +21,7 @@ from labelwise.service.labeling_functions import create_labeling_function
 from labelwise.service.snapshot import take_snapshot
 from labelwise.service.transactions import begin_write
 from labelwise.store import Item, Job, JobStatus, QueryRound
+from labelwise.weak import LabelMatrix, WeightedVote
 from tests.service.pool_factory import make_project, make_user
 
 #: The rule under test: "quux" means bye, and no person ever labels a "quux" item.
@@ -375,6 +376,28 @@ def test_model_and_rules_trains_where_the_model_and_the_rules_agree_firmly(sessi
     weights = weak.rows.weights[~weak.rows.human]
     assert (weights >= 0.5 * 0.97).all() and (weights <= 0.5).all()
     assert weak.answer is not None and weak.answer.label_weight == 1.0
+    assert weak.answer.learned == ("bye", "greet", "weather")
+
+
+def test_the_joint_teacher_opens_the_classes_the_model_of_the_human_labels_never_saw():
+    # The project's learner lists every class of the schema, 0 for those it never saw.
+    pool = Pool(np.array([[0.0], [1.0], [0.0], [1.0], [0.5]]))
+    classes = ("a", "b", "c")
+    labels = ["a", "b", "a", "b"]
+    model = training.classification_learner(classes).fit(pool.rows(np.arange(4)), labels)
+    assert model.predict_proba(pool.rows(np.array([4])))[0, 2] == 0.0
+    matrix = LabelMatrix.from_dense([[-1]] * 4 + [[2]], list(classes))
+    voter = WeightedVote().fit(matrix)
+    teacher = weak_training._JointTeacher(model, pool, classes, labels, voter, 1.0)
+    assert teacher.seen.tolist() == [True, True, False]
+    # Each class has two labels: Good-Turing says none is left unseen, so nothing opens.
+    assert teacher.mass == 0.0
+    once = weak_training._JointTeacher(model, pool, classes, ["a", "b"], voter, 1.0)
+    assert once.mass == pytest.approx(1 / 3)  # two labels, each seen once; a third unseen
+    closed = model.predict_proba(pool.rows(np.array([4])))[0]
+    np.testing.assert_allclose(
+        once.model_answer(np.array([4]))[0], [closed[0] * 2 / 3, closed[1] * 2 / 3, 1 / 3]
+    )
 
 
 def test_model_and_rules_never_trains_a_rule_against_the_model_of_the_human_labels(

@@ -126,6 +126,11 @@ def test_a_class_the_model_never_learned_keeps_its_share_so_a_rule_for_it_counts
     # Without the labels nothing is opened: the model's zero for y vetoes the two votes.
     closed = strategy.query(learner, index_pool(3), [2], [0, 1], 2, random_state=0)
     np.testing.assert_allclose(closed.scores, [0.0, 0.0])
+    # A learner that lists every class, its zeros included, is told which it learned.
+    listing = NamedProba(np.array([[1.0, 0, 0]] * 3), ["x", "y", "z"])
+    told = CombinedAnswerSampling(MarginSampling(), matrix, voter, learned=["x"])
+    again = told.query(listing, index_pool(3), [2], [0, 1], 2, labels=["x"], random_state=0)
+    np.testing.assert_allclose(again.scores, q.scores)
 
 
 def test_combined_answer_refuses_what_it_cannot_combine():

@@ -82,11 +82,15 @@ class JointAnswer:
         Fitted on the human labels.
     label_weight : float
         The label model's exponent in the joint answer.
+    learned : tuple of str
+        The classes the retrained model learned (from human or weak labels); the others
+        keep their Good-Turing share in the joint answer.
     """
 
     matrix: LabelMatrix
     label_model: WeightedVote
     label_weight: float
+    learned: tuple[str, ...]
 
     def around(self, strategy: QueryStrategy) -> QueryStrategy:
         """``strategy`` scored on the joint answer where it scores class probabilities
@@ -94,7 +98,11 @@ class JointAnswer:
         if not isinstance(strategy, UtilityStrategy):
             return strategy
         return CombinedAnswerSampling(
-            strategy, self.matrix, self.label_model, label_weight=self.label_weight
+            strategy,
+            self.matrix,
+            self.label_model,
+            label_weight=self.label_weight,
+            learned=self.learned,
         )
 
 
@@ -209,7 +217,8 @@ def weak_rows(
         )
         train = _in_chunks(votes, rows, gold, teacher, weight)
         metrics |= {"weak_answer_weight": label_weight, "weak_items": train.n_weak_items}
-        return WeakRows(train, metrics, JointAnswer(matrix, label_model, label_weight))
+        learned = tuple(classes[k] for k in np.unique(train.labels))
+        return WeakRows(train, metrics, JointAnswer(matrix, label_model, label_weight, learned))
     train = _in_chunks(votes, rows, gold, _RulesTeacher(label_model), weight)
     return WeakRows(train, {**metrics, "weak_items": train.n_weak_items})
 
@@ -277,8 +286,9 @@ class _RulesTeacher:
 
 class _JointTeacher:
     """The model of the human labels and the label model answering together, where sure
-    (:func:`self_training_set`). Classes the model never learned keep their Good-Turing
-    share of its labels, as in the joint answer the queue is ranked on."""
+    (:func:`self_training_set`). Classes none of its ``labels`` has (the project's learner
+    lists every class of the schema, with probability 0 for those) keep their Good-Turing
+    share of them, as in the joint answer the queue is ranked on."""
 
     def __init__(
         self,
@@ -293,9 +303,15 @@ class _JointTeacher:
         self.label_model, self.label_weight = label_model, label_weight
         index = {name: k for k, name in enumerate(classes)}
         self.columns = np.array([index[str(c)] for c in model.classes_], dtype=np.intp)
-        self.seen = np.zeros(len(classes), dtype=bool)
-        self.seen[self.columns] = True
+        self.seen = np.isin(np.asarray(classes, dtype=object), np.asarray(labels, dtype=object))
         self.mass = unseen_class_mass(labels, len(classes))
+
+    def model_answer(self, positions: NDArray[np.intp]) -> NDArray[np.float64]:
+        """The model's probabilities at pool ``positions`` over the schema's classes, the
+        unseen ones opened."""
+        end = np.zeros((positions.size, self.n_classes))
+        end[:, self.columns] = self.model.predict_proba(self.pool.rows(positions))
+        return with_unseen_classes(end, self.seen, self.mass)
 
     def __call__(
         self,
@@ -304,11 +320,9 @@ class _JointTeacher:
         gold: dict[int, str],
         weight: float,
     ) -> WeakTrainingSet:
-        end = np.zeros((positions.size, self.n_classes))
-        end[:, self.columns] = self.model.predict_proba(self.pool.rows(positions))
         return self_training_set(
             part,
-            with_unseen_classes(end, self.seen, self.mass),
+            self.model_answer(positions),
             self.label_model.predict_proba(part),
             gold,
             label_weight=self.label_weight,

@@ -24,6 +24,7 @@ person gives such an item also checks every function that fired on it
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -227,6 +228,11 @@ class CombinedAnswerSampling(PointwiseStrategy):
     label_weight : float >= 0, default 1
         The label model's exponent (:func:`~labelwise.weak.combine.choose_label_weight`);
         0 gives ``base`` on the end model alone.
+    learned : sequence, optional
+        The classes the end model was trained on (as its ``classes_`` names them); the
+        default is every class in ``classes_``. A learner that lists every class of the
+        schema, trained or not (:class:`~labelwise.learners.ProbabilisticClassifier`),
+        must be told, or its zeros for the others stand.
     chunk_size : int, default 16384
 
     Notes
@@ -242,6 +248,7 @@ class CombinedAnswerSampling(PointwiseStrategy):
         label_model: LabelModel,
         *,
         label_weight: float = DEFAULT_LABEL_WEIGHT,
+        learned: Sequence[Any] | None = None,
         chunk_size: int = 16384,
     ) -> None:
         super().__init__(chunk_size=chunk_size)
@@ -249,6 +256,7 @@ class CombinedAnswerSampling(PointwiseStrategy):
         self.matrix = matrix
         self.label_model = label_model
         self.label_weight = label_weight
+        self.learned = learned
 
     def prepare(self, ctx: QueryContext) -> tuple[NDArray[np.intp], NDArray[np.bool_], float]:
         """The end model's columns in ``matrix.classes``, the classes it learned, and the
@@ -271,7 +279,10 @@ class CombinedAnswerSampling(PointwiseStrategy):
         k = len(self.matrix.classes)
         columns = _columns(getattr(ctx.learner, "classes_", ()), self.matrix.classes, owner)
         seen = np.zeros(k, dtype=bool)
-        seen[columns] = True
+        learned = (
+            columns if self.learned is None else _columns(self.learned, self.matrix.classes, owner)
+        )
+        seen[learned] = True
         mass = 0.0 if ctx.labels is None else unseen_class_mass(list(ctx.labels), k)
         return columns, seen, mass
 
