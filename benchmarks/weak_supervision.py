@@ -100,7 +100,11 @@ from labelwise.recipes.classification import (
     features_of,
     pool_features,
 )
+from labelwise.service.project_settings import ProjectSettings
+from labelwise.service.snapshot import Snapshot, WeakVotes
+from labelwise.service.training import train_and_rank
 from labelwise.strategies._measures import margin
+from labelwise.tasks import SingleLabel
 from labelwise.weak import (
     DawidSkene,
     LabelingFunction,
@@ -159,6 +163,9 @@ class Arm:
     weak_training: bool = False  # the end model may train on the rules' labels (by CV)
     # the end model also trains on the combined answer's sure labels, answering with the rules
     self_training: bool = False
+    # run through the retrain worker's train_and_rank with this weak_labels_from ("" for
+    # none: weak_label_weight 0), instead of the benchmark's own loop
+    server: str | None = None
 
 
 ARMS = {
@@ -172,6 +179,8 @@ ARMS = {
     "weak+features": Arm(rules=True, weight="cv", vote_features=True),
     "weak+trained_cv": Arm(rules=True, weight="cv", weak_training=True),
     "weak+self": Arm(rules=True, weight="cv", self_training=True),
+    "server": Arm(server=""),
+    "server+self": Arm(rules=True, server="model_and_rules"),
 }
 BASELINES = ("active", "active_zero_shot")
 DEFAULT_ARMS = ("active", "active_zero_shot", "weak+active", "weak+end_margin")
@@ -188,6 +197,8 @@ TITLES = {
     "weak+features": "weak × active: votes as end-model features, label weight by cross-validation",
     "weak+trained_cv": "weak × active: end model trained on the rules' labels or answering with them, by cross-validation",
     "weak+self": "weak × active: end model also trained on the combined answer's sure labels, answering with the rules",
+    "server": "the retrain worker (train_and_rank), human labels only",
+    "server+self": "the retrain worker, weak_labels_from model_and_rules (its served model)",
     "end_model": "its end model alone",
     "label_model": "its label model alone (weighted vote, gold-calibrated)",
     "dawid_skene": "Dawid-Skene on its rules, gold-aware",
@@ -425,6 +436,8 @@ def run_arm(
     arm = ARMS[name]
     if arm.rules:
         arm = replace(arm, seed_set=weak_seed_set)
+    if arm.server is not None:
+        return run_server_arm(replace(arm, seed_set=weak_seed_set), data, seed, checkpoints)
     rng = np.random.default_rng(seed)
     labeled = data.seed_set(arm, rng)
     audit = list(labeled)  # items drawn at random: the seed set, then each batch's share
@@ -512,6 +525,61 @@ def run_arm(
         # Ties (common early on) go to a seeded random order, as in labelwise's strategies.
         order = np.lexsort((rng.random(candidates.size), -scores))
         labeled += drawn.tolist() + candidates[order[: n_labels - share]].tolist()
+
+
+def run_server_arm(
+    arm: Arm, data: Data, seed: int, checkpoints: list[int]
+) -> dict[int, dict[str, float]]:
+    """The product's retrain (``labelwise.service.training.train_and_rank``) on the same
+    seed set, batches and rules: a project with the default settings, no audit share,
+    ``weak_label_weight`` 0.5 with ``weak_labels_from=arm.server`` (0 for ""). Each step
+    takes the head of its ranked queue; accuracy is its served model's."""
+    rng = np.random.default_rng(seed)
+    labeled = data.seed_set(arm, rng)
+    weak = {"weak_label_weight": SELF_WEIGHT, "weak_labels_from": arm.server} if arm.server else {}
+    settings = ProjectSettings.model_validate(
+        {"features": "minilm+tfidf", "audit_fraction": 0.0, "min_labels": 2, "queue_size": 100}
+        | weak
+    )
+    votes = None
+    if arm.rules:
+        if data.rules != "given":
+            raise SystemExit("--arms server+self: a project's rules are given (--rules given)")
+        L = Rules(data).L
+        matrix = L.votes.tocoo()
+        votes = WeakVotes(
+            positions=matrix.row.astype(np.intp),
+            functions=matrix.col.astype(np.intp),
+            classes=(matrix.data - 1).astype(np.intp),  # stored as class + 1
+            names=L.names,
+        )
+    pool, none = Pool(data.X), np.zeros(0, dtype=np.intp)
+    out: dict[int, dict[str, float]] = {}
+    while True:
+        rows = np.array(labeled)
+        snapshot = Snapshot(
+            project_id=seed,
+            labels=list(data.classes),
+            task=SingleLabel(data.classes),
+            settings=settings,
+            positions=rows,
+            values=[data.classes[k] for k in data.y[rows]],
+            sources=["human"] * rows.size,
+            audit=none,
+            audit_values=[],
+            evaluation=none,
+            evaluation_values=[],
+            excluded=none,
+            label_count=rows.size,
+            weak_votes=votes,
+        )
+        outcome = train_and_rank(pool, snapshot)
+        if rows.size in checkpoints:
+            served = np.asarray(outcome.model.predict_proba(data.X_test))
+            out[rows.size] = {"accuracy": data.accuracy(served)}
+            if rows.size == checkpoints[-1]:
+                return out
+        labeled += outcome.positions[: next_batch(rows.size)].tolist()
 
 
 def measure(

@@ -169,3 +169,39 @@ def test_classes_a_model_learned_from_weak_labels_are_not_flattened_as_unseen(
     np.testing.assert_allclose(
         open_(ThreeClasses(), never, human, Learned(0, 1)), [[0.2, 7 / 15, 1 / 3]]
     )
+
+
+def _blobs(weak_supervision, rules):
+    """A Data of three classes in three Gaussian blobs (120 pool items, 60 test), with
+    ``rules`` given."""
+    rng = np.random.default_rng(3)
+    centres = np.eye(3) * 2.0
+    y, y_test = np.arange(120) % 3, np.arange(60) % 3
+    data = object.__new__(weak_supervision.Data)
+    data.classes = ["a", "b", "c"]
+    data.y, data.y_test = y, y_test
+    data.X = centres[y] + rng.normal(size=(120, 3))
+    data.X_test = centres[y_test] + rng.normal(size=(60, 3))
+    # Every sixth item names the next class: a rule for that name votes wrongly on it.
+    data.texts = [f"{data.classes[(k + (i % 6 == 0)) % 3]} {i}" for i, k in enumerate(y)]
+    data.test_texts = [f"{data.classes[k]} {i}" for i, k in enumerate(y_test)]
+    data.vectors, data.test_vectors = data.X, data.X_test
+    data.rules, data.given = "given", rules
+    return data
+
+
+def test_the_product_retrain_ranks_and_trains_as_the_benchmark_arms_do(weak_supervision):
+    from labelwise.weak import KeywordFunction
+
+    rules = [KeywordFunction(f"kw_{name}", name, [name]) for name in ("a", "b", "c")]
+    data = _blobs(weak_supervision, rules)
+    run = weak_supervision.run_arm
+    checkpoints = [20, 30, 40]
+    alone = run("active", data, 0, checkpoints, False)
+    server = run("server", data, 0, checkpoints, False)
+    assert server == alone
+    self_training = run("weak+self", data, 0, checkpoints, False)
+    product = run("server+self", data, 0, checkpoints, False)
+    assert {c: product[c]["accuracy"] for c in checkpoints} == {
+        c: self_training[c]["served"] for c in checkpoints
+    }
