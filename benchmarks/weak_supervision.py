@@ -777,6 +777,12 @@ def combine_runs(
     return {arm: [by_seed[arm][s] for s in seeds] for arm in arms}, seeds
 
 
+def source_commands(payloads: list[dict[str, Any]]) -> list[str]:
+    """The commands of the runs behind the result files: a file assembled before names
+    the runs it came from, not the ``--combine`` that assembled it."""
+    return [command for p in payloads for command in p.get("sources") or [p["command"]]]
+
+
 def write_combined(args: argparse.Namespace) -> None:
     """One table over the seeds of several result files: a later file's measures for a
     seed and arm are added to an earlier one's (runs are deterministic per seed, so a
@@ -797,7 +803,7 @@ def write_combined(args: argparse.Namespace) -> None:
     args.extras_seeds = None
     data = Data(args.data_dir, args.cache_dir, args.rules)
     wall = sum(p["wall_seconds"] for p in payloads)
-    sources = [p["command"] for p in payloads]
+    sources = source_commands(payloads)
     write_results(args, data, runs, checkpoints, first_weak, wall, sources)
 
 

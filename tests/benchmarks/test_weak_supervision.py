@@ -60,6 +60,12 @@ def test_the_served_model_of_self_training_is_compared_with_the_baseline_too(
     assert "served_gain" not in summary["gain"] and list(summary["served_gain"]) == ["weak+self"]
 
 
+def test_a_file_assembled_before_names_the_runs_behind_it(weak_supervision):
+    assembled = {"command": "python w.py --combine a.json b.json", "sources": ["run a", "run b"]}
+    single = {"command": "run c", "sources": []}
+    assert weak_supervision.source_commands([assembled, single]) == ["run a", "run b", "run c"]
+
+
 def test_fitting_on_the_used_columns_finds_the_same_model(weak_supervision):
     rng = np.random.default_rng(0)
     X = sparse.random(60, 400, density=0.02, format="csr", random_state=1)
