@@ -210,8 +210,8 @@ def classification_strategy(
 ) -> QueryStrategy:
     """Strategy ``name`` (:data:`labelwise.strategies.STRATEGIES`) with its defaults;
     ``class_balanced`` spreads its batches over predicted classes (not random's).
-    ``around`` wraps the strategy itself, inside the class balance (the rules answering
-    beside the model: :meth:`labelwise.service.weak_training.JointAnswer.around`)."""
+    ``around`` wraps the strategy itself, inside the class balance (for instance in
+    :class:`labelwise.weak.CombinedAnswerSampling`, the rules answering beside the model)."""
     if name not in STRATEGIES:
         raise ValueError(f"Unknown strategy {name!r}; choose from {', '.join(STRATEGIES)}.")
     strategy = STRATEGIES[name]()
