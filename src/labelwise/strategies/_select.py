@@ -41,3 +41,36 @@ def top_k(scores: NDArray[np.float64], tiebreak: NDArray[np.float64], k: int) ->
         chosen = np.arange(n)
     order = np.lexsort((tiebreak[chosen], -scores[chosen]))
     return chosen[order].astype(np.intp)
+
+
+#: SplitMix64's constants (Steele, Lea and Flood, OOPSLA 2014): a bijective mix of 64 bits
+#: whose outputs pass BigCrush, so consecutive positions give unrelated keys.
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+def position_keys(seed: int, positions: NDArray[np.integer]) -> NDArray[np.float64]:
+    """Tie-break keys in [0, 1) that depend on ``(seed, position)`` only.
+
+    Unlike keys drawn in sequence from a random stream, the key of an item is the same
+    whichever chunk, partition or worker scores it, so a top-k merged from any split of the
+    pool equals the top-k of the whole pool.
+
+    Parameters
+    ----------
+    seed : int
+        The query's seed (any integer; taken modulo 2**64).
+    positions : ndarray of int, shape (n,)
+        Pool positions (non-negative).
+
+    Returns
+    -------
+    keys : ndarray of float64, shape (n,)
+    """
+    z = np.asarray(positions, dtype=np.uint64) * _GOLDEN + np.uint64(seed % 2**64)
+    z = (z ^ (z >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    z = z ^ (z >> np.uint64(31))
+    # The top 53 bits are exactly representable as a double in [0, 1).
+    return np.asarray((z >> np.uint64(11)).astype(np.float64) / 2.0**53, dtype=np.float64)

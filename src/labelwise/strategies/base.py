@@ -14,7 +14,7 @@ from labelwise._typing import IndexArray, IndexLike, ProbaArray, RandomStateLike
 from labelwise._validation import check_positive_int, check_random_state
 from labelwise.data.pool import Pool
 from labelwise.exceptions import EmptyPoolError, NotFittedError, PoolExhaustedError, QueryError
-from labelwise.strategies._select import top_k
+from labelwise.strategies._select import position_keys, top_k
 from labelwise.strategies.context import QueryContext
 
 
@@ -156,8 +156,10 @@ class PointwiseStrategy(QueryStrategy):
     Subclasses write :meth:`score_block` (and, if they need per-query set-up such as a pool
     statistic, :meth:`prepare`). The base class walks the unlabeled positions in chunks of
     ``chunk_size`` rows, so model outputs exist for one chunk at a time, and keeps a running
-    top-``n`` (a partial sort per chunk) with a seeded tie-break. Because the per-chunk
-    function is pure, the same code can later be mapped over Dask partitions.
+    top-``n`` (a partial sort per chunk) with a seeded tie-break. An item's key depends on
+    the query's seed and its position only (``_select.position_keys``), so the ranking is
+    the same whatever the chunk size, and per-partition top-``n`` lists merged by another
+    top-``n`` (a Dask tree reduction) give the whole pool's.
 
     Parameters
     ----------
@@ -189,14 +191,16 @@ class PointwiseStrategy(QueryStrategy):
         chunk_size = check_positive_int(self.chunk_size, "chunk_size", type(self).__name__)
         self._check_learner(ctx.learner)
         prepared = self.prepare(ctx)
+        # One draw from the query's stream; each item's key then depends on its position
+        # alone, so any chunking or partitioning of the pool ranks the same.
+        seed = int(ctx.rng.integers(2**63))
         best_pos = np.zeros(0, dtype=np.intp)
         best_scores = np.zeros(0, dtype=np.float64)
         best_keys = np.zeros(0, dtype=np.float64)
         for start in range(0, unlabeled.size, chunk_size):
             block = unlabeled[start : start + chunk_size]
             scores = np.concatenate([best_scores, self._score_span(ctx, block, prepared)])
-            # Drawing keys chunk by chunk yields the same stream as one draw for the whole pool.
-            keys = np.concatenate([best_keys, ctx.rng.random(block.size)])
+            keys = np.concatenate([best_keys, position_keys(seed, block)])
             positions = np.concatenate([best_pos, block])
             keep = top_k(scores, keys, n)
             best_pos, best_scores, best_keys = positions[keep], scores[keep], keys[keep]
