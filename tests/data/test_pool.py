@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from sklearn.linear_model import LogisticRegression
 
 from labelwise.data.pool import Pool
+from labelwise.strategies import MarginSampling
 
 
 def test_len_and_texts() -> None:
@@ -83,3 +87,65 @@ def test_mismatched_sequences_length_raises() -> None:
 def test_sequences_at_without_sequences_names_the_fix() -> None:
     with pytest.raises(ValueError, match="no token sequences"):
         Pool(np.zeros((2, 1))).sequences_at(np.array([0]))
+
+
+def _fitted_on(features: np.ndarray) -> LogisticRegression:
+    y = (features[:200, 0] > 0).astype(int) + (features[:200, 1] > 0)
+    return LogisticRegression(max_iter=500).fit(features[:200].astype(np.float32), y)
+
+
+def test_a_memory_mapped_pool_queries_as_the_same_matrix_in_memory(tmp_path) -> None:
+    features = np.random.default_rng(0).normal(size=(5_000, 16)).astype(np.float16)
+    path = tmp_path / "features.npy"
+    np.save(path, features)
+    pool = Pool.open(path)
+    assert isinstance(pool.features, np.memmap) and pool.features.dtype == np.float16
+    assert len(pool) == 5_000
+    np.testing.assert_array_equal(pool.rows(np.array([3, 1])), features[[3, 1]])
+    learner = _fitted_on(features)
+    unlabeled = np.arange(200, 5_000)
+    mapped = MarginSampling(chunk_size=700).query(
+        learner, pool, np.arange(200), unlabeled, 50, random_state=1
+    )
+    in_memory = MarginSampling().query(
+        learner, Pool(np.load(path)), np.arange(200), unlabeled, 50, random_state=1
+    )
+    assert mapped.indices.tolist() == in_memory.indices.tolist()
+
+
+def test_a_memory_mapped_pool_is_scored_without_reading_it_whole(tmp_path) -> None:
+    n, d = 200_000, 32
+    path = tmp_path / "features.npy"
+    mapped = np.lib.format.open_memmap(path, mode="w+", dtype=np.float16, shape=(n, d))
+    rng = np.random.default_rng(1)
+    for start in range(0, n, 50_000):
+        mapped[start : start + 50_000] = rng.normal(size=(50_000, d))
+    mapped.flush()
+    del mapped
+    pool = Pool.open(path)
+    learner = _fitted_on(np.asarray(pool.rows(np.arange(200))))
+    tracemalloc.start()
+    query = MarginSampling(chunk_size=8_192).query(
+        learner, pool, np.arange(200), np.arange(200, n), 100, random_state=0
+    )
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert query.indices.size == 100
+    # A float64 copy of the pool would take n * d * 8 bytes (51 MB); one chunk's take
+    # 8192 * d * 8 (2 MB) plus the scores of the unlabeled positions.
+    assert peak < n * d * 8 / 8, peak
+
+
+def test_opening_something_else_names_the_file(tmp_path) -> None:
+    flat = tmp_path / "flat.npy"
+    np.save(flat, np.zeros(4, dtype=np.float32))
+    with pytest.raises(ValueError, match=r"flat\.npy: a pool's features must be a 2-d"):
+        Pool.open(flat)
+    counts = tmp_path / "counts.npy"
+    np.save(counts, np.zeros((2, 2), dtype=np.int64))
+    with pytest.raises(ValueError, match=r"counts\.npy: .* 2-d int64"):
+        Pool.open(counts)
+    text = tmp_path / "notes.npy"
+    text.write_text("not an array")
+    with pytest.raises(ValueError, match=r"notes\.npy: not a NumPy \.npy feature matrix"):
+        Pool.open(text)
