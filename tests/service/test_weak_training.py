@@ -15,7 +15,11 @@ from sqlalchemy import func, insert, select, update
 
 from labelwise import load_model
 from labelwise.data import Pool
-from labelwise.recipes.classification import classification_featurizer, pool_features
+from labelwise.recipes.classification import (
+    classification_featurizer,
+    classification_learner,
+    pool_features,
+)
 from labelwise.service import projects, queue, training, weak_training
 from labelwise.service.labeling_functions import create_labeling_function
 from labelwise.service.snapshot import take_snapshot
@@ -337,7 +341,7 @@ def _pool_of(session: Any, project: Any) -> tuple[Pool, list[str]]:
     return Pool(pool_features(classification_featurizer("tfidf"), texts)), texts
 
 
-def _weak_labels(train: Any, texts: list[str]) -> dict[str, str]:
+def _weak_labels(train: Any, texts: list[str]) -> dict[str, int]:
     """Text → label index of each weak row."""
     return {
         texts[int(p)]: int(label)
@@ -384,7 +388,7 @@ def test_the_joint_teacher_opens_the_classes_the_model_of_the_human_labels_never
     pool = Pool(np.array([[0.0], [1.0], [0.0], [1.0], [0.5]]))
     classes = ("a", "b", "c")
     labels = ["a", "b", "a", "b"]
-    model = training.classification_learner(classes).fit(pool.rows(np.arange(4)), labels)
+    model = classification_learner(classes).fit(pool.rows(np.arange(4)), labels)
     assert model.predict_proba(pool.rows(np.array([4])))[0, 2] == 0.0
     matrix = LabelMatrix.from_dense([[-1]] * 4 + [[2]], list(classes))
     voter = WeightedVote().fit(matrix)

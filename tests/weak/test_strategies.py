@@ -137,7 +137,7 @@ def test_combined_answer_refuses_what_it_cannot_combine():
     voter = MajorityVote().fit(MATRIX)
     learner = NamedProba(PROBA, ["x", "y"])
     with pytest.raises(QueryError, match="base must be a UtilityStrategy"):
-        CombinedAnswerSampling(RandomSampling(), MATRIX, voter).query(
+        CombinedAnswerSampling(RandomSampling(), MATRIX, voter).query(  # type: ignore[arg-type]
             learner, index_pool(5), [], ALL, 1
         )
     with pytest.raises(QueryError, match="votes for 5 items but the pool has 6"):
