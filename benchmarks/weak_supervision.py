@@ -546,11 +546,12 @@ def run_server_arm(
         if data.rules != "given":
             raise SystemExit("--arms server+self: a project's rules are given (--rules given)")
         L = Rules(data).L
-        matrix = L.votes.tocoo()
+        dense = L.dense()  # class indices, -1 where a function abstains
+        positions, functions = np.nonzero(dense >= 0)
         votes = WeakVotes(
-            positions=matrix.row.astype(np.intp),
-            functions=matrix.col.astype(np.intp),
-            classes=(matrix.data - 1).astype(np.intp),  # stored as class + 1
+            positions=positions.astype(np.intp),
+            functions=functions.astype(np.intp),
+            classes=dense[positions, functions].astype(np.intp),
             names=L.names,
         )
     pool, none = Pool(data.X), np.zeros(0, dtype=np.intp)
