@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -176,3 +177,15 @@ def session_factory(engine):
 def session(session_factory):
     with session_factory() as session:
         yield session
+
+
+@pytest.fixture(scope="session")
+def dask_scheduler() -> Iterator[str]:
+    """The address of a two-worker ``distributed.LocalCluster`` (one per test process):
+    separate worker processes, so everything a scorer ships is really pickled."""
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+    ) as cluster:
+        yield cluster.scheduler_address

@@ -9,6 +9,7 @@ from labelwise.learners import ProbabilisticClassifier
 from labelwise.loop import ActiveLearningLoop, LoopState
 from labelwise.simulation import SimulatedOracle
 from labelwise.strategies import MarginSampling, RandomSampling
+from tests.scoring.test_base import RecordingScorer
 
 SCHEMA = LabelSchema(["a", "b", "c", "d"])
 
@@ -238,3 +239,12 @@ def test_strategies_that_need_labels_get_them_from_the_state(blobs):
     q = loop.query(pool, state)
     assert len(q) == 3
     assert not set(q.indices.tolist()) & set(range(12))
+
+
+def test_the_loop_s_scorer_scores_its_queries_without_changing_them(blobs):
+    pool, labels = blobs
+    _, plain = run(make_loop(), pool, labels, 3)
+    loop = make_loop()
+    loop.scorer = RecordingScorer()
+    assert run(loop, pool, labels, 3)[1] == plain
+    assert [call for call, _ in loop.scorer.calls] == ["top"] * 3

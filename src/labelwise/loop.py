@@ -24,6 +24,7 @@ from labelwise._validation import check_indices, check_positive_int
 from labelwise.data.pool import Pool
 from labelwise.data.schema import LabelSchema, LabelSource
 from labelwise.exceptions import StateError
+from labelwise.scoring.base import PoolScorer
 from labelwise.stopping.criteria import StoppingCriterion
 from labelwise.strategies.base import Query, QueryStrategy
 
@@ -148,6 +149,11 @@ class ActiveLearningLoop:
         not named weigh 1. ``None`` fits unweighted.
     stopping : sequence of StoppingCriterion, default ()
         Watched by :meth:`stop_reason` after each round.
+    scorer : PoolScorer, optional
+        Where pointwise strategies score the pool; None scores in this process
+        (:class:`~labelwise.scoring.LocalScorer`). A
+        :class:`~labelwise.scoring.DaskScorer` scores it on a cluster, with the same
+        queries.
 
     Attributes
     ----------
@@ -164,6 +170,7 @@ class ActiveLearningLoop:
         random_state: int | None = None,
         source_weights: Mapping[str, float] | None = None,
         stopping: Sequence[StoppingCriterion] = (),
+        scorer: PoolScorer | None = None,
     ) -> None:
         self.learner = learner
         self.strategy = strategy
@@ -172,6 +179,7 @@ class ActiveLearningLoop:
         self.random_state = random_state
         self.source_weights = source_weights
         self.stopping = stopping
+        self.scorer = scorer
 
     # -- state transitions -------------------------------------------------------------
 
@@ -362,6 +370,7 @@ class ActiveLearningLoop:
             n,
             labels=self.schema.decode(state.labels),
             random_state=rng,
+            scorer=self.scorer,
         )
 
     def stop_reason(self, pool: Pool, state: LoopState) -> str | None:

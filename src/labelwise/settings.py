@@ -55,6 +55,11 @@ class Settings(BaseSettings):
         Seeds the generator that draws which source serves the next item (audit sample
         or ranked queue) and the random picks; unset, it is seeded from the OS. Set it to
         replay a serving order exactly.
+    dask_scheduler : str, optional
+        A Dask scheduler's address (``tcp://10.0.0.5:8786``): the retrain worker then
+        scores the pool on that cluster (the ``distributed`` extra), with the same ranking
+        as in-process. Unset, it scores in its own process. A pool too large for one
+        machine's time budget is the reason to set it.
     """
 
     model_config = SettingsConfigDict(env_prefix="LABELWISE_", env_file=None)
@@ -71,3 +76,4 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1)
     request_queue_seconds: float = Field(default=30.0, gt=0, le=3600)
     serving_seed: int | None = None
+    dask_scheduler: str | None = None

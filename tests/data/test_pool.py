@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import tracemalloc
 
 import numpy as np
@@ -149,3 +150,25 @@ def test_opening_something_else_names_the_file(tmp_path) -> None:
     text.write_text("not an array")
     with pytest.raises(ValueError, match=r"notes\.npy: not a NumPy \.npy feature matrix"):
         Pool.open(text)
+
+
+def test_a_mapped_pool_pickles_as_its_path_and_maps_the_file_again(tmp_path) -> None:
+    path = tmp_path / "features.npy"
+    features = np.random.default_rng(0).normal(size=(5000, 32)).astype(np.float16)
+    np.save(path, features)
+    pool = Pool.open(path, texts=[f"t{i}" for i in range(5000)])
+    blob = pickle.dumps(Pool.open(path))
+    # 320 kB of rows; the pickle is the path (a process pool or a Dask worker maps it).
+    assert len(blob) < 1000
+    again = pickle.loads(pickle.dumps(pool))
+    assert isinstance(again.features, np.memmap)
+    assert again.mapped_from == path.resolve()
+    assert again.texts == pool.texts
+    np.testing.assert_array_equal(again.rows(np.array([0, 4999, 7])), features[[0, 4999, 7]])
+
+
+def test_a_pool_in_memory_pickles_its_rows() -> None:
+    pool = Pool(np.arange(6.0).reshape(3, 2), texts=["a", "b", "c"])
+    again = pickle.loads(pickle.dumps(pool))
+    assert again.mapped_from is None and again.texts == ["a", "b", "c"]
+    np.testing.assert_array_equal(again.features, pool.features)

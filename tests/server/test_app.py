@@ -5,7 +5,10 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
+from labelwise.scoring import DaskScorer
+from labelwise.server import app as app_module
 from labelwise.server.app import create_app
+from labelwise.service.training import RetrainWorker
 from tests.server.conftest import assert_error
 
 
@@ -118,3 +121,24 @@ class TestUnexpectedErrors:
         with TestClient(app, raise_server_exceptions=False) as client:
             error = assert_error(client.get("/api/boom"), 500, "internal_error")
         assert "secret" not in error["message"]
+
+
+def test_the_server_s_worker_scores_on_the_configured_dask_scheduler(
+    settings, dask_scheduler, monkeypatch
+):
+    built: list[RetrainWorker] = []
+
+    class Recorded(RetrainWorker):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            built.append(self)
+
+    monkeypatch.setattr(app_module, "RetrainWorker", Recorded)
+    configured = settings.model_copy(update={"run_worker": True, "dask_scheduler": dask_scheduler})
+    with TestClient(create_app(configured)):
+        (worker,) = built
+        assert isinstance(worker.scorer, DaskScorer)
+        assert worker.scorer.scheduler == dask_scheduler
+        assert worker.scorer.client().status == "running"
+    # Shut down with the server.
+    assert worker.scorer._connection is None

@@ -12,10 +12,12 @@ from sqlalchemy import func, select, update
 
 from labelwise import load_model
 from labelwise.data import Pool
+from labelwise.scoring import DaskScorer
 from labelwise.service import learning_health, projects, queue, training
 from labelwise.service.project_settings import ProjectSettings
 from labelwise.service.snapshot import Snapshot
 from labelwise.service.transactions import begin_write
+from labelwise.settings import Settings
 from labelwise.store import Annotation, Item, Job, JobStatus, Project
 from labelwise.tasks import MultiLabel
 from labelwise.textmodel._featurizers import MiniLMFeatures
@@ -557,3 +559,49 @@ def test_versions_record_the_class_mix_drift(session, session_factory, setup, tm
     session.commit()
     expected = learning_health.class_mix_drift(labeled.elements(), metrics["pool_predicted"])
     assert metrics["class_mix_drift"] == pytest.approx(expected, abs=1e-4)
+
+
+# -- where the pool is scored ---------------------------------------------------------------
+
+
+def test_a_dask_cluster_ranks_the_retrained_queue_as_the_worker_alone_does(dask_scheduler):
+    pool, snapshot = _multi_label_snapshot(n_audit=0)
+    alone = training.train_and_rank(pool, snapshot)
+    scorer = DaskScorer(dask_scheduler, partition_size=40)
+    try:
+        clustered = training.train_and_rank(pool, snapshot, scorer=scorer)
+    finally:
+        scorer.close()
+    assert clustered.positions.tolist() == alone.positions.tolist()
+    assert clustered.strategy == alone.strategy
+    assert alone.metrics["scored_by"] == "LocalScorer()"
+    assert clustered.metrics["scored_by"] == f"DaskScorer({dask_scheduler!r}, partition_size=40)"
+
+
+def test_the_worker_scores_on_the_scheduler_it_is_given(
+    session, session_factory, setup, tmp_path, dask_scheduler
+):
+    project, truth, owner = setup
+    label_n(session, project, owner, truth, 8)
+    worker = training.RetrainWorker(
+        session_factory, data_dir=tmp_path, scorer=training.pool_scorer(dask_scheduler)
+    )
+    try:
+        worker.run_pending()
+    finally:
+        worker.close()
+    (version,) = training.list_model_versions(session, project_id=project.id)
+    assert version.metrics["scored_by"].startswith(f"DaskScorer({dask_scheduler!r}")
+    assert queue.lease_next(session, project_id=project.id, annotator=owner) is not None
+
+
+def test_no_scheduler_scores_in_process_and_an_unreachable_one_fails_at_once():
+    assert training.pool_scorer(None) is None
+    assert training.pool_scorer("") is None
+    with pytest.raises(OSError):
+        training.pool_scorer("tcp://127.0.0.1:1", timeout=0.5)
+
+
+def test_the_scheduler_address_is_read_from_the_environment(monkeypatch):
+    monkeypatch.setenv("LABELWISE_DASK_SCHEDULER", "tcp://10.0.0.5:8786")
+    assert Settings().dask_scheduler == "tcp://10.0.0.5:8786"

@@ -22,9 +22,10 @@ from labelwise.cli.db import DatabaseOption, connect, resolve_project
 from labelwise.cli.errors import plural, reporting_errors
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
+    from sqlalchemy.orm import Session, sessionmaker
 
     from labelwise.service.queue import ServedItem
+    from labelwise.service.training import RetrainWorker
     from labelwise.store import Job, ModelVersion, Project, User
 
 HELP = (
@@ -186,8 +187,7 @@ def label(
     data_dir: Annotated[Path | None, typer.Option(help="Model artifacts.")] = None,
 ) -> None:
     """Label items one at a time from the active-learning queue, in the terminal."""
-    from labelwise.service import training, users
-    from labelwise.settings import Settings
+    from labelwise.service import users
     from labelwise.store import make_session_factory
 
     console = make_console()
@@ -202,9 +202,7 @@ def label(
                 annotator = users.get_user(session, username=user)
                 background = None
                 if worker:
-                    background = training.RetrainWorker(
-                        factory, data_dir=data_dir or Settings().data_dir
-                    )
+                    background = _worker(factory, data_dir)
                     background.start()
                 try:
                     console.print(HELP)
@@ -212,6 +210,7 @@ def label(
                 finally:
                     if background is not None:
                         background.stop()
+                        background.close()
         finally:
             engine.dispose()
 
@@ -359,7 +358,6 @@ def retrain(
 ) -> None:
     """Queue a retrain (a running server's worker picks it up), or with --wait run it here."""
     from labelwise.service import training
-    from labelwise.settings import Settings
     from labelwise.store import make_session_factory
 
     console = make_console()
@@ -373,7 +371,11 @@ def retrain(
             console.print(f"retrain job {job.id} queued for {escape(found.name)}")
             if not wait:
                 return
-            training.RetrainWorker(factory, data_dir=data_dir or Settings().data_dir).run_pending()
+            background = _worker(factory, data_dir)
+            try:
+                background.run_pending()
+            finally:
+                background.close()
             with factory() as session:
                 finished = next(
                     j for j in training.list_jobs(session, project_id=found.id) if j.id == job.id
@@ -401,6 +403,21 @@ def retrain(
         return
     produced = next((v for v in versions if v.id == finished.model_version_id), versions[-1])
     console.print(_version_summary(finished, produced))
+
+
+def _worker(factory: sessionmaker[Session], data_dir: Path | None) -> RetrainWorker:
+    """A retrain worker as the server builds one: ``LABELWISE_DATA_DIR``, and the Dask
+    cluster at ``LABELWISE_DASK_SCHEDULER`` when set."""
+    # Imported here: the CLI's --help should not load the service (and numpy, sklearn).
+    from labelwise.service import training
+    from labelwise.settings import Settings
+
+    settings = Settings()
+    return training.RetrainWorker(
+        factory,
+        data_dir=data_dir or settings.data_dir,
+        scorer=training.pool_scorer(settings.dask_scheduler),
+    )
 
 
 def _version_summary(job: Job, version: ModelVersion) -> Table:

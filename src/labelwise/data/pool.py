@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, SupportsIndex
 
 import numpy as np
 import scipy.sparse as sp
@@ -32,6 +32,10 @@ class Pool:
         The tokens of each item, for sequence taggers and the sequence strategies
         (:mod:`labelwise.strategies.sequence`). ``features`` then holds whatever the
         wrappers compare items by (sentence embeddings, say), or has 0 columns.
+    mapped_from : Path, optional
+        The ``.npy`` file ``features`` is memory-mapped from (set by :meth:`open`). Such a
+        pool pickles as that path, not its rows: a Dask worker or a process pool maps the
+        file itself.
 
     Examples
     --------
@@ -44,6 +48,7 @@ class Pool:
     features: FeatureMatrix
     texts: Sequence[str] | None = None
     sequences: Sequence[Sequence[str]] | None = None
+    mapped_from: Path | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         shape = getattr(self.features, "shape", None)
@@ -96,7 +101,13 @@ class Pool:
                 f"{path}: a pool's features must be a 2-d float16, float32 or float64 "
                 f"array; this one is {features.ndim}-d {features.dtype}."
             )
-        return cls(features, texts=texts, sequences=sequences)
+        return cls(features, texts=texts, sequences=sequences, mapped_from=path.resolve())
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> str | tuple[Any, ...]:
+        if self.mapped_from is None:
+            return super().__reduce_ex__(protocol)
+        # Pickling the memmap would copy every row; the path is enough to map them again.
+        return (_reopen, (self.mapped_from, self.texts, self.sequences))
 
     def __len__(self) -> int:
         return int(self.features.shape[0])
@@ -138,3 +149,9 @@ class Pool:
         for idx in index_sets:
             mask[idx] = False
         return np.flatnonzero(mask).astype(np.intp)
+
+
+def _reopen(
+    path: Path, texts: Sequence[str] | None, sequences: Sequence[Sequence[str]] | None
+) -> Pool:
+    return Pool.open(path, texts=texts, sequences=sequences)

@@ -27,7 +27,7 @@ from labelwise.server.throttle import LoginThrottle, LoginThrottled, login_throt
 from labelwise.server.ui.routes import mount_ui
 from labelwise.service.import_jobs import remove_partial_uploads
 from labelwise.service.sentence_vectors import SentenceVectors
-from labelwise.service.training import RetrainWorker
+from labelwise.service.training import RetrainWorker, pool_scorer
 from labelwise.settings import Settings
 from labelwise.store import make_engine, make_session_factory, upgrade_database
 
@@ -79,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 session_factory,
                 data_dir=settings.data_dir,
                 poll_seconds=settings.worker_poll_seconds,
+                scorer=pool_scorer(settings.dask_scheduler),
             )
             worker.start()
         try:
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             if worker is not None:
                 worker.stop()
+                worker.close()
             engine.dispose()
 
     app = FastAPI(

@@ -44,6 +44,7 @@ from labelwise.recipes.classification import (
     classification_strategy,
     pool_features,
 )
+from labelwise.scoring import DaskScorer, LocalScorer, PoolScorer
 from labelwise.service import (
     relabel,
     span_training,
@@ -287,6 +288,9 @@ class RetrainWorker:
         Builds the sentence embedder for MiniLM projects (``features="minilm"`` or
         ``"minilm+tfidf"``; tests inject
         a fake; the default loads the offline MiniLM package with a disk cache).
+    scorer : PoolScorer, optional
+        Where the pool is scored after each retrain (:func:`pool_scorer`); None: in the
+        worker's own process.
     """
 
     def __init__(
@@ -296,11 +300,13 @@ class RetrainWorker:
         data_dir: Path,
         poll_seconds: float = 0.2,
         embedder_factory: Callable[[], Any] | None = None,
+        scorer: PoolScorer | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.data_dir = Path(data_dir)
         self.poll_seconds = poll_seconds
         self.embedder_factory = embedder_factory
+        self.scorer = scorer
         self._features: dict[int, _Features] = {}
         self._sentences: dict[int, span_training.SentenceCache] = {}
         # The last model's predictions on each project's fixed stop set (kept in memory:
@@ -330,6 +336,11 @@ class RetrainWorker:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+
+    def close(self) -> None:
+        """Release what the worker holds beyond its thread (a cluster connection)."""
+        if self.scorer is not None:
+            self.scorer.close()
 
     def fail_interrupted(self) -> int:
         """Mark jobs left ``running`` by a worker that died (a killed server) as failed.
@@ -468,7 +479,7 @@ class RetrainWorker:
                 def classify(intents: Snapshot) -> tuple[Outcome, Pool]:
                     nonlocal pool
                     pool = self._pool(snapshot.project_id, texts)
-                    return train_and_rank(pool, intents), pool
+                    return train_and_rank(pool, intents, scorer=self.scorer), pool
 
                 cache = self._sentences[snapshot.project_id]
                 sentences = cache.extend(to_tokenize)
@@ -484,7 +495,7 @@ class RetrainWorker:
                 )
             else:
                 pool = self._pool(snapshot.project_id, texts)
-                outcome = train_and_rank(pool, snapshot)
+                outcome = train_and_rank(pool, snapshot, scorer=self.scorer)
             features = self._features.get(snapshot.project_id)
             model = text_model(snapshot, outcome, None if features is None else features.featurizer)
             with self.session_factory() as session:
@@ -810,6 +821,25 @@ def base_learner(snapshot: Snapshot) -> ProbabilisticClassifier:
     )
 
 
+def pool_scorer(scheduler: str | None, *, timeout: float = 30.0) -> PoolScorer | None:
+    """The scorer for ``LABELWISE_DASK_SCHEDULER``: a connected :class:`DaskScorer` when
+    an address is set, else None (the worker scores in its own process).
+
+    Raises
+    ------
+    ImportError
+        When an address is set but the ``distributed`` extra is not installed.
+    OSError
+        When no scheduler answers at the address within ``timeout`` seconds: the server
+        refuses to start rather than fail every retrain later.
+    """
+    if not scheduler:
+        return None
+    scorer = DaskScorer(scheduler, timeout=timeout)
+    scorer.client()
+    return scorer
+
+
 def project_strategy(
     snapshot: Snapshot, around: Callable[[QueryStrategy], QueryStrategy] | None = None
 ) -> QueryStrategy:
@@ -821,8 +851,9 @@ def project_strategy(
     )
 
 
-def train_and_rank(pool: Pool, snapshot: Snapshot) -> Outcome:
-    """Fit the project's learner on the snapshot and rank the unlabeled pool (no database)."""
+def train_and_rank(pool: Pool, snapshot: Snapshot, *, scorer: PoolScorer | None = None) -> Outcome:
+    """Fit the project's learner on the snapshot and rank the unlabeled pool (no database);
+    ``scorer`` says where the pool is scored (None: in this process)."""
     settings = snapshot.settings
     schema = snapshot.task.schema
     strategy = project_strategy(snapshot)
@@ -833,7 +864,9 @@ def train_and_rank(pool: Pool, snapshot: Snapshot) -> Outcome:
     learner: Any = base_learner(snapshot)
     if strategy.learner_capability == "member_proba":
         learner = Committee(learner, n_members=5, random_state=snapshot.project_id)
-    loop = ActiveLearningLoop(learner, strategy, schema=schema, random_state=snapshot.project_id)
+    loop = ActiveLearningLoop(
+        learner, strategy, schema=schema, random_state=snapshot.project_id, scorer=scorer
+    )
     state = LoopState(
         n_pool=len(pool),
         labeled=snapshot.positions,
@@ -886,6 +919,7 @@ def train_and_rank(pool: Pool, snapshot: Snapshot) -> Outcome:
         "learner": learner_text(learner, settings.features),
         "fit_seconds": round(fit_seconds, 4),
         "query_seconds": round(query_seconds, 4),
+        "scored_by": repr(scorer or LocalScorer()),
         "pool_size": len(pool),
         **weak.metrics,
     }

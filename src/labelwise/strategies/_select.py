@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import NamedTuple
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -74,3 +77,33 @@ def position_keys(seed: int, positions: NDArray[np.integer]) -> NDArray[np.float
     z = z ^ (z >> np.uint64(31))
     # The top 53 bits are exactly representable as a double in [0, 1).
     return np.asarray((z >> np.uint64(11)).astype(np.float64) / 2.0**53, dtype=np.float64)
+
+
+class Ranked(NamedTuple):
+    """The best items of a part of the pool, best first: what a chunk, a partition or a
+    worker hands on to be merged. Each array has shape (m,)."""
+
+    positions: IndexArray
+    scores: NDArray[np.float64]
+    keys: NDArray[np.float64]
+
+    @classmethod
+    def empty(cls) -> Ranked:
+        return cls(np.zeros(0, dtype=np.intp), np.zeros(0), np.zeros(0))
+
+
+def merge_ranked(parts: Iterable[Ranked], k: int) -> Ranked:
+    """The ``k`` best of the union of ``parts``, best first.
+
+    Since every item carries its own tie-break key (:func:`position_keys`), merging the
+    top-``k`` of any split of the pool gives the top-``k`` of the whole pool, in any
+    grouping: ``merge([merge([a, b]), c]) == merge([a, merge([b, c])])``.
+    """
+    parts = list(parts)
+    if not parts:
+        return Ranked.empty()
+    positions = np.concatenate([p.positions for p in parts]).astype(np.intp, copy=False)
+    scores = np.concatenate([p.scores for p in parts]).astype(np.float64, copy=False)
+    keys = np.concatenate([p.keys for p in parts]).astype(np.float64, copy=False)
+    keep = top_k(scores, keys, k)
+    return Ranked(positions[keep], scores[keep], keys[keep])

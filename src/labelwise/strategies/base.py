@@ -14,7 +14,8 @@ from labelwise._typing import IndexArray, IndexLike, ProbaArray, RandomStateLike
 from labelwise._validation import check_positive_int, check_random_state
 from labelwise.data.pool import Pool
 from labelwise.exceptions import EmptyPoolError, NotFittedError, PoolExhaustedError, QueryError
-from labelwise.strategies._select import position_keys, top_k
+from labelwise.scoring.base import LocalScorer, PoolScorer
+from labelwise.strategies._select import Ranked, merge_ranked, position_keys
 from labelwise.strategies.context import QueryContext
 
 
@@ -70,6 +71,7 @@ class QueryStrategy(ABC):
         *,
         labels: Sequence[Any] | None = None,
         random_state: RandomStateLike = None,
+        scorer: PoolScorer | None = None,
     ) -> Query:
         """Return a :class:`Query` of ``min(n, len(unlabeled))`` distinct unlabeled positions.
 
@@ -90,6 +92,10 @@ class QueryStrategy(ABC):
         random_state : int, Generator or None
             The query's randomness; strategies with a ``random_state`` parameter of their
             own use it when this is None.
+        scorer : PoolScorer, optional
+            Where pointwise utilities are computed: in this process in chunks
+            (:class:`~labelwise.scoring.LocalScorer`, the default) or on a Dask cluster
+            (:class:`~labelwise.scoring.DaskScorer`). The answer is the same either way.
         """
         unlabeled, n = self._check_query_args(pool, labeled, unlabeled, n)
         labeled = np.asarray(labeled, dtype=np.intp).reshape(-1)
@@ -101,7 +107,13 @@ class QueryStrategy(ABC):
         own = self._own_random_state()
         rng = check_random_state(own if random_state is None else random_state)
         ctx = QueryContext(
-            learner=learner, pool=pool, labeled=labeled, unlabeled=unlabeled, labels=labels, rng=rng
+            learner=learner,
+            pool=pool,
+            labeled=labeled,
+            unlabeled=unlabeled,
+            labels=labels,
+            rng=rng,
+            scorer=LocalScorer() if scorer is None else scorer,
         )
         return self._select(ctx, n)
 
@@ -159,7 +171,9 @@ class PointwiseStrategy(QueryStrategy):
     top-``n`` (a partial sort per chunk) with a seeded tie-break. An item's key depends on
     the query's seed and its position only (``_select.position_keys``), so the ranking is
     the same whatever the chunk size, and per-partition top-``n`` lists merged by another
-    top-``n`` (a Dask tree reduction) give the whole pool's.
+    top-``n`` give the whole pool's: the query context's scorer
+    (:class:`~labelwise.scoring.LocalScorer` here, :class:`~labelwise.scoring.DaskScorer`
+    on a cluster) decides where the chunks are scored, never what is chosen.
 
     Parameters
     ----------
@@ -187,24 +201,31 @@ class PointwiseStrategy(QueryStrategy):
             )
 
     def _select(self, ctx: QueryContext, n: int) -> Query:
-        unlabeled = ctx.unlabeled
-        chunk_size = check_positive_int(self.chunk_size, "chunk_size", type(self).__name__)
+        check_positive_int(self.chunk_size, "chunk_size", type(self).__name__)
         self._check_learner(ctx.learner)
         prepared = self.prepare(ctx)
         # One draw from the query's stream; each item's key then depends on its position
         # alone, so any chunking or partitioning of the pool ranks the same.
         seed = int(ctx.rng.integers(2**63))
-        best_pos = np.zeros(0, dtype=np.intp)
-        best_scores = np.zeros(0, dtype=np.float64)
-        best_keys = np.zeros(0, dtype=np.float64)
-        for start in range(0, unlabeled.size, chunk_size):
-            block = unlabeled[start : start + chunk_size]
-            scores = np.concatenate([best_scores, self._score_span(ctx, block, prepared)])
-            keys = np.concatenate([best_keys, position_keys(seed, block)])
-            positions = np.concatenate([best_pos, block])
-            keep = top_k(scores, keys, n)
-            best_pos, best_scores, best_keys = positions[keep], scores[keep], keys[keep]
-        return Query(indices=best_pos, scores=best_scores, strategy=repr(self))
+        best = ctx.scorer.top(self, ctx, ctx.unlabeled, n, seed=seed, prepared=prepared)
+        return Query(indices=best.positions, scores=best.scores, strategy=repr(self))
+
+    def top_in_chunks(
+        self, ctx: QueryContext, positions: IndexArray, n: int, *, seed: int, prepared: Any
+    ) -> Ranked:
+        """The ``n`` best of ``positions``, scored here in chunks of ``chunk_size`` rows
+        with a running top-``n``; what a :class:`~labelwise.scoring.PoolScorer` runs on
+        each part of the pool. Keys come from ``(seed, position)``
+        (:func:`~labelwise.strategies._select.position_keys`)."""
+        chunk_size = check_positive_int(self.chunk_size, "chunk_size", type(self).__name__)
+        best = Ranked.empty()
+        for start in range(0, positions.size, chunk_size):
+            block = positions[start : start + chunk_size]
+            scored = Ranked(
+                block, self._score_span(ctx, block, prepared), position_keys(seed, block)
+            )
+            best = merge_ranked([best, scored], n)
+        return best
 
     def _score_span(
         self, ctx: QueryContext, block: IndexArray, prepared: Any
@@ -222,15 +243,22 @@ class PointwiseStrategy(QueryStrategy):
     def score_all(self, ctx: QueryContext, indices: IndexLike) -> NDArray[np.float64]:
         """Scores of every item at ``indices`` (n,), chunked; for wrappers that re-rank.
 
-        :meth:`prepare` sees ``ctx`` as given (its ``unlabeled`` need not be ``indices``).
+        :meth:`prepare` sees ``ctx`` as given (its ``unlabeled`` need not be ``indices``);
+        ``ctx.scorer`` decides where the chunks are scored.
         """
         self._check_learner(ctx.learner)
         idx = np.asarray(indices, dtype=np.intp)
+        check_positive_int(self.chunk_size, "chunk_size", type(self).__name__)
+        return ctx.scorer.scores(self, ctx, idx, prepared=self.prepare(ctx))
+
+    def scores_in_chunks(
+        self, ctx: QueryContext, positions: IndexArray, *, prepared: Any
+    ) -> NDArray[np.float64]:
+        """Scores of ``positions`` (n,), computed here in chunks of ``chunk_size`` rows."""
         chunk_size = check_positive_int(self.chunk_size, "chunk_size", type(self).__name__)
-        prepared = self.prepare(ctx)
-        out = np.empty(idx.size, dtype=np.float64)
-        for start in range(0, idx.size, chunk_size):
-            block = idx[start : start + chunk_size]
+        out = np.empty(positions.size, dtype=np.float64)
+        for start in range(0, positions.size, chunk_size):
+            block = positions[start : start + chunk_size]
             out[start : start + block.size] = self.score_block(ctx, block, prepared)
         return out
 

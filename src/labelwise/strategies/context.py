@@ -12,6 +12,7 @@ import numpy as np
 from labelwise._typing import IndexArray, IndexLike
 from labelwise.data.pool import Pool
 from labelwise.exceptions import QueryError
+from labelwise.scoring.base import LocalScorer, PoolScorer
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,9 @@ class QueryContext:
         accepts; None when the caller passed none.
     rng : numpy.random.Generator
         The query's random stream, shared by a wrapper and its base.
+    scorer : PoolScorer
+        Where pointwise strategies score the pool (:class:`~labelwise.scoring.LocalScorer`
+        by default; :class:`~labelwise.scoring.DaskScorer` on a cluster).
     """
 
     # Any learner object: each strategy checks the capability it needs at query time.
@@ -48,6 +52,7 @@ class QueryContext:
     unlabeled: IndexArray
     labels: Sequence[Any] | None
     rng: np.random.Generator
+    scorer: PoolScorer = dataclasses.field(default_factory=LocalScorer)
 
     def restrict(self, candidates: IndexLike) -> QueryContext:
         """A copy whose ``unlabeled`` is ``candidates``, in the order given.
