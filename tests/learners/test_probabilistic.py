@@ -228,3 +228,45 @@ def test_a_model_that_is_not_a_softmax_never_takes_the_fast_path() -> None:
     ).fit(X, y)
     assert ovr.softmax_weights_ is None
     np.testing.assert_allclose(ovr.predict_proba(X.astype(np.float32)).sum(axis=1), 1.0)
+
+
+# -- the two largest probabilities ----------------------------------------------------------
+
+
+def _embedded(n_classes: int = 12, n: int = 400, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(n_classes, 16))
+    y = np.arange(n) % n_classes
+    x = (centres[y] + rng.normal(size=(n, 16))).astype(np.float32)
+    return x, y
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_the_top_two_are_the_two_largest_probabilities(dtype):
+    x, y = _embedded()
+    clf = ProbabilisticClassifier(classes=list(range(14))).fit(x[:200], y[:200])
+    rows = x[200:].astype(dtype)
+    proba = clf.predict_proba(rows)
+    ordered = np.sort(proba, axis=1)[:, ::-1]
+    top = clf.predict_top_two(rows)
+    assert top.shape == (200, 2) and top.dtype == np.float64
+    # The fused float32 pass agrees with the softmax to float32 rounding.
+    np.testing.assert_allclose(top, ordered[:, :2], rtol=0, atol=2e-6)
+    assert (top[:, 0] >= top[:, 1]).all()
+
+
+def test_the_top_two_of_models_without_a_softmax_come_from_their_probabilities():
+    x, y = _embedded(n_classes=2)
+    single = ProbabilisticClassifier(classes=[0, 1, 2]).fit(x[:50], np.zeros(50, dtype=int))
+    np.testing.assert_array_equal(single.predict_top_two(x[:3]), [[1.0, 0.0]] * 3)
+    binary = ProbabilisticClassifier(classes=[0, 1, 2]).fit(x[:100], y[:100])
+    proba = binary.predict_proba(x[100:110])
+    expected = np.sort(proba, axis=1)[:, ::-1][:, :2]
+    np.testing.assert_array_equal(binary.predict_top_two(x[100:110]), expected)
+
+
+def test_the_top_two_are_single_label_only():
+    clf = ProbabilisticClassifier(classes=["a", "b"], multilabel=True)
+    clf.fit(np.eye(4), [["a"], ["b"], ["a", "b"], []])
+    with pytest.raises(ValueError, match="single-label"):
+        clf.predict_top_two(np.eye(4))

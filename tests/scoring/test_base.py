@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from labelwise.scoring import LocalScorer, PoolScorer
 from labelwise.strategies import ClassBalanced, ClusterMargin, MarginSampling
-from tests.strategies.fakes import FixedProbaLearner, index_pool
+from tests.strategies.fakes import FixedProbaLearner, context, index_pool
 
 
 class RecordingScorer(PoolScorer):
@@ -47,3 +50,37 @@ def test_wrappers_hand_their_base_the_query_s_scorer():
         scorer = RecordingScorer()
         strategy.query(learner, pool, [], np.arange(100), 5, random_state=0, scorer=scorer)
         assert scorer.calls == [(call, 100)]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.integers(min_value=0, max_value=3), min_size=1, max_size=150),
+    st.integers(min_value=1, max_value=30),
+    st.integers(min_value=1, max_value=40),
+    st.integers(min_value=2, max_value=5),
+)
+def test_threads_score_and_rank_as_one_thread(values, n, chunk_size, threads):
+    """Four distinct margins: most of the order is settled by tie-break keys, which must
+    not depend on the thread that scored an item."""
+    proba = np.array([[v / 4 + 0.1, 0.9 - v / 4] for v in values])
+    learner, pool = FixedProbaLearner(proba), index_pool(len(values))
+    strategy = MarginSampling(chunk_size=chunk_size)
+    positions = np.random.default_rng(len(values)).permutation(len(values))
+    one, many = LocalScorer(), LocalScorer(threads=threads)
+    args = (learner, pool, [], positions, n)
+    assert (
+        strategy.query(*args, random_state=5, scorer=many).indices.tolist()
+        == strategy.query(*args, random_state=5, scorer=one).indices.tolist()
+    )
+    ctx = context(learner, pool, unlabeled=positions)
+    np.testing.assert_array_equal(
+        one.scores(strategy, ctx, positions, prepared=None),
+        many.scores(strategy, ctx, positions, prepared=None),
+    )
+    assert repr(many) == f"LocalScorer(threads={threads})"
+
+
+def test_threads_must_be_a_positive_count():
+    learner, pool = _learner(10), index_pool(10)
+    with pytest.raises(ValueError, match="threads"):
+        MarginSampling().query(learner, pool, [], np.arange(10), 2, scorer=LocalScorer(0))

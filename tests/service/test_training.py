@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 from collections import Counter
@@ -12,7 +13,7 @@ from sqlalchemy import func, select, update
 
 from labelwise import load_model
 from labelwise.data import Pool
-from labelwise.scoring import DaskScorer
+from labelwise.scoring import DaskScorer, LocalScorer
 from labelwise.service import learning_health, projects, queue, training
 from labelwise.service.project_settings import ProjectSettings
 from labelwise.service.snapshot import Snapshot
@@ -595,9 +596,10 @@ def test_the_worker_scores_on_the_scheduler_it_is_given(
     assert queue.lease_next(session, project_id=project.id, annotator=owner) is not None
 
 
-def test_no_scheduler_scores_in_process_and_an_unreachable_one_fails_at_once():
-    assert training.pool_scorer(None) is None
-    assert training.pool_scorer("") is None
+def test_no_scheduler_scores_on_every_core_here_and_an_unreachable_one_fails_at_once():
+    threads = os.cpu_count() or 1
+    assert repr(training.pool_scorer(None)) == repr(LocalScorer(threads=threads))
+    assert repr(training.pool_scorer("")) == repr(LocalScorer(threads=threads))
     with pytest.raises(OSError):
         training.pool_scorer("tcp://127.0.0.1:1", timeout=0.5)
 

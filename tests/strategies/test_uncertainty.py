@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 
+from labelwise.data import Pool
+from labelwise.learners import ProbabilisticClassifier
 from labelwise.strategies import EntropySampling, LeastConfidence, MarginSampling
 from tests.strategies.fakes import FixedProbaLearner, index_pool, score_all
 
@@ -111,3 +113,27 @@ def test_missing_capability_is_named():
         TypeError, match=r"needs a learner with a member_proba\(\) method; FixedProbaLearner"
     ):
         require_capability(FixedProbaLearner(PROBA), "member_proba", "VoteEntropy")
+
+
+@pytest.mark.parametrize("strategy", [MarginSampling(), LeastConfidence()], ids=repr)
+def test_margin_and_least_confidence_read_only_the_top_two_of_a_softmax_model(
+    strategy, monkeypatch
+):
+    rng = np.random.default_rng(3)
+    centres = rng.normal(size=(20, 24))
+    y = np.arange(3000) % 20
+    x = (centres[y] + 1.5 * rng.normal(size=(3000, 24))).astype(np.float16)
+    clf = ProbabilisticClassifier(classes=list(range(25))).fit(x[:300], y[:300])
+    pool, unlabeled = Pool(x), np.arange(300, 3000)
+    calls = []
+    real = clf.predict_top_two
+
+    def spy(rows):
+        calls.append(len(rows))
+        return real(rows)
+
+    monkeypatch.setattr(clf, "predict_top_two", spy)
+    fast = strategy.query(clf, pool, np.arange(300), unlabeled, 50, random_state=0)
+    assert sum(calls) == unlabeled.size
+    expected = strategy.utility(clf.predict_proba(x[unlabeled]))
+    np.testing.assert_allclose(fast.scores, np.sort(expected)[::-1][:50], atol=2e-6)

@@ -157,8 +157,9 @@ class ProbabilisticClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[m
         weights = getattr(self, "softmax_weights_", None)
         if estimator is None:
             proba = np.ones((n_samples, 1))
-        elif weights is not None and isinstance(X, np.ndarray) and X.dtype == np.float32:
-            proba = _softmax(X @ weights[0].T + weights[1]).astype(np.float64)
+        elif weights is not None and _low_precision(X):
+            logits = X.astype(np.float32, copy=False) @ weights[0].T + weights[1]
+            proba = _softmax(logits).astype(np.float64)
         else:
             proba = np.asarray(estimator.predict_proba(X), dtype=np.float64)
         if self.columns_.size == len(self.classes_):
@@ -167,12 +168,60 @@ class ProbabilisticClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[m
         out[:, self.columns_] = proba
         return out
 
+    def predict_top_two(self, X: Any) -> NDArray[np.float64]:
+        """The two largest class probabilities of each row, largest first, shape
+        (n_samples, 2); the runner-up is 0 when there is one class.
+
+        All margin and least-confidence sampling need. For a softmax model over float16 or
+        float32 features it comes from the logits in one fused pass, without normalising
+        every probability: ``p1 = 1 / sum_k exp(z_k - z_1)``, ``p2 = exp(z_2 - z_1) p1``
+        (on 150 classes about twice as fast as :meth:`predict_proba` and a top-two over
+        it). Single-label only.
+        """
+        if self.multilabel:
+            raise ValueError("predict_top_two is for single-label models; this one is multi-label.")
+        weights = getattr(self, "softmax_weights_", None)
+        if weights is None or self.estimators_[0] is None or not _low_precision(X):
+            return _top_two(self.predict_proba(X))
+        z = X.astype(np.float32, copy=False) @ weights[0].T
+        z += weights[1]
+        rows = np.arange(z.shape[0])
+        best = z.argmax(axis=1)
+        z -= z[rows, best][:, None]
+        np.exp(z, out=z)
+        total = z.sum(axis=1, dtype=np.float64)
+        z[rows, best] = 0.0
+        out = np.empty((z.shape[0], 2), dtype=np.float64)
+        out[:, 0] = 1.0 / total
+        out[:, 1] = z.max(axis=1) * out[:, 0]
+        return out
+
     def predict(self, X: Any) -> NDArray[Any]:
         """Class names (n_samples,), or an indicator matrix (n_samples, n_classes) if multilabel."""
         proba = self.predict_proba(X)
         if self.multilabel:
             return (proba >= 0.5).astype(np.int8)
         return np.asarray(self.classes_[np.argmax(proba, axis=1)])
+
+
+def _low_precision(X: Any) -> bool:
+    """Dense float16 or float32 rows: those the float32 softmax path serves."""
+    return isinstance(X, np.ndarray) and X.dtype in (np.float16, np.float32)
+
+
+def _top_two(proba: ProbaArray) -> NDArray[np.float64]:
+    """Each row's two largest values of ``proba`` (n, n_classes), largest first: (n, 2)."""
+    out = np.zeros((proba.shape[0], 2), dtype=np.float64)
+    if proba.shape[1] == 0:
+        return out
+    rows = np.arange(proba.shape[0])
+    best = proba.argmax(axis=1)
+    out[:, 0] = proba[rows, best]
+    if proba.shape[1] > 1:
+        rest = np.array(proba, dtype=np.float64)
+        rest[rows, best] = -np.inf
+        out[:, 1] = rest.max(axis=1)
+    return out
 
 
 def _softmax(logits: NDArray[np.floating[Any]]) -> NDArray[np.floating[Any]]:
@@ -191,7 +240,7 @@ def _softmax_weights(
     Scoring a pool of a million float32 embeddings is dominated by the matrix product;
     sklearn upcasts it to float64, which costs about 2.5x. The identity is checked on a few
     training rows (so a one-vs-rest or otherwise different model never takes this path),
-    and the float32 path serves float32 features only.
+    and the float32 path serves float16 and float32 features only.
     """
     coef = getattr(estimator, "coef_", None)
     intercept = getattr(estimator, "intercept_", None)

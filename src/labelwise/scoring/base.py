@@ -4,17 +4,23 @@ in-process :class:`LocalScorer`."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
+from threadpoolctl import threadpool_limits
 
 from labelwise._typing import IndexArray
+from labelwise._validation import check_positive_int
 
 if TYPE_CHECKING:
     from labelwise.strategies._select import Ranked
     from labelwise.strategies.base import PointwiseStrategy
     from labelwise.strategies.context import QueryContext
+
+T = TypeVar("T")
 
 
 class PoolScorer(ABC):
@@ -63,7 +69,34 @@ class PoolScorer(ABC):
 
 
 class LocalScorer(PoolScorer):
-    """Scores in this process, one chunk of ``strategy.chunk_size`` rows at a time."""
+    """Scores in this process, one chunk of ``strategy.chunk_size`` rows at a time.
+
+    Parameters
+    ----------
+    threads : int, default 1
+        Threads scoring chunks side by side, each with a one-thread BLAS (NumPy releases
+        the GIL in its kernels). Past the matrix product, scoring is element-wise work
+        that one thread does alone; on 2 cores two threads bring a 384 x 150 margin query
+        from about 2.3x to about 1.5x the matrix-product floor. Keep 1 for learners that
+        are not thread-safe (CRF taggers).
+    """
+
+    def __init__(self, threads: int = 1) -> None:
+        self.threads = threads
+
+    def _owners(self, strategy: PointwiseStrategy, positions: IndexArray) -> NDArray[np.intp]:
+        """The thread that scores each of ``positions`` (shape (m,)): chunk ``k`` goes to
+        thread ``k mod threads``, so each thread walks whole chunks of the one-thread walk."""
+        threads = check_positive_int(self.threads, "threads", "LocalScorer")
+        chunk = check_positive_int(strategy.chunk_size, "chunk_size", type(strategy).__name__)
+        n_chunks = -(-positions.size // chunk)
+        return np.repeat(np.arange(n_chunks) % threads, chunk)[: positions.size]
+
+    def _run(self, parts: list[IndexArray], work: Callable[[IndexArray], T]) -> list[T]:
+        if len(parts) == 1:
+            return [work(parts[0])]
+        with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(len(parts)) as ex:
+            return list(ex.map(work, parts))
 
     def top(
         self,
@@ -75,7 +108,18 @@ class LocalScorer(PoolScorer):
         seed: int,
         prepared: Any,
     ) -> Ranked:
-        return strategy.top_in_chunks(ctx, positions, n, seed=seed, prepared=prepared)
+        owners = self._owners(strategy, positions)
+        parts = [positions[owners == t] for t in np.unique(owners)] or [positions]
+        best = self._run(
+            parts,
+            lambda part: strategy.top_in_chunks(ctx, part, n, seed=seed, prepared=prepared),
+        )
+        if len(best) == 1:
+            return best[0]
+        # Here, not at the top: the strategies package imports this module as it loads.
+        from labelwise.strategies._select import merge_ranked
+
+        return merge_ranked(best, n)
 
     def scores(
         self,
@@ -85,7 +129,18 @@ class LocalScorer(PoolScorer):
         *,
         prepared: Any,
     ) -> NDArray[np.float64]:
-        return strategy.scores_in_chunks(ctx, positions, prepared=prepared)
+        owners = self._owners(strategy, positions)
+        threads = np.unique(owners)
+        if threads.size <= 1:
+            return strategy.scores_in_chunks(ctx, positions, prepared=prepared)
+        scored = self._run(
+            [positions[owners == t] for t in threads],
+            lambda part: strategy.scores_in_chunks(ctx, part, prepared=prepared),
+        )
+        out = np.empty(positions.size, dtype=np.float64)
+        for t, part_scores in zip(threads, scored, strict=True):
+            out[owners == t] = part_scores
+        return out
 
     def __repr__(self) -> str:
-        return "LocalScorer()"
+        return "LocalScorer()" if self.threads == 1 else f"LocalScorer(threads={self.threads})"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -821,9 +822,10 @@ def base_learner(snapshot: Snapshot) -> ProbabilisticClassifier:
     )
 
 
-def pool_scorer(scheduler: str | None, *, timeout: float = 30.0) -> PoolScorer | None:
-    """The scorer for ``LABELWISE_DASK_SCHEDULER``: a connected :class:`DaskScorer` when
-    an address is set, else None (the worker scores in its own process).
+def pool_scorer(scheduler: str | None, *, timeout: float = 30.0) -> PoolScorer:
+    """Where the worker scores the pool: on the Dask cluster at ``scheduler``
+    (``LABELWISE_DASK_SCHEDULER``; connected here) when an address is set, else in its
+    own process on one thread per core. The ranking is the same either way.
 
     Raises
     ------
@@ -834,7 +836,7 @@ def pool_scorer(scheduler: str | None, *, timeout: float = 30.0) -> PoolScorer |
         refuses to start rather than fail every retrain later.
     """
     if not scheduler:
-        return None
+        return LocalScorer(threads=os.cpu_count() or 1)
     scorer = DaskScorer(scheduler, timeout=timeout)
     scorer.client()
     return scorer

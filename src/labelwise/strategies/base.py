@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -275,9 +275,18 @@ class UtilityStrategy(PointwiseStrategy):
         At most ``chunk_size x n_classes`` probabilities exist at once.
     """
 
+    #: True when :meth:`utility_of_top_two` gives the utility from each item's two largest
+    #: probabilities alone; learners with ``predict_top_two`` then skip the rest.
+    top_two_suffices: ClassVar[bool] = False
+
     @abstractmethod
     def utility(self, proba: ProbaArray) -> NDArray[np.float64]:
         """Utility of each row of ``proba`` (n_samples, n_classes); returns (n_samples,)."""
+
+    def utility_of_top_two(self, top: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Utility from each row's two largest probabilities ``top`` (n_samples, 2),
+        largest first; only for strategies whose ``top_two_suffices``."""
+        raise NotImplementedError(f"{type(self).__name__} needs every class probability.")
 
     def score(self, proba: ProbaArray, *, multilabel: bool = False) -> NDArray[np.float64]:
         """Utility for single- or multi-label probabilities, shape (n_samples,)."""
@@ -294,5 +303,9 @@ class UtilityStrategy(PointwiseStrategy):
         prepared: Any,  # noqa: ARG002
     ) -> NDArray[np.float64]:
         learner: Any = ctx.learner  # checked by _check_learner before any block
-        proba = np.asarray(learner.predict_proba(ctx.pool.rows(block)), dtype=np.float64)
-        return self.score(proba, multilabel=bool(getattr(learner, "multilabel", False)))
+        multilabel = bool(getattr(learner, "multilabel", False))
+        rows = ctx.pool.rows(block)
+        if self.top_two_suffices and not multilabel and hasattr(learner, "predict_top_two"):
+            return self.utility_of_top_two(np.asarray(learner.predict_top_two(rows)))
+        proba = np.asarray(learner.predict_proba(rows), dtype=np.float64)
+        return self.score(proba, multilabel=multilabel)

@@ -13,8 +13,13 @@ from labelwise.strategies.base import UtilityStrategy
 class LeastConfidence(UtilityStrategy):
     """Query items whose most probable class is least probable: utility ``1 - max p``."""
 
+    top_two_suffices = True
+
     def utility(self, proba: ProbaArray) -> NDArray[np.float64]:
         return _measures.least_confidence(proba)
+
+    def utility_of_top_two(self, top: NDArray[np.float64]) -> NDArray[np.float64]:
+        return np.asarray(1.0 - top[:, 0], dtype=np.float64)
 
 
 class MarginSampling(UtilityStrategy):
@@ -23,8 +28,13 @@ class MarginSampling(UtilityStrategy):
     Utility ``1 - (p_(1) - p_(2))``.
     """
 
+    top_two_suffices = True
+
     def utility(self, proba: ProbaArray) -> NDArray[np.float64]:
         return _measures.margin(proba)
+
+    def utility_of_top_two(self, top: NDArray[np.float64]) -> NDArray[np.float64]:
+        return np.asarray(1.0 - (top[:, 0] - top[:, 1]), dtype=np.float64)
 
 
 class EntropySampling(UtilityStrategy):
