@@ -172,3 +172,35 @@ def test_a_pool_in_memory_pickles_its_rows() -> None:
     again = pickle.loads(pickle.dumps(pool))
     assert again.mapped_from is None and again.texts == ["a", "b", "c"]
     np.testing.assert_array_equal(again.features, pool.features)
+
+
+class RowsOnDemand:
+    """A row-addressable matrix: hands out the rows asked for and records each request."""
+
+    def __init__(self, matrix: np.ndarray) -> None:
+        self.matrix = matrix
+        self.shape = matrix.shape
+        self.asked: list[int] = []
+
+    def __getitem__(self, rows):
+        out = self.matrix[rows]
+        self.asked.append(out.shape[0])
+        return out
+
+
+def test_a_row_addressable_matrix_is_asked_for_the_rows_of_each_chunk_only() -> None:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(1000, 6)).astype(np.float32)
+    y = np.arange(1000) % 3
+    model = LogisticRegression().fit(x[:100], y[:100])
+    on_demand = RowsOnDemand(x)
+    pool = Pool(on_demand)
+    assert len(pool) == 1000
+    np.testing.assert_array_equal(pool.rows(np.array([5, 6, 7])), x[5:8])
+    np.testing.assert_array_equal(pool.rows(np.array([9, 2])), x[[9, 2]])
+    on_demand.asked.clear()
+    unlabeled = np.arange(100, 1000)
+    lazy = MarginSampling(chunk_size=128).query(model, pool, [], unlabeled, 20, random_state=0)
+    eager = MarginSampling(chunk_size=128).query(model, Pool(x), [], unlabeled, 20, random_state=0)
+    assert lazy.indices.tolist() == eager.indices.tolist()
+    assert max(on_demand.asked) <= 128 and sum(on_demand.asked) == unlabeled.size

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import sys
 
 import numpy as np
@@ -14,6 +15,7 @@ from labelwise.data import Pool
 from labelwise.exceptions import NotFittedError
 from labelwise.learners import Committee
 from labelwise.scoring import DaskScorer
+from labelwise.scoring.cluster import _positions, _Run
 from labelwise.strategies import (
     ClassBalanced,
     ClusterMargin,
@@ -177,3 +179,19 @@ def test_without_the_extra_the_error_names_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)
     with pytest.raises(ImportError, match=r"labelwise\[distributed\]"):
         DaskScorer("tcp://127.0.0.1:8786").client()
+
+
+@given(st.sets(st.integers(min_value=0, max_value=300), min_size=1, max_size=300))
+def test_a_partition_travels_as_its_positions(positions):
+    block = np.array(sorted(positions), dtype=np.intp)
+    part = _Run.of(block)
+    assert _positions(part).tolist() == block.tolist()
+    shuffled = block[::-1].copy()
+    assert _positions(_Run.of(shuffled)).tolist() == shuffled.tolist()
+
+
+def test_a_nearly_whole_pool_is_sent_as_runs_not_positions():
+    everything_but = np.setdiff1d(np.arange(1_000_000), [5, 70_000, 999_999])
+    parts = DaskScorer("tcp://127.0.0.1:1", partition_size=262_144)._partitions(everything_but)
+    assert all(isinstance(part, _Run) for part in parts)
+    assert sum(len(pickle.dumps(part)) for part in parts) < 4_000

@@ -9,6 +9,7 @@ from typing import Any, SupportsIndex
 
 import numpy as np
 import scipy.sparse as sp
+from numpy.typing import NDArray
 
 from labelwise._typing import FeatureMatrix, IndexArray
 
@@ -25,7 +26,10 @@ class Pool:
 
     Parameters
     ----------
-    features : ndarray or sparse matrix of shape (n_items, n_features)
+    features : ndarray, sparse matrix or row-addressable matrix, shape (n_items, n_features)
+        A row-addressable matrix is any object with ``shape`` whose ``[...]`` takes a
+        slice or an index array of rows and returns those rows (read or computed on
+        demand); :meth:`rows` asks it for the rows a chunk needs, never for the whole.
     texts : sequence of str, optional
         The raw items, for display and for featurizers that work on text.
     sequences : sequence of token sequences, optional
@@ -117,16 +121,12 @@ class Pool:
         view when ``indices`` is a run of consecutive positions, else a copy."""
         if sp.issparse(self.features):
             return self.features[indices]
-        dense = np.asarray(self.features)
         idx = np.asarray(indices)
-        if (
-            idx.ndim == 1
-            and idx.size > 1
-            and idx[-1] - idx[0] == idx.size - 1
-            and (np.diff(idx) == 1).all()
-        ):
-            return dense[int(idx[0]) : int(idx[-1]) + 1]
-        return dense[idx]
+        if not isinstance(self.features, np.ndarray):
+            # A row-addressable matrix computed or read on demand: ask for the rows only.
+            return np.asarray(self.features[_as_run(idx)])
+        dense = self.features
+        return dense[_as_run(idx)]
 
     def sequences_at(self, indices: IndexArray) -> list[Sequence[str]]:
         """The token sequences at ``indices``, in that order.
@@ -149,6 +149,15 @@ class Pool:
         for idx in index_sets:
             mask[idx] = False
         return np.flatnonzero(mask).astype(np.intp)
+
+
+def _as_run(idx: NDArray[np.integer[Any]]) -> slice | NDArray[np.integer[Any]]:
+    """``idx`` as a slice when it is a run of consecutive positions (a view, not a copy),
+    else ``idx`` itself."""
+    if idx.ndim == 1 and idx.size > 1 and idx[-1] - idx[0] == idx.size - 1:
+        if (np.diff(idx) == 1).all():
+            return slice(int(idx[0]), int(idx[-1]) + 1)
+    return idx
 
 
 def _reopen(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Sequence
 from typing import Any, Self
@@ -158,8 +159,7 @@ class ProbabilisticClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[m
         if estimator is None:
             proba = np.ones((n_samples, 1))
         elif weights is not None and _low_precision(X):
-            logits = X.astype(np.float32, copy=False) @ weights[0].T + weights[1]
-            proba = _softmax(logits).astype(np.float64)
+            proba = _softmax(_logits(X, weights)).astype(np.float64)
         else:
             proba = np.asarray(estimator.predict_proba(X), dtype=np.float64)
         if self.columns_.size == len(self.classes_):
@@ -183,13 +183,12 @@ class ProbabilisticClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[m
         weights = getattr(self, "softmax_weights_", None)
         if weights is None or self.estimators_[0] is None or not _low_precision(X):
             return _top_two(self.predict_proba(X))
-        z = X.astype(np.float32, copy=False) @ weights[0].T
-        z += weights[1]
+        z = _logits(X, weights)
         rows = np.arange(z.shape[0])
         best = z.argmax(axis=1)
         z -= z[rows, best][:, None]
         np.exp(z, out=z)
-        total = z.sum(axis=1, dtype=np.float64)
+        total = z.sum(axis=1)
         z[rows, best] = 0.0
         out = np.empty((z.shape[0], 2), dtype=np.float64)
         out[:, 0] = 1.0 / total
@@ -202,6 +201,36 @@ class ProbabilisticClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[m
         if self.multilabel:
             return (proba >= 0.5).astype(np.int8)
         return np.asarray(self.classes_[np.argmax(proba, axis=1)])
+
+
+_SCRATCH = threading.local()
+
+
+def _scratch(name: str, shape: tuple[int, int]) -> NDArray[np.float32]:
+    """A float32 array of ``shape`` owned by this thread, reused across calls (its
+    contents are garbage until written)."""
+    size = shape[0] * shape[1]
+    held: NDArray[np.float32] | None = getattr(_SCRATCH, name, None)
+    if held is None or held.size < size:
+        held = np.empty(size, dtype=np.float32)
+        setattr(_SCRATCH, name, held)
+    return held[:size].reshape(shape)
+
+
+def _logits(
+    X: NDArray[Any], weights: tuple[NDArray[np.float32], NDArray[np.float32]]
+) -> NDArray[np.float32]:
+    """``X @ coef.T + intercept`` in float32, in this thread's scratch (overwritten by the
+    next call): fresh 10-25 MB arrays per chunk cost page faults, about a tenth of the
+    time a margin query takes."""
+    n = X.shape[0]
+    if X.dtype != np.float32:
+        rows = _scratch("rows", (n, X.shape[1]))
+        np.copyto(rows, X)
+        X = rows
+    z = np.matmul(X, weights[0].T, out=_scratch("logits", (n, weights[0].shape[0])))
+    z += weights[1]
+    return z
 
 
 def _low_precision(X: Any) -> bool:

@@ -17,6 +17,7 @@ from labelwise.strategies.committee import (
 from labelwise.strategies.density import InformationDensity
 from labelwise.strategies.diversity import BADGE, ClusterMargin, CoreSet
 from labelwise.strategies.expected_change import ExpectedErrorReduction, ExpectedGradientLength
+from labelwise.strategies.incremental import IncrementalRescoring
 from labelwise.strategies.random import RandomSampling
 from labelwise.strategies.sequence import (
     MNLP,
@@ -120,6 +121,7 @@ __all__ = [
     "ExpectedErrorReduction",
     "ExpectedGradientLength",
     "FaissNeighborIndex",
+    "IncrementalRescoring",
     "InformationDensity",
     "KLMaxDisagreement",
     "LeastConfidence",

@@ -221,10 +221,12 @@ class PointwiseStrategy(QueryStrategy):
         best = Ranked.empty()
         for start in range(0, positions.size, chunk_size):
             block = positions[start : start + chunk_size]
-            scored = Ranked(
-                block, self._score_span(ctx, block, prepared), position_keys(seed, block)
-            )
-            best = merge_ranked([best, scored], n)
+            scores = self._score_span(ctx, block, prepared)
+            if best.positions.size == n:
+                # Below the n-th best so far an item can never rise; equal ones may (keys).
+                contenders = scores >= best.scores[-1]
+                block, scores = block[contenders], scores[contenders]
+            best = merge_ranked([best, Ranked(block, scores, position_keys(seed, block))], n)
         return best
 
     def _score_span(

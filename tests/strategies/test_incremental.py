@@ -1,0 +1,146 @@
+"""IncrementalRescoring: full rankings on schedule, candidate sets in between."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from labelwise.data import Pool
+from labelwise.strategies import (
+    ExactNeighborIndex,
+    IncrementalRescoring,
+    MarginSampling,
+    RandomSampling,
+)
+from tests.strategies.fakes import FixedProbaLearner
+
+
+class ByFirstColumn(FixedProbaLearner):
+    """Margins from column 0 of the pool's rows (the item's position), so any subset of
+    rows scores as it does in the whole pool."""
+
+
+def _pool_and_learner(n: int = 400, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    features = np.c_[np.arange(n, dtype=float), rng.normal(size=(n, 8))]
+    p = rng.uniform(0.05, 0.95, n)
+    return Pool(features), ByFirstColumn(np.c_[p, 1 - p])
+
+
+def _query(strategy, learner, pool, labeled, labels=None, n=10, seed=0):
+    labeled = np.asarray(labeled, dtype=np.intp)
+    unlabeled = np.setdiff1d(np.arange(len(pool)), labeled)
+    return strategy.query(learner, pool, labeled, unlabeled, n, labels=labels, random_state=seed)
+
+
+def test_a_full_query_chooses_what_the_base_chooses():
+    pool, learner = _pool_and_learner()
+    wrapped = IncrementalRescoring(MarginSampling(), index=ExactNeighborIndex())
+    got = _query(wrapped, learner, pool, [0, 1])
+    assert wrapped.full_ and wrapped.candidates_ == 398 and wrapped.queries_ == 1
+    assert got.indices.tolist() == _query(MarginSampling(), learner, pool, [0, 1]).indices.tolist()
+    # The shortlist is the base's best keep_factor x n, best first.
+    expected = _query(MarginSampling(), learner, pool, [0, 1], n=100).indices
+    assert wrapped.shortlist_.tolist() == expected.tolist()
+
+
+def test_between_full_queries_only_the_shortlist_and_neighbours_of_new_labels_are_ranked():
+    pool, learner = _pool_and_learner()
+    index = ExactNeighborIndex()
+    wrapped = IncrementalRescoring(MarginSampling(), k=5, anchors=0, index=index, full_every=3)
+    first = _query(wrapped, learner, pool, [0, 1])
+    labeled = np.concatenate([[0, 1], first.indices])
+    second = _query(wrapped, learner, pool, labeled)
+    assert not wrapped.full_
+    neighbours = index.search(pool.rows(first.indices), 30)
+    allowed = set(wrapped.shortlist_.tolist()) | set(neighbours.ravel().tolist())
+    assert set(second.indices.tolist()) <= allowed
+    assert set(second.indices.tolist()).isdisjoint(labeled.tolist())
+    assert 90 <= wrapped.candidates_ < 390
+    # Within its candidates the base's order holds: the best margins of that set.
+    margins = 1 - np.abs(2 * learner.proba[:, 0] - 1)
+    assert np.all(np.diff(margins[second.indices]) <= 1e-12)
+    # With full_every=3 the fourth query ranks the whole pool again.
+    labeled = np.concatenate([labeled, second.indices])
+    third = _query(wrapped, learner, pool, labeled)
+    assert not wrapped.full_
+    _query(wrapped, learner, pool, np.concatenate([labeled, third.indices]))
+    assert wrapped.full_ and wrapped.queries_ == 4
+
+
+def test_anchors_bring_the_neighbours_of_every_class_into_play():
+    pool, learner = _pool_and_learner()
+    wrapped = IncrementalRescoring(
+        MarginSampling(), k=3, anchors=2, keep_factor=1, index=ExactNeighborIndex()
+    )
+    labeled = np.arange(20)
+    labels = ["a"] * 10 + ["b"] * 10
+    _query(wrapped, learner, pool, labeled, labels)
+    _query(wrapped, learner, pool, labeled, labels)
+    # Shortlist (10) plus 3 neighbours of each of 4 anchors: more than the shortlist.
+    assert not wrapped.full_ and 10 < wrapped.candidates_ <= 22
+
+
+def test_too_few_candidates_rank_the_whole_pool():
+    pool, learner = _pool_and_learner(60)
+    wrapped = IncrementalRescoring(
+        MarginSampling(), k=1, anchors=0, keep_factor=1, index=ExactNeighborIndex()
+    )
+    first = _query(wrapped, learner, pool, [0], n=20)
+    _query(wrapped, learner, pool, np.concatenate([[0], first.indices]), n=20)
+    assert wrapped.full_
+
+
+def test_full_every_one_is_the_base_every_time():
+    pool, learner = _pool_and_learner()
+    wrapped = IncrementalRescoring(MarginSampling(), full_every=1, index=ExactNeighborIndex())
+    labeled = np.array([0, 1])
+    for _ in range(3):
+        got = _query(wrapped, learner, pool, labeled)
+        assert wrapped.full_
+        assert (
+            got.indices.tolist()
+            == _query(MarginSampling(), learner, pool, labeled).indices.tolist()
+        )
+        labeled = np.concatenate([labeled, got.indices])
+
+
+def test_another_run_s_labels_start_with_a_full_query():
+    pool, learner = _pool_and_learner()
+    wrapped = IncrementalRescoring(MarginSampling(), index=ExactNeighborIndex())
+    _query(wrapped, learner, pool, [0, 1])
+    _query(wrapped, learner, pool, [2, 3])  # 0 and 1 are no longer labeled
+    assert wrapped.full_
+
+
+def test_the_same_seed_gives_the_same_rounds():
+    pool, learner = _pool_and_learner()
+
+    def rounds():
+        wrapped = IncrementalRescoring(RandomSampling(), anchors=3, index=ExactNeighborIndex())
+        labeled, labels, out = np.arange(10), ["a", "b"] * 5, []
+        for step in range(3):
+            got = _query(wrapped, learner, pool, labeled, labels, seed=step)
+            out.append(got.indices.tolist())
+            labeled = np.concatenate([labeled, got.indices])
+            labels = labels + ["a"] * len(got)
+        return out
+
+    assert rounds() == rounds()
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"k": 0}, "'k'"),
+        ({"full_every": 0}, "'full_every'"),
+        ({"keep_factor": 0}, "'keep_factor'"),
+        ({"anchors": -1}, "'anchors'"),
+    ],
+)
+def test_bad_parameters_are_named(params, message):
+    pool, learner = _pool_and_learner()
+    wrapped = IncrementalRescoring(MarginSampling(), index=ExactNeighborIndex(), **params)
+    with pytest.raises(ValueError, match=message):
+        _query(wrapped, learner, pool, [0, 1])
+        _query(wrapped, learner, pool, np.arange(12))
