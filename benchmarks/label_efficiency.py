@@ -7,6 +7,10 @@ are measured rather than censored.
 
     python benchmarks/label_efficiency.py --data-dir ../shared/data/clinc150
 
+``--strategies margin,margin+incremental`` compares full-pool margin with incremental
+rounds (issue 15: the whole pool ranked every fifth round, in between only the previous
+full ranking's shortlist and the neighbours of new labels and class anchors).
+
 Writes ``benchmarks/results/label_efficiency.json`` and ``label_efficiency.md``.
 """
 
@@ -26,9 +30,19 @@ from labelwise.data import LabelSchema, Pool, read_dataset
 from labelwise.features import EmbeddingCache, SentenceEmbedder
 from labelwise.learners import ProbabilisticClassifier
 from labelwise.simulation import SimulationConfig, SimulationResult, run_simulation
-from labelwise.strategies import STRATEGIES
+from labelwise.strategies import STRATEGIES, IncrementalRescoring, QueryStrategy
 
 HERE = Path(__file__).resolve().parent
+
+
+def build_strategy(name: str) -> QueryStrategy:
+    """A strategy of :data:`STRATEGIES` by name; ``<name>+incremental`` ranks the whole
+    pool every fifth round only (``IncrementalRescoring`` with its defaults)."""
+    base, _, extra = name.partition("+")
+    if extra not in ("", "incremental"):
+        raise SystemExit(f"Unknown strategy {name!r}: a name, or a name + 'incremental'.")
+    strategy = STRATEGIES[base]()
+    return IncrementalRescoring(strategy) if extra else strategy
 
 
 def tune_c(
@@ -97,6 +111,9 @@ def main() -> None:
         "--cache-dir", type=Path, default=Path.home() / ".cache" / "labelwise" / "embeddings"
     )
     parser.add_argument("--out", type=Path, default=HERE / "results")
+    parser.add_argument(
+        "--name", default="label_efficiency", help="result file stem (data set appended)"
+    )
     args = parser.parse_args()
 
     started = time.perf_counter()
@@ -131,14 +148,14 @@ def main() -> None:
         y["test"],
         schema=schema,
         learner=learner,
-        strategies={name: STRATEGIES[name]() for name in names},
+        strategies={name: build_strategy(name) for name in names},
         config=config,
     )
     meta = {
         "data": args.data_dir.name,
         "command": "python benchmarks/label_efficiency.py "
         f"--data-dir {args.data_dir} --seeds {args.seeds} --init {args.init} --batch {args.batch} --budget {args.budget} "
-        f"--jobs {args.jobs} --strategies {args.strategies}",
+        f"--jobs {args.jobs} --strategies {args.strategies} --name {args.name}",
         "C": best_c,
         "C_grid_val_accuracy": c_scores,
         "features": embedder.model_id,
@@ -146,7 +163,7 @@ def main() -> None:
         "machine": f"{platform.machine()}, {__import__('os').cpu_count()} CPUs",
     }
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = results_stem("label_efficiency", args.data_dir)
+    stem = results_stem(args.name, args.data_dir)
     (args.out / f"{stem}.json").write_text(
         json.dumps({**meta, **result.to_dict()}, indent=2), encoding="utf-8"
     )

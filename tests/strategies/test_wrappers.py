@@ -22,6 +22,7 @@ from labelwise.strategies.wrappers import (
     ClassBalanced,
     DeduplicatedBatch,
     ExactNeighborIndex,
+    FaissCompressedIndex,
     FaissNeighborIndex,
     NearestNeighborCandidates,
     NeighborIndex,
@@ -489,6 +490,58 @@ def test_default_index_is_exact_for_small_or_sparse_pools():
     assert isinstance(default_index(np.zeros((10, 3))), ExactNeighborIndex)
     assert isinstance(default_index(sp.csr_matrix((60_000, 3))), ExactNeighborIndex)
     assert isinstance(default_index(np.zeros((60_000, 1), dtype=np.float32)), FaissNeighborIndex)
+
+
+def test_default_index_is_compressed_for_pools_of_millions():
+    # Only the shape is read: a memory map of 2 million rows costs no memory.
+    huge = np.lib.stride_tricks.as_strided(np.zeros(1, dtype=np.float16), (2_000_000, 384), (0, 0))
+    assert isinstance(default_index(huge), FaissCompressedIndex)
+
+
+class _RowsAsked:
+    """Features that record how many rows each read asked for."""
+
+    def __init__(self, x):
+        self.x, self.shape, self.asked = x, x.shape, []
+
+    def __getitem__(self, rows):
+        self.asked.append(np.arange(self.shape[0])[rows].size)
+        return self.x[rows]
+
+
+def test_the_compressed_index_finds_neighbours_reading_a_chunk_at_a_time():
+    pytest.importorskip("faiss")
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(40, 32))
+    X = (centres[np.arange(8000) % 40] + 0.3 * rng.normal(size=(8000, 32))).astype(np.float16)
+    rows = _RowsAsked(X)
+    index = FaissCompressedIndex(nlist=16, pq_bytes=8, nprobe=8, train_size=4000, chunk_size=1000)
+    index.build(rows)
+    assert max(rows.asked) <= 4000 and sum(rows.asked) == 8000 + 4000
+    approx = index.search(X[:100], 10)
+    assert approx.shape == (100, 10) and approx.dtype == np.intp
+    # Compressed distances blur the order inside a cluster of 200 near copies, but the
+    # neighbours found are the query's cluster-mates.
+    same_cluster = (approx % 40) == (np.arange(100) % 40)[:, None]
+    assert same_cluster.mean() >= 0.95
+    assert repr(index) == "FaissCompressedIndex(nlist=16, pq_bytes=8, nprobe=8)"
+
+
+@pytest.mark.parametrize(
+    ("params", "shape", "message"),
+    [
+        ({"pq_bytes": 5}, (2000, 32), "must divide the number of columns"),
+        ({"nlist": 100}, (2000, 32), "too few for 100 lists"),
+    ],
+)
+def test_the_compressed_index_names_what_does_not_fit(params, shape, message):
+    pytest.importorskip("faiss")
+    with pytest.raises(ValueError, match=message):
+        FaissCompressedIndex(**params).build(np.ones(shape, dtype=np.float32))
+    with pytest.raises(TypeError, match="needs dense features"):
+        FaissCompressedIndex().build(sp.csr_matrix(np.eye(3)))
+    with pytest.raises(NotFittedError):
+        FaissCompressedIndex().search(np.ones((1, 3)), 1)
 
 
 def test_faiss_recall_at_10_against_exact_search():

@@ -429,7 +429,9 @@ def _run_one(
     oracle = SimulatedOracle(pool_labels)
     loop = ActiveLearningLoop(
         learner if arm.learner is None else arm.learner,
-        arm.strategy,
+        # A copy per run: strategies that keep state between queries (incremental
+        # rescoring, cached indexes) must not carry it from one run into the next.
+        copy.deepcopy(arm.strategy),
         schema=schema,
         batch_size=config.batch_size,
         random_state=seed,

@@ -522,10 +522,120 @@ class FaissNeighborIndex:
         return np.asarray(found, dtype=np.intp)
 
 
+class FaissCompressedIndex:
+    """Approximate cosine neighbours for pools too large to hold as float32: a faiss
+    inverted file over product-quantised rows (``IndexIVFPQ``, inner product on
+    L2-normalised rows). Needs the ``ann`` extra (faiss-cpu).
+
+    It stores ``pq_bytes`` bytes per row (10 million rows at 32 bytes: 320 MB, against
+    15.4 GB for HNSW's float32 copy) and is built chunk by chunk, so a memory-mapped pool
+    is never read whole: the coarse quantiser and the codebooks are trained on
+    ``train_size`` rows spread evenly over the pool, then every row is added in chunks of
+    ``chunk_size``.
+
+    Parameters
+    ----------
+    nlist : int >= 1, default 1024
+        Inverted lists (coarse clusters).
+    pq_bytes : int >= 1, default 32
+        Bytes per row; must divide the number of columns (384 = 32 x 12).
+    nprobe : int >= 1, default 16
+        Lists visited per search: more is slower and more accurate.
+    train_size : int >= 1, default 100000
+    chunk_size : int >= 1, default 262144
+
+    Attributes
+    ----------
+    index_ : faiss.IndexIVFPQ
+    """
+
+    def __init__(
+        self,
+        *,
+        nlist: int = 1024,
+        pq_bytes: int = 32,
+        nprobe: int = 16,
+        train_size: int = 100_000,
+        chunk_size: int = 262_144,
+    ) -> None:
+        self.nlist = nlist
+        self.pq_bytes = pq_bytes
+        self.nprobe = nprobe
+        self.train_size = train_size
+        self.chunk_size = chunk_size
+
+    def __repr__(self) -> str:
+        return (
+            f"FaissCompressedIndex(nlist={self.nlist!r}, pq_bytes={self.pq_bytes!r}, "
+            f"nprobe={self.nprobe!r})"
+        )
+
+    @staticmethod
+    def _units(rows: Any) -> NDArray[np.float32]:
+        if sp.issparse(rows):
+            raise TypeError(
+                "FaissCompressedIndex needs dense features; got a sparse matrix. "
+                "Use ExactNeighborIndex for sparse (e.g. TF-IDF) pools."
+            )
+        x = np.array(rows, dtype=np.float32)
+        norms = np.linalg.norm(x, axis=1, keepdims=True)
+        np.divide(x, norms, out=x, where=norms > 0)
+        return x
+
+    def build(self, features: FeatureMatrix) -> Self:
+        """Train on a spread of rows, then add every row of ``features`` chunk by chunk."""
+        owner = type(self).__name__
+        nlist = check_positive_int(self.nlist, "nlist", owner)
+        pq_bytes = check_positive_int(self.pq_bytes, "pq_bytes", owner)
+        nprobe = check_positive_int(self.nprobe, "nprobe", owner)
+        train_size = check_positive_int(self.train_size, "train_size", owner)
+        chunk_size = check_positive_int(self.chunk_size, "chunk_size", owner)
+        if sp.issparse(features):
+            self._units(features)  # raises, naming the index to use instead
+        n_items, dim = features.shape
+        if dim % pq_bytes:
+            raise ValueError(
+                f"{owner}: pq_bytes ({pq_bytes}) must divide the number of columns ({dim})."
+            )
+        if n_items < 39 * nlist:  # faiss wants about 39 training rows per list
+            raise ValueError(
+                f"{owner}: {n_items} rows are too few for {nlist} lists; use nlist <= "
+                f"{max(1, n_items // 39)} or an ExactNeighborIndex."
+            )
+        faiss = _import_faiss()
+        pool = Pool(features)
+        spread = np.linspace(0, n_items - 1, min(n_items, train_size)).astype(np.intp)
+        quantiser = faiss.IndexFlatIP(dim)
+        index = faiss.IndexIVFPQ(quantiser, dim, nlist, pq_bytes, 8, faiss.METRIC_INNER_PRODUCT)
+        index.train(self._units(pool.rows(np.unique(spread))))
+        for start in range(0, n_items, chunk_size):
+            index.add(self._units(pool.rows(np.arange(start, min(n_items, start + chunk_size)))))
+        index.nprobe = nprobe
+        self._quantiser = quantiser  # faiss does not own it: keep it alive with the index
+        self.index_ = index
+        return self
+
+    def search(self, queries: FeatureMatrix, k: int) -> IndexArray:
+        """Approximate positions of the ``k`` most similar rows per query, (n_queries, k)."""
+        if not hasattr(self, "index_"):
+            raise NotFittedError("This FaissCompressedIndex is not built yet; call build() first.")
+        k = check_positive_int(k, "k", f"{type(self).__name__}.search")
+        _, found = self.index_.search(self._units(queries), k)
+        return np.asarray(found, dtype=np.intp)
+
+
+#: Above this many rows the default index is compressed (HNSW keeps a float32 copy of
+#: every row: 2 million MiniLM rows are 3 GB).
+COMPRESSED_MIN_POOL = 2_000_000
+
+
 def default_index(features: FeatureMatrix) -> NeighborIndex:
-    """Exact search below :data:`ANN_MIN_POOL` items or for sparse rows, else faiss HNSW."""
+    """Exact search below :data:`ANN_MIN_POOL` items or for sparse rows, faiss HNSW below
+    :data:`COMPRESSED_MIN_POOL`, else :class:`FaissCompressedIndex`."""
     if sp.issparse(features) or features.shape[0] < ANN_MIN_POOL:
         return ExactNeighborIndex()
+    if features.shape[0] >= COMPRESSED_MIN_POOL:
+        return FaissCompressedIndex()
     return FaissNeighborIndex()
 
 
