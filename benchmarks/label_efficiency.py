@@ -117,15 +117,30 @@ def main() -> None:
     args = parser.parse_args()
 
     started = time.perf_counter()
+    names_on_disk = [n for n in ("train", "val", "test") if (args.data_dir / f"{n}.jsonl").exists()]
     splits = {
         name: read_dataset(args.data_dir / f"{name}.jsonl", require_labels=True)
-        for name in ("train", "val", "test")
+        for name in ("train", "test", *(["val"] if "val" in names_on_disk else []))
     }
     embedder = SentenceEmbedder(cache=EmbeddingCache(args.cache_dir))
     X = {name: embedder.transform(ds.texts) for name, ds in splits.items()}
     y = {name: [str(label) for label in ds.labels] for name, ds in splits.items()}
     grid = [float(c) for c in args.c_grid.split(",")]
-    best_c, c_scores = tune_c(X["train"], y["train"], X["val"], y["val"], grid)
+    if "val" in X:
+        best_c, c_scores = tune_c(X["train"], y["train"], X["val"], y["val"], grid)
+    else:
+        # No val split (TREC): tune on a fixed fifth of train held out from the tuning fit
+        # (never from the simulation, whose pool stays the whole train split).
+        held = np.random.default_rng(0).permutation(len(y["train"]))
+        cut = len(held) // 5
+        fit, val = held[cut:], held[:cut]
+        best_c, c_scores = tune_c(
+            X["train"][fit],
+            [y["train"][i] for i in fit],
+            X["train"][val],
+            [y["train"][i] for i in val],
+            grid,
+        )
     print(f"C tuned on val: {best_c} ({c_scores})")
 
     schema = LabelSchema(sorted(set(y["train"]) | set(y["test"])))
