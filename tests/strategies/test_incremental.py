@@ -12,6 +12,7 @@ from labelwise.strategies import (
     MarginSampling,
     RandomSampling,
 )
+from labelwise.strategies.wrappers import _unlabeled_neighbors
 from tests.strategies.fakes import FixedProbaLearner
 
 
@@ -144,3 +145,35 @@ def test_bad_parameters_are_named(params, message):
     with pytest.raises(ValueError, match=message):
         _query(wrapped, learner, pool, [0, 1])
         _query(wrapped, learner, pool, np.arange(12))
+
+
+class CountingIndex(ExactNeighborIndex):
+    """Exact search that counts the rows it was asked about."""
+
+    searched = 0
+
+    def search(self, queries, k):
+        self.searched += queries.shape[0]
+        return super().search(queries, k)
+
+
+def test_each_seed_is_searched_once_and_gives_what_a_fresh_search_gives():
+    pool, learner = _pool_and_learner()
+    index = CountingIndex()
+    wrapped = IncrementalRescoring(MarginSampling(), k=5, anchors=0, index=index, full_every=10)
+    labeled = np.array([0, 1])
+    searched = []
+    for _ in range(4):
+        got = _query(wrapped, learner, pool, labeled)
+        searched.append(index.searched)
+        new = got.indices
+        labeled = np.concatenate([labeled, new])
+    # Query 1 is full (no search); queries 2-4 each search only the 10 new labels.
+    assert np.diff(searched).tolist() == [10, 10, 10]
+    # The cached neighbours are those a fresh search finds.
+    is_unlabeled = np.ones(len(pool), dtype=bool)
+    is_unlabeled[labeled] = False
+    seeds = labeled[-10:]
+    fresh = _unlabeled_neighbors(index, pool, seeds, is_unlabeled, 5)
+    cached = wrapped._neighbours(pool, seeds, is_unlabeled, 5)
+    assert cached.tolist() == fresh.tolist()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from labelwise._typing import IndexArray, RandomStateLike
 from labelwise._validation import check_positive_int, check_random_state
@@ -18,6 +19,9 @@ from labelwise.strategies.wrappers import (
     _Wrapper,
     default_index,
 )
+
+#: Seeds searched in one call to the index.
+_SEARCH_CHUNK = 4096
 
 
 class IncrementalRescoring(_Wrapper):
@@ -75,7 +79,8 @@ class IncrementalRescoring(_Wrapper):
     shortlist_ : ndarray of shape (m,)
         The last full ranking's best items, best first.
     index_ : NeighborIndex
-        The neighbour index, once built.
+        The neighbour index, once built. Each seed's neighbours are searched once and
+        cached: the index does not change while the pool does not.
     """
 
     _keywords = ("k", "anchors", "keep_factor", "full_every", "index", "random_state")
@@ -108,6 +113,7 @@ class IncrementalRescoring(_Wrapper):
         index = default_index(pool.features) if self.index is None else self.index
         self.index_ = index.build(pool.features)
         self._index_features = pool.features
+        self.__dict__.pop("_hits", None)  # neighbours in another pool
         return self.index_
 
     def _anchors(self, ctx: QueryContext, rng: np.random.Generator, per_class: int) -> IndexArray:
@@ -142,10 +148,40 @@ class IncrementalRescoring(_Wrapper):
         seeds = np.union1d(new, self._anchors(ctx, rng, anchors)).astype(np.intp)
         parts = [self.shortlist_[is_unlabeled[self.shortlist_]]]
         if seeds.size:
-            index = self._built_index(ctx.pool)
-            parts.append(_unlabeled_neighbors(index, ctx.pool, seeds, is_unlabeled, k))
+            parts.append(self._neighbours(ctx.pool, seeds, is_unlabeled, k))
         candidates = np.unique(np.concatenate(parts)).astype(np.intp)
         return None if candidates.size < n else candidates
+
+    def _neighbours(
+        self, pool: Pool, seeds: IndexArray, is_unlabeled: NDArray[np.bool_], k: int
+    ) -> IndexArray:
+        """The first ``k`` unlabeled neighbours of each seed, from a cache of each seed's
+        ``2k`` nearest items: the index never changes, and anchors come back round after
+        round, so only seeds never searched before (mostly the new labels) cost a search.
+        A seed with fewer than ``k`` of its cached neighbours still unlabeled is searched
+        wider (:func:`_unlabeled_neighbors`)."""
+        index = self._built_index(pool)
+        cache: dict[int, IndexArray] = self.__dict__.setdefault("_hits", {})
+        if getattr(self, "_hits_k", None) != k:
+            cache.clear()
+            self._hits_k = k
+        fresh = np.array([s for s in seeds.tolist() if s not in cache], dtype=np.intp)
+        for start in range(0, fresh.size, _SEARCH_CHUNK):
+            block = fresh[start : start + _SEARCH_CHUNK]
+            hits = np.asarray(index.search(pool.rows(block), min(len(pool), 2 * k)))
+            cache.update(zip(block.tolist(), hits, strict=True))
+        found, short = [], []
+        for seed in seeds.tolist():
+            hits = cache[seed]
+            usable = hits[(hits >= 0) & is_unlabeled[np.maximum(hits, 0)]][:k]
+            if usable.size < k and hits.size < len(pool):
+                short.append(seed)
+            else:
+                found.append(usable)
+        if short:
+            wide = np.asarray(short, dtype=np.intp)
+            found.append(_unlabeled_neighbors(index, pool, wide, is_unlabeled, k))
+        return np.unique(np.concatenate(found)).astype(np.intp) if found else seeds[:0]
 
     def _select(self, ctx: QueryContext, n: int) -> Query:
         owner = type(self).__name__
