@@ -70,6 +70,7 @@ from labelwise.data import Pool
 from labelwise.learners import ProbabilisticClassifier
 from labelwise.scoring import DaskScorer, LocalScorer
 from labelwise.strategies import FaissCompressedIndex, IncrementalRescoring, MarginSampling
+from query_speed import make_labeled
 
 HERE = Path(__file__).resolve().parent
 DIM, CLASSES, N_LABELED, TOP = 384, 150, 3000, 1000
@@ -126,18 +127,9 @@ def write_memmap(path: Path, n: int, seed: int) -> float:
     return time.perf_counter() - t0
 
 
-def labeled_rows(seed: int) -> tuple[NDArray[np.float32], NDArray[np.intp]]:
-    rng = np.random.default_rng([seed, 1])
-    centres = rng.standard_normal((CLASSES, DIM))
-    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
-    y = np.arange(N_LABELED, dtype=np.intp) % CLASSES
-    x = centres[y] + rng.standard_normal((N_LABELED, DIM)) / np.sqrt(DIM)
-    x /= np.linalg.norm(x, axis=1, keepdims=True)
-    return x.astype(np.float32), y
-
-
 def fit_model(seed: int) -> ProbabilisticClassifier:
-    x, y = labeled_rows(seed)
+    # The rows query_speed.py fits its model on: 150 unit class centres + noise.
+    x, y = make_labeled(N_LABELED, DIM, CLASSES, seed)
     return ProbabilisticClassifier(
         LogisticRegression(C=10.0, max_iter=200), classes=list(range(CLASSES))
     ).fit(x, y)
