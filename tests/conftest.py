@@ -179,10 +179,12 @@ def session(session_factory):
         yield session
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def dask_scheduler() -> Iterator[str]:
-    """The address of a two-worker ``distributed.LocalCluster`` (one per test process):
-    separate worker processes, so everything a scorer ships is really pickled."""
+    """The address of a two-worker ``distributed.LocalCluster``: separate worker
+    processes, so everything a scorer ships is really pickled. One per test module, not
+    per session: the scheduler runs on a thread of the test process, and left running its
+    periodic work slows every later test there (the suite took twice as long)."""
     from distributed import LocalCluster
 
     with LocalCluster(
