@@ -72,30 +72,45 @@ class Pool:
         cls,
         path: str | Path,
         *,
+        column: str | None = None,
         texts: Sequence[str] | None = None,
         sequences: Sequence[Sequence[str]] | None = None,
     ) -> Pool:
-        """A pool over the feature matrix in a ``.npy`` file, memory-mapped read-only.
+        """A pool over a feature matrix on disk, never read whole.
 
-        Nothing reads the whole matrix: :meth:`rows` reads the rows asked for, and the
-        query strategies score the pool in chunks of rows (``chunk_size``), converting
-        one chunk at a time to the learner's precision. A float16 file halves the disk
-        and page cache a float32 one takes (10 million MiniLM vectors: 7.7 GB against
-        15.4 GB).
+        A ``.npy`` file is memory-mapped read-only; a ``.parquet`` file's ``column`` of
+        vectors is read a row group at a time (:class:`~labelwise.data.parquet.ParquetRows`).
+        Either way :meth:`rows` reads the rows asked for, and the query strategies score
+        the pool in chunks of rows (``chunk_size``), converting one chunk at a time to the
+        learner's precision. float16 halves the disk and page cache float32 takes (10
+        million MiniLM vectors: 7.7 GB against 15.4 GB).
 
         Parameters
         ----------
         path : str or Path
-            A 2-d float16, float32 or float64 array saved by ``numpy.save``.
+            A 2-d float16, float32 or float64 array saved by ``numpy.save``, or a Parquet
+            file.
+        column : str, optional
+            The Parquet column holding one vector per row (Parquet files only).
         texts, sequences : optional
             As for the constructor.
 
         Raises
         ------
         ValueError
-            Naming the file, when it is not a 2-d floating-point ``.npy`` array.
+            Naming the file (and the column), when it holds no such matrix.
         """
         path = Path(path)
+        if path.suffix == ".parquet":
+            if column is None:
+                raise ValueError(
+                    f"{path}: name the column of vectors, Pool.open(path, column=...)."
+                )
+            from labelwise.data.parquet import ParquetRows
+
+            return cls(ParquetRows(path, column), texts=texts, sequences=sequences)
+        if column is not None:
+            raise ValueError(f"{path}: 'column' is for Parquet files; a .npy holds one matrix.")
         try:
             features = np.load(path, mmap_mode="r", allow_pickle=False)
         except (OSError, ValueError) as exc:
