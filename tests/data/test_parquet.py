@@ -12,7 +12,7 @@ from sklearn.linear_model import LogisticRegression
 
 from labelwise.data import Pool
 from labelwise.data.parquet import ParquetRows
-from labelwise.scoring import DaskScorer
+from labelwise.scoring import DaskScorer, LocalScorer
 from labelwise.strategies import MarginSampling
 
 
@@ -113,3 +113,17 @@ def test_what_is_not_a_feature_column_is_named(tmp_path, matrix):
     pq.write_table(holes, tmp_path / "holes.parquet")
     with pytest.raises(ValueError, match=r"1 empty \(null\) vectors in row group 0"):
         Pool.open(tmp_path / "holes.parquet", column="vec")
+
+
+def test_scoring_threads_share_a_parquet_pool(tmp_path, matrix):
+    x = matrix.astype(np.float32)
+    model = LogisticRegression().fit(x[:100], np.arange(100) % 3)
+    pool = Pool.open(_write(tmp_path / "f.parquet", matrix, group=50), column="vec")
+    unlabeled = np.arange(100, 1000)
+    strategy = MarginSampling(chunk_size=37)
+    threaded = strategy.query(
+        model, pool, [], unlabeled, 30, random_state=2, scorer=LocalScorer(threads=4)
+    )
+    alone = strategy.query(model, Pool(matrix), [], unlabeled, 30, random_state=2)
+    assert threaded.indices.tolist() == alone.indices.tolist()
+    np.testing.assert_array_equal(threaded.scores, alone.scores)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,9 @@ class ParquetRows:
     Give it to :class:`~labelwise.data.Pool` (or use :meth:`Pool.open
     <labelwise.data.Pool.open>` on a ``.parquet`` path): the pool asks for the rows of one
     chunk at a time, and only the row groups holding them are read and decoded. The last
-    row group read is kept, since chunks walk the pool in order. Pickles as its path and
-    column, so Dask workers read their own partitions from the file.
+    row group read is kept, since chunks walk the pool in order; scoring threads share
+    the file under a lock. Pickles as its path and column, so Dask workers read their own
+    partitions from the file.
 
     Parameters
     ----------
@@ -67,6 +69,7 @@ class ParquetRows:
         sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
         self._starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         self._cached: tuple[int, NDArray[Any]] | None = None
+        self._lock = threading.Lock()
         width = getattr(kind, "list_size", None)
         if width is None:  # variable-length lists: the first row group says the width
             width = self._group(0).shape[1] if sizes and sizes[0] else 0
@@ -74,9 +77,12 @@ class ParquetRows:
 
     def _group(self, i: int) -> NDArray[Any]:
         """Row group ``i`` as a (rows, width) array."""
-        if self._cached is not None and self._cached[0] == i:
-            return self._cached[1]
-        values = self._file.read_row_group(i, columns=[self.column]).column(0).combine_chunks()
+        cached = self._cached  # one read: another scoring thread may replace it
+        if cached is not None and cached[0] == i:
+            return cached[1]
+        with self._lock:  # one reader object, shared by the scoring threads
+            table = self._file.read_row_group(i, columns=[self.column])
+        values = table.column(0).combine_chunks()
         rows = len(values)
         if values.null_count:
             raise ValueError(
