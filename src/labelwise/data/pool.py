@@ -137,11 +137,9 @@ class Pool:
         if sp.issparse(self.features):
             return self.features[indices]
         idx = np.asarray(indices)
-        if not isinstance(self.features, np.ndarray):
-            # A row-addressable matrix computed or read on demand: ask for the rows only.
-            return np.asarray(self.features[_as_run(idx)])
-        dense = self.features
-        return dense[_as_run(idx)]
+        # Arrays and row-addressable matrices alike are asked for these rows only; a run
+        # of consecutive positions is a slice (a view of an array, not a copy).
+        return np.asarray(self.features[_as_run(idx)])
 
     def sequences_at(self, indices: IndexArray) -> list[Sequence[str]]:
         """The token sequences at ``indices``, in that order.

@@ -277,18 +277,14 @@ class UtilityStrategy(PointwiseStrategy):
         At most ``chunk_size x n_classes`` probabilities exist at once.
     """
 
-    #: True when :meth:`utility_of_top_two` gives the utility from each item's two largest
-    #: probabilities alone; learners with ``predict_top_two`` then skip the rest.
+    #: True when :meth:`utility` of each item's two largest probabilities alone, as a
+    #: (n, 2) matrix, equals its utility over every class (margin, least confidence);
+    #: learners with ``predict_top_two`` then skip the rest.
     top_two_suffices: ClassVar[bool] = False
 
     @abstractmethod
     def utility(self, proba: ProbaArray) -> NDArray[np.float64]:
         """Utility of each row of ``proba`` (n_samples, n_classes); returns (n_samples,)."""
-
-    def utility_of_top_two(self, top: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Utility from each row's two largest probabilities ``top`` (n_samples, 2),
-        largest first; only for strategies whose ``top_two_suffices``."""
-        raise NotImplementedError(f"{type(self).__name__} needs every class probability.")
 
     def score(self, proba: ProbaArray, *, multilabel: bool = False) -> NDArray[np.float64]:
         """Utility for single- or multi-label probabilities, shape (n_samples,)."""
@@ -308,6 +304,6 @@ class UtilityStrategy(PointwiseStrategy):
         multilabel = bool(getattr(learner, "multilabel", False))
         rows = ctx.pool.rows(block)
         if self.top_two_suffices and not multilabel and hasattr(learner, "predict_top_two"):
-            return self.utility_of_top_two(np.asarray(learner.predict_top_two(rows)))
+            return self.utility(np.asarray(learner.predict_top_two(rows), dtype=np.float64))
         proba = np.asarray(learner.predict_proba(rows), dtype=np.float64)
         return self.score(proba, multilabel=multilabel)
