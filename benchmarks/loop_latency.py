@@ -1,6 +1,8 @@
-"""Retrain-to-serve latency and ``next`` latency of the labeling server on a 100,000-item pool.
+"""Retrain-to-serve latency and ``next`` latency of the labeling server on a large pool.
 
-Two measurements, both on a MiniLM project whose embeddings are already cached:
+Two measurements, both on a project (MiniLM features by default) whose embeddings are
+already cached, over a pool of ``--n-pool`` items (100,000 by default; ``--n-pool 1000000``
+is the million-item project of issue 15):
 
 1. **Submit → new model serving** (service level, one process): a ``RetrainWorker``
    thread runs beside the labeling; the clock starts when the submit that crosses
@@ -9,7 +11,9 @@ Two measurements, both on a MiniLM project whose embeddings are already cached:
 2. **``next`` under load** (HTTP): a real server (uvicorn, worker inside) and
    ``--annotators`` concurrent clients, each looping next → submit with the gold label
    for ``--seconds``; the latency of every ``next`` call is recorded (retrains keep
-   happening underneath).
+   happening underneath). The server is a new process over the same data directory: its
+   worker reads the feature store the first phase wrote, embedding nothing again. Its peak
+   resident memory (``VmHWM``) is reported.
 
 The pool: every CLINC150 utterance (train, val, test), plus numbered variants of them
 ("<text> (k)") up to ``--n-pool`` items. Base texts get their real MiniLM vectors (the
@@ -20,6 +24,7 @@ written to the server's embedding cache beforehand, so no text is encoded while 
 Run from the repository root with the project's environment::
 
     python benchmarks/loop_latency.py                     # SQLite file
+    python benchmarks/loop_latency.py --n-pool 1000000 --name loop_latency_1m
     python benchmarks/loop_latency.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/labelwise_bench
 
 A PostgreSQL URL names a scratch database, which is dropped and created afresh.
@@ -93,6 +98,17 @@ def build_pool(
     return out_texts, out_labels, np.concatenate(rows).astype(np.float32)
 
 
+def peak_rss_mb(pid: int) -> float:
+    """The process's peak resident memory (``VmHWM``), MB; NaN where /proc lacks it."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
 def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q)) if values else float("nan")
 
@@ -131,7 +147,7 @@ def service_latency(
             labels=labels,
             owner=admin,
             settings={
-                "features": "minilm",
+                "features": args.features,
                 "retrain_every": args.retrain_every,
                 "min_labels": args.retrain_every,
                 "queue_size": 1000,
@@ -189,7 +205,9 @@ def service_latency(
     worker.stop()
     engine.dispose()
     metrics = [v.metrics for v in versions[1:]]
+    store = sum(f.stat().st_size for f in (data_dir / "projects").rglob("features/*"))
     return {
+        "feature_store_mb": store / 2**20,
         "n_items": report.added,
         "import_seconds": import_seconds,
         "first_model_seconds": first,
@@ -285,6 +303,7 @@ def http_load(
         for t in threads:
             t.join()
         wall = time.perf_counter() - started
+        peak_rss = peak_rss_mb(server.pid)
         with httpx.Client(base_url=base, timeout=60) as client:
             token = client.post(
                 "/api/auth/token", json={"username": "lead", "password": "lead-password"}
@@ -308,6 +327,7 @@ def http_load(
         "next_p99": percentile(next_latencies, 99),
         "labels_per_second": submits[0] / wall,
         "model_versions_at_end": len(versions),
+        "server_peak_rss_mb": peak_rss,
     }
 
 
@@ -320,21 +340,24 @@ def markdown(result: dict[str, Any]) -> str:
             "",
             f"Command: `{result['command']}`",
             "",
-            f"Pool {s['n_items']:,} items (CLINC150 utterances and noisy variants), MiniLM "
-            f"vectors pre-cached, {result['backend']}; retrain every {result['retrain_every']} "
+            f"Pool {s['n_items']:,} items (CLINC150 utterances and noisy variants), "
+            f"{result['features']} features, MiniLM vectors pre-cached, {result['backend']}; "
+            f"retrain every {result['retrain_every']} "
             f"labels, worker poll {result['poll_seconds']} s; {result['machine']}.",
             "",
             "| measure | value |",
             "|---|---:|",
             f"| import of the pool (service, one transaction) | {s['import_seconds']:.1f} s |",
-            f"| first model (load 100k cached vectors, train, rank) | {s['first_model_seconds']:.2f} s |",
+            f"| first model (fill the feature store from cached vectors, train, rank) | {s['first_model_seconds']:.2f} s |",
+            f"| feature store on disk | {s['feature_store_mb']:,.0f} MB |",
             f"| submit → new model serving, median of {len(s['retrain_to_serving_seconds'])} | {s['median']:.3f} s |",
             f"| submit → new model serving, p95 / max | {s['p95']:.3f} s / {s['max']:.3f} s |",
-            f"| worker: fit / rank 100k / whole job (median) | {b['fit_seconds']:.3f} / {b['query_seconds']:.3f} / {b['seconds_total']:.3f} s |",
+            f"| worker: fit / rank the pool / whole job (median) | {b['fit_seconds']:.3f} / {b['query_seconds']:.3f} / {b['seconds_total']:.3f} s |",
             f"| `next` over HTTP, {h['annotators']} concurrent annotators: p50 / p95 / p99 | "
             f"{h['next_p50'] * 1000:.0f} / {h['next_p95'] * 1000:.0f} / {h['next_p99'] * 1000:.0f} ms |",
             f"| labels stored per second under that load ({h['submits']:,} in {h['seconds']:.0f} s) | {h['labels_per_second']:.1f} |",
             f"| model versions published during the load run (cumulative) | {h['model_versions_at_end']} |",
+            f"| server process peak resident memory (worker inside) | {h['server_peak_rss_mb']:,.0f} MB |",
             "",
             f"Goal: submit → new model serving under 1 s on 2 cores: "
             f"{'met' if s['median'] < 1.0 else 'MISSED'} (median {s['median']:.3f} s, "
@@ -357,6 +380,8 @@ def main() -> None:
     parser.add_argument("--annotators", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--features", default="minilm", choices=("minilm", "tfidf", "minilm+tfidf"))
+    parser.add_argument("--name", default="loop_latency", help="stem of the result files")
     parser.add_argument("--out", type=Path, default=HERE / "results")
     args = parser.parse_args()
 
@@ -376,12 +401,13 @@ def main() -> None:
         "command": " ".join(["python benchmarks/loop_latency.py", *sys.argv[1:]]),
         "backend": "PostgreSQL" if args.database_url.startswith("postgresql") else "SQLite (WAL)",
         "retrain_every": args.retrain_every,
+        "features": args.features,
         "poll_seconds": args.poll_seconds,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
         "service": service,
         "http": http,
     }
-    name = "loop_latency" + ("_postgres" if args.database_url.startswith("postgresql") else "")
+    name = args.name + ("_postgres" if args.database_url.startswith("postgresql") else "")
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{name}.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
     table = markdown(result)

@@ -59,7 +59,8 @@ class Settings(BaseSettings):
         A Dask scheduler's address (``tcp://10.0.0.5:8786``): the retrain worker then
         scores the pool on that cluster (the ``distributed`` extra), with the same ranking
         as in-process. Unset, it scores in its own process. A pool too large for one
-        machine's time budget is the reason to set it.
+        machine's time budget is the reason to set it. The workers read the pool from the
+        project's feature store, so they must see ``data_dir`` at the same path.
     """
 
     model_config = SettingsConfigDict(env_prefix="LABELWISE_", env_file=None)

@@ -126,3 +126,30 @@ def test_shard_without_keys_file_is_ignored(tmp_path: Path) -> None:
         key_file.unlink()
     out, missing = cache.get(MODEL, ["a"])
     assert out is None and missing.tolist() == [0]
+
+
+def test_a_cache_reads_each_shard_once_and_sees_shards_written_since(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reader, writer = EmbeddingCache(tmp_path), EmbeddingCache(tmp_path)
+    first, second = vectors(3, seed=1), vectors(2, seed=2)
+    writer.put(MODEL, ["a", "b", "c"], first)
+    loads: list[str] = []
+    real_load = np.load
+
+    def counting_load(path, *args, **kwargs):
+        loads.append(Path(path).name)
+        return real_load(path, *args, **kwargs)
+
+    monkeypatch.setattr(np, "load", counting_load)
+    out, _ = reader.get(MODEL, ["c", "a"])
+    assert out is not None
+    np.testing.assert_allclose(out, first[[2, 0]].astype(np.float32))
+    writer.put(MODEL, ["d", "e"], second)  # another process's shard, after the first get
+    out, missing = reader.get(MODEL, ["e", "b", "zzz", "d"])
+    assert out is not None and missing.tolist() == [2]
+    np.testing.assert_allclose(
+        out[[0, 1, 3]], np.vstack([second[1], first[1], second[0]]), rtol=1e-6
+    )
+    # Each shard's keys and vectors were read once, across both lookups.
+    assert len(loads) == 4 and len(set(loads)) == 4

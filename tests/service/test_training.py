@@ -188,7 +188,7 @@ def test_minilm_beside_tfidf_embeds_each_item_once_and_ranks_class_balanced(
     label_n(session, project, owner, truth, 20)
     worker.run_pending()
     n_items = session.scalar(select(func.count()).where(Item.project_id == project.id))
-    assert embedder.embedded == n_items  # TF-IDF was refit, the embeddings were kept
+    assert embedder.embedded == n_items  # each item embedded once, into the feature store
     version = training.list_model_versions(session, project_id=project.id)[-1]
     assert version.version == 2
     assert version.metrics["learner"].endswith("on minilm+tfidf features")
@@ -197,6 +197,36 @@ def test_minilm_beside_tfidf_embeds_each_item_once_and_ranks_class_balanced(
     assert version.artifact_path is not None
     model = load_model(version.artifact_path, embedder=embedder)  # type: ignore[arg-type]
     assert model.predict_proba(["hello there 0"]).shape == (1, len(project.labels))
+
+
+def test_a_restarted_worker_reads_the_feature_store_instead_of_embedding_again(
+    session, session_factory, setup, tmp_path
+):
+    project, truth, owner = setup
+    embedder = CountingEmbedder()
+    minilm = MiniLMFeatures(
+        embedder.model_id,
+        normalize=True,
+        dimension=64,
+        embedder=embedder,  # type: ignore[arg-type]
+    )
+    label_n(session, project, owner, truth, 8)
+    training.RetrainWorker(
+        session_factory, data_dir=tmp_path, embedder_factory=lambda: minilm
+    ).run_pending()
+    n_items = session.scalar(select(func.count()).where(Item.project_id == project.id))
+    store = tmp_path / "projects" / str(project.id) / "features"
+    assert embedder.embedded == n_items
+    assert (store / "sentence.f32").stat().st_size == n_items * 64 * 4
+    # A new worker (a restarted server) over the same data directory.
+    restarted = training.RetrainWorker(
+        session_factory, data_dir=tmp_path, embedder_factory=lambda: minilm
+    )
+    label_n(session, project, owner, truth, 6)
+    restarted.run_pending()
+    assert embedder.embedded == n_items
+    version = training.list_model_versions(session, project_id=project.id)[-1]
+    assert version.version == 2 and version.metrics["pool_size"] == n_items
 
 
 def test_a_restarted_worker_fails_jobs_left_running(session, session_factory, setup, tmp_path):

@@ -132,14 +132,16 @@ class Pool:
         return int(self.features.shape[0])
 
     def rows(self, indices: IndexArray) -> Any:
-        """Feature rows at ``indices``: a CSR slice for sparse features; for dense ones a
-        view when ``indices`` is a run of consecutive positions, else a copy."""
+        """Feature rows at ``indices``: a CSR slice for sparse features (and what a
+        row-addressable matrix returns: sparse rows stay sparse); for dense ones a view
+        when ``indices`` is a run of consecutive positions, else a copy."""
         if sp.issparse(self.features):
             return self.features[indices]
         idx = np.asarray(indices)
         # Arrays and row-addressable matrices alike are asked for these rows only; a run
         # of consecutive positions is a slice (a view of an array, not a copy).
-        return np.asarray(self.features[_as_run(idx)])
+        rows = self.features[_as_run(idx)]
+        return rows if sp.issparse(rows) else np.asarray(rows)
 
     def sequences_at(self, indices: IndexArray) -> list[Sequence[str]]:
         """The token sequences at ``indices``, in that order.

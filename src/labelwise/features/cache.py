@@ -6,6 +6,7 @@ import hashlib
 import os
 import re
 import tempfile
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,6 +27,11 @@ class EmbeddingCache:
     Each :meth:`put` writes one shard pair (keys, vectors) atomically, so a crash never
     leaves a half-written shard visible and concurrent readers see whole shards only.
 
+    A cache object remembers the shards it has read: each :meth:`get` reads only the keys
+    of shards written since (by any process), and memory-maps their vectors instead of
+    loading them, so a million cached vectors cost their key index in memory (about
+    150 MB), not their 1.5 GB, and looking up a batch does not read the cache again.
+
     Parameters
     ----------
     directory : path-like
@@ -34,28 +40,14 @@ class EmbeddingCache:
 
     def __init__(self, directory: str | Path) -> None:
         self.directory = Path(directory)
+        self._shards: dict[str, _Shards] = {}
+        self._lock = threading.Lock()
 
     def _model_dir(self, model_id: str) -> Path:
         # The readable slug may collide ("a/b_c" vs "a/b/c"); the digest keeps ids apart.
         slug = re.sub(r"[^A-Za-z0-9_.=-]+", "_", model_id).strip("_")[:80]
         digest = hashlib.blake2b(model_id.encode("utf-8"), digest_size=6).hexdigest()
         return self.directory / f"{slug}-{digest}"
-
-    def _load(self, model_id: str) -> tuple[dict[bytes, int], NDArray[np.float32] | None]:
-        folder = self._model_dir(model_id)
-        keys: list[NDArray[np.void]] = []
-        vecs: list[NDArray[np.float32]] = []
-        for key_file in sorted(folder.glob("keys-*.npy")):
-            vec_file = key_file.with_name("vecs-" + key_file.name[len("keys-") :])
-            if not vec_file.exists():
-                continue
-            keys.append(np.load(key_file))
-            vecs.append(np.load(vec_file))
-        if not keys:
-            return {}, None
-        all_keys = np.concatenate(keys)
-        index = {bytes(k): i for i, k in enumerate(all_keys)}
-        return index, np.concatenate(vecs).astype(np.float32, copy=False)
 
     def get(
         self, model_id: str, texts: Sequence[str]
@@ -69,16 +61,15 @@ class EmbeddingCache:
         missing : ndarray of shape (n_missing,)
             Positions in ``texts`` that still need encoding.
         """
-        index, store = self._load(model_id)
-        if store is None:
-            return None, np.arange(len(texts), dtype=np.intp)
-        rows = np.fromiter(
-            (index.get(text_key(t), -1) for t in texts), dtype=np.intp, count=len(texts)
-        )
-        out = np.zeros((len(texts), store.shape[1]), dtype=np.float32)
-        hit = rows >= 0
-        out[hit] = store[rows[hit]]
-        return out, np.flatnonzero(~hit).astype(np.intp)
+        with self._lock:
+            shards = self._shards.setdefault(model_id, _Shards())
+            shards.read_new(self._model_dir(model_id))
+            if not shards.vectors:
+                return None, np.arange(len(texts), dtype=np.intp)
+            rows = np.fromiter(
+                (shards.index.get(text_key(t), -1) for t in texts), dtype=np.intp, count=len(texts)
+            )
+            return shards.gather(rows), np.flatnonzero(rows < 0).astype(np.intp)
 
     def put(self, model_id: str, texts: Sequence[str], vectors: NDArray[np.floating]) -> None:
         """Store ``vectors`` (shape (n_texts, dim)) for ``texts`` as one new shard."""
@@ -104,3 +95,42 @@ class EmbeddingCache:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+
+class _Shards:
+    """The shards of one model id read so far: a key → row index over all of them, and
+    each shard's vectors memory-mapped (row ``r`` lies in shard ``searchsorted(ends, r)``)."""
+
+    def __init__(self) -> None:
+        self.index: dict[bytes, int] = {}
+        self.vectors: list[NDArray[np.float32]] = []
+        self.ends: list[int] = []
+        self.read: set[str] = set()
+
+    def read_new(self, folder: Path) -> None:
+        for key_file in sorted(folder.glob("keys-*.npy")):
+            if key_file.name in self.read:
+                continue
+            vec_file = key_file.with_name("vecs-" + key_file.name[len("keys-") :])
+            if not vec_file.exists():
+                continue
+            keys = np.load(key_file)
+            vectors = np.load(vec_file, mmap_mode="r")
+            start = self.ends[-1] if self.ends else 0
+            # A text cached twice (two processes raced) keeps its first row.
+            for i, key in enumerate(keys):
+                self.index.setdefault(bytes(key), start + i)
+            self.vectors.append(vectors)
+            self.ends.append(start + len(keys))
+            self.read.add(key_file.name)
+
+    def gather(self, rows: NDArray[np.intp]) -> NDArray[np.float32]:
+        """Rows ``rows`` (-1: a zero row) of all shards together, float32."""
+        out = np.zeros((rows.size, self.vectors[0].shape[1]), dtype=np.float32)
+        hit = np.flatnonzero(rows >= 0)
+        shard_of = np.searchsorted(self.ends, rows[hit], side="right")
+        for shard in np.unique(shard_of):
+            mine = hit[shard_of == shard]
+            start = self.ends[shard - 1] if shard else 0
+            out[mine] = self.vectors[shard][rows[mine] - start]
+        return out

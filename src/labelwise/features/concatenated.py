@@ -98,16 +98,7 @@ class ConcatenatedFeaturizer:
         ----------
         blocks : sequence of array-like or sparse matrix, each of shape (n_texts, width_i)
         """
-        parts = self._checked_parts()
-        if len(blocks) != len(parts):
-            raise ValueError(f"{len(parts)} parts but {len(blocks)} blocks.")
-        if len({b.shape[0] for b in blocks}) > 1:
-            raise ValueError(f"Blocks differ in rows: {[b.shape[0] for b in blocks]}.")
-        scaled = []
-        for block, (_, weight) in zip(blocks, parts, strict=True):
-            rows = block.astype(np.float64) if sp.issparse(block) else np.asarray(block, np.float64)
-            scaled.append(sp.csr_matrix(normalize(rows, norm="l2") * float(weight)))
-        return sp.hstack(scaled, format="csr")
+        return join_blocks(blocks, [weight for _, weight in self._checked_parts()])
 
     @property
     def n_features_(self) -> int:
@@ -123,3 +114,28 @@ class ConcatenatedFeaturizer:
 
     def fit_transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         return self.fit(texts).transform(texts)
+
+
+def join_blocks(blocks: Sequence[Any], weights: Sequence[float]) -> sp.csr_matrix:
+    """Blocks of the same rows side by side, each row of each block unit length times its
+    block's weight: what :meth:`ConcatenatedFeaturizer.join` returns, for callers that keep
+    the blocks apart (the server's feature store) and join the rows a chunk needs.
+
+    Parameters
+    ----------
+    blocks : sequence of array-like or sparse matrix, each of shape (n_rows, width_i)
+    weights : sequence of float, one per block
+
+    Returns
+    -------
+    csr_matrix of shape (n_rows, sum of the widths), float64
+    """
+    if len(blocks) != len(weights):
+        raise ValueError(f"{len(weights)} parts but {len(blocks)} blocks.")
+    if len({b.shape[0] for b in blocks}) > 1:
+        raise ValueError(f"Blocks differ in rows: {[b.shape[0] for b in blocks]}.")
+    scaled = []
+    for block, weight in zip(blocks, weights, strict=True):
+        rows = block.astype(np.float64) if sp.issparse(block) else np.asarray(block, np.float64)
+        scaled.append(sp.csr_matrix(normalize(rows, norm="l2") * float(weight)))
+    return sp.hstack(scaled, format="csr")

@@ -25,6 +25,7 @@ from labelwise.learners import (
 from labelwise.strategies import STRATEGIES, ClassBalanced, QueryStrategy
 
 __all__ = [
+    "BLOCK_WEIGHTS",
     "COLD_STARTS",
     "DEFAULT_C",
     "DEFAULT_CLASS_BALANCED",
@@ -72,7 +73,8 @@ DEFAULT_C = 10.0
 #: 1,250 labels 0.836 against 0.847 (3 seeds each)
 #: (``benchmarks/results/best_configuration_minilm_tfidf_weight2.md``).
 SENTENCE_WEIGHT = 1.0
-_BLOCK_WEIGHTS = (SENTENCE_WEIGHT, 1.0)
+#: The (MiniLM, TF-IDF) block weights of ``minilm+tfidf``.
+BLOCK_WEIGHTS = (SENTENCE_WEIGHT, 1.0)
 
 
 def _check_features(kind: str) -> None:
@@ -80,8 +82,10 @@ def _check_features(kind: str) -> None:
         raise ValueError(f"Unknown features {kind!r}; choose from {', '.join(FEATURES)}.")
 
 
-def classification_featurizer(kind: str, *, embedder: Any = None) -> Any:
-    """An unfitted featurizer of ``kind`` (one of :data:`FEATURES`).
+def classification_featurizer(
+    kind: str, *, embedder: Any = None, tfidf: TfidfFeaturizer | None = None
+) -> Any:
+    """A featurizer of ``kind`` (one of :data:`FEATURES`), unfitted unless ``tfidf`` is.
 
     Parameters
     ----------
@@ -89,10 +93,14 @@ def classification_featurizer(kind: str, *, embedder: Any = None) -> Any:
     embedder : SentenceEmbedder, optional
         The sentence model of ``minilm`` and ``minilm+tfidf`` (one with a cache, say);
         default ``SentenceEmbedder()``, the packaged MiniLM. Unused for ``tfidf``.
+    tfidf : TfidfFeaturizer, optional
+        The TF-IDF part of ``tfidf`` and ``minilm+tfidf`` (a fitted, frozen one, say);
+        default a new ``TfidfFeaturizer()``. Unused for ``minilm``.
     """
     _check_features(kind)
+    tfidf = TfidfFeaturizer() if tfidf is None else tfidf
     if kind == "tfidf":
-        return TfidfFeaturizer()
+        return tfidf
     sentence = embedder
     if sentence is None:
         from labelwise.features.sentence import SentenceEmbedder
@@ -100,9 +108,7 @@ def classification_featurizer(kind: str, *, embedder: Any = None) -> Any:
         sentence = SentenceEmbedder()
     if kind == "minilm":
         return sentence
-    return ConcatenatedFeaturizer(
-        [(sentence, _BLOCK_WEIGHTS[0]), (TfidfFeaturizer(), _BLOCK_WEIGHTS[1])]
-    )
+    return ConcatenatedFeaturizer([(sentence, BLOCK_WEIGHTS[0]), (tfidf, BLOCK_WEIGHTS[1])])
 
 
 def pool_features(featurizer: Any, texts: Sequence[str], *, embeddings: Any = None) -> Any:

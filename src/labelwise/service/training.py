@@ -14,7 +14,6 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -40,10 +39,8 @@ from labelwise.learners import Committee, ProbabilisticClassifier
 from labelwise.loop import ActiveLearningLoop, LoopState
 from labelwise.recipes.classification import (
     SENTENCE_FEATURES,
-    classification_featurizer,
     classification_learner,
     classification_strategy,
-    pool_features,
 )
 from labelwise.scoring import DaskScorer, LocalScorer, PoolScorer
 from labelwise.service import (
@@ -56,6 +53,7 @@ from labelwise.service import (
 )
 from labelwise.service.errors import ConflictError, NotFoundError
 from labelwise.service.events import record
+from labelwise.service.feature_store import FeatureStore, store_directory
 from labelwise.service.import_jobs import recover_imports, resumable, run_import_job
 from labelwise.service.importing import IMPORT_KIND
 from labelwise.service.job_errors import record_failure
@@ -258,22 +256,6 @@ def list_model_versions(session: Session, *, project_id: int) -> list[ModelVersi
 # -- the worker ---------------------------------------------------------------------------
 
 
-@dataclass
-class _Features:
-    """One project's pool features, grown as items are imported (positions are dense).
-
-    ``featurizer`` made ``matrix`` (TF-IDF fit on ``texts``, the MiniLM embedder, or both
-    side by side); it is saved with every model trained on these features.
-    """
-
-    kind: str
-    texts: list[str] = field(default_factory=list)
-    matrix: Any = None
-    featurizer: Any = None
-    #: The sentence rows of ``texts`` (MiniLM kinds), each item embedded once.
-    embeddings: Any = None
-
-
 class RetrainWorker:
     """Runs queued retrain jobs in a background thread.
 
@@ -308,7 +290,7 @@ class RetrainWorker:
         self.poll_seconds = poll_seconds
         self.embedder_factory = embedder_factory
         self.scorer = scorer
-        self._features: dict[int, _Features] = {}
+        self._features: dict[int, FeatureStore] = {}
         self._sentences: dict[int, span_training.SentenceCache] = {}
         # The last model's predictions on each project's fixed stop set (kept in memory:
         # after a restart the first new version has no kappa).
@@ -497,8 +479,8 @@ class RetrainWorker:
             else:
                 pool = self._pool(snapshot.project_id, texts)
                 outcome = train_and_rank(pool, snapshot, scorer=self.scorer)
-            features = self._features.get(snapshot.project_id)
-            model = text_model(snapshot, outcome, None if features is None else features.featurizer)
+            store = self._features.get(snapshot.project_id)
+            model = text_model(snapshot, outcome, None if store is None else store.featurizer())
             with self.session_factory() as session:
                 publish(
                     session,
@@ -721,14 +703,21 @@ class RetrainWorker:
         return diagnostics
 
     def _new_texts(self, session: Session, project_id: int, features: str) -> list[str]:
-        """Texts of the items this worker has not featurized yet, by position."""
-        cached = self._features.get(project_id)
-        if cached is None or cached.kind != features:
-            cached = self._features[project_id] = _Features(features)
+        """Texts of the items not in the project's feature store yet, by position."""
+        store = self._features.get(project_id)
+        if store is None or store.kind != features:
+            project = session.get_one(Project, project_id)
+            store = self._features[project_id] = FeatureStore(
+                store_directory(self.data_dir, project_id),
+                features,
+                embedder=self._minilm,
+                seed=project_id,
+                identity=f"{project.name}|{_utc(project.created_at).isoformat()}",
+            )
         return list(
             session.scalars(
                 select(Item.text)
-                .where(Item.project_id == project_id, Item.position >= len(cached.texts))
+                .where(Item.project_id == project_id, Item.position >= len(store))
                 .order_by(Item.position)
             )
         )
@@ -748,28 +737,28 @@ class RetrainWorker:
         )
 
     def _pool(self, project_id: int, new_texts: list[str]) -> Pool:
-        cached = self._features[project_id]
-        if cached.matrix is None and not new_texts:
-            return Pool(np.zeros((0, 1), dtype=np.float32), [])  # no items: nothing to train
+        """The project's pool over its feature store, once ``new_texts`` (from
+        :meth:`_new_texts`) are stored: read a chunk of rows at a time, never whole."""
+        store = self._features[project_id]
         if new_texts:
-            cached.texts.extend(new_texts)
-            sentences = cached.kind in SENTENCE_FEATURES
-            if sentences:
-                # Each item is embedded once; TF-IDF statistics are the whole pool's and
-                # are refit when it grows (pool_features).
-                vectors = self._minilm().transform(new_texts)
-                cached.embeddings = (
-                    vectors
-                    if cached.embeddings is None
-                    else np.vstack([cached.embeddings, vectors])
+            total = len(store) + len(new_texts)
+            store.extend(new_texts, every_text=lambda: self._texts(project_id, total))
+        if not len(store):
+            return Pool(np.zeros((0, 1), dtype=np.float32), [])  # no items: nothing to train
+        return Pool(store.rows())
+
+    def _texts(self, project_id: int, n_items: int) -> list[str]:
+        """The texts of a project's first ``n_items`` items, by position (a TF-IDF fit)."""
+        with self.session_factory() as session:
+            texts = list(
+                session.scalars(
+                    select(Item.text)
+                    .where(Item.project_id == project_id, Item.position < n_items)
+                    .order_by(Item.position)
                 )
-            cached.featurizer = classification_featurizer(
-                cached.kind, embedder=self._minilm() if sentences else None
             )
-            cached.matrix = pool_features(
-                cached.featurizer, cached.texts, embeddings=cached.embeddings
-            )
-        return Pool(cached.matrix, cached.texts)
+            end_read(session)
+            return texts
 
     def _minilm(self) -> Any:
         if self._embedder is None:
