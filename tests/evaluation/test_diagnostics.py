@@ -50,3 +50,34 @@ def test_stop_kappa_compares_with_the_previous_model_on_shared_positions():
 def test_stop_set_is_fixed_by_the_seed():
     assert np.array_equal(stop_set(100, 10, 0), stop_set(100, 10, 0))
     assert stop_set(5, 10, 0).tolist() == [0, 1, 2, 3, 4]
+
+
+def test_an_interrupt_between_chunks_stops_the_pass():
+    proba = np.tile([[0.7, 0.3]], (10, 1))
+    pool = Pool(np.arange(10.0).reshape(10, 1))
+    asked = []
+
+    def interrupt():
+        asked.append(True)
+        return len(asked) > 2  # let two chunks through, stop before the third
+
+    stopped = pool_diagnostics(
+        FixedProbaLearner(proba),
+        pool,
+        np.arange(10),
+        ["a", "b"],
+        stop_positions=np.arange(3),
+        chunk_size=3,
+        interrupt=interrupt,
+    )
+    assert stopped is None and len(asked) == 3
+    done = pool_diagnostics(
+        FixedProbaLearner(proba),
+        pool,
+        np.arange(10),
+        ["a", "b"],
+        stop_positions=np.arange(3),
+        chunk_size=3,
+        interrupt=lambda: False,
+    )
+    assert done is not None and done.predicted_counts == {"a": 10}

@@ -6,9 +6,11 @@ import random
 from collections import Counter
 
 import pytest
+from sqlalchemy import select
 
 from labelwise.service import projects, queue
 from labelwise.service.project_settings import ProjectSettings
+from labelwise.service.serving import sources
 from labelwise.service.serving.sources import (
     AuditSample,
     RandomPool,
@@ -16,6 +18,7 @@ from labelwise.service.serving.sources import (
     mix_for,
     source_of,
 )
+from labelwise.store import Item
 from tests.service.pool_factory import make_project, make_user
 
 
@@ -51,6 +54,48 @@ def test_the_same_seed_serves_the_same_positions_from_the_same_sources(session):
     # No model yet: "ranked" has nothing and falls back to the random pool.
     assert set(sources) == {"audit", "random"}
     assert all(is_audit == (source == "audit") for _, source, is_audit in runs[0])
+
+
+def _audit_picks(session, project, owner, seed, n):
+    """The positions of ``n`` audit picks, each item released again (skipped) after it."""
+    ctx_rng = random.Random(seed)
+    picks = []
+    for _ in range(n):
+        served = queue.lease_next(session, project_id=project.id, annotator=owner, rng=ctx_rng)
+        if served.source == "audit":
+            picks.append(served.position)
+        queue.skip_item(session, project_id=project.id, annotator=owner, item_id=served.item_id)
+    return picks
+
+
+@pytest.mark.parametrize("tries", [sources.AUDIT_TRIES, 0])
+def test_the_audit_sample_is_drawn_without_counting_it_and_only_eligible_items(
+    session, setup, monkeypatch, tries
+):
+    """Rejection sampling (or, with no tries, the exact count and offset) serves eligible
+    audit items only; it counts the audit sample only when every try missed."""
+    project, owner = setup
+    projects.update_settings(session, project_id=project.id, changes={"audit_fraction": "0.5"})
+    monkeypatch.setattr(sources, "AUDIT_TRIES", tries)
+    counted = []
+    real = AuditSample._counted_pick
+
+    def spy(self, ctx):
+        counted.append(True)
+        return real(self, ctx)
+
+    monkeypatch.setattr(AuditSample, "_counted_pick", spy)
+    picks = _audit_picks(session, project, owner, seed=5, n=30)
+    audit = {
+        item.position
+        for item in session.scalars(
+            select(Item).where(Item.project_id == project.id, Item.is_audit.is_(True))
+        )
+    }
+    assert picks and set(picks) <= audit
+    assert len(set(picks)) == len(picks)  # a skipped item is not served to its skipper again
+    # About one in two positions is an audit item: 64 tries do not all miss here.
+    assert bool(counted) == (tries == 0)
 
 
 def test_the_audit_share_is_respected_over_many_draws(session, setup):

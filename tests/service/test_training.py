@@ -267,6 +267,29 @@ def test_versions_carry_pool_diagnostics_and_stop_kappa(session, session_factory
     assert -1 <= second.metrics["stop_kappa"] <= 1
 
 
+def test_diagnostics_yield_to_a_queued_retrain_and_wait_for_the_next_idle_moment(
+    session, session_factory, setup, tmp_path
+):
+    project, truth, owner = setup
+    worker = training.RetrainWorker(session_factory, data_dir=tmp_path)
+    label_n(session, project, owner, truth, 6)
+    job = training.request_retrain(session, project_id=project.id)
+    worker._claim()
+    worker.run_job(job.id)  # published; its diagnostics wait for an idle worker
+    (due,) = worker._diagnostics_due.values()
+    waiting = training.request_retrain(session, project_id=project.id)
+    worker._diagnose(*worker._diagnostics_due.popitem()[1])
+    first = training.list_model_versions(session, project_id=project.id)[0]
+    assert "pool_predicted" not in first.metrics  # stopped before the pass
+    assert worker._diagnostics_due == {project.id: due}  # and waiting again
+    worker.run_pending()  # the retrain runs first, then the newest version's diagnostics
+    session.refresh(waiting)
+    assert waiting.status is JobStatus.DONE
+    first, second = training.list_model_versions(session, project_id=project.id)
+    assert "pool_predicted" not in first.metrics and "pool_predicted" in second.metrics
+    assert not worker._diagnostics_due
+
+
 # -- what counts toward a retrain, and what a too-small one does ---------------------------
 
 

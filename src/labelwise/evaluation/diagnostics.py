@@ -8,7 +8,7 @@ agreement of successive models on a fixed stop set (stabilizing predictions).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,16 +77,21 @@ def pool_diagnostics(
     stop_positions: NDArray[np.intp],
     previous: tuple[NDArray[np.intp], NDArray[np.intp]] | None = None,
     chunk_size: int = 16384,
-) -> PoolDiagnostics:
+    interrupt: Callable[[], bool] | None = None,
+) -> PoolDiagnostics | None:
     """Diagnostics of a fitted single-label ``model`` over ``unlabeled`` positions.
 
     ``previous`` is the last model's ``(stop_positions, stop_predictions)``; kappa is taken
-    over the positions both sets share.
+    over the positions both sets share. ``interrupt`` is asked before each chunk of
+    ``chunk_size`` rows; once it returns True the pass stops and returns None (a pass over
+    a million items takes seconds, and the retrain worker yields to a waiting retrain).
     """
     counts = np.zeros(len(classes), dtype=np.int64)
     histogram = np.zeros(BINS, dtype=np.int64)
     confidence = 0.0
     for start in range(0, unlabeled.size, chunk_size):
+        if interrupt is not None and interrupt():
+            return None
         proba = np.asarray(model.predict_proba(pool.rows(unlabeled[start : start + chunk_size])))
         counts += np.bincount(proba.argmax(axis=1), minlength=len(classes))
         margins = 1.0 - _measures.margin(proba)

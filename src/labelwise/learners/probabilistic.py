@@ -13,6 +13,7 @@ from numpy.typing import NDArray
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression
 
+from labelwise._half import widen_into
 from labelwise._typing import ProbaArray
 from labelwise.exceptions import NotFittedError
 
@@ -226,7 +227,7 @@ def _logits(
     n = X.shape[0]
     if X.dtype != np.float32:
         rows = _scratch("rows", (n, X.shape[1]))
-        np.copyto(rows, X)
+        widen_into(X, rows)
         X = rows
     z = np.matmul(X, weights[0].T, out=_scratch("logits", (n, weights[0].shape[0])))
     z += weights[1]

@@ -376,7 +376,12 @@ class RetrainWorker:
         while not self._stop.is_set() or self._thread is None:
             job_id = self._claim()
             if job_id is None:
-                while self._diagnostics_due and self._claim_peek() is False:
+                # Diagnostics stop (and wait again) when a job arrives or the worker stops.
+                while (
+                    self._diagnostics_due
+                    and not self._stop.is_set()
+                    and self._claim_peek() is False
+                ):
                     _, due = self._diagnostics_due.popitem()
                     self._diagnose(*due)
                 return ran
@@ -644,7 +649,9 @@ class RetrainWorker:
 
         Runs after the swap, so the extra passes (over the pool, and the models the
         estimate trains) never delay serving; a failure here is logged and leaves the
-        version without these fields.
+        version without these fields. A job queued meanwhile stops the pass over the pool
+        (seconds on a million items): this version goes back to wait for the next idle
+        moment, unless that job's retrain publishes a newer one first.
         """
         extra: dict[str, Any] = {}
         predicted: dict[str, int] | None = None
@@ -652,6 +659,11 @@ class RetrainWorker:
         if not snapshot.task.per_class_proba:
             try:
                 diagnostics = self._pool_diagnostics(snapshot, outcome, pool)
+                if diagnostics is None:
+                    self._diagnostics_due.setdefault(
+                        snapshot.project_id, (job_id, snapshot, outcome, pool)
+                    )
+                    return
                 extra.update(diagnostics.to_metrics())
                 predicted = diagnostics.predicted_counts
                 drift = class_mix_drift(snapshot.values, predicted)
@@ -681,7 +693,8 @@ class RetrainWorker:
 
     def _pool_diagnostics(
         self, snapshot: Snapshot, outcome: Outcome, pool: Pool
-    ) -> PoolDiagnostics:
+    ) -> PoolDiagnostics | None:
+        """The version's diagnostics, or None when a job queued meanwhile stopped them."""
         previous = self._stop_sets.get(snapshot.project_id)
         stop = previous[0] if previous is not None else stop_set(len(pool), STOP_SET, 0)
         unlabeled = np.setdiff1d(
@@ -695,7 +708,10 @@ class RetrainWorker:
             snapshot.labels,
             stop_positions=stop,
             previous=previous,
+            interrupt=lambda: self._stop.is_set() or self._claim_peek(),
         )
+        if diagnostics is None:
+            return None
         self._stop_sets[snapshot.project_id] = (
             diagnostics.stop_positions,
             diagnostics.stop_predictions,

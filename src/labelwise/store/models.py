@@ -361,7 +361,8 @@ class ImportRow(Base):
     """
 
     __tablename__ = "import_rows"
-    __table_args__ = (Index("ix_import_rows_job_id_first", "job_id", "first"),)
+    # Publishing reads one job's id range at a time (migration 0015).
+    __table_args__ = (Index("ix_import_rows_job_id_id", "job_id", "id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
     line: Mapped[int] = mapped_column(Integer)
