@@ -84,3 +84,42 @@ def test_threads_must_be_a_positive_count():
     learner, pool = _learner(10), index_pool(10)
     with pytest.raises(ValueError, match="threads"):
         MarginSampling().query(learner, pool, [], np.arange(10), 2, scorer=LocalScorer(0))
+
+
+class BlasThreadsLearner(FixedProbaLearner):
+    """Records how many threads BLAS may use while the learner scores a chunk."""
+
+    def predict_proba(self, X):
+        from threadpoolctl import threadpool_info
+
+        self.blas_threads = {
+            info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"
+        }
+        return super().predict_proba(X)
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_every_chunk_is_scored_with_a_one_thread_blas(threads):
+    """A product split over BLAS threads may round differently, so one-thread and
+    many-thread scorers would disagree on large pools; every scorer limits BLAS to one."""
+    pool = index_pool(60)
+    p = np.random.default_rng(1).uniform(0.05, 0.95, 60)
+    learner = BlasThreadsLearner(np.c_[p, 1 - p])
+    for method in ("top", "scores"):
+        learner.blas_threads = None
+        strategy = MarginSampling(chunk_size=20)
+        if method == "top":
+            strategy.query(
+                learner,
+                pool,
+                [],
+                np.arange(60),
+                5,
+                random_state=0,
+                scorer=LocalScorer(threads=threads),
+            )
+        else:
+            LocalScorer(threads=threads).scores(
+                strategy, context(learner, pool), np.arange(60), prepared=None
+            )
+        assert learner.blas_threads == {1}

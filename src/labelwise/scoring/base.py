@@ -75,7 +75,8 @@ class LocalScorer(PoolScorer):
     ----------
     threads : int, default 1
         Threads scoring chunks side by side, each with a one-thread BLAS (NumPy releases
-        the GIL in its kernels). Past the matrix product, scoring is element-wise work
+        the GIL in its kernels); with 1, this thread, also with a one-thread BLAS, so the
+        scores never depend on how many cores BLAS finds. Past the matrix product, scoring is element-wise work
         that one thread does alone; on 2 cores two threads bring an exact margin top-1,000
         over 1 M x 384 float32 rows and 150 classes from 1.76x to 1.35x the float32
         matrix-product floor (``benchmarks/pool_scale.py``). Keep 1 for learners that are
@@ -94,10 +95,14 @@ class LocalScorer(PoolScorer):
         return np.repeat(np.arange(n_chunks) % threads, chunk)[: positions.size]
 
     def _run(self, parts: list[IndexArray], work: Callable[[IndexArray], T]) -> list[T]:
-        if len(parts) == 1:
-            return [work(parts[0])]
-        with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(len(parts)) as ex:
-            return list(ex.map(work, parts))
+        # One BLAS thread per chunk, also for a single part: a product split across BLAS
+        # threads may round differently (1e-8 on margins over 1M rows, enough to reorder
+        # a top-1000), so scores would depend on how many cores BLAS found.
+        with threadpool_limits(limits=1, user_api="blas"):
+            if len(parts) == 1:
+                return [work(parts[0])]
+            with ThreadPoolExecutor(len(parts)) as ex:
+                return list(ex.map(work, parts))
 
     def top(
         self,
@@ -133,7 +138,9 @@ class LocalScorer(PoolScorer):
         owners = self._owners(strategy, positions)
         threads = np.unique(owners)
         if threads.size <= 1:
-            return strategy.scores_in_chunks(ctx, positions, prepared=prepared)
+            return self._run(
+                [positions], lambda part: strategy.scores_in_chunks(ctx, part, prepared=prepared)
+            )[0]
         scored = self._run(
             [positions[owners == t] for t in threads],
             lambda part: strategy.scores_in_chunks(ctx, part, prepared=prepared),
