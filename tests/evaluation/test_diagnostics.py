@@ -57,27 +57,21 @@ def test_an_interrupt_between_chunks_stops_the_pass():
     pool = Pool(np.arange(10.0).reshape(10, 1))
     asked = []
 
-    def interrupt():
+    def diagnose(interrupt):
+        return pool_diagnostics(
+            FixedProbaLearner(proba),
+            pool,
+            np.arange(10),
+            ["a", "b"],
+            stop_positions=np.arange(3),
+            chunk_size=3,
+            interrupt=interrupt,
+        )
+
+    def third_time():
         asked.append(True)
         return len(asked) > 2  # let two chunks through, stop before the third
 
-    stopped = pool_diagnostics(
-        FixedProbaLearner(proba),
-        pool,
-        np.arange(10),
-        ["a", "b"],
-        stop_positions=np.arange(3),
-        chunk_size=3,
-        interrupt=interrupt,
-    )
-    assert stopped is None and len(asked) == 3
-    done = pool_diagnostics(
-        FixedProbaLearner(proba),
-        pool,
-        np.arange(10),
-        ["a", "b"],
-        stop_positions=np.arange(3),
-        chunk_size=3,
-        interrupt=lambda: False,
-    )
+    assert diagnose(third_time) is None and len(asked) == 3
+    done = diagnose(lambda: False)
     assert done is not None and done.predicted_counts == {"a": 10}

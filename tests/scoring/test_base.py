@@ -89,6 +89,8 @@ def test_threads_must_be_a_positive_count():
 class BlasThreadsLearner(FixedProbaLearner):
     """Records how many threads BLAS may use while the learner scores a chunk."""
 
+    blas_threads: set[int] | None = None
+
     def predict_proba(self, X):
         from threadpoolctl import threadpool_info
 

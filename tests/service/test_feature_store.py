@@ -151,6 +151,32 @@ def test_a_torn_append_is_cut_off_on_opening(tmp_path):
     assert len(reopened) == 40
 
 
+def test_a_refit_cut_short_before_the_sentence_vectors_is_finished_later(tmp_path, monkeypatch):
+    every = texts(70)
+    target = store(tmp_path)
+    grow(target, every, 20)
+
+    def crash(_self, _texts):
+        raise OSError("the server died")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(FeatureStore, "_append", crash)
+        with pytest.raises(OSError):
+            grow(target, every, 60)  # refits on 60 items, dies before their vectors
+    reopened = store(tmp_path)
+    assert len(reopened) == 20 and reopened.fitted_on == 60
+    # Ten more items arrived meanwhile: one batch holds rows whose TF-IDF is written
+    # (20-59) and rows whose TF-IDF is not (60-69).
+    grow(reopened, every, 70)
+    assert len(reopened) == 70 and reopened.fitted_on == 60
+    expected = classification_featurizer(
+        "minilm+tfidf", embedder=WordEmbedder(32), tfidf=TfidfFeaturizer().fit(every[:60])
+    )
+    np.testing.assert_allclose(
+        dense(reopened.rows()[np.arange(70)]), dense(expected.transform(every)), atol=1e-6
+    )
+
+
 @pytest.mark.parametrize(
     "change",
     [

@@ -164,6 +164,18 @@ class CountingEmbedder(WordEmbedder):
         return super().transform(texts)
 
 
+def counting_minilm() -> tuple[CountingEmbedder, MiniLMFeatures]:
+    """A fake MiniLM that counts what it embeds, as the worker's embedder."""
+    embedder = CountingEmbedder()
+    minilm = MiniLMFeatures(
+        embedder.model_id,
+        normalize=True,
+        dimension=64,
+        embedder=embedder,  # type: ignore[arg-type]
+    )
+    return embedder, minilm
+
+
 def test_minilm_beside_tfidf_embeds_each_item_once_and_ranks_class_balanced(
     session, session_factory, setup, tmp_path
 ):
@@ -173,13 +185,7 @@ def test_minilm_beside_tfidf_embeds_each_item_once_and_ranks_class_balanced(
         project_id=project.id,
         changes={"features": "minilm+tfidf", "class_balanced": True},
     )
-    embedder = CountingEmbedder()
-    minilm = MiniLMFeatures(
-        embedder.model_id,
-        normalize=True,
-        dimension=64,
-        embedder=embedder,  # type: ignore[arg-type]
-    )
+    embedder, minilm = counting_minilm()
     worker = training.RetrainWorker(
         session_factory, data_dir=tmp_path, embedder_factory=lambda: minilm
     )
@@ -203,13 +209,7 @@ def test_a_restarted_worker_reads_the_feature_store_instead_of_embedding_again(
     session, session_factory, setup, tmp_path
 ):
     project, truth, owner = setup
-    embedder = CountingEmbedder()
-    minilm = MiniLMFeatures(
-        embedder.model_id,
-        normalize=True,
-        dimension=64,
-        embedder=embedder,  # type: ignore[arg-type]
-    )
+    embedder, minilm = counting_minilm()
     label_n(session, project, owner, truth, 8)
     training.RetrainWorker(
         session_factory, data_dir=tmp_path, embedder_factory=lambda: minilm

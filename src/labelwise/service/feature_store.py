@@ -234,10 +234,14 @@ class FeatureStore:
             _write_at(self.directory / _SENTENCE, m.rows * width * 4, vectors)
             changes["sentence_width"] = width
         if self._has_tfidf and m.tfidf_rows < changes["rows"]:
-            # Not written by a refit: the TF-IDF rows are as far as the complete rows.
+            # A refit wrote the TF-IDF rows of the items it was given (the first of these
+            # texts, when it was cut short before their sentence vectors): the rest now.
             tfidf = self._frozen_tfidf()
-            assert tfidf is not None and m.tfidf_rows == m.rows
-            changes["nnz"] = self._append_csr(m.generation, tfidf.transform(texts), m.rows, m.nnz)
+            assert tfidf is not None
+            fresh = texts[m.tfidf_rows - m.rows :]
+            changes["nnz"] = self._append_csr(
+                m.generation, tfidf.transform(fresh), m.tfidf_rows, m.nnz
+            )
             changes["tfidf_rows"] = changes["rows"]
         self._commit(dataclasses.replace(m, **changes))
 
