@@ -75,12 +75,12 @@ class LocalScorer(PoolScorer):
     ----------
     threads : int, default 1
         Threads scoring chunks side by side, each with a one-thread BLAS (NumPy releases
-        the GIL in its kernels); with 1, this thread, also with a one-thread BLAS, so the
-        scores never depend on how many cores BLAS finds. Past the matrix product, scoring is element-wise work
-        that one thread does alone; on 2 cores two threads bring an exact margin top-1,000
-        over 1 M x 384 float32 rows and 150 classes from 1.76x to 1.35x the float32
-        matrix-product floor (``benchmarks/pool_scale.py``). Keep 1 for learners that are
-        not thread-safe (CRF taggers).
+        the GIL in its kernels); 1 scores in this thread, with a one-thread BLAS too, so
+        the scores never depend on how many cores BLAS finds. On 2 cores two threads bring
+        an exact margin top-1,000 over 1 M x 384 float32 rows and 150 classes from 2.61x
+        to 1.35x the float32 matrix-product floor (which BLAS computes on both cores;
+        ``benchmarks/pool_scale.py``). Keep 1 for learners that are not thread-safe (CRF
+        taggers).
     """
 
     def __init__(self, threads: int = 1) -> None:
