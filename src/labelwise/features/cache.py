@@ -30,7 +30,7 @@ class EmbeddingCache:
     A cache object remembers the shards it has read: each :meth:`get` reads only the keys
     of shards written since (by any process), and memory-maps their vectors instead of
     loading them, so a million cached vectors cost their key index in memory (about
-    150 MB), not their 1.5 GB, and looking up a batch does not read the cache again.
+    130 MB), not their 1.5 GB, and looking up a batch does not read the cache again.
 
     Parameters
     ----------
