@@ -460,7 +460,30 @@ def _import_faiss() -> Any:
         ) from exc
 
 
-class FaissNeighborIndex:
+class _FaissIndex:
+    """What the faiss indexes share: unit float32 rows, and searching the built index."""
+
+    index_: Any
+
+    def _float32_units(self, rows: Any, what: str) -> NDArray[np.float32]:
+        if sp.issparse(rows):
+            raise TypeError(
+                f"{type(self).__name__}.{what} needs dense features; got a sparse matrix. "
+                "Use ExactNeighborIndex for sparse (e.g. TF-IDF) pools."
+            )
+        return np.ascontiguousarray(unit_rows(rows), dtype=np.float32)
+
+    def search(self, queries: FeatureMatrix, k: int) -> IndexArray:
+        """Approximate positions of the ``k`` most similar rows per query, (n_queries, k)."""
+        owner = type(self).__name__
+        if not hasattr(self, "index_"):
+            raise NotFittedError(f"This {owner} is not built yet; call build() first.")
+        k = check_positive_int(k, "k", f"{owner}.search")
+        _, found = self.index_.search(self._float32_units(queries, "search"), k)
+        return np.asarray(found, dtype=np.intp)
+
+
+class FaissNeighborIndex(_FaissIndex):
     """Approximate cosine neighbours from a faiss HNSW graph (``IndexHNSWFlat``, inner
     product on L2-normalised float32 rows). Needs the ``ann`` extra (faiss-cpu).
 
@@ -492,14 +515,6 @@ class FaissNeighborIndex:
     def __repr__(self) -> str:
         return f"FaissNeighborIndex(m={self.m!r}, ef_search={self.ef_search!r})"
 
-    def _float32_units(self, rows: Any, what: str) -> NDArray[np.float32]:
-        if sp.issparse(rows):
-            raise TypeError(
-                f"FaissNeighborIndex.{what} needs dense features; got a sparse matrix. "
-                "Use ExactNeighborIndex for sparse (e.g. TF-IDF) pools."
-            )
-        return np.ascontiguousarray(unit_rows(rows), dtype=np.float32)
-
     def build(self, features: FeatureMatrix) -> Self:
         """Add the normalised rows of ``features`` (n_items, n_features) to a new graph."""
         owner = type(self).__name__
@@ -513,16 +528,8 @@ class FaissNeighborIndex:
         self.index_ = index
         return self
 
-    def search(self, queries: FeatureMatrix, k: int) -> IndexArray:
-        """Approximate positions of the ``k`` most similar rows per query, (n_queries, k)."""
-        if not hasattr(self, "index_"):
-            raise NotFittedError("This FaissNeighborIndex is not built yet; call build() first.")
-        k = check_positive_int(k, "k", f"{type(self).__name__}.search")
-        _, found = self.index_.search(self._float32_units(queries, "search"), k)
-        return np.asarray(found, dtype=np.intp)
 
-
-class FaissCompressedIndex:
+class FaissCompressedIndex(_FaissIndex):
     """Approximate cosine neighbours for pools too large to hold as float32: a faiss
     inverted file over product-quantised rows (``IndexIVFPQ``, inner product on
     L2-normalised rows). Needs the ``ann`` extra (faiss-cpu).
@@ -570,18 +577,6 @@ class FaissCompressedIndex:
             f"nprobe={self.nprobe!r})"
         )
 
-    @staticmethod
-    def _units(rows: Any) -> NDArray[np.float32]:
-        if sp.issparse(rows):
-            raise TypeError(
-                "FaissCompressedIndex needs dense features; got a sparse matrix. "
-                "Use ExactNeighborIndex for sparse (e.g. TF-IDF) pools."
-            )
-        x = np.array(rows, dtype=np.float32)
-        norms = np.linalg.norm(x, axis=1, keepdims=True)
-        np.divide(x, norms, out=x, where=norms > 0)
-        return x
-
     def build(self, features: FeatureMatrix) -> Self:
         """Train on a spread of rows, then add every row of ``features`` chunk by chunk."""
         owner = type(self).__name__
@@ -591,7 +586,7 @@ class FaissCompressedIndex:
         train_size = check_positive_int(self.train_size, "train_size", owner)
         chunk_size = check_positive_int(self.chunk_size, "chunk_size", owner)
         if sp.issparse(features):
-            self._units(features)  # raises, naming the index to use instead
+            self._float32_units(features, "build")  # raises, naming the index to use instead
         n_items, dim = features.shape
         if dim % pq_bytes:
             raise ValueError(
@@ -607,21 +602,14 @@ class FaissCompressedIndex:
         spread = np.linspace(0, n_items - 1, min(n_items, train_size)).astype(np.intp)
         quantiser = faiss.IndexFlatIP(dim)
         index = faiss.IndexIVFPQ(quantiser, dim, nlist, pq_bytes, 8, faiss.METRIC_INNER_PRODUCT)
-        index.train(self._units(pool.rows(np.unique(spread))))
+        index.train(self._float32_units(pool.rows(np.unique(spread)), "build"))
         for start in range(0, n_items, chunk_size):
-            index.add(self._units(pool.rows(np.arange(start, min(n_items, start + chunk_size)))))
+            rows = pool.rows(np.arange(start, min(n_items, start + chunk_size)))
+            index.add(self._float32_units(rows, "build"))
         index.nprobe = nprobe
         self._quantiser = quantiser  # faiss does not own it: keep it alive with the index
         self.index_ = index
         return self
-
-    def search(self, queries: FeatureMatrix, k: int) -> IndexArray:
-        """Approximate positions of the ``k`` most similar rows per query, (n_queries, k)."""
-        if not hasattr(self, "index_"):
-            raise NotFittedError("This FaissCompressedIndex is not built yet; call build() first.")
-        k = check_positive_int(k, "k", f"{type(self).__name__}.search")
-        _, found = self.index_.search(self._units(queries), k)
-        return np.asarray(found, dtype=np.intp)
 
 
 #: Above this many rows the default index is compressed (HNSW keeps a float32 copy of
