@@ -102,7 +102,7 @@ class LocalScorer(PoolScorer):
             if len(parts) == 1:
                 return [work(parts[0])]
             with ThreadPoolExecutor(len(parts)) as ex:
-                return list(ex.map(work, parts))
+                return list(ex.map(lambda part: _with_one_blas_thread(work, part), parts))
 
     def top(
         self,
@@ -152,3 +152,12 @@ class LocalScorer(PoolScorer):
 
     def __repr__(self) -> str:
         return "LocalScorer()" if self.threads == 1 else f"LocalScorer(threads={self.threads})"
+
+
+def _with_one_blas_thread(work: Callable[[IndexArray], T], part: IndexArray) -> T:
+    """``work(part)`` with a one-thread BLAS in this thread too: an OpenMP-built BLAS (the
+    one faiss brings) keeps its thread count per thread, so the limit the caller set does
+    not reach the scoring threads. Nested limits restore what they found, so the
+    process-wide ones stay at one until the caller's limit ends."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        return work(part)
