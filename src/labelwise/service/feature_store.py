@@ -399,7 +399,10 @@ class StoredRows:
         return np.dtype(np.float32 if self.tfidf is None else np.float64)
 
     def __getitem__(self, rows: slice | NDArray[np.integer[Any]]) -> Any:
-        index = np.arange(self.n_rows)[rows] if isinstance(rows, slice) else np.asarray(rows)
+        # A slice becomes its positions only: never an arange over the whole store.
+        index = (
+            np.arange(*rows.indices(self.n_rows)) if isinstance(rows, slice) else np.asarray(rows)
+        )
         if index.ndim != 1:
             raise IndexError(f"StoredRows takes a slice or a 1-d array of rows, not {rows!r}.")
         if index.size and (index.min() < 0 or index.max() >= self.n_rows):
@@ -408,7 +411,10 @@ class StoredRows:
         blocks: list[Any] = []
         if self.sentence_width is not None:
             sentence = maps["sentence"]
-            blocks.append(np.array(sentence[rows] if isinstance(rows, slice) else sentence[index]))
+            # A run of rows is a view of the map (no copy); scattered rows are gathered.
+            blocks.append(
+                np.asarray(sentence[rows] if isinstance(rows, slice) else sentence[index])
+            )
         if self.tfidf is not None:
             blocks.append(self._csr_rows(maps, index))
         if len(blocks) == 2:
