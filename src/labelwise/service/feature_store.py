@@ -394,10 +394,6 @@ class StoredRows:
         width = (self.sentence_width or 0) + (self.tfidf[1] if self.tfidf else 0)
         return (self.n_rows, width)
 
-    @property
-    def dtype(self) -> np.dtype[Any]:
-        return np.dtype(np.float32 if self.tfidf is None else np.float64)
-
     def __getitem__(self, rows: slice | NDArray[np.integer[Any]]) -> Any:
         # A slice becomes its positions only: never an arange over the whole store.
         index = (
