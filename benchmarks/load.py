@@ -12,7 +12,8 @@ Reported per run: labels/s, ``next`` and submit p50/p95/p99, 5xx (and every othe
 non-2xx by status, and requests that got no answer), lost acknowledged writes (a 2xx
 submit whose label is not stored as that annotator's live label) and double assignments
 (an item served to two annotators, two annotators' leases on one item open at once, or
-two live labels on one item). Targets: 0 5xx, 0 lost, 0 double assignments on both
+two live labels on one item; a relabel second opinion, which asks a second annotator
+about a suspected label error by design, is counted apart). Targets: 0 5xx, 0 lost, 0 double assignments on both
 databases, with and without the import.
 
 The import variant: an admin uploads a ``--import-mb`` JSONL file (CLINC150 utterances,

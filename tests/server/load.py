@@ -14,7 +14,11 @@ What counts:
   the database, not through the server).
 - **Double assignments** (``overlap = 1``): an item served to two annotators, two
   annotators' leases on one item open at the same moment (from the ``leases`` table), or
-  an item with two live labels.
+  an item with two live labels. A second opinion on a suspected label error
+  (``service.relabel``, served with the ``relabel`` strategy once a project has
+  ``relabel_every`` labels) asks a second annotator about a labeled item by design: it is
+  counted apart, as ``second_opinions``; one from the annotator who gave the first label
+  is a double assignment.
 """
 
 from __future__ import annotations
@@ -32,10 +36,11 @@ from typing import Any
 
 import httpx
 import numpy as np
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from labelwise.service import importing, projects, users
+from labelwise.service.relabel import RELABEL
 from labelwise.store import Annotation, AnnotationKind, Lease
 
 #: Gold label for a served item's text (the oracle).
@@ -115,8 +120,8 @@ class LoadResult:
     statuses: Counter[str] = field(default_factory=Counter)
     no_answer: Counter[str] = field(default_factory=Counter)
     acknowledged: list[Acknowledged] = field(default_factory=list)
-    # (item id, annotator index) for every item a ``next`` served.
-    served: list[tuple[int, int]] = field(default_factory=list)
+    # (item id, annotator index, strategy) for every item a ``next`` served.
+    served: list[tuple[int, int, str]] = field(default_factory=list)
     exhausted: int = 0
     client_errors: int = 0
     first_errors: list[str] = field(default_factory=list)
@@ -245,7 +250,7 @@ def run_annotators(
                 return
             item = response.json()
             with lock:
-                result.served.append((item["item_id"], index))
+                result.served.append((item["item_id"], index, item["reason"]["strategy"]))
             body = {
                 "item_id": item["item_id"],
                 "value": oracle(item["text"]),
@@ -303,6 +308,7 @@ class StoreCheck:
     items_served_to_two: int
     overlapping_leases: int
     items_labeled_twice: int
+    second_opinions: int
     examples: list[str]
 
     def summary(self) -> dict[str, Any]:
@@ -312,6 +318,7 @@ class StoreCheck:
             "items_served_to_two_annotators": self.items_served_to_two,
             "overlapping_leases": self.overlapping_leases,
             "items_with_two_live_labels": self.items_labeled_twice,
+            "second_opinions_served": self.second_opinions,
             "examples": self.examples,
         }
 
@@ -347,8 +354,12 @@ def check_store(
                     examples.append(f"lost: acknowledged {ack}, stored {row and row.__dict__}")
 
         annotators_of: dict[int, set[int]] = {}
-        for item_id, index in result.served:
-            annotators_of.setdefault(item_id, set()).add(index)
+        second_opinions = 0
+        for item_id, index, strategy in result.served:
+            if strategy == RELABEL:
+                second_opinions += 1
+            else:
+                annotators_of.setdefault(item_id, set()).add(index)
         served_to_two = [i for i, who in annotators_of.items() if len(who) > 1]
         for item_id in served_to_two[:3]:
             examples.append(f"item {item_id} served to annotators {sorted(annotators_of[item_id])}")
@@ -361,7 +372,7 @@ def check_store(
                 Lease.released_at,
                 Lease.expires_at,
             )
-            .where(Lease.project_id == crowd.project_id)
+            .where(Lease.project_id == crowd.project_id, _first_opinion(Lease.strategy))
             .order_by(Lease.item_id, Lease.created_at)
         ).all()
         overlapping = _overlapping_leases(leases, examples)
@@ -372,22 +383,47 @@ def check_store(
                     Annotation.project_id == crowd.project_id,
                     Annotation.kind == AnnotationKind.LABEL,
                     Annotation.undone_at.is_(None),
+                    _first_opinion(Annotation.strategy),
                 )
             )
         )
         labeled_twice = [item for item, n in labels.items() if n > 1]
         for item_id in labeled_twice[:3]:
             examples.append(f"item {item_id} has {labels[item_id]} live labels")
+        # A second opinion from the annotator who gave the first would be no second opinion.
+        first = aliased(Annotation)
+        own_reviews = set(
+            session.scalars(
+                select(Annotation.item_id).where(
+                    Annotation.project_id == crowd.project_id,
+                    Annotation.strategy == RELABEL,
+                    exists().where(
+                        first.item_id == Annotation.item_id,
+                        first.annotator_id == Annotation.annotator_id,
+                        first.kind == AnnotationKind.LABEL,
+                        _first_opinion(first.strategy),
+                    ),
+                )
+            )
+        )
+        for item_id in sorted(own_reviews)[:3]:
+            examples.append(f"item {item_id}: second opinion from its first annotator")
         session.commit()
-    doubles = len(set(served_to_two) | overlapping | set(labeled_twice))
+    doubles = len(set(served_to_two) | overlapping | set(labeled_twice) | own_reviews)
     return StoreCheck(
         lost=lost,
         double_assignments=doubles,
         items_served_to_two=len(served_to_two),
         overlapping_leases=len(overlapping),
         items_labeled_twice=len(labeled_twice),
+        second_opinions=second_opinions,
         examples=examples,
     )
+
+
+def _first_opinion(strategy: Any) -> Any:
+    """SQL condition on a lease's or label's ``strategy``: not a relabel second opinion."""
+    return or_(strategy.is_(None), strategy != RELABEL)
 
 
 def _overlapping_leases(rows: Sequence[Any], examples: list[str]) -> set[int]:

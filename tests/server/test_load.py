@@ -2,14 +2,20 @@
 
 The small version of ``benchmarks/load.py`` (100 annotators, 60 s, both databases, with
 and without a 200 MB import). A real server (uvicorn, retrain worker inside) on
-loopback; every annotator loops ``queue/next`` → submit the gold label while retrains
-run and an admin imports a small file into a second project of the same database.
+loopback; every annotator loops ``queue/next`` → submit a label while retrains run and
+an admin imports a small file into a second project of the same database.
+
+One text in ten gets a wrong label, so the relabel queue (every 50 labels) finds suspects
+and serves second opinions on labeled items meanwhile: by design those reach a second
+annotator, and ``check_store`` counts them apart from double assignments.
 """
 
 from __future__ import annotations
 
 import json
 import time
+import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -50,7 +56,12 @@ def test_sixty_annotators_on_sqlite(
         labels=labels,
         items_file=items,
         # Retrains keep happening underneath: one every 25 labels, on TF-IDF features.
-        settings={"features": "tfidf", "retrain_every": 25, "min_labels": 10},
+        settings={
+            "features": "tfidf",
+            "retrain_every": 25,
+            "min_labels": 10,
+            "relabel_every": 50,
+        },
     )
     bulk = second_project(session_factory, labels)
     upload = tmp_path / "bulk.jsonl"
@@ -65,7 +76,7 @@ def test_sixty_annotators_on_sqlite(
         importing.start()
         time.sleep(0.5)  # the upload is under way when the annotators begin
         result = run_annotators(
-            server.url, crowd, gold.__getitem__, seconds=SECONDS, request_timeout=45.0
+            server.url, crowd, _noisy(gold, labels), seconds=SECONDS, request_timeout=45.0
         )
         imported = importing.join()
     finally:
@@ -84,3 +95,14 @@ def test_sixty_annotators_on_sqlite(
     assert len(result.acknowledged) >= SECONDS, report
     # ...and the import beside it went through, all of it.
     assert importing.added() == bulk_rows, report
+
+
+def _noisy(gold: dict[str, str], labels: list[str]) -> Callable[[str], str]:
+    """The gold label, except for one text in ten (fixed by the text): the next label."""
+
+    def label(text: str) -> str:
+        if zlib.crc32(text.encode()) % 10:
+            return gold[text]
+        return labels[(labels.index(gold[text]) + 1) % len(labels)]
+
+    return label
