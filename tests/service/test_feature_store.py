@@ -212,6 +212,44 @@ def test_stored_rows_pickle_as_their_folder_and_do_not_grow(tmp_path):
     np.testing.assert_array_equal(dense(pickle.loads(shipped)[np.arange(20)]), dense(rows[:20]))
 
 
+def test_lineage_says_which_reads_only_grew(tmp_path):
+    every = texts(60)
+    target = store(tmp_path)
+    grow(target, every, 20)
+    first = target.rows()
+    grow(target, every, 30)  # appended with the same TF-IDF fit
+    second = target.rows()
+    assert first.lineage is not None and second.lineage == first.lineage
+    np.testing.assert_array_equal(dense(second[:20]), dense(first[:20]))
+    grow(target, every, 60)  # a refit rewrites every TF-IDF row...
+    third = target.rows()
+    assert third.lineage != second.lineage
+    # ...and leaves the sentence vectors as they were.
+    sentence = third.sentence()
+    assert sentence.lineage == second.sentence().lineage and sentence.shape == (60, 32)
+    np.testing.assert_array_equal(sentence[:30], second.sentence()[:30])
+    # A rebuilt store (another project) starts a new lineage.
+    rebuilt = store(tmp_path, identity="another project")
+    grow(rebuilt, every, 20)
+    assert rebuilt.rows().sentence().lineage != first.sentence().lineage
+    with pytest.raises(ValueError, match="no sentence vectors"):
+        store(tmp_path / "t", "tfidf").rows().sentence()
+
+
+def test_a_store_written_before_epochs_keeps_its_rows_and_gets_one(tmp_path):
+    every = texts(20)
+    embedder = CountingEmbedder()
+    grow(store(tmp_path, embedder=embedder), every, 20)
+    path = tmp_path / "features" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    del manifest["epoch"]
+    path.write_text(json.dumps(manifest))
+    reopened = store(tmp_path, embedder=embedder)
+    assert len(reopened) == 20 and embedder.embedded == 20
+    assert reopened.rows().lineage is not None
+    assert json.loads(path.read_text())["epoch"] == reopened.rows().epoch
+
+
 def test_a_pool_over_stored_rows_ranks_as_one_in_memory(tmp_path):
     from labelwise.learners import ProbabilisticClassifier
     from labelwise.strategies import MarginSampling

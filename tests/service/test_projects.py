@@ -61,6 +61,14 @@ def test_create_project_makes_the_owner_admin(session, owner):
         (["a", "b"], {"weak_label_weight": 1.5}, "weak_label_weight"),
         (["a", "b"], {"weak_label_weight": float("nan")}, "weak_label_weight"),
         (["a", "b"], {"weak_label_weight": "half"}, "weak_label_weight"),
+        (["a", "b"], {"full_rescore_every": 0}, "full_rescore_every"),
+        (["a", "b"], {"full_rescore_every": 10**6}, "full_rescore_every"),
+        # Candidates are neighbours in the sentence embeddings, which TF-IDF has none of.
+        (
+            ["a", "b"],
+            {"full_rescore_every": 5, "features": "tfidf"},
+            "full_rescore_every above 1 .* set features to minilm or minilm\\+tfidf",
+        ),
     ],
 )
 def test_bad_projects_are_refused_with_the_reason(session, owner, labels, settings, message):

@@ -229,6 +229,53 @@ def test_a_restarted_worker_reads_the_feature_store_instead_of_embedding_again(
     assert version.version == 2 and version.metrics["pool_size"] == n_items
 
 
+def test_incremental_rounds_rank_candidates_between_full_rankings(
+    session, session_factory, tmp_path
+):
+    owner = make_user(session, "owner")
+    project, truth = make_project(
+        session,
+        owner,
+        copies=40,
+        settings={
+            "audit_fraction": 0.0,
+            "features": "minilm+tfidf",
+            "full_rescore_every": 3,
+            "queue_size": 5,
+        },
+    )
+    _, minilm = counting_minilm()
+    worker = training.RetrainWorker(
+        session_factory, data_dir=tmp_path, embedder_factory=lambda: minilm
+    )
+    n_items = session.scalar(select(func.count()).where(Item.project_id == project.id))
+    ranked, indexes = [], []
+    for _ in range(4):
+        label_n(session, project, owner, truth, 6)
+        worker.run_pending()
+        metrics = training.list_model_versions(session, project_id=project.id)[-1].metrics
+        ranked.append((metrics["rescored"], metrics["ranked"]))
+        indexes.append(getattr(worker._rounds[project.id], "index_", None))
+    labeled = 6 * np.arange(1, 5)
+    assert [r[0] for r in ranked] == ["full", "candidates", "candidates", "full"]
+    assert ranked[0][1] == n_items - labeled[0] and ranked[3][1] == n_items - labeled[3]
+    # The shortlist (10 x 5) and the new labels' neighbours: well short of the pool.
+    assert all(50 <= r[1] < n_items // 2 for r in ranked[1:3])
+    # One neighbour index, over the sentence vectors, kept from retrain to retrain.
+    assert indexes[1] is indexes[2] is indexes[3] is not None
+    assert indexes[1].features_.shape == (n_items, 64)
+    served = queue.lease_next(session, project_id=project.id, annotator=owner)
+    assert served.strategy.startswith("IncrementalRescoring(MarginSampling(")
+    assert "index_features=SentenceBlock()" in served.strategy
+    assert served.why.startswith("The model is torn between")  # explained as margin
+    # Back to 1: every retrain ranks the whole pool, and the rounds' state is let go.
+    projects.update_settings(session, project_id=project.id, changes={"full_rescore_every": 1})
+    label_n(session, project, owner, truth, 5)
+    worker.run_pending()
+    latest = training.list_model_versions(session, project_id=project.id)[-1]
+    assert "rescored" not in latest.metrics and project.id not in worker._rounds
+
+
 def test_a_restarted_worker_fails_jobs_left_running(session, session_factory, setup, tmp_path):
     project, truth, owner = setup
     job = training.request_retrain(session, project_id=project.id)

@@ -177,3 +177,106 @@ def test_each_seed_is_searched_once_and_gives_what_a_fresh_search_gives():
     fresh = _unlabeled_neighbors(index, pool, seeds, is_unlabeled, 5)
     cached = wrapped._neighbours(pool, seeds, is_unlabeled, 5)
     assert cached.tolist() == fresh.tolist()
+
+
+class StoredLike:
+    """Rows with a ``lineage``, as a feature store's reads have: equal lineages mean the
+    longer holds the shorter's rows, then rows appended since."""
+
+    def __init__(self, rows, lineage):
+        self._rows = rows
+        self.lineage = lineage
+        self.shape = rows.shape
+
+    def __getitem__(self, index):
+        return self._rows[index]
+
+
+class BuildCountingIndex(CountingIndex):
+    """Exact search that counts builds and extensions (and the rows each extension added)."""
+
+    def __init__(self):
+        super().__init__()
+        self.builds, self.extensions = 0, []
+
+    def build(self, features):
+        self.builds += 1
+        return super().build(features)
+
+    def extend(self, features, start):
+        self.extensions.append(features.shape[0] - start)
+        self.builds -= 1  # the exact index extends by building: not a build of the wrapper's
+        return super().extend(features, start)
+
+
+def _grown_rounds(lineages, sizes):
+    """Three incremental queries over a pool read anew each time (as each server retrain
+    reads its store), with the given lineages and sizes; returns the index and wrapper."""
+    pool, learner = _pool_and_learner(n=max(sizes))
+    rows = pool.features
+    index = BuildCountingIndex()
+    wrapped = IncrementalRescoring(MarginSampling(), k=5, anchors=0, index=index, full_every=10)
+    labeled = np.array([0, 1])
+    for lineage, size in zip(lineages, sizes, strict=True):
+        grown = Pool(StoredLike(rows[:size], lineage))
+        got = _query(wrapped, learner, grown, labeled)
+        labeled = np.concatenate([labeled, got.indices])
+    return index, wrapped
+
+
+def test_a_grown_pool_extends_the_index_instead_of_building_it_again():
+    index, wrapped = _grown_rounds(["store", "store", "store"], [300, 300, 400])
+    # Query 1 is full (no index); query 2 builds it; query 3's pool grew by 100 rows.
+    assert index.builds == 1 and index.extensions == [100]
+    assert not wrapped.full_
+    assert wrapped.index_.features_.shape[0] == 400
+
+
+def test_another_lineage_builds_the_index_again():
+    index, _ = _grown_rounds(["a", "a", "b"], [300, 300, 400])
+    assert index.builds == 2 and index.extensions == []
+
+
+def test_rows_without_a_lineage_build_the_index_for_every_new_pool():
+    index, _ = _grown_rounds([None, None, None], [300, 300, 300])
+    assert index.builds == 2 and index.extensions == []
+
+
+def test_neighbours_are_searched_in_the_index_features():
+    # Column 0 is the item's position (what the learner reads); the rest is the meaning.
+    pool, learner = _pool_and_learner()
+    meaning = pool.features[:, 1:]
+    index = ExactNeighborIndex()
+    wrapped = IncrementalRescoring(
+        MarginSampling(),
+        k=5,
+        anchors=0,
+        index=index,
+        full_every=10,
+        index_features=lambda features: features[:, 1:],
+    )
+    first = _query(wrapped, learner, pool, [0, 1])
+    labeled = np.concatenate([[0, 1], first.indices])
+    _query(wrapped, learner, pool, labeled)
+    assert np.allclose(index.features_ * np.linalg.norm(meaning, axis=1)[:, None], meaning)
+    is_unlabeled = np.ones(len(pool), dtype=bool)
+    is_unlabeled[labeled] = False
+    expected = _unlabeled_neighbors(
+        ExactNeighborIndex().build(meaning), Pool(meaning), first.indices, is_unlabeled, 5
+    )
+    assert wrapped._neighbours(pool, first.indices, is_unlabeled, 5).tolist() == (expected.tolist())
+
+
+def test_a_grown_pool_that_asks_for_another_kind_of_index_builds_that_one():
+    pool, learner = _pool_and_learner(n=400)
+    counting = BuildCountingIndex()
+    wrapped = IncrementalRescoring(MarginSampling(), k=5, anchors=0, index=counting, full_every=10)
+    labeled = np.array([0, 1])
+    for size in (300, 300):
+        got = _query(wrapped, learner, Pool(StoredLike(pool.features[:size], "s")), labeled)
+        labeled = np.concatenate([labeled, got.indices])
+    # The caller now wants another index (as the server does past 50,000 items).
+    wrapped.index = ExactNeighborIndex()
+    _query(wrapped, learner, Pool(StoredLike(pool.features, "s")), labeled)
+    assert counting.builds == 1 and counting.extensions == []
+    assert type(wrapped.index_) is ExactNeighborIndex and wrapped.index_.features_.shape[0] == 400

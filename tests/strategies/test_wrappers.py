@@ -557,6 +557,43 @@ def test_faiss_recall_at_10_against_exact_search():
     assert recall >= 0.9
 
 
+@pytest.mark.parametrize(
+    "make",
+    [
+        ExactNeighborIndex,
+        FaissNeighborIndex,
+        lambda: FaissCompressedIndex(nlist=8, pq_bytes=8, train_size=2000, chunk_size=300),
+    ],
+    ids=["exact", "hnsw", "compressed"],
+)
+def test_an_extended_index_finds_the_appended_rows(make):
+    if make is not ExactNeighborIndex:
+        pytest.importorskip("faiss")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(2000, 32)).astype(np.float32)
+    index = make().build(_RowsAsked(X[:1500]))
+    assert index.extend(_RowsAsked(X), 1500) is index
+    # Each appended row is its own nearest neighbour, found at its position.
+    found = index.search(X[1500:1600], 1)[:, 0]
+    assert (found == np.arange(1500, 1600)).mean() >= 0.9
+    if make is not ExactNeighborIndex:
+        assert index.index_.ntotal == 2000
+        with pytest.raises(ValueError, match="holds 2000 rows; it cannot extend from row 1500"):
+            index.extend(X, 1500)
+
+
+def test_the_hnsw_index_reads_a_stored_pool_a_chunk_at_a_time(monkeypatch):
+    pytest.importorskip("faiss")
+    monkeypatch.setattr("labelwise.strategies.wrappers._ADD_CHUNK", 700)
+    X = np.random.default_rng(0).normal(size=(2000, 16)).astype(np.float16)
+    rows = _RowsAsked(X)
+    index = FaissNeighborIndex().build(rows)
+    assert rows.asked == [700, 700, 600]
+    assert (index.search(X[:50], 1)[:, 0] == np.arange(50)).mean() >= 0.9
+    with pytest.raises(NotFittedError):
+        FaissNeighborIndex().extend(X, 0)
+
+
 def test_faiss_index_refuses_sparse_rows():
     pytest.importorskip("faiss")
     with pytest.raises(TypeError, match="needs dense features"):

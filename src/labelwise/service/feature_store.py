@@ -34,6 +34,7 @@ import json
 import logging
 import os
 import shutil
+import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Final
@@ -78,6 +79,8 @@ class _Manifest:
     kind: str
     #: Which project the rows are of (a new database may reuse the data directory).
     identity: str = ""
+    #: Made afresh whenever the store is (re)built: rows of one epoch never change.
+    epoch: str = ""
     #: Items with every block stored.
     rows: int = 0
     sentence_width: int = 0
@@ -169,6 +172,7 @@ class FeatureStore:
             n_rows=m.rows,
             sentence_width=m.sentence_width if self._has_sentence else None,
             tfidf=(m.generation, m.tfidf_width, m.nnz) if self._has_tfidf else None,
+            epoch=m.epoch,
         )
 
     # -- appending
@@ -336,10 +340,14 @@ class FeatureStore:
             pass
         except (ValueError, TypeError, AttributeError) as exc:
             log.warning("feature store %s is unreadable and rebuilt: %s", self.directory, exc)
+        if manifest is not None and not manifest.epoch:
+            # Written before epochs existed: its rows stand, it only needs a name.
+            manifest = dataclasses.replace(manifest, epoch=uuid.uuid4().hex)
+            _write_atomic(self.directory / _MANIFEST, manifest.to_json())
         if manifest is None:
             shutil.rmtree(self.directory, ignore_errors=True)
             self.directory.mkdir(parents=True, exist_ok=True)
-            manifest = _Manifest(self.kind, self.identity)
+            manifest = _Manifest(self.kind, self.identity, epoch=uuid.uuid4().hex)
             _write_atomic(self.directory / _MANIFEST, manifest.to_json())
             return manifest
         _truncate(self.directory / _SENTENCE, manifest.rows * manifest.sentence_width * 4)
@@ -373,6 +381,8 @@ class StoredRows:
         Width of the sentence block; None without one.
     tfidf : (generation, width, nnz) or None
         The TF-IDF generation to read, its width and stored nonzeros; None without one.
+    epoch : str, default ""
+        The store's build (:attr:`lineage`).
     """
 
     def __init__(
@@ -382,12 +392,36 @@ class StoredRows:
         n_rows: int,
         sentence_width: int | None,
         tfidf: tuple[int, int, int] | None,
+        epoch: str = "",
     ) -> None:
         self.directory = Path(directory)
         self.n_rows = n_rows
         self.sentence_width = sentence_width
         self.tfidf = tfidf
+        self.epoch = epoch
         self._maps: dict[str, NDArray[Any]] | None = None
+
+    @property
+    def lineage(self) -> tuple[Any, ...] | None:
+        """Equal for two row sets of one store build and TF-IDF generation: the longer
+        holds the shorter's rows unchanged, then the items appended since (what a
+        neighbour index extends instead of rebuilding). None without an epoch."""
+        if not self.epoch:
+            return None
+        generation = None if self.tfidf is None else self.tfidf[:2]
+        return (str(self.directory), self.epoch, self.sentence_width, generation)
+
+    def sentence(self) -> StoredRows:
+        """The sentence block alone (the rows' meaning, for neighbour search)."""
+        if self.sentence_width is None:
+            raise ValueError(f"{self!r} has no sentence vectors (its features are TF-IDF only).")
+        return StoredRows(
+            self.directory,
+            n_rows=self.n_rows,
+            sentence_width=self.sentence_width,
+            tfidf=None,
+            epoch=self.epoch,
+        )
 
     @property
     def shape(self) -> tuple[int, int]:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from labelwise._typing import IndexArray, RandomStateLike
+from labelwise._typing import FeatureMatrix, IndexArray, RandomStateLike
 from labelwise._validation import check_positive_int, check_random_state
 from labelwise.data.pool import Pool
 from labelwise.strategies.base import Query, QueryStrategy
@@ -64,7 +65,11 @@ class IncrementalRescoring(_Wrapper):
     index : NeighborIndex or None, default None
         Built in place on the first query (see
         :class:`~labelwise.strategies.NearestNeighborCandidates`); None: exact search
-        below 50,000 items or for sparse rows, else faiss HNSW.
+        below 50,000 items or for sparse rows, else faiss HNSW (compressed from 2 million).
+    index_features : callable or None, default None
+        Maps the pool's features to the rows the index holds and is searched with (the
+        server passes a feature store's sentence block, whose neighbours mean similar
+        texts); None: the features themselves.
     random_state : int, Generator or None, default None
         Seeds the anchors. None: the query's ``random_state``.
 
@@ -80,13 +85,24 @@ class IncrementalRescoring(_Wrapper):
         The last full ranking's best items, best first.
     index_ : NeighborIndex
         The neighbour index, once built. Each seed's neighbours are searched once and
-        cached: the index does not change while the pool does not.
+        cached: the index does not change while the pool does not. A pool that only grew
+        (its features and the previous ones have the same ``lineage`` attribute, as a
+        server feature store's rows do) extends the index when it has ``extend`` and is
+        still the kind ``index`` (or the default for the pool's size) asks for, instead
+        of building it again.
     """
 
-    _keywords = ("k", "anchors", "keep_factor", "full_every", "index", "random_state")
+    _keywords = (
+        "k",
+        "anchors",
+        "keep_factor",
+        "full_every",
+        "index",
+        "index_features",
+        "random_state",
+    )
 
     index_: NeighborIndex
-    _index_features: Any
 
     def __init__(
         self,
@@ -97,6 +113,7 @@ class IncrementalRescoring(_Wrapper):
         keep_factor: int = 10,
         full_every: int = 5,
         index: NeighborIndex | None = None,
+        index_features: Callable[[FeatureMatrix], FeatureMatrix] | None = None,
         random_state: RandomStateLike = None,
     ) -> None:
         self.base = base
@@ -105,16 +122,33 @@ class IncrementalRescoring(_Wrapper):
         self.keep_factor = keep_factor
         self.full_every = full_every
         self.index = index
+        self.index_features = index_features
         self.random_state = random_state
 
-    def _built_index(self, pool: Pool) -> NeighborIndex:
-        if getattr(self, "_index_features", None) is pool.features:
-            return self.index_
-        index = default_index(pool.features) if self.index is None else self.index
-        self.index_ = index.build(pool.features)
-        self._index_features = pool.features
-        self.__dict__.pop("_hits", None)  # neighbours in another pool
-        return self.index_
+    def _built_index(self, pool: Pool) -> tuple[NeighborIndex, Pool]:
+        """The index over the pool's (mapped) rows, and those rows to search it with."""
+        features = (
+            pool.features if self.index_features is None else self.index_features(pool.features)
+        )
+        indexed = getattr(self, "_indexed", None)
+        if indexed is not None and (indexed is features or _same_rows(indexed, features)):
+            return self.index_, Pool(features)
+        index = default_index(features) if self.index is None else self.index
+        # A pool that grew past a size where another kind of index is due builds that one.
+        built = getattr(self, "index_", None)
+        extend = getattr(built, "extend", None)
+        if (
+            indexed is not None
+            and _grown(indexed, features)
+            and extend is not None
+            and type(index) is type(built)
+        ):
+            self.index_ = extend(features, indexed.shape[0])
+        else:
+            self.index_ = index.build(features)
+        self._indexed = features
+        self.__dict__.pop("_hits", None)  # cached neighbours miss the rows added since
+        return self.index_, Pool(features)
 
     def _anchors(self, ctx: QueryContext, rng: np.random.Generator, per_class: int) -> IndexArray:
         """Up to ``per_class`` labeled positions of each class, drawn at random."""
@@ -160,7 +194,7 @@ class IncrementalRescoring(_Wrapper):
         round, so only seeds never searched before (mostly the new labels) cost a search.
         A seed with fewer than ``k`` of its cached neighbours still unlabeled is searched
         wider (:func:`_unlabeled_neighbors`)."""
-        index = self._built_index(pool)
+        index, rows = self._built_index(pool)
         cache: dict[int, IndexArray] = self.__dict__.setdefault("_hits", {})
         if getattr(self, "_hits_k", None) != k:
             cache.clear()
@@ -168,7 +202,7 @@ class IncrementalRescoring(_Wrapper):
         fresh = np.array([s for s in seeds.tolist() if s not in cache], dtype=np.intp)
         for start in range(0, fresh.size, _SEARCH_CHUNK):
             block = fresh[start : start + _SEARCH_CHUNK]
-            hits = np.asarray(index.search(pool.rows(block), min(len(pool), 2 * k)))
+            hits = np.asarray(index.search(rows.rows(block), min(len(pool), 2 * k)))
             cache.update(zip(block.tolist(), hits, strict=True))
         found, short = [], []
         for seed in seeds.tolist():
@@ -180,7 +214,7 @@ class IncrementalRescoring(_Wrapper):
                 found.append(usable)
         if short:
             wide = np.asarray(short, dtype=np.intp)
-            found.append(_unlabeled_neighbors(index, pool, wide, is_unlabeled, k))
+            found.append(_unlabeled_neighbors(index, rows, wide, is_unlabeled, k))
         return np.unique(np.concatenate(found)).astype(np.intp) if found else seeds[:0]
 
     def _select(self, ctx: QueryContext, n: int) -> Query:
@@ -200,3 +234,22 @@ class IncrementalRescoring(_Wrapper):
         self.queries_ = getattr(self, "queries_", 0) + 1
         self._labeled = np.array(ctx.labeled, dtype=np.intp)
         return Query(indices=result.indices, scores=result.scores, strategy=repr(self))
+
+
+def _lineage(features: Any) -> Any:
+    return getattr(features, "lineage", None)
+
+
+def _same_rows(old: Any, new: Any) -> bool:
+    """Whether ``new`` holds exactly ``old``'s rows (another read of one stored pool)."""
+    return _lineage(old) is not None and _lineage(old) == _lineage(new) and old.shape == new.shape
+
+
+def _grown(old: Any, new: Any) -> bool:
+    """Whether ``new`` is ``old`` with rows appended (same lineage and width, more rows)."""
+    return (
+        _lineage(old) is not None
+        and _lineage(old) == _lineage(new)
+        and old.shape[1] == new.shape[1]
+        and new.shape[0] > old.shape[0]
+    )

@@ -377,6 +377,11 @@ class NeighborIndex(Protocol):
     positions of its ``k`` most similar items, most similar first, shape (n_queries, k).
     Slots the index cannot fill (``k`` > n_items, or an approximate search that ran out)
     hold ``-1``, as in faiss. Implementations normalise rows themselves.
+
+    An index may also offer ``extend(features, start)``: index rows ``start:`` of
+    ``features``, whose first ``start`` rows are the ones already indexed, and return the
+    index. :class:`~labelwise.strategies.IncrementalRescoring` uses it when its pool has
+    only grown, instead of building again.
     """
 
     def build(self, features: FeatureMatrix) -> Self: ...
@@ -422,8 +427,12 @@ class ExactNeighborIndex:
                 f"ExactNeighborIndex.build needs a 2-d feature matrix. "
                 f"Got shape {getattr(features, 'shape', None)}."
             )
-        self.features_ = unit_rows(features)
+        self.features_ = unit_rows(_every_row(features))
         return self
+
+    def extend(self, features: FeatureMatrix, start: int) -> Self:  # noqa: ARG002
+        """Index every row of ``features`` again: normalising rows is all a build does."""
+        return self.build(features)
 
     def search(self, queries: FeatureMatrix, k: int) -> IndexArray:
         """Positions of the ``k`` most similar rows per query, shape (n_queries, k)."""
@@ -451,6 +460,17 @@ class ExactNeighborIndex:
         return out
 
 
+#: Rows normalised and added to a faiss index at a time.
+_ADD_CHUNK = 65_536
+
+
+def _every_row(features: FeatureMatrix) -> Any:
+    """``features`` as an array or sparse matrix (a stored or memory-mapped pool read)."""
+    if isinstance(features, np.ndarray) or sp.issparse(features):
+        return features
+    return Pool(features).rows(np.arange(features.shape[0]))
+
+
 def _import_faiss() -> Any:
     try:
         return importlib.import_module("faiss")
@@ -472,6 +492,29 @@ class _FaissIndex:
                 "Use ExactNeighborIndex for sparse (e.g. TF-IDF) pools."
             )
         return np.ascontiguousarray(unit_rows(rows), dtype=np.float32)
+
+    def _add(self, index: Any, features: FeatureMatrix, start: int, chunk_size: int) -> None:
+        """Add rows ``start:`` of ``features`` to ``index``, a chunk of rows at a time, so
+        a memory-mapped or stored pool is never read whole."""
+        pool = Pool(features)
+        for first in range(start, len(pool), chunk_size):
+            rows = pool.rows(np.arange(first, min(len(pool), first + chunk_size)))
+            index.add(self._float32_units(rows, "build"))
+
+    def extend(self, features: FeatureMatrix, start: int) -> Self:
+        """Add rows ``start:`` of ``features`` (its first ``start`` rows are indexed)."""
+        if not hasattr(self, "index_"):
+            raise NotFittedError(f"This {type(self).__name__} is not built yet; call build().")
+        if self.index_.ntotal != start:
+            raise ValueError(
+                f"{type(self).__name__} holds {self.index_.ntotal} rows; it cannot extend "
+                f"from row {start}."
+            )
+        self._add(self.index_, features, start, self._add_chunk())
+        return self
+
+    def _add_chunk(self) -> int:
+        return _ADD_CHUNK
 
     def search(self, queries: FeatureMatrix, k: int) -> IndexArray:
         """Approximate positions of the ``k`` most similar rows per query, (n_queries, k)."""
@@ -521,10 +564,11 @@ class FaissNeighborIndex(_FaissIndex):
         m = check_positive_int(self.m, "m", owner)
         ef_search = check_positive_int(self.ef_search, "ef_search", owner)
         faiss = _import_faiss()
-        rows = self._float32_units(features, "build")
-        index = faiss.IndexHNSWFlat(rows.shape[1], m, faiss.METRIC_INNER_PRODUCT)
+        if sp.issparse(features):
+            self._float32_units(features, "build")  # raises, naming the index to use instead
+        index = faiss.IndexHNSWFlat(features.shape[1], m, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efSearch = ef_search
-        index.add(rows)
+        self._add(index, features, 0, _ADD_CHUNK)
         self.index_ = index
         return self
 
@@ -577,6 +621,9 @@ class FaissCompressedIndex(_FaissIndex):
             f"nprobe={self.nprobe!r})"
         )
 
+    def _add_chunk(self) -> int:
+        return check_positive_int(self.chunk_size, "chunk_size", type(self).__name__)
+
     def build(self, features: FeatureMatrix) -> Self:
         """Train on a spread of rows, then add every row of ``features`` chunk by chunk."""
         owner = type(self).__name__
@@ -603,9 +650,7 @@ class FaissCompressedIndex(_FaissIndex):
         quantiser = faiss.IndexFlatIP(dim)
         index = faiss.IndexIVFPQ(quantiser, dim, nlist, pq_bytes, 8, faiss.METRIC_INNER_PRODUCT)
         index.train(self._float32_units(pool.rows(np.unique(spread)), "build"))
-        for start in range(0, n_items, chunk_size):
-            rows = pool.rows(np.arange(start, min(n_items, start + chunk_size)))
-            index.add(self._float32_units(rows, "build"))
+        self._add(index, features, 0, chunk_size)
         index.nprobe = nprobe
         self._quantiser = quantiser  # faiss does not own it: keep it alive with the index
         self.index_ = index

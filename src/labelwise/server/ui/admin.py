@@ -136,6 +136,7 @@ def save_settings(
     _csrf: CsrfChecked,
     strategy: SettingField = None,
     class_balanced: SettingField = None,
+    full_rescore_every: SettingField = None,
     features: SettingField = None,
     retrain_every: SettingField = None,
     min_labels: SettingField = None,
@@ -164,6 +165,7 @@ def save_settings(
     given = {
         "strategy": strategy,
         "class_balanced": class_balanced,
+        "full_rescore_every": full_rescore_every,
         "features": features,
         "retrain_every": retrain_every,
         "min_labels": min_labels,
