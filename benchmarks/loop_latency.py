@@ -27,6 +27,7 @@ Run from the repository root with the project's environment::
 
     python benchmarks/loop_latency.py                     # SQLite file
     python benchmarks/loop_latency.py --n-pool 1000000 --name loop_latency_1m
+    python benchmarks/loop_latency.py --full-rescore-every 5 --name loop_latency_incremental
     python benchmarks/loop_latency.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/labelwise_bench
 
 A PostgreSQL URL names a scratch database, which is dropped and created afresh.
@@ -178,6 +179,7 @@ def service_latency(
                 "retrain_every": args.retrain_every,
                 "min_labels": args.retrain_every,
                 "queue_size": 1000,
+                "full_rescore_every": args.full_rescore_every,
             },
         )
         for i in range(args.annotators):
@@ -260,6 +262,17 @@ def service_latency(
             for key in ("fit_seconds", "query_seconds", "seconds_total")
         },
         "label_counts": [v.label_count for v in versions],
+        # With --full-rescore-every above 1: the ranking time of full and candidate rounds.
+        "rank_seconds_by_round": {
+            kind: statistics.median(m["query_seconds"] for m in rounds)
+            for kind in ("full", "candidates")
+            if (rounds := [m for m in metrics if m.get("rescored") == kind])
+        },
+        "ranked_by_round": {
+            kind: statistics.median(m["ranked"] for m in rounds)
+            for kind in ("full", "candidates")
+            if (rounds := [m for m in metrics if m.get("rescored") == kind])
+        },
     }
 
 
@@ -398,6 +411,12 @@ def markdown(result: dict[str, Any]) -> str:
             f"| submit → new model serving, median of {len(s['retrain_to_serving_seconds'])} | {s['median']:.3f} s |",
             f"| submit → new model serving, p95 / max | {s['p95']:.3f} s / {s['max']:.3f} s |",
             f"| worker: fit / rank the pool / whole job (median) | {b['fit_seconds']:.3f} / {b['query_seconds']:.3f} / {b['seconds_total']:.3f} s |",
+            *(
+                f"| incremental rounds (full_rescore_every {result['full_rescore_every']}): "
+                f"{kind} rounds rank (median) | {s['ranked_by_round'][kind]:,.0f} items in "
+                f"{seconds:.3f} s |"
+                for kind, seconds in s.get("rank_seconds_by_round", {}).items()
+            ),
             f"| `next` over HTTP, {h['annotators']} concurrent annotators: p50 / p95 / p99 | "
             f"{h['next_p50'] * 1000:.0f} / {h['next_p95'] * 1000:.0f} / {h['next_p99'] * 1000:.0f} ms |",
             f"| labels stored per second under that load ({h['submits']:,} in {h['seconds']:.0f} s) | {h['labels_per_second']:.1f} |",
@@ -426,6 +445,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--features", default="minilm", choices=("minilm", "tfidf", "minilm+tfidf"))
+    parser.add_argument(
+        "--full-rescore-every",
+        type=int,
+        default=1,
+        help="the project's full_rescore_every (above 1: incremental rounds; needs minilm)",
+    )
     parser.add_argument("--name", default="loop_latency", help="stem of the result files")
     parser.add_argument("--out", type=Path, default=HERE / "results")
     args = parser.parse_args()
@@ -447,6 +472,7 @@ def main() -> None:
         "backend": "PostgreSQL" if args.database_url.startswith("postgresql") else "SQLite (WAL)",
         "retrain_every": args.retrain_every,
         "features": args.features,
+        "full_rescore_every": args.full_rescore_every,
         "poll_seconds": args.poll_seconds,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
         "service": service,

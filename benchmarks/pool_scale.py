@@ -258,7 +258,7 @@ def incremental_rounds(spec: dict[str, Any]) -> dict[str, Any]:
     strategy = IncrementalRescoring(
         MarginSampling(), anchors=int(spec["anchors"]), full_every=int(spec["rounds"]) + 1
     )
-    strategy.index_, strategy._index_features = index, pool.features
+    strategy.index_, strategy._indexed = index, pool.features
     rng = np.random.default_rng(spec["seed"])
     labeled = np.sort(rng.choice(len(pool), size=1000, replace=False)).astype(np.intp)
     is_labeled = np.zeros(len(pool), dtype=bool)
