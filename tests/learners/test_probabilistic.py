@@ -255,6 +255,24 @@ def test_the_top_two_are_the_two_largest_probabilities(dtype):
     assert (top[:, 0] >= top[:, 1]).all()
 
 
+@pytest.mark.parametrize(("scale", "shift"), [(1.0, 0.0), (60.0, 0.0), (1.0, 500.0), (1.0, -500.0)])
+def test_the_top_two_hold_for_logits_beyond_float32_exp(scale, shift):
+    # Logits past exp's float32 range (about +-88) are shifted by each row's largest, as
+    # a softmax is: a constant added to every logit changes no probability.
+    x, y = _embedded()
+    clf = ProbabilisticClassifier(classes=list(range(12))).fit(x[:200], y[:200])
+    coef, intercept = clf.softmax_weights_
+    clf.softmax_weights_ = (coef * scale, intercept * scale + shift)
+    rows = x[200:]
+    z = rows.astype(np.float64) @ (coef * scale).T.astype(np.float64) + intercept * scale
+    proba = np.exp(z - z.max(axis=1, keepdims=True))
+    proba /= proba.sum(axis=1, keepdims=True)
+    expected = np.sort(proba, axis=1)[:, ::-1][:, :2]
+    top = clf.predict_top_two(rows)
+    assert np.isfinite(top).all()
+    np.testing.assert_allclose(top, expected, rtol=0, atol=1e-5)
+
+
 def test_the_top_two_of_models_without_a_softmax_come_from_their_probabilities():
     x, y = _embedded(n_classes=2)
     single = ProbabilisticClassifier(classes=[0, 1, 2]).fit(x[:50], np.zeros(50, dtype=int))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import warnings
 from collections.abc import Sequence
@@ -184,16 +185,8 @@ class ProbabilisticClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[m
         weights = getattr(self, "softmax_weights_", None)
         if weights is None or self.estimators_[0] is None or not _low_precision(X):
             return _top_two(self.predict_proba(X))
-        z = _logits(X, weights)
-        rows = np.arange(z.shape[0])
-        best = z.argmax(axis=1)
-        z -= z[rows, best][:, None]
-        np.exp(z, out=z)
-        total = z.sum(axis=1)
-        z[rows, best] = 0.0
-        out = np.empty((z.shape[0], 2), dtype=np.float64)
-        out[:, 0] = 1.0 / total
-        out[:, 1] = z.max(axis=1) * out[:, 0]
+        out = np.empty((X.shape[0], 2), dtype=np.float64)
+        _top_two_of_logits(_logits(X, weights), out)
         return out
 
     def predict(self, X: Any) -> NDArray[Any]:
@@ -232,6 +225,34 @@ def _logits(
     z = np.matmul(X, weights[0].T, out=_scratch("logits", (n, weights[0].shape[0])))
     z += weights[1]
     return z
+
+
+def _top_two_of_logits(z: NDArray[np.float32], out: NDArray[np.float64]) -> None:
+    """Write each row's two largest softmax probabilities of logits ``z`` (n, n_classes),
+    largest first, into ``out`` (n, 2); ``z`` is overwritten.
+
+    ``p = exp(z_k) / sum_j exp(z_j)``, unshifted while every row's largest logit is in
+    the range where float32 ``exp`` neither overflows (their sum included) nor underflows
+    to 0; a block with a row outside it is shifted by each row's largest, as a softmax
+    is. Passes chosen by measurement (1M rows x 150 classes, one core): the row sums as
+    a product with ones (9 ms, against 45 ms for ``sum(axis=1)``), the runner-up as a
+    second ``argmax`` (29 ms, against 55 ms for ``max(axis=1)``), and no shift (36 ms).
+    """
+    n, n_classes = z.shape
+    rows = np.arange(n)
+    best = z.argmax(axis=1)
+    largest = z[rows, best]
+    # exp(88.7) is float32's largest; the sum of n_classes terms must stay below it too.
+    high = 87.0 - math.log(n_classes)
+    if n and (largest.max() > high or largest.min() < -80.0):
+        z -= largest[:, None]
+    np.exp(z, out=z)
+    total = z @ np.ones(n_classes, dtype=np.float32)
+    first = z[rows, best]
+    z[rows, best] = 0.0  # the runner-up is the largest of the rest (exp is never negative)
+    second = z[rows, z.argmax(axis=1)]
+    np.divide(first, total, out=out[:, 0])
+    np.divide(second, total, out=out[:, 1])
 
 
 def _low_precision(X: Any) -> bool:
