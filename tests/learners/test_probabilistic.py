@@ -261,6 +261,7 @@ def test_the_top_two_hold_for_logits_beyond_float32_exp(scale, shift):
     # a softmax is: a constant added to every logit changes no probability.
     x, y = _embedded()
     clf = ProbabilisticClassifier(classes=list(range(12))).fit(x[:200], y[:200])
+    assert clf.softmax_weights_ is not None
     coef, intercept = clf.softmax_weights_
     clf.softmax_weights_ = (coef * scale, intercept * scale + shift)
     rows = x[200:]

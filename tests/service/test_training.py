@@ -253,6 +253,8 @@ def test_incremental_rounds_rank_candidates_between_full_rankings(
     for _ in range(4):
         label_n(session, project, owner, truth, 6)
         worker.run_pending()
+        # The index is built beside the worker; here each retrain lets it finish first.
+        worker._rounds[project.id].index.wait()
         metrics = training.list_model_versions(session, project_id=project.id)[-1].metrics
         ranked.append((metrics["rescored"], metrics["ranked"]))
         indexes.append(getattr(worker._rounds[project.id], "index_", None))
@@ -263,7 +265,8 @@ def test_incremental_rounds_rank_candidates_between_full_rankings(
     assert all(50 <= r[1] < n_items // 2 for r in ranked[1:3])
     # One neighbour index, over the sentence vectors, kept from retrain to retrain.
     assert indexes[1] is indexes[2] is indexes[3] is not None
-    assert indexes[1].features_.shape == (n_items, 64)
+    assert indexes[0] is indexes[1]  # started by the first (full) ranking
+    assert indexes[1].index.features_.shape == (n_items, 64)
     served = queue.lease_next(session, project_id=project.id, annotator=owner)
     assert served.strategy.startswith("IncrementalRescoring(MarginSampling(")
     assert "index_features=SentenceBlock()" in served.strategy

@@ -1,6 +1,7 @@
 """Migrations that change stored rows, up and down, on both back ends: 0005 (intents_entities,
 projects.entity_types), 0012 (class_balanced written into stored settings), 0013
-(features written into stored settings) and 0014 (the weak supervision tables)."""
+(features written into stored settings), 0014 (the weak supervision tables) and 0016
+(strategy names as text)."""
 
 from __future__ import annotations
 
@@ -198,3 +199,31 @@ def test_0014_adds_the_weak_supervision_tables_and_drops_them(at_0013: Engine) -
         assert conn.execute(text("SELECT count(*) FROM weak_labels")).scalar() == 0
     downgrade_database(engine, "0013")
     assert not _WEAK_TABLES & set(inspect(engine).get_table_names())
+
+
+def _round_strategies(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        return list(conn.scalars(text("SELECT strategy FROM query_rounds ORDER BY id")))
+
+
+def test_0016_stores_strategy_names_past_200_characters_and_cuts_them_going_back(
+    engine: Engine,
+) -> None:
+    long_name = "IncrementalRescoring(" + "ClassBalanced(" * 20 + "MarginSampling()" + ")" * 21
+    assert len(long_name) > 300
+    with at_revision(engine, "0016"):
+        _insert(engine, "p", "single_label")
+        with write_engine(engine).begin() as conn:
+            for name in (long_name, "MarginSampling()"):
+                conn.execute(
+                    text(
+                        "INSERT INTO query_rounds (project_id, strategy, n_scored, seconds, "
+                        "created_at) SELECT id, :name, 1, 0.0, CURRENT_TIMESTAMP FROM projects"
+                    ),
+                    {"name": name},
+                )
+        assert _round_strategies(engine) == [long_name, "MarginSampling()"]
+        downgrade_database(engine, "0015")
+        assert _round_strategies(engine) == [long_name[:200], "MarginSampling()"]
+        columns = {c["name"]: c for c in inspect(engine).get_columns("leases")}
+        assert getattr(columns["strategy"]["type"], "length", None) == 200

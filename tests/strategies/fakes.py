@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from labelwise.data import Pool
 from labelwise.strategies.context import QueryContext
+from labelwise.strategies.wrappers import ExactNeighborIndex
 
 
 class FixedProbaLearner:
@@ -135,3 +138,17 @@ def random_sequence_learner(n_pool, n_tags=4, n_members=3, seed=0):
         members[i][:] = 1 / n_tags
     marginals = [m.mean(axis=0) for m in members]
     return FixedMarginalLearner(sequences, marginals, members), sequences
+
+
+class GatedIndex(ExactNeighborIndex):
+    """Exact search whose build waits for a gate (or raises, when told to)."""
+
+    def __init__(self, fail: bool = False) -> None:
+        super().__init__()
+        self.gate, self.fail = threading.Event(), fail
+
+    def build(self, features):
+        self.gate.wait(10)
+        if self.fail:
+            raise RuntimeError("the build broke")
+        return super().build(features)

@@ -7,13 +7,14 @@ import pytest
 
 from labelwise.data import Pool
 from labelwise.strategies import (
+    BackgroundIndex,
     ExactNeighborIndex,
     IncrementalRescoring,
     MarginSampling,
     RandomSampling,
 )
 from labelwise.strategies.wrappers import _unlabeled_neighbors
-from tests.strategies.fakes import FixedProbaLearner
+from tests.strategies.fakes import FixedProbaLearner, GatedIndex
 
 
 class ByFirstColumn(FixedProbaLearner):
@@ -280,3 +281,40 @@ def test_a_grown_pool_that_asks_for_another_kind_of_index_builds_that_one():
     _query(wrapped, learner, Pool(StoredLike(pool.features, "s")), labeled)
     assert counting.builds == 1 and counting.extensions == []
     assert type(wrapped.index_) is ExactNeighborIndex and wrapped.index_.features_.shape[0] == 400
+
+
+def test_queries_rank_the_whole_pool_until_a_background_index_is_ready():
+    pool, learner = _pool_and_learner()
+    inner = GatedIndex()
+    wrapped = IncrementalRescoring(
+        MarginSampling(), k=5, anchors=0, index=BackgroundIndex(inner), full_every=10
+    )
+    labeled = np.array([0, 1])
+    fulls = []
+    for opened in (False, False, True, True):
+        if opened:
+            inner.gate.set()
+            wrapped.index.wait()
+        got = _query(wrapped, learner, pool, labeled)
+        fulls.append(wrapped.full_)
+        labeled = np.concatenate([labeled, got.indices])
+    # The build started with the first (full) query; none waited for it.
+    assert fulls == [True, True, False, False]
+
+
+def test_a_failed_background_build_fails_one_query_and_is_built_again():
+    pool, learner = _pool_and_learner()
+    inner = GatedIndex(fail=True)
+    inner.gate.set()
+    wrapped = IncrementalRescoring(
+        MarginSampling(), k=5, anchors=0, index=BackgroundIndex(inner), full_every=10
+    )
+    labeled = np.concatenate([[0, 1], _query(wrapped, learner, pool, [0, 1]).indices])
+    with pytest.raises(RuntimeError, match="the build broke"):
+        while True:  # until the failed build has finished, queries rank the whole pool
+            _query(wrapped, learner, pool, labeled)
+    inner.fail = False
+    _query(wrapped, learner, pool, labeled)  # starts the build again
+    wrapped.index.wait()
+    _query(wrapped, learner, pool, labeled)
+    assert not wrapped.full_

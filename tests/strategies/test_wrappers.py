@@ -1,5 +1,6 @@
 """Wrappers around strategies: de-duplication, class balance, candidate sets, shortlists."""
 
+import copy
 import sys
 
 import numpy as np
@@ -19,6 +20,7 @@ from labelwise.exceptions import (
 from labelwise.learners.probabilistic import ProbabilisticClassifier
 from labelwise.strategies import MarginSampling, Query, QueryStrategy, RandomSampling
 from labelwise.strategies.wrappers import (
+    BackgroundIndex,
     ClassBalanced,
     DeduplicatedBatch,
     ExactNeighborIndex,
@@ -31,7 +33,12 @@ from labelwise.strategies.wrappers import (
     Subsampled,
     default_index,
 )
-from tests.strategies.fakes import FixedProbaLearner, distinct_index_pool, index_pool
+from tests.strategies.fakes import (
+    FixedProbaLearner,
+    GatedIndex,
+    distinct_index_pool,
+    index_pool,
+)
 
 NONE = np.zeros(0, dtype=int)
 
@@ -759,3 +766,38 @@ def test_the_random_share_differs_between_seeds_and_not_within_one():
     draw = [strategy.query(learner, pool, [0], unlabeled, 20, random_state=s) for s in (0, 0, 1)]
     assert draw[0].indices.tolist() == draw[1].indices.tolist()
     assert draw[0].indices[10:].tolist() != draw[2].indices[10:].tolist()
+
+
+# -- BackgroundIndex -------------------------------------------------------------------------
+
+
+def test_a_background_index_builds_on_its_own_thread_and_search_waits_for_it():
+    X = np.random.default_rng(0).normal(size=(300, 8))
+    inner = GatedIndex()
+    index = BackgroundIndex(inner)
+    assert index.build(X) is index and not index.ready  # returned before the build ran
+    inner.gate.set()
+    found = index.search(X[:5], 3)  # waits for the build
+    assert index.ready and index.error is None
+    np.testing.assert_array_equal(found, ExactNeighborIndex().build(X).search(X[:5], 3))
+    assert index.extend(X, 300) is index
+    index.wait()
+    assert repr(index) == "BackgroundIndex(ExactNeighborIndex(chunk_size=1024))"
+    # Copied (as a simulation copies its strategy for each run) once its work is done.
+    copied = copy.deepcopy(BackgroundIndex(ExactNeighborIndex()).build(X))
+    assert copied.ready and copied.search(X[:5], 3).tolist() == found.tolist()
+
+
+def test_a_failed_background_build_is_raised_by_search_and_replaced_by_the_next():
+    X = np.random.default_rng(0).normal(size=(50, 4))
+    inner = GatedIndex(fail=True)
+    inner.gate.set()
+    index = BackgroundIndex(inner).build(X)
+    with pytest.raises(RuntimeError, match="the build broke"):
+        index.search(X[:1], 1)
+    assert index.ready and isinstance(index.error, RuntimeError)
+    inner.fail = False
+    index.build(X).wait()
+    assert index.error is None and index.search(X[:1], 1).tolist() == [[0]]
+    with pytest.raises(TypeError, match="cannot extend"):
+        BackgroundIndex(object()).extend(X, 0)

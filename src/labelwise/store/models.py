@@ -223,7 +223,7 @@ class QueryRound(Base):
     model_version_id: Mapped[int | None] = mapped_column(
         ForeignKey("model_versions.id", ondelete="CASCADE"), default=None
     )
-    strategy: Mapped[str] = mapped_column(String(200))
+    strategy: Mapped[str] = mapped_column(Text)
     n_scored: Mapped[int] = mapped_column(Integer)
     seconds: Mapped[float] = mapped_column(Float, default=0.0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -268,7 +268,7 @@ class Annotation(Base):
     model_version_id: Mapped[int | None] = mapped_column(
         ForeignKey("model_versions.id", ondelete="SET NULL"), default=None
     )
-    strategy: Mapped[str | None] = mapped_column(String(200), default=None)
+    strategy: Mapped[str | None] = mapped_column(Text, default=None)
     query_score: Mapped[float | None] = mapped_column(Float, default=None)
     client_key: Mapped[str | None] = mapped_column(String(200), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -297,7 +297,7 @@ class Lease(Base):
     model_version_id: Mapped[int | None] = mapped_column(
         ForeignKey("model_versions.id", ondelete="SET NULL"), default=None
     )
-    strategy: Mapped[str] = mapped_column(String(200), default="")
+    strategy: Mapped[str] = mapped_column(Text, default="")
     score: Mapped[float | None] = mapped_column(Float, default=None)
 
 

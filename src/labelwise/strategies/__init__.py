@@ -30,6 +30,7 @@ from labelwise.strategies.sequence import (
 )
 from labelwise.strategies.uncertainty import EntropySampling, LeastConfidence, MarginSampling
 from labelwise.strategies.wrappers import (
+    BackgroundIndex,
     ClassBalanced,
     DeduplicatedBatch,
     ExactNeighborIndex,
@@ -110,6 +111,7 @@ __all__ = [
     "MNLP",
     "SEQUENCE_STRATEGIES",
     "STRATEGIES",
+    "BackgroundIndex",
     "ClassBalanced",
     "ClusterMargin",
     "CommitteeStrategy",

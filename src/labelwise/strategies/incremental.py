@@ -66,6 +66,9 @@ class IncrementalRescoring(_Wrapper):
         Built in place on the first query (see
         :class:`~labelwise.strategies.NearestNeighborCandidates`); None: exact search
         below 50,000 items or for sparse rows, else faiss HNSW (compressed from 2 million).
+        A :class:`~labelwise.strategies.BackgroundIndex` is started on every query, full
+        ones too, and until it is ``ready`` each query ranks the whole pool instead of
+        waiting for it.
     index_features : callable or None, default None
         Maps the pool's features to the rows the index holds and is searched with (the
         server passes a feature store's sentence block, whose neighbours mean similar
@@ -131,18 +134,21 @@ class IncrementalRescoring(_Wrapper):
             pool.features if self.index_features is None else self.index_features(pool.features)
         )
         indexed = getattr(self, "_indexed", None)
+        if getattr(self.__dict__.get("index_"), "error", None) is not None:
+            indexed = None  # a background build failed (its search raised it): build again
         if indexed is not None and (indexed is features or _same_rows(indexed, features)):
             return self.index_, Pool(features)
-        index = default_index(features) if self.index is None else self.index
-        # A pool that grew past a size where another kind of index is due builds that one.
         built = getattr(self, "index_", None)
+        # The index asked for now: the one built (``build`` returns the index itself), or
+        # for the default, one of the kind the pool's size calls for.
+        if self.index is None:
+            index = default_index(features)
+            same = type(index) is type(built)
+        else:
+            index = self.index
+            same = index is built
         extend = getattr(built, "extend", None)
-        if (
-            indexed is not None
-            and _grown(indexed, features)
-            and extend is not None
-            and type(index) is type(built)
-        ):
+        if indexed is not None and _grown(indexed, features) and extend is not None and same:
             self.index_ = extend(features, indexed.shape[0])
         else:
             self.index_ = index.build(features)
@@ -175,6 +181,8 @@ class IncrementalRescoring(_Wrapper):
         anchors = int(self.anchors)
         if anchors < 0:
             raise ValueError(f"The 'anchors' parameter of {owner} must be >= 0; got {anchors}.")
+        if not getattr(self._built_index(ctx.pool)[0], "ready", True):
+            return None  # its build is under way (BackgroundIndex): rank the whole pool
         rng = ctx.rng if self.random_state is None else check_random_state(self.random_state)
         is_unlabeled = np.zeros(len(ctx.pool), dtype=bool)
         is_unlabeled[ctx.unlabeled] = True
@@ -223,6 +231,8 @@ class IncrementalRescoring(_Wrapper):
         keep_factor = check_positive_int(self.keep_factor, "keep_factor", owner)
         candidates = self._candidates(ctx, n)
         if candidates is None:
+            if hasattr(self.index, "ready"):
+                self._built_index(ctx.pool)  # started now, ready by a later query
             shortlist = base._select(ctx, min(ctx.unlabeled.size, keep_factor * n))
             self.shortlist_ = shortlist.indices
             result = base._select(ctx.restrict(shortlist.indices), n)
