@@ -249,12 +249,14 @@ def test_incremental_rounds_rank_candidates_between_full_rankings(
         session_factory, data_dir=tmp_path, embedder_factory=lambda: minilm
     )
     n_items = session.scalar(select(func.count()).where(Item.project_id == project.id))
+    assert worker.neighbour_index_ready(project.id) is None  # no retrain yet
     ranked, indexes = [], []
     for _ in range(4):
         label_n(session, project, owner, truth, 6)
         worker.run_pending()
         # The index is built beside the worker; here each retrain lets it finish first.
         worker._rounds[project.id].index.wait()
+        assert worker.neighbour_index_ready(project.id)
         metrics = training.list_model_versions(session, project_id=project.id)[-1].metrics
         ranked.append((metrics["rescored"], metrics["ranked"]))
         indexes.append(getattr(worker._rounds[project.id], "index_", None))
@@ -277,6 +279,7 @@ def test_incremental_rounds_rank_candidates_between_full_rankings(
     worker.run_pending()
     latest = training.list_model_versions(session, project_id=project.id)[-1]
     assert "rescored" not in latest.metrics and project.id not in worker._rounds
+    assert worker.neighbour_index_ready(project.id) is None
 
 
 def test_a_restarted_worker_fails_jobs_left_running(session, session_factory, setup, tmp_path):

@@ -1,7 +1,9 @@
 """Wrappers around strategies: de-duplication, class balance, candidate sets, shortlists."""
 
 import copy
+import os
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -782,7 +784,7 @@ def test_a_background_index_builds_on_its_own_thread_and_search_waits_for_it():
     np.testing.assert_array_equal(found, ExactNeighborIndex().build(X).search(X[:5], 3))
     assert index.extend(X, 300) is index
     index.wait()
-    assert repr(index) == "BackgroundIndex(ExactNeighborIndex(chunk_size=1024))"
+    assert repr(index) == "BackgroundIndex(ExactNeighborIndex(chunk_size=1024), nice=19)"
     # Copied (as a simulation copies its strategy for each run) once its work is done.
     copied = copy.deepcopy(BackgroundIndex(ExactNeighborIndex()).build(X))
     assert copied.ready and copied.search(X[:5], 3).tolist() == found.tolist()
@@ -801,3 +803,22 @@ def test_a_failed_background_build_is_raised_by_search_and_replaced_by_the_next(
     assert index.error is None and index.search(X[:1], 1).tolist() == [[0]]
     with pytest.raises(TypeError, match="cannot extend"):
         BackgroundIndex(object()).extend(X, 0)
+
+
+class PriorityRecordingIndex(ExactNeighborIndex):
+    """Exact search that records the niceness of the thread that built it."""
+
+    def build(self, features):
+        self.niceness = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        return super().build(features)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread niceness")
+@pytest.mark.parametrize("nice", [0, 5, 19])
+def test_a_background_build_runs_at_a_lower_priority_than_its_caller(nice):
+    own = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    index = BackgroundIndex(PriorityRecordingIndex(), nice=nice).build(np.eye(3))
+    index.wait()
+    assert index.index.niceness == min(19, own + nice)
+    # The caller's own priority is untouched.
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == own

@@ -765,6 +765,15 @@ class RetrainWorker:
             )
         )
 
+    def neighbour_index_ready(self, project_id: int) -> bool | None:
+        """Whether the project's incremental rounds have their neighbour index built (until
+        then its retrains rank the whole pool); None when it has no incremental rounds
+        here (``full_rescore_every`` 1, or no retrain since the worker started)."""
+        rounds = self._rounds.get(project_id)
+        if rounds is None or rounds.index is None:
+            return None
+        return bool(getattr(rounds.index, "ready", True)) and hasattr(rounds, "index_")
+
     def _incremental(self, snapshot: Snapshot, n_items: int) -> IncrementalRescoring | None:
         """The project's incremental rounds, kept between retrains; None when every
         retrain ranks the whole pool. A restarted worker starts them again with a full

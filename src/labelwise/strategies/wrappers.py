@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import importlib
 import numbers
+import os
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any, ClassVar, Protocol, Self, runtime_checkable
@@ -672,15 +674,20 @@ class BackgroundIndex:
     ----------
     index : NeighborIndex
         What is built; it needs ``extend`` for ``extend``.
+    nice : int, default 19
+        Niceness of the building thread (and of the threads it starts, such as faiss's
+        OpenMP team), where the system sets it per thread (Linux): at 19 the build takes
+        the cores when scoring and serving leave them idle. 0 leaves it as it is.
     """
 
-    def __init__(self, index: NeighborIndex) -> None:
+    def __init__(self, index: NeighborIndex, *, nice: int = 19) -> None:
         self.index = index
+        self.nice = nice
         self._thread: threading.Thread | None = None
         self._error: Exception | None = None
 
     def __repr__(self) -> str:
-        return f"BackgroundIndex({self.index!r})"
+        return f"BackgroundIndex({self.index!r}, nice={self.nice!r})"
 
     def __getstate__(self) -> dict[str, Any]:
         # A copy (a simulation copies its strategy per run) or a pickle holds the finished
@@ -704,6 +711,7 @@ class BackgroundIndex:
             self._thread.join()  # one piece of work at a time; a new one replaces an error
 
         def run() -> None:
+            _lower_priority(self.nice)
             try:
                 work()
             except Exception as exc:  # noqa: BLE001 - kept for search, which raises it
@@ -736,6 +744,18 @@ class BackgroundIndex:
         """The built index's search, once the work under way is done."""
         self.wait()
         return self.index.search(queries, k)
+
+
+def _lower_priority(nice: int) -> None:
+    """Raise the calling thread's niceness by ``nice`` where threads have their own (Linux,
+    where ``setpriority`` on a thread id sets that thread's); elsewhere nothing."""
+    if nice <= 0 or not sys.platform.startswith("linux"):
+        return
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice))
+    except OSError:  # a sandbox without the call: the build runs at the caller's priority
+        return
 
 
 #: Above this many rows the default index is compressed (HNSW keeps a float32 copy of
