@@ -817,8 +817,8 @@ class PriorityRecordingIndex(ExactNeighborIndex):
 @pytest.mark.parametrize("nice", [0, 5, 19])
 def test_a_background_build_runs_at_a_lower_priority_than_its_caller(nice):
     own = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-    index = BackgroundIndex(PriorityRecordingIndex(), nice=nice).build(np.eye(3))
-    index.wait()
-    assert index.index.niceness == min(19, own + nice)
+    recording = PriorityRecordingIndex()
+    BackgroundIndex(recording, nice=nice).build(np.eye(3)).wait()
+    assert recording.niceness == min(19, own + nice)
     # The caller's own priority is untouched.
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == own
