@@ -141,13 +141,15 @@ def random_sequence_learner(n_pool, n_tags=4, n_members=3, seed=0):
 
 
 class GatedIndex(ExactNeighborIndex):
-    """Exact search whose build waits for a gate (or raises, when told to)."""
+    """Exact search whose build waits for a gate (or raises, when told to); counts the
+    builds begun."""
 
     def __init__(self, fail: bool = False) -> None:
         super().__init__()
-        self.gate, self.fail = threading.Event(), fail
+        self.gate, self.fail, self.builds = threading.Event(), fail, 0
 
     def build(self, features):
+        self.builds += 1
         self.gate.wait(10)
         if self.fail:
             raise RuntimeError("the build broke")

@@ -318,3 +318,27 @@ def test_a_failed_background_build_fails_one_query_and_is_built_again():
     wrapped.index.wait()
     _query(wrapped, learner, pool, labeled)
     assert not wrapped.full_
+
+
+def test_a_grown_pool_does_not_wait_for_a_background_build_under_way():
+    pool, learner = _pool_and_learner(n=400)
+    inner = GatedIndex()
+    wrapped = IncrementalRescoring(
+        MarginSampling(), k=5, anchors=0, index=BackgroundIndex(inner), full_every=10
+    )
+    labeled = np.array([0, 1])
+    for size in (300, 400):  # the build starts at 300 rows; the pool grows meanwhile
+        got = _query(wrapped, learner, Pool(StoredLike(pool.features[:size], "s")), labeled)
+        labeled = np.concatenate([labeled, got.indices])
+        assert wrapped.full_ and not wrapped.index.ready  # answered without waiting
+    assert inner.builds == 1  # nothing queued behind the build under way
+    inner.gate.set()
+    wrapped.index.wait()
+    grown = Pool(StoredLike(pool.features, "s"))
+    # The next query starts adding the 100 new rows, and ranks the whole pool meanwhile...
+    labeled = np.concatenate([labeled, _query(wrapped, learner, grown, labeled).indices])
+    assert wrapped.full_
+    wrapped.index.wait()
+    # ...then queries rank candidates over the grown index.
+    _query(wrapped, learner, grown, labeled)
+    assert inner.features_.shape[0] == 400 and not wrapped.full_

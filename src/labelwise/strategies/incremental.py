@@ -139,6 +139,10 @@ class IncrementalRescoring(_Wrapper):
         if indexed is not None and (indexed is features or _same_rows(indexed, features)):
             return self.index_, Pool(features)
         built = getattr(self, "index_", None)
+        if indexed is not None and not getattr(built, "ready", True):
+            # Work under way (BackgroundIndex): starting more would wait for it. The pool's
+            # changes are taken up by a query after it is done.
+            return self.index_, Pool(indexed)
         # The index asked for now: the one built (``build`` returns the index itself), or
         # for the default, one of the kind the pool's size calls for.
         if self.index is None:
