@@ -311,10 +311,14 @@ def test_a_failed_background_build_fails_one_query_and_is_built_again():
     )
     labeled = np.concatenate([[0, 1], _query(wrapped, learner, pool, [0, 1]).indices])
     with pytest.raises(RuntimeError, match="the build broke"):
-        while True:  # until the failed build has finished, queries rank the whole pool
-            _query(wrapped, learner, pool, labeled)
+        wrapped.index.wait()  # the build the first (full) query started
+    with pytest.raises(RuntimeError, match="the build broke"):
+        _query(wrapped, learner, pool, labeled)  # says so, once
     inner.fail = False
-    _query(wrapped, learner, pool, labeled)  # starts the build again
+    inner.gate.clear()
+    _query(wrapped, learner, pool, labeled)  # starts the build again, ranks the whole pool
+    assert wrapped.full_ and inner.builds == 2
+    inner.gate.set()
     wrapped.index.wait()
     _query(wrapped, learner, pool, labeled)
     assert not wrapped.full_
@@ -334,10 +338,12 @@ def test_a_grown_pool_does_not_wait_for_a_background_build_under_way():
     assert inner.builds == 1  # nothing queued behind the build under way
     inner.gate.set()
     wrapped.index.wait()
+    inner.gate.clear()  # the extension waits at the gate too
     grown = Pool(StoredLike(pool.features, "s"))
     # The next query starts adding the 100 new rows, and ranks the whole pool meanwhile...
     labeled = np.concatenate([labeled, _query(wrapped, learner, grown, labeled).indices])
-    assert wrapped.full_
+    assert wrapped.full_ and inner.builds == 2
+    inner.gate.set()
     wrapped.index.wait()
     # ...then queries rank candidates over the grown index.
     _query(wrapped, learner, grown, labeled)

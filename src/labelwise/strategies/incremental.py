@@ -68,7 +68,8 @@ class IncrementalRescoring(_Wrapper):
         below 50,000 items or for sparse rows, else faiss HNSW (compressed from 2 million).
         A :class:`~labelwise.strategies.BackgroundIndex` is started on every query, full
         ones too, and until it is ``ready`` each query ranks the whole pool instead of
-        waiting for it.
+        waiting for it. A query after its build failed raises that error; the next one
+        starts the build again.
     index_features : callable or None, default None
         Maps the pool's features to the rows the index holds and is searched with (the
         server passes a feature store's sentence block, whose neighbours mean similar
@@ -133,9 +134,13 @@ class IncrementalRescoring(_Wrapper):
         features = (
             pool.features if self.index_features is None else self.index_features(pool.features)
         )
+        error = getattr(self.__dict__.get("index_"), "error", None)
+        if error is not None:
+            # A background build failed: this query says so, the next builds it again.
+            del self.index_
+            self.__dict__.pop("_indexed", None)
+            raise error
         indexed = getattr(self, "_indexed", None)
-        if getattr(self.__dict__.get("index_"), "error", None) is not None:
-            indexed = None  # a background build failed (its search raised it): build again
         if indexed is not None and (indexed is features or _same_rows(indexed, features)):
             return self.index_, Pool(features)
         built = getattr(self, "index_", None)
