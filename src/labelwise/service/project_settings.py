@@ -186,8 +186,9 @@ class ProjectSettings(BaseModel):
 
     strategy: str = DEFAULT_STRATEGY
     class_balanced: bool = DEFAULT_CLASS_BALANCED
-    # 1 (every retrain ranks the whole pool) by default: on the pools we have (CLINC150,
-    # 15,000 items) a full rescoring takes milliseconds, and nothing needs saving.
+    # 1 (every retrain ranks the whole pool, exactly) by default: the data sets we have
+    # hold at most 23,700 items, where that costs tens of milliseconds (1.34 s at a
+    # million, benchmarks/results/loop_latency_1m.md).
     full_rescore_every: int = Field(
         default=1,
         ge=1,
