@@ -276,16 +276,21 @@ def service_latency(
         "label_counts": [v.label_count for v in versions],
         "index_ready_seconds": index_ready,
         # With --full-rescore-every above 1: the ranking time of full and candidate rounds.
-        "rank_seconds_by_round": {
-            kind: statistics.median(m["query_seconds"] for m in rounds)
-            for kind in ("full", "candidates")
-            if (rounds := [m for m in metrics if m.get("rescored") == kind])
-        },
-        "ranked_by_round": {
-            kind: statistics.median(m["ranked"] for m in rounds)
-            for kind in ("full", "candidates")
-            if (rounds := [m for m in metrics if m.get("rescored") == kind])
-        },
+        "rank_seconds_by_round": median_by_round(metrics, "query_seconds"),
+        "ranked_by_round": median_by_round(metrics, "ranked"),
+    }
+
+
+def median_by_round(metrics: list[dict[str, Any]], key: str) -> dict[str, float]:
+    """The median of a version metric over full and over candidate incremental rounds
+    (kinds with no version left out; empty without incremental rounds)."""
+    by_kind: dict[str, list[float]] = {}
+    for m in metrics:
+        if "rescored" in m:
+            by_kind.setdefault(m["rescored"], []).append(m[key])
+    return {
+        kind: statistics.median(values)
+        for kind, values in sorted(by_kind.items(), key=lambda kv: kv[0] != "full")
     }
 
 
