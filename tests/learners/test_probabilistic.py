@@ -289,3 +289,30 @@ def test_the_top_two_are_single_label_only():
     clf.fit(np.eye(4), [["a"], ["b"], ["a", "b"], []])
     with pytest.raises(ValueError, match="single-label"):
         clf.predict_top_two(np.eye(4))
+
+
+# -- each row's result is its own, whatever else is computed with it ------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32])
+def test_a_row_s_probabilities_do_not_depend_on_the_rows_computed_with_it(dtype):
+    """Bit for bit: rankings must not change with the chunk size or the partitioning.
+    BLAS computes small products (and single rows) another way than large ones, and a
+    matrix-vector row sum rounds by the number of rows, so each fails without fixed-size
+    blocks and per-row sums; a block with one row past exp's range once shifted all."""
+    rng = np.random.default_rng(4)
+    centres = rng.normal(size=(10, 384))
+    y = np.arange(3000) % 10
+    x = (centres[y] + rng.normal(size=(3000, 384))).astype(np.float32)
+    clf = ProbabilisticClassifier(classes=list(range(10))).fit(x[:500], y[:500])
+    rows = rng.normal(size=(9000, 384)).astype(dtype)
+    rows[::97] *= 60  # logits past float32 exp's range, shifted
+    whole_top, whole_proba = clf.predict_top_two(rows), clf.predict_proba(rows)
+    for part in [slice(1, 4200), slice(4095, 9000), slice(17, 18), slice(8990, 9000)]:
+        np.testing.assert_array_equal(clf.predict_top_two(rows[part]), whole_top[part])
+        np.testing.assert_array_equal(clf.predict_proba(rows[part]), whole_proba[part])
+    order = rng.permutation(9000)
+    np.testing.assert_array_equal(clf.predict_top_two(rows[order]), whole_top[order])
+    unaligned = np.frombuffer(bytearray(rows.nbytes + 2)[2:], dtype=dtype).reshape(rows.shape)
+    unaligned[...] = rows
+    np.testing.assert_array_equal(clf.predict_top_two(unaligned), whole_top)

@@ -125,3 +125,26 @@ def test_every_chunk_is_scored_with_a_one_thread_blas(threads):
                 strategy, context(learner, pool), np.arange(60), prepared=None
             )
         assert learner.blas_threads == {1}
+
+
+@pytest.mark.parametrize(("chunk_size", "threads"), [(100, 1), (999, 2), (4096, 2), (50_000, 1)])
+def test_a_softmax_model_s_margins_do_not_change_with_the_chunking(chunk_size, threads):
+    """With a real softmax over float32 features, not a fake: every margin is the same bit
+    for bit whatever the chunk size and thread count. BLAS rounds a product, and a
+    matrix-vector row sum, by the number of rows it is given, so this fails unless
+    every product has one size and each row is summed alone."""
+    from labelwise.data import Pool
+    from labelwise.learners import ProbabilisticClassifier
+
+    rng = np.random.default_rng(2)
+    centres = rng.normal(size=(150, 128))
+    y = np.arange(8000) % 150
+    x = (centres[y] + 2 * rng.normal(size=(8000, 128))).astype(np.float32)
+    model = ProbabilisticClassifier(classes=list(range(150))).fit(x[:1500], y[:1500])
+    pool, unlabeled = Pool(x), np.arange(1500, 8000)
+    reference = MarginSampling().query(model, pool, [], unlabeled, 300, random_state=3)
+    query = MarginSampling(chunk_size=chunk_size).query(
+        model, pool, [], unlabeled, 300, random_state=3, scorer=LocalScorer(threads=threads)
+    )
+    assert query.indices.tolist() == reference.indices.tolist()
+    np.testing.assert_array_equal(query.scores, reference.scores)
