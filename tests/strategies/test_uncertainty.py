@@ -137,3 +137,17 @@ def test_margin_and_least_confidence_read_only_the_top_two_of_a_softmax_model(
     assert sum(calls) == unlabeled.size
     expected = strategy.utility(clf.predict_proba(x[unlabeled]))
     np.testing.assert_allclose(fast.scores, np.sort(expected)[::-1][:50], atol=2e-6)
+
+
+@pytest.mark.parametrize("strategy", [MarginSampling(), LeastConfidence()], ids=repr)
+def test_the_utility_of_the_top_two_is_the_utility_of_every_class(strategy):
+    """Read from the two sorted columns directly, bit for bit what the measure over every
+    class gives (ties and a lone class, whose runner-up is 0, included)."""
+    rng = np.random.default_rng(8)
+    proba = rng.dirichlet(np.ones(6), size=500)
+    proba[:50, 1] = proba[:50, 0]  # exact ties for the largest
+    proba /= proba.sum(axis=1, keepdims=True)
+    top = np.sort(proba, axis=1)[:, ::-1][:, :2].copy()
+    np.testing.assert_array_equal(strategy.utility_of_top_two(top), strategy.utility(proba))
+    lone = np.c_[rng.uniform(size=20), np.zeros(20)]
+    np.testing.assert_array_equal(strategy.utility_of_top_two(lone), strategy.utility(lone[:, :1]))

@@ -286,6 +286,12 @@ class UtilityStrategy(PointwiseStrategy):
     def utility(self, proba: ProbaArray) -> NDArray[np.float64]:
         """Utility of each row of ``proba`` (n_samples, n_classes); returns (n_samples,)."""
 
+    def utility_of_top_two(self, top: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Utility from each item's two largest probabilities, largest first (n, 2), as
+        ``predict_top_two`` gives them; for strategies whose ``top_two_suffices``. The
+        default is :meth:`utility` of them; a strategy may skip finding the largest again."""
+        return self.utility(top)
+
     def score(self, proba: ProbaArray, *, multilabel: bool = False) -> NDArray[np.float64]:
         """Utility for single- or multi-label probabilities, shape (n_samples,)."""
         if not multilabel:
@@ -304,6 +310,7 @@ class UtilityStrategy(PointwiseStrategy):
         multilabel = bool(getattr(learner, "multilabel", False))
         rows = ctx.pool.rows(block)
         if self.top_two_suffices and not multilabel and hasattr(learner, "predict_top_two"):
-            return self.utility(np.asarray(learner.predict_top_two(rows), dtype=np.float64))
+            top = np.asarray(learner.predict_top_two(rows), dtype=np.float64)
+            return self.utility_of_top_two(top)
         proba = np.asarray(learner.predict_proba(rows), dtype=np.float64)
         return self.score(proba, multilabel=multilabel)
