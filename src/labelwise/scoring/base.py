@@ -77,8 +77,8 @@ class LocalScorer(PoolScorer):
         Threads scoring chunks side by side, each with a one-thread BLAS (NumPy releases
         the GIL in its kernels); 1 scores in this thread, with a one-thread BLAS too, so
         the scores never depend on how many cores BLAS finds. On 2 cores two threads bring
-        an exact margin top-1,000 over 1 M x 384 float32 rows and 150 classes from 2.61x
-        to 1.35x the float32 matrix-product floor (which BLAS computes on both cores;
+        an exact margin top-1,000 over 1 M x 384 float32 rows and 150 classes from 2.34x
+        to 1.26x the float32 matrix-product floor (which BLAS computes on both cores;
         ``benchmarks/pool_scale.py``). Keep 1 for learners that are not thread-safe (CRF
         taggers).
     """
