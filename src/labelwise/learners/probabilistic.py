@@ -208,8 +208,10 @@ _BLOCK_BYTES = 1 << 23
 
 def _rows_per_block(n_features: int, n_classes: int) -> int:
     """Rows of one :func:`_logit_blocks` block: a power of two, so the strategies' default
-    chunks (16,384 rows) hold whole blocks; 2,048 for 384 features and 150 classes."""
-    rows = max(256, _BLOCK_BYTES // (4 * (n_features + n_classes)))
+    chunks (16,384 rows) hold whole blocks; 2,048 for 384 features and 150 classes. At
+    most 4,096: a call for a few rows computes a whole block, and narrow rows would make
+    that block long."""
+    rows = min(4096, max(256, _BLOCK_BYTES // (4 * (n_features + n_classes))))
     return 1 << (rows.bit_length() - 1)
 
 
