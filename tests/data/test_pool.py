@@ -204,3 +204,57 @@ def test_a_row_addressable_matrix_is_asked_for_the_rows_of_each_chunk_only() -> 
     eager = MarginSampling(chunk_size=128).query(model, Pool(x), [], unlabeled, 20, random_state=0)
     assert lazy.indices.tolist() == eager.indices.tolist()
     assert max(on_demand.asked) <= 128 and sum(on_demand.asked) == unlabeled.size
+
+
+class BlocksOnDemand:
+    """Row-addressable rows kept as two blocks (a dense and a sparse one), as the server's
+    feature store keeps them: joined when indexed, apart when asked for joined rows."""
+
+    def __init__(self, dense: np.ndarray, sparse: sp.csr_matrix) -> None:
+        from labelwise.data.joined import JoinedRows
+
+        self.rows = JoinedRows([dense, sparse], [0.8, 1.0])
+        self.shape = self.rows.shape
+        self.apart = 0
+
+    def _rows(self, rows):
+        from labelwise.data.joined import JoinedRows
+
+        return JoinedRows([b[rows] for b in self.rows.blocks], self.rows.weights)
+
+    def __getitem__(self, rows):
+        return self._rows(rows).tocsr()
+
+    def joined_rows(self, rows):
+        self.apart += 1
+        return self._rows(rows)
+
+
+def test_joined_rows_are_given_to_learners_that_read_them_and_joined_to_others() -> None:
+    from labelwise.data.joined import JoinedRows
+    from labelwise.learners import ProbabilisticClassifier
+
+    rng = np.random.default_rng(2)
+    y = np.arange(900) % 4
+    dense = (rng.normal(size=(4, 8))[y] + rng.normal(size=(900, 8))).astype(np.float32)
+    sparse = sp.random(900, 30, density=0.1, format="csr", random_state=2, dtype=np.float32)
+    features = BlocksOnDemand(dense, sparse)
+    pool, joined = Pool(features), features.rows.tocsr()
+    assert isinstance(pool.rows(np.array([3, 4, 5]), joined=True), JoinedRows)
+    assert sp.issparse(pool.rows(np.array([3, 4, 5])))
+    # Features that keep no blocks give their usual rows either way.
+    np.testing.assert_array_equal(Pool(dense).rows(np.array([2, 7]), joined=True), dense[[2, 7]])
+
+    unlabeled = np.arange(100, 900)
+    args = ([], unlabeled, 30)
+    features.apart = 0
+    reader = ProbabilisticClassifier(classes=[0, 1, 2, 3]).fit(joined[:100], y[:100])
+    apart = MarginSampling(chunk_size=128).query(reader, pool, *args, random_state=0)
+    assert features.apart == -(-unlabeled.size // 128)
+    together = MarginSampling(chunk_size=128).query(reader, Pool(joined), *args, random_state=0)
+    assert apart.indices.tolist() == together.indices.tolist()
+    np.testing.assert_allclose(apart.scores, together.scores, rtol=0, atol=1e-6)
+    features.apart = 0
+    plain = LogisticRegression().fit(joined[:100], y[:100])  # reads no joined rows
+    MarginSampling(chunk_size=128).query(plain, pool, *args, random_state=0)
+    assert features.apart == 0  # asked through __getitem__ only

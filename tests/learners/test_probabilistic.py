@@ -316,3 +316,77 @@ def test_a_row_s_probabilities_do_not_depend_on_the_rows_computed_with_it(dtype)
     unaligned = np.frombuffer(bytearray(rows.nbytes + 2)[2:], dtype=dtype).reshape(rows.shape)
     unaligned[...] = rows
     np.testing.assert_array_equal(clf.predict_top_two(unaligned), whole_top)
+
+
+# -- joined blocks: a dense sentence block beside sparse n-grams ----------------------------
+
+
+def _joined_data(n: int = 6000, seed: int = 5):
+    import scipy.sparse as sp
+
+    from labelwise.data.joined import JoinedRows, join_blocks
+
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(12, 48))
+    y = np.arange(n) % 12
+    dense = (centres[y] + rng.normal(size=(n, 48))).astype(np.float32)
+    words = (rng.integers(0, 40, size=(n, 4)) + 25 * y[:, None]) % 300
+    sparse = sp.csr_matrix(
+        (np.ones(4 * n, dtype=np.float32), words.ravel(), np.arange(0, 4 * n + 1, 4)),
+        shape=(n, 300),
+    )
+    sparse.sum_duplicates()
+    weights = (0.8, 1.0)
+    return JoinedRows([dense, sparse], weights), join_blocks([dense, sparse], weights), y
+
+
+def test_joined_rows_are_scored_as_their_joined_matrix():
+    joined, csr, y = _joined_data()
+    clf = ProbabilisticClassifier(classes=list(range(14))).fit(csr[:600], y[:600])
+    assert clf.softmax_weights_ is not None  # verified on sparse rows too
+    np.testing.assert_allclose(clf.predict_proba(joined), clf.predict_proba(csr), atol=1e-6)
+    np.testing.assert_allclose(clf.predict_top_two(joined), clf.predict_top_two(csr), atol=1e-6)
+    assert (clf.predict(joined) == clf.predict(csr)).mean() > 0.999
+    # Fitting on joined rows is fitting on the matrix they join into.
+    refit = ProbabilisticClassifier(classes=list(range(14))).fit(
+        type(joined)([b[:600] for b in joined.blocks], joined.weights), y[:600]
+    )
+    np.testing.assert_array_equal(refit.predict_proba(csr[:50]), clf.predict_proba(csr[:50]))
+
+
+def test_a_joined_row_s_probabilities_do_not_depend_on_the_rows_computed_with_it():
+    from labelwise.data.joined import JoinedRows
+
+    joined, csr, y = _joined_data()
+    clf = ProbabilisticClassifier(classes=list(range(12))).fit(csr[:600], y[:600])
+    whole_top, whole_proba = clf.predict_top_two(joined), clf.predict_proba(joined)
+    for part in [slice(1, 4100), slice(4095, 6000), slice(17, 18)]:
+        rows = JoinedRows([b[part] for b in joined.blocks], joined.weights)
+        np.testing.assert_array_equal(clf.predict_top_two(rows), whole_top[part])
+        np.testing.assert_array_equal(clf.predict_proba(rows), whole_proba[part])
+
+
+def test_models_without_a_softmax_read_joined_rows_joined():
+    joined, csr, y = _joined_data(n=400)
+    ovr = ProbabilisticClassifier(
+        OneVsRestClassifier(LogisticRegression()), classes=list(range(12))
+    ).fit(csr[:200], y[:200])
+    assert ovr.softmax_weights_ is None
+    np.testing.assert_array_equal(ovr.predict_proba(joined), ovr.predict_proba(csr))
+    np.testing.assert_array_equal(ovr.predict_top_two(joined), ovr.predict_top_two(csr))
+    indicator = np.eye(12, dtype=int)[y]
+    multi = ProbabilisticClassifier(classes=list(range(12)), multilabel=True)
+    multi.fit(joined, indicator)
+    np.testing.assert_array_equal(multi.predict_proba(joined), multi.predict_proba(csr))
+
+
+def test_a_pickled_model_leaves_its_weight_blocks_behind():
+    import pickle
+
+    joined, csr, y = _joined_data(n=800)
+    clf = ProbabilisticClassifier(classes=list(range(12))).fit(csr[:300], y[:300])
+    expected = clf.predict_proba(joined)
+    assert clf.__dict__["_weight_blocks"]  # kept between calls
+    copy = pickle.loads(pickle.dumps(clf))
+    assert "_weight_blocks" not in copy.__dict__
+    np.testing.assert_array_equal(copy.predict_proba(joined), expected)

@@ -285,3 +285,25 @@ def test_errors_name_what_is_wrong(tmp_path):
         rows[np.arange(2)]
     with pytest.raises(IndexError, match="out of range"):
         store(tmp_path / "x", "minilm").rows()[np.array([0])]
+
+
+@pytest.mark.parametrize("kind", ["tfidf", "minilm", "minilm+tfidf"])
+def test_joined_rows_keep_the_stored_blocks_apart(tmp_path, kind):
+    from labelwise.data.joined import JoinedRows
+
+    every = texts(60)
+    target = store(tmp_path, kind)
+    grow(target, every, 60)
+    rows = target.rows()
+    for index in (slice(5, 25), np.array([7, 3, 59, 3])):
+        apart, together = rows.joined_rows(index), rows[index]
+        if kind != "minilm+tfidf":  # one block: given as it is
+            assert not isinstance(apart, JoinedRows)
+            np.testing.assert_array_equal(dense(apart), dense(together))
+            continue
+        assert rows.tfidf is not None and isinstance(apart, JoinedRows)
+        assert apart.widths == (32, rows.tfidf[1])
+        assert isinstance(apart.blocks[0], np.ndarray) and sp.issparse(apart.blocks[1])
+        joined = apart.tocsr()
+        for name in ("data", "indices", "indptr"):
+            np.testing.assert_array_equal(getattr(joined, name), getattr(together, name))

@@ -131,10 +131,19 @@ class Pool:
     def __len__(self) -> int:
         return int(self.features.shape[0])
 
-    def rows(self, indices: IndexArray) -> Any:
+    def rows(self, indices: IndexArray, *, joined: bool = False) -> Any:
         """Feature rows at ``indices``: a CSR slice for sparse features (and what a
         row-addressable matrix returns: sparse rows stay sparse); for dense ones a view
-        when ``indices`` is a run of consecutive positions, else a copy."""
+        when ``indices`` is a run of consecutive positions, else a copy.
+
+        ``joined=True`` asks for :class:`~labelwise.data.joined.JoinedRows` where the
+        features keep blocks apart (a row-addressable matrix with a ``joined_rows(rows)``
+        method, as the server's feature store has): for learners that read them
+        (``reads_joined_rows``). Other features give their usual rows.
+        """
+        joined_rows = getattr(self.features, "joined_rows", None) if joined else None
+        if joined_rows is not None:
+            return joined_rows(_as_run(np.asarray(indices)))
         if sp.issparse(self.features):
             return self.features[indices]
         idx = np.asarray(indices)

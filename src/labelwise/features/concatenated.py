@@ -8,7 +8,8 @@ from typing import Any, Self
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.preprocessing import normalize
+
+from labelwise.data.joined import join_blocks
 
 
 class ConcatenatedFeaturizer:
@@ -114,28 +115,3 @@ class ConcatenatedFeaturizer:
 
     def fit_transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         return self.fit(texts).transform(texts)
-
-
-def join_blocks(blocks: Sequence[Any], weights: Sequence[float]) -> sp.csr_matrix:
-    """Blocks of the same rows side by side, each row of each block unit length times its
-    block's weight: what :meth:`ConcatenatedFeaturizer.join` returns, for callers that keep
-    the blocks apart (the server's feature store) and join the rows a chunk needs.
-
-    Parameters
-    ----------
-    blocks : sequence of array-like or sparse matrix, each of shape (n_rows, width_i)
-    weights : sequence of float, one per block
-
-    Returns
-    -------
-    csr_matrix of shape (n_rows, sum of the widths), float64
-    """
-    if len(blocks) != len(weights):
-        raise ValueError(f"{len(weights)} parts but {len(blocks)} blocks.")
-    if len({b.shape[0] for b in blocks}) > 1:
-        raise ValueError(f"Blocks differ in rows: {[b.shape[0] for b in blocks]}.")
-    scaled = []
-    for block, weight in zip(blocks, weights, strict=True):
-        rows = block.astype(np.float64) if sp.issparse(block) else np.asarray(block, np.float64)
-        scaled.append(sp.csr_matrix(normalize(rows, norm="l2") * float(weight)))
-    return sp.hstack(scaled, format="csr")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 import threading
 import warnings
-from collections.abc import Iterator, Sequence
-from typing import Any, Self
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import scipy.sparse as sp
@@ -16,6 +16,7 @@ from sklearn.linear_model import LogisticRegression
 
 from labelwise._half import widen_into
 from labelwise._typing import ProbaArray
+from labelwise.data.joined import JoinedRows
 from labelwise.exceptions import NotFittedError
 
 
@@ -59,6 +60,11 @@ class ProbabilisticClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[m
     (4, 3)
     """
 
+    #: Takes :class:`~labelwise.data.joined.JoinedRows` wherever it takes rows: a softmax
+    #: model multiplies each block on its own (a dense block through BLAS), anything else
+    #: reads them joined (``tocsr()``). Strategies ask a pool for joined rows for it.
+    reads_joined_rows: ClassVar[bool] = True
+
     def __init__(
         self, estimator: Any = None, *, classes: Sequence[Any] = (), multilabel: bool = False
     ) -> None:
@@ -75,6 +81,8 @@ class ProbabilisticClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[m
         ``y`` holds names from ``classes`` (single-label), or an indicator matrix / label
         lists (multi-label). ``sample_weight`` (n_samples,) is passed on when given.
         """
+        if isinstance(X, JoinedRows):
+            X = X.tocsr()
         self.classes_ = np.asarray(list(self.classes), dtype=object)
         if self.classes_.size == 0:
             raise ValueError("ProbabilisticClassifier needs the full label list in 'classes'.")
@@ -147,6 +155,7 @@ class ProbabilisticClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[m
             raise NotFittedError(
                 "This ProbabilisticClassifier is not fitted yet; call fit(X, y) first."
             )
+        X = self._readable(X)
         n_samples = X.shape[0]
         if self.multilabel:
             out = np.zeros((n_samples, len(self.classes_)), dtype=np.float64)
@@ -162,7 +171,7 @@ class ProbabilisticClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[m
             proba = np.ones((n_samples, 1))
         elif weights is not None and _low_precision(X):
             proba = np.empty((n_samples, weights[0].shape[0]), dtype=np.float64)
-            for start, stop, logits in _logit_blocks(X, weights):
+            for start, stop, logits in self._logit_blocks(X):
                 proba[start:stop] = _softmax(logits)
         else:
             proba = np.asarray(estimator.predict_proba(X), dtype=np.float64)
@@ -184,13 +193,51 @@ class ProbabilisticClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[m
         """
         if self.multilabel:
             raise ValueError("predict_top_two is for single-label models; this one is multi-label.")
+        X = self._readable(X)
         weights = getattr(self, "softmax_weights_", None)
         if weights is None or self.estimators_[0] is None or not _low_precision(X):
             return _top_two(self.predict_proba(X))
         out = np.empty((X.shape[0], 2), dtype=np.float64)
-        for start, stop, logits in _logit_blocks(X, weights):
+        for start, stop, logits in self._logit_blocks(X):
             _top_two_of_logits(logits, out[start:stop])
         return out
+
+    def _readable(self, X: Any) -> Any:
+        """``X`` itself, or joined rows as one CSR matrix when this model cannot multiply
+        their blocks apart (no verified softmax, or multi-label)."""
+        if not isinstance(X, JoinedRows):
+            return X
+        weights = getattr(self, "softmax_weights_", None)
+        if self.multilabel or weights is None or self.estimators_[0] is None:
+            return X.tocsr()
+        return X
+
+    def _logit_blocks(self, X: Any) -> Iterator[tuple[int, int, NDArray[np.float32]]]:
+        weights = self.softmax_weights_
+        assert weights is not None
+        if isinstance(X, JoinedRows):
+            return _joined_logit_blocks(X, weights, self._weight_columns)
+        return _logit_blocks(X, weights)
+
+    def _weight_columns(self, start: int, stop: int, *, sparse: bool) -> NDArray[np.float32]:
+        """Columns ``start:stop`` of the softmax weights as one contiguous float32 array:
+        (n_classes, width) for a dense block's product, transposed for a sparse block's.
+        Kept between calls (a 50,000-column TF-IDF block is 30 MB to copy), and left out of
+        a pickle."""
+        held: dict[tuple[int, int, bool], NDArray[np.float32]] = self.__dict__.setdefault(
+            "_weight_blocks", {}
+        )
+        key = (start, stop, sparse)
+        if key not in held:
+            assert self.softmax_weights_ is not None
+            coef = self.softmax_weights_[0][:, start:stop]
+            held[key] = np.ascontiguousarray(coef.T if sparse else coef)
+        return held[key]
+
+    def __getstate__(self) -> dict[str, Any]:
+        state: dict[str, Any] = super().__getstate__()
+        state.pop("_weight_blocks", None)
+        return state
 
     def predict(self, X: Any) -> NDArray[Any]:
         """Class names (n_samples,), or an indicator matrix (n_samples, n_classes) if multilabel."""
@@ -266,6 +313,37 @@ def _logit_blocks(
         yield start, stop, logits
 
 
+def _joined_logit_blocks(
+    X: JoinedRows,
+    weights: tuple[NDArray[np.float32], NDArray[np.float32]],
+    columns: Callable[..., NDArray[np.float32]],
+) -> Iterator[tuple[int, int, NDArray[np.float32]]]:
+    """:func:`_logit_blocks` of joined rows, each block multiplied on its own: a dense
+    block through BLAS in products of one fixed size (as :func:`_logit_blocks`), a sparse
+    block by SciPy's sparse product (which sums each row by itself, in its stored order).
+    ``columns(start, stop, sparse=...)`` gives the weights of a block's columns."""
+    n = len(X)
+    n_classes = weights[0].shape[0]
+    dense_width = sum(w for w, b in zip(X.widths, X.blocks, strict=True) if not sp.issparse(b))
+    step = _rows_per_block(max(dense_width, 1), n_classes)
+    for start in range(0, n, step):
+        stop = min(n, start + step)
+        logits = _scratch("logits", (step, n_classes))[: stop - start]
+        logits[...] = weights[1]
+        for first, rows in X.scaled(start, stop):
+            width = rows.shape[1]
+            if sp.issparse(rows):
+                logits += rows @ columns(first, first + width, sparse=True)
+                continue
+            padded = _scratch("rows", (step, width))
+            padded[: stop - start] = rows
+            padded[stop - start :] = 0.0
+            part = _scratch("part", (step, n_classes))
+            np.matmul(padded, columns(first, first + width, sparse=False).T, out=part)
+            logits += part[: stop - start]
+        yield start, stop, logits
+
+
 def _blas_ready(rows: NDArray[Any]) -> bool:
     """Rows NumPy hands to BLAS as they are (NumPy multiplies others with a loop of its own,
     which rounds differently)."""
@@ -308,7 +386,10 @@ def _top_two_of_logits(z: NDArray[np.float32], out: NDArray[np.float64]) -> None
 
 
 def _low_precision(X: Any) -> bool:
-    """Dense float16 or float32 rows: those the float32 softmax path serves."""
+    """Dense float16 or float32 rows, or joined blocks: those the float32 softmax path
+    serves (a store keeps the dense block of joined rows in float32)."""
+    if isinstance(X, JoinedRows):
+        return True
     return isinstance(X, np.ndarray) and X.dtype in (np.float16, np.float32)
 
 
@@ -343,20 +424,17 @@ def _softmax_weights(
     Scoring a pool of a million float32 embeddings is dominated by the matrix product;
     sklearn upcasts it to float64, which costs about 2.5x. The identity is checked on a few
     training rows (so a one-vs-rest or otherwise different model never takes this path),
-    and the float32 path serves float16 and float32 features only.
+    and the float32 path serves float16 and float32 features and joined blocks only (sparse
+    rows alone keep sklearn's float64 path).
     """
     coef = getattr(estimator, "coef_", None)
     intercept = getattr(estimator, "intercept_", None)
-    if (
-        coef is None
-        or intercept is None
-        or sp.issparse(X)
-        or np.ndim(coef) != 2
-        or coef.shape[0] < 3
-    ):
+    if coef is None or intercept is None or np.ndim(coef) != 2 or coef.shape[0] < 3:
         return None
-    probe = np.asarray(X[:32], dtype=np.float64)
+    probe = sp.csr_matrix(X[:32], dtype=np.float64) if sp.issparse(X) else X[:32]
+    probe = probe if sp.issparse(probe) else np.asarray(probe, dtype=np.float64)
     expected = estimator.predict_proba(probe)
-    if not np.allclose(_softmax(probe @ coef.T + intercept), expected, rtol=0, atol=1e-9):
+    logits = np.asarray(probe @ coef.T, dtype=np.float64) + intercept
+    if not np.allclose(_softmax(logits), expected, rtol=0, atol=1e-9):
         return None
     return np.asarray(coef, dtype=np.float32), np.asarray(intercept, dtype=np.float32)

@@ -43,8 +43,8 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
+from labelwise.data.joined import JoinedRows, join_blocks
 from labelwise.features import TfidfFeaturizer
-from labelwise.features.concatenated import join_blocks
 from labelwise.recipes.classification import (
     BLOCK_WEIGHTS,
     SENTENCE_FEATURES,
@@ -429,6 +429,18 @@ class StoredRows:
         return (self.n_rows, width)
 
     def __getitem__(self, rows: slice | NDArray[np.integer[Any]]) -> Any:
+        blocks = self._blocks(rows)
+        return join_blocks(blocks, BLOCK_WEIGHTS) if len(blocks) == 2 else blocks[0]
+
+    def joined_rows(self, rows: slice | NDArray[np.integer[Any]]) -> Any:
+        """The rows of :meth:`__getitem__`, with both blocks kept apart as
+        :class:`~labelwise.data.joined.JoinedRows` (``minilm+tfidf``; one block is given as
+        it is): a softmax model multiplies the dense sentence block through BLAS instead
+        of as 384 stored values a row of one CSR matrix."""
+        blocks = self._blocks(rows)
+        return JoinedRows(blocks, BLOCK_WEIGHTS) if len(blocks) == 2 else blocks[0]
+
+    def _blocks(self, rows: slice | NDArray[np.integer[Any]]) -> list[Any]:
         # A slice becomes its positions only: never an arange over the whole store.
         index = (
             np.arange(*rows.indices(self.n_rows)) if isinstance(rows, slice) else np.asarray(rows)
@@ -447,9 +459,7 @@ class StoredRows:
             )
         if self.tfidf is not None:
             blocks.append(self._csr_rows(maps, index))
-        if len(blocks) == 2:
-            return join_blocks(blocks, BLOCK_WEIGHTS)
-        return blocks[0]
+        return blocks
 
     def _csr_rows(self, maps: dict[str, NDArray[Any]], index: NDArray[Any]) -> sp.csr_matrix:
         assert self.tfidf is not None

@@ -308,7 +308,7 @@ class UtilityStrategy(PointwiseStrategy):
     ) -> NDArray[np.float64]:
         learner: Any = ctx.learner  # checked by _check_learner before any block
         multilabel = bool(getattr(learner, "multilabel", False))
-        rows = ctx.pool.rows(block)
+        rows = ctx.pool.rows(block, joined=bool(getattr(learner, "reads_joined_rows", False)))
         if self.top_two_suffices and not multilabel and hasattr(learner, "predict_top_two"):
             top = np.asarray(learner.predict_top_two(rows), dtype=np.float64)
             return self.utility_of_top_two(top)
