@@ -390,3 +390,7 @@ def test_a_pickled_model_leaves_its_weight_blocks_behind():
     copy = pickle.loads(pickle.dumps(clf))
     assert "_weight_blocks" not in copy.__dict__
     np.testing.assert_array_equal(copy.predict_proba(joined), expected)
+    # A refit (new weights) never reads the blocks kept from the old ones.
+    clf.fit(csr[300:600], y[300:600])
+    fresh = ProbabilisticClassifier(classes=list(range(12))).fit(csr[300:600], y[300:600])
+    np.testing.assert_array_equal(clf.predict_proba(joined), fresh.predict_proba(joined))

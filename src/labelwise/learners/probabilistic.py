@@ -222,16 +222,19 @@ class ProbabilisticClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[m
     def _weight_columns(self, start: int, stop: int, *, sparse: bool) -> NDArray[np.float32]:
         """Columns ``start:stop`` of the softmax weights as one contiguous float32 array:
         (n_classes, width) for a dense block's product, transposed for a sparse block's.
-        Kept between calls (a 50,000-column TF-IDF block is 30 MB to copy), and left out of
-        a pickle."""
-        held: dict[tuple[int, int, bool], NDArray[np.float32]] = self.__dict__.setdefault(
-            "_weight_blocks", {}
-        )
+        Kept between calls (a 50,000-column TF-IDF block is 30 MB to copy) for as long as
+        the weights are the same array (a refit makes new ones), and left out of a pickle."""
+        assert self.softmax_weights_ is not None
+        coef = self.softmax_weights_[0]
+        kept = self.__dict__.get("_weight_blocks")
+        if kept is None or kept[0] is not coef:
+            kept = (coef, {})
+            self.__dict__["_weight_blocks"] = kept
+        held: dict[tuple[int, int, bool], NDArray[np.float32]] = kept[1]
         key = (start, stop, sparse)
         if key not in held:
-            assert self.softmax_weights_ is not None
-            coef = self.softmax_weights_[0][:, start:stop]
-            held[key] = np.ascontiguousarray(coef.T if sparse else coef)
+            columns = coef[:, start:stop]
+            held[key] = np.ascontiguousarray(columns.T if sparse else columns)
         return held[key]
 
     def __getstate__(self) -> dict[str, Any]:
