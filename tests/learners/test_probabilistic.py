@@ -12,6 +12,7 @@ from sklearn.multiclass import OneVsRestClassifier
 
 from labelwise.exceptions import NotFittedError
 from labelwise.learners.probabilistic import ProbabilisticClassifier, default_estimator
+from tests.clustered import clustered_rows
 
 CENTERS = np.array([[0.0, 5.0], [5.0, 0.0], [-5.0, -5.0]])
 
@@ -300,10 +301,8 @@ def test_a_row_s_probabilities_do_not_depend_on_the_rows_computed_with_it(dtype)
     BLAS computes small products (and single rows) another way than large ones, and a
     matrix-vector row sum rounds by the number of rows, so each fails without fixed-size
     blocks and per-row sums; a block with one row past exp's range once shifted all."""
-    rng = np.random.default_rng(4)
-    centres = rng.normal(size=(10, 384))
-    y = np.arange(3000) % 10
-    x = (centres[y] + rng.normal(size=(3000, 384))).astype(np.float32)
+    x, y = clustered_rows(3000, 384, 10, seed=4)
+    rng = np.random.default_rng([4, 1])
     clf = ProbabilisticClassifier(classes=list(range(10))).fit(x[:500], y[:500])
     rows = rng.normal(size=(9000, 384)).astype(dtype)
     rows[::97] *= 60  # logits past float32 exp's range, shifted
@@ -326,10 +325,8 @@ def _joined_data(n: int = 6000, seed: int = 5):
 
     from labelwise.data.joined import JoinedRows, join_blocks
 
-    rng = np.random.default_rng(seed)
-    centres = rng.normal(size=(12, 48))
-    y = np.arange(n) % 12
-    dense = (centres[y] + rng.normal(size=(n, 48))).astype(np.float32)
+    dense, y = clustered_rows(n, 48, 12, seed=seed)
+    rng = np.random.default_rng([seed, 1])
     words = (rng.integers(0, 40, size=(n, 4)) + 25 * y[:, None]) % 300
     sparse = sp.csr_matrix(
         (np.ones(4 * n, dtype=np.float32), words.ravel(), np.arange(0, 4 * n + 1, 4)),

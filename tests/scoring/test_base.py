@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from labelwise.scoring import LocalScorer, PoolScorer
 from labelwise.strategies import ClassBalanced, ClusterMargin, MarginSampling
+from tests.clustered import clustered_rows
 from tests.strategies.fakes import FixedProbaLearner, context, index_pool
 
 
@@ -136,10 +137,7 @@ def test_a_softmax_model_s_margins_do_not_change_with_the_chunking(chunk_size, t
     from labelwise.data import Pool
     from labelwise.learners import ProbabilisticClassifier
 
-    rng = np.random.default_rng(2)
-    centres = rng.normal(size=(150, 128))
-    y = np.arange(8000) % 150
-    x = (centres[y] + 2 * rng.normal(size=(8000, 128))).astype(np.float32)
+    x, y = clustered_rows(8000, 128, 150, noise=2.0, seed=2)
     model = ProbabilisticClassifier(classes=list(range(150))).fit(x[:1500], y[:1500])
     pool, unlabeled = Pool(x), np.arange(1500, 8000)
     reference = MarginSampling().query(model, pool, [], unlabeled, 300, random_state=3)

@@ -6,6 +6,7 @@ import pytest
 from labelwise.data import Pool
 from labelwise.learners import ProbabilisticClassifier
 from labelwise.strategies import EntropySampling, LeastConfidence, MarginSampling
+from tests.clustered import clustered_rows
 from tests.strategies.fakes import FixedProbaLearner, index_pool, score_all
 
 PROBA = np.array(
@@ -119,10 +120,7 @@ def test_missing_capability_is_named():
 def test_margin_and_least_confidence_read_only_the_top_two_of_a_softmax_model(
     strategy, monkeypatch
 ):
-    rng = np.random.default_rng(3)
-    centres = rng.normal(size=(20, 24))
-    y = np.arange(3000) % 20
-    x = (centres[y] + 1.5 * rng.normal(size=(3000, 24))).astype(np.float16)
+    x, y = clustered_rows(3000, 24, 20, noise=1.5, seed=3, dtype=np.float16)
     clf = ProbabilisticClassifier(classes=list(range(25))).fit(x[:300], y[:300])
     pool, unlabeled = Pool(x), np.arange(300, 3000)
     calls = []
