@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from labelwise.data.joined import JoinedRows, join_blocks
+from labelwise.data import JoinedRows, join_blocks
 
 
 def blocks(n: int = 40, seed: int = 0, dtype: Any = np.float32) -> list[Any]:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from labelwise._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from labelwise.data.joined import JoinedRows, join_blocks
     from labelwise.data.pool import Pool
     from labelwise.data.readers import TextDataset, read_dataset
     from labelwise.data.schema import LabelSchema, LabelSource
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     )
 
 _LAZY = {
+    "JoinedRows": "labelwise.data.joined",
     "LabelSchema": "labelwise.data.schema",
     "LabelSource": "labelwise.data.schema",
     "Pool": "labelwise.data.pool",
@@ -39,9 +41,11 @@ _LAZY = {
     "tokenize": "labelwise.data.spans",
     "TextDataset": "labelwise.data.readers",
     "read_dataset": "labelwise.data.readers",
+    "join_blocks": "labelwise.data.joined",
 }
 
 __all__ = [
+    "JoinedRows",
     "LabelSchema",
     "LabelSource",
     "Pool",
@@ -50,6 +54,7 @@ __all__ = [
     "TokenizedText",
     "align_tokens",
     "check_spans",
+    "join_blocks",
     "parse_spans",
     "read_dataset",
     "snap_span",
