@@ -338,11 +338,13 @@ def _joined_logit_blocks(
             if sp.issparse(rows):
                 logits += rows @ columns(first, first + width, sparse=True)
                 continue
-            padded = _scratch("rows", (step, width))
-            padded[: stop - start] = rows
-            padded[stop - start :] = 0.0
+            if rows.shape[0] < step:  # scaled() made a fresh float32 copy: full blocks use it
+                padded = _scratch("rows", (step, width))
+                padded[: stop - start] = rows
+                padded[stop - start :] = 0.0
+                rows = padded
             part = _scratch("part", (step, n_classes))
-            np.matmul(padded, columns(first, first + width, sparse=False).T, out=part)
+            np.matmul(rows, columns(first, first + width, sparse=False).T, out=part)
             logits += part[: stop - start]
         yield start, stop, logits
 
@@ -434,8 +436,11 @@ def _softmax_weights(
     intercept = getattr(estimator, "intercept_", None)
     if coef is None or intercept is None or np.ndim(coef) != 2 or coef.shape[0] < 3:
         return None
-    probe = sp.csr_matrix(X[:32], dtype=np.float64) if sp.issparse(X) else X[:32]
-    probe = probe if sp.issparse(probe) else np.asarray(probe, dtype=np.float64)
+    probe = (
+        sp.csr_matrix(X[:32], dtype=np.float64)
+        if sp.issparse(X)
+        else np.asarray(X[:32], dtype=np.float64)
+    )
     expected = estimator.predict_proba(probe)
     logits = np.asarray(probe @ coef.T, dtype=np.float64) + intercept
     if not np.allclose(_softmax(logits), expected, rtol=0, atol=1e-9):

@@ -430,7 +430,7 @@ class StoredRows:
 
     def __getitem__(self, rows: slice | NDArray[np.integer[Any]]) -> Any:
         blocks = self._blocks(rows)
-        return join_blocks(blocks, BLOCK_WEIGHTS) if len(blocks) == 2 else blocks[0]
+        return join_blocks(blocks, BLOCK_WEIGHTS) if len(blocks) == 2 else _alone(blocks[0])
 
     def joined_rows(self, rows: slice | NDArray[np.integer[Any]]) -> Any:
         """The rows of :meth:`__getitem__`, with both blocks kept apart as
@@ -438,7 +438,7 @@ class StoredRows:
         it is): a softmax model multiplies the dense sentence block through BLAS instead
         of as 384 stored values a row of one CSR matrix."""
         blocks = self._blocks(rows)
-        return JoinedRows(blocks, BLOCK_WEIGHTS) if len(blocks) == 2 else blocks[0]
+        return JoinedRows(blocks, BLOCK_WEIGHTS) if len(blocks) == 2 else _alone(blocks[0])
 
     def _blocks(self, rows: slice | NDArray[np.integer[Any]]) -> list[Any]:
         # A slice becomes its positions only: never an arange over the whole store.
@@ -462,6 +462,8 @@ class StoredRows:
         return blocks
 
     def _csr_rows(self, maps: dict[str, NDArray[Any]], index: NDArray[Any]) -> sp.csr_matrix:
+        """The TF-IDF rows at ``index``, float32 as stored (joined rows scale them in
+        float32, ``join_blocks`` widens them itself)."""
         assert self.tfidf is not None
         pointers = maps["indptr"]
         starts = np.asarray(pointers[index], dtype=np.int64)
@@ -471,7 +473,7 @@ class StoredRows:
         # Each row's run of stored values: its start repeated, plus 0..length-1.
         take = np.repeat(starts - indptr[:-1], lengths) + np.arange(indptr[-1])
         return sp.csr_matrix(
-            (maps["data"][take].astype(np.float64), maps["indices"][take], indptr),
+            (np.asarray(maps["data"][take]), maps["indices"][take], indptr),
             shape=(index.size, self.tfidf[1]),
         )
 
@@ -501,6 +503,12 @@ class StoredRows:
 
     def __repr__(self) -> str:
         return f"StoredRows({str(self.directory)!r}, shape={self.shape})"
+
+
+def _alone(block: Any) -> Any:
+    """A store's only block as its rows are read: TF-IDF rows widened to float64, as
+    scikit-learn's float64 path reads them; sentence vectors as stored (float32)."""
+    return block.astype(np.float64) if sp.issparse(block) else block
 
 
 def _csr_paths(directory: Path, generation: int) -> tuple[Path, Path, Path]:
